@@ -1,0 +1,104 @@
+"""Text -> file on disk, atomically, at its dated path: `<archive>/<YYYY>/<MM>/<DD>/<id>.md`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+_ID_RE = re.compile(r"[0-9a-f]{16}\Z")
+_TEMP_RE = re.compile(r"\.([0-9a-f]{16})\.md\.(\d+)\.tmp\Z")
+
+
+class ArchiveError(Exception):
+    """The archive folder cannot take a file (permissions, full disk, ...); nothing partial is left behind."""
+
+
+@dataclass(frozen=True)
+class ArchivedFile:
+    """One article file found in the archive."""
+
+    article_id: str
+    path: Path
+
+
+def relative_path(article_id: str, date: datetime, timezone: str = "UTC") -> Path:
+    """`YYYY/MM/DD/<id>.md` for an article of `date`, the folders in `timezone` (UTC unless configured)."""
+    if not _ID_RE.match(article_id):
+        raise ValueError(f"not an article id: {article_id!r}")
+    moment = date if date.tzinfo is not None else date.replace(tzinfo=UTC)
+    local = moment.astimezone(ZoneInfo(timezone))
+    return Path(f"{local.year:04d}", f"{local.month:02d}", f"{local.day:02d}", f"{article_id}.md")
+
+
+def write_atomic(root: Path, relative: Path, text: str) -> Path:
+    """Write `text` to `root/relative` so that a reader (or a crash) sees either no file or the whole file."""
+    target = root / relative
+    temp = target.with_name(f".{target.stem}.md.{os.getpid()}.tmp")
+    data = text.encode("utf-8")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+        _fsync_dir(target.parent)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise ArchiveError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    return target
+
+
+def _fsync_dir(folder: Path) -> None:
+    # The rename is only durable once the directory entry is; not every filesystem lets us open a directory.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temp_files(root: Path) -> int:
+    """Delete temp files left by a process that died mid-write; return how many were removed."""
+    removed = 0
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            match = _TEMP_RE.match(name)
+            if match and not _process_alive(int(match.group(2))):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, name))
+                    removed += 1
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # our own leftovers cannot be in progress: we write synchronously
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def archived_files(root: Path) -> Iterator[ArchivedFile]:
+    """Every article file in the archive, by walking its dated folders."""
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            stem, dot, ext = name.partition(".")
+            if dot and ext == "md" and _ID_RE.match(stem):
+                yield ArchivedFile(article_id=stem, path=Path(folder, name))

@@ -1,0 +1,365 @@
+"""feeds.yaml -> validated, frozen settings.
+
+Every error names the file, the line and the feed, in one line an operator can act on:
+
+    feeds.yaml:14: feed 'sina-finance': interval 'ten minutes' is not a duration like 10m
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
+_DURATION_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*\Z")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_SIZE_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?\s*\Z", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+
+
+class ConfigError(Exception):
+    """feeds.yaml is missing, unreadable or invalid; the message is the whole one-line report."""
+
+
+def parse_duration(value: object) -> float:
+    """Seconds in a duration written like `500ms`, `10s`, `10m`, `1h`, `1d`; a bare number is seconds."""
+    if isinstance(value, bool):
+        raise ValueError("is not a duration like 10m")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION_RE.match(str(value))
+        if not match:
+            raise ValueError("is not a duration like 10m")
+        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if seconds < 0:
+        raise ValueError("is not a duration like 10m")
+    return seconds
+
+
+def parse_size(value: object) -> int:
+    """Bytes in a size written like `10MB`, `512KB`, `1GiB`; a bare number is bytes."""
+    if isinstance(value, bool):
+        raise ValueError("is not a size like 10MB")
+    if isinstance(value, int):
+        size = value
+    else:
+        match = _SIZE_RE.match(str(value))
+        if not match:
+            raise ValueError("is not a size like 10MB")
+        size = int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
+    if size <= 0:
+        raise ValueError("is not a size like 10MB")
+    return size
+
+
+def _timezone(value: object) -> str:
+    try:
+        zoneinfo.ZoneInfo(str(value))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError("is not an IANA time zone like Asia/Shanghai") from None
+    return str(value)
+
+
+def _http_url(value: object) -> str:
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("is not an http(s) URL")
+    return text
+
+
+def _string_list(value: object) -> object:
+    # `categories: 金融` reads naturally as a list of one; accept it.
+    if isinstance(value, str):
+        return [value]
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Size = Annotated[int, BeforeValidator(parse_size)]
+TimeZone = Annotated[str, BeforeValidator(_timezone)]
+HttpUrl = Annotated[str, BeforeValidator(_http_url)]
+StringList = Annotated[tuple[str, ...], BeforeValidator(_string_list)]
+ContentMode = Literal["page", "feed", "auto"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedConfig(_Frozen):
+    """One feed as the pipeline sees it: the feed's own keys over `defaults`, over the built-in defaults."""
+
+    name: str
+    url: HttpUrl
+    categories: StringList = ()
+    author: str | None = None
+    body: str | None = None
+    remove: StringList = ()
+    content: ContentMode = "page"
+    interval: Duration = 1800.0
+    enabled: bool = True
+    comments: bool = False
+    timezone: TimeZone = "UTC"
+    archive_timezone: TimeZone | None = None
+    headers: Mapping[str, str] = Field(default_factory=dict)
+    proxy: str | None = None
+    allow_private_addresses: bool | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_RE.match(value):
+            raise ValueError("is not a name of lowercase letters, digits, '.', '_' and '-'")
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: float) -> float:
+        if value < 1:
+            raise ValueError("is shorter than one second")
+        return value
+
+
+FEED_KEYS = frozenset(FeedConfig.model_fields)
+
+
+class HttpConfig(_Frozen):
+    """How we talk to servers: timeouts, retries, limits and who we say we are."""
+
+    timeout: Duration = 60.0
+    connect_timeout: Duration = 10.0
+    read_timeout: Duration = 30.0
+    backoff: Duration = 1.0
+    retries: int = Field(default=3, ge=0, le=20)
+    max_retry_after: Duration = 600.0
+    max_bytes: Size = 10_000_000
+    max_redirects: int = Field(default=10, ge=0, le=30)
+    user_agent: str | None = None
+    contact: str | None = None
+    proxy: str | None = None
+    http2: bool = True
+
+
+class HostPolicy(_Frozen):
+    """Per-host override of the politeness settings; unset keys take the global ones."""
+
+    per_host: int | None = Field(default=None, ge=1)
+    delay: Duration | None = None
+    robots: bool | None = None
+
+
+class PolitenessConfig(_Frozen):
+    """Kindness to the sites we crawl."""
+
+    per_host: int = Field(default=2, ge=1)
+    delay: Duration = 1.0
+    robots: bool = True
+    max_connections: int = Field(default=50, ge=1)
+    hosts: Mapping[str, HostPolicy] = Field(default_factory=dict)
+
+    def for_host(self, host: str) -> tuple[int, float, bool]:
+        """(concurrency, delay, robots) for one host, its override applied."""
+        policy = self.hosts.get(host.lower())
+        if policy is None:
+            return self.per_host, self.delay, self.robots
+        return (
+            policy.per_host if policy.per_host is not None else self.per_host,
+            policy.delay if policy.delay is not None else self.delay,
+            policy.robots if policy.robots is not None else self.robots,
+        )
+
+
+class _File(_Frozen):
+    archive: str = "archive"
+    state: str = ".crawler/state.db"
+    archive_timezone: TimeZone = "UTC"
+    allow_private_addresses: bool = False
+    min_interval: Duration = 300.0
+    max_interval: Duration = 86400.0
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    politeness: PolitenessConfig = Field(default_factory=PolitenessConfig)
+    defaults: Mapping[str, Any] = Field(default_factory=dict)
+    feeds: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated feeds.yaml, with paths resolved against the file's folder."""
+
+    path: Path
+    archive: Path
+    state: Path
+    archive_timezone: str
+    allow_private_addresses: bool
+    min_interval: float
+    max_interval: float
+    http: HttpConfig
+    politeness: PolitenessConfig
+    feeds: tuple[FeedConfig, ...]
+
+    def feed(self, name: str) -> FeedConfig | None:
+        """The feed called `name`, or None."""
+        return next((feed for feed in self.feeds if feed.name == name), None)
+
+    def private_allowed(self, feed: FeedConfig) -> bool:
+        """Whether `feed` may reach non-public addresses by configuration (its own or the file's)."""
+        if feed.allow_private_addresses is not None:
+            return feed.allow_private_addresses
+        return self.allow_private_addresses
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate feeds.yaml at `path`; raise ConfigError naming the file and line on any problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file (create one, or pass --config PATH)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate the YAML `text` of a config file that lives (or will live) at `path`."""
+    label = path.name
+    data = _read_yaml(text, label)
+    if data is None:
+        data = CommentedMap()
+    if not isinstance(data, CommentedMap):
+        raise ConfigError(f"{label}:1: the file must be a mapping with a `feeds:` list")
+    try:
+        top = _File.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc.errors()[0], data, label)) from None
+    feeds = _validate_feeds(data, top.defaults, label)
+    base = path.parent
+    return Config(
+        path=path,
+        archive=(base / top.archive),
+        state=(base / top.state),
+        archive_timezone=top.archive_timezone,
+        allow_private_addresses=top.allow_private_addresses,
+        min_interval=top.min_interval,
+        max_interval=top.max_interval,
+        http=top.http,
+        politeness=top.politeness,
+        feeds=feeds,
+    )
+
+
+def _read_yaml(text: str, label: str) -> object:
+    yaml = YAML(typ="rt")
+    try:
+        return yaml.load(io.StringIO(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError(f"{label}:{line}: invalid YAML: {problem}") from None
+    except Exception as exc:  # ruamel raises several unrelated types for broken input
+        raise ConfigError(f"{label}:1: invalid YAML: {exc}") from None
+
+
+def _validate_feeds(data: CommentedMap, defaults: Mapping[str, Any], label: str) -> tuple[FeedConfig, ...]:
+    unknown = [key for key in defaults if key not in FEED_KEYS or key in ("name", "url")]
+    if unknown:
+        where = _line_of(data.get("defaults"), unknown[0], data)
+        raise ConfigError(f"{label}:{where}: defaults: unknown key '{unknown[0]}' ({_known_keys()})")
+    raw_feeds = data.get("feeds") or CommentedSeq()
+    seen: dict[str, int] = {}
+    feeds: list[FeedConfig] = []
+    for index, raw in enumerate(raw_feeds):
+        item_line = _item_line(raw_feeds, index)
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{label}:{item_line}: feed #{index + 1}: must be a mapping with name and url")
+        name = raw.get("name")
+        who = f"feed '{name}'" if isinstance(name, str) else f"feed #{index + 1}"
+        try:
+            feed = FeedConfig.model_validate({**defaults, **raw})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            key = str(error["loc"][0]) if error["loc"] else ""
+            node: Any = raw if key in raw or error["type"] == "missing" else data.get("defaults")
+            line = _line_of(node, key, raw) if node is not None else item_line
+            raise ConfigError(f"{label}:{line}: {who}: {_message(error)}") from None
+        if feed.name in seen:
+            line = _line_of(raw, "name", raw)
+            raise ConfigError(
+                f"{label}:{line}: {who}: duplicate name '{feed.name}' (first used on line {seen[feed.name]})"
+            )
+        seen[feed.name] = _line_of(raw, "name", raw)
+        feeds.append(feed)
+    return tuple(feeds)
+
+
+def _known_keys() -> str:
+    return "known keys: " + ", ".join(sorted(FEED_KEYS))
+
+
+def _message(error: ErrorDetails) -> str:
+    loc = [str(part) for part in error["loc"]]
+    key = ".".join(loc) or "value"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        if len(loc) == 1:
+            return f"unknown key '{key}' ({_known_keys()})"
+        return f"unknown key '{key}'"
+    if kind == "missing":
+        return f"missing key '{key}'"
+    value = error.get("input")
+    shown = value if isinstance(value, str | int | float | bool) else type(value).__name__
+    if kind == "value_error":
+        reason = str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
+        return f"{key} '{shown}' {reason}"
+    if kind == "literal_error":
+        return f"{key} '{shown}' is not one of {error['ctx']['expected']}"
+    return f"{key} '{shown}': {error['msg'][0].lower()}{error['msg'][1:]}"
+
+
+def _describe(error: ErrorDetails, data: CommentedMap, label: str) -> str:
+    loc = list(error["loc"])
+    node: Any = data
+    line = 1
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = _line_of(node, str(part), node)
+            node = node[part]
+        elif isinstance(node, CommentedMap):
+            line = _line_of(node, str(part), node)
+            break
+        else:
+            break
+    return f"{label}:{line}: {_message(error)}"
+
+
+def _line_of(node: Any, key: str, fallback: Any = None) -> int:
+    """1-based line of `key` in a round-trip mapping (or else in `fallback`), else the mapping's own line."""
+    for candidate in (node, fallback):
+        if isinstance(candidate, CommentedMap):
+            if key in candidate:
+                return int(candidate.lc.key(key)[0]) + 1
+            return int(candidate.lc.line) + 1
+    return 1
+
+
+def _item_line(seq: Any, index: int) -> int:
+    if isinstance(seq, CommentedSeq):
+        try:
+            return int(seq.lc.item(index)[0]) + 1
+        except (KeyError, TypeError, IndexError):
+            return int(seq.lc.line) + 1
+    return 1

@@ -1,0 +1,209 @@
+"""Article -> the archive file's text: Hexo front matter and the fixed body, exactly as FORMAT.md prescribes."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from urllib.parse import urljoin
+
+import yaml
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+# Elements that could run code or navigate the reader away; an archive must never carry them.
+_DROP_TAGS = ("script", "noscript", "iframe", "object", "embed", "form", "frame", "frameset", "applet", "base",
+              "meta", "link")
+_URL_ATTRS = ("href", "src", "action", "formaction", "poster", "cite", "background", "xlink:href")
+_LAZY_ATTRS = ("data-src", "data-original", "data-lazy-src")
+_DANGEROUS_SCHEMES = ("javascript:", "vbscript:", "data:")
+_SCHEME_JUNK = re.compile(r"[\x00-\x20\x7f]+")
+_TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
+# A plain YAML scalar is only used for text that cannot be read as anything but itself, in YAML 1.1 (PyYAML)
+# and 1.2 (Hexo's js-yaml) alike; everything else is single-quoted, which is always safe.
+_PLAIN_FORBIDDEN_START = set("-?:,[]{}#&*!|>'\"%@`~+.0123456789")
+_PLAIN_FORBIDDEN_ANY = set(":#{}[],&*!|>'\"%@`\\")
+_ROOT_ID = "crawler-body-root"
+
+
+@dataclass(frozen=True)
+class Article:
+    """Everything the archive file says about one article, already chosen by precedence."""
+
+    title: str
+    categories: tuple[str, ...]
+    author: str | None
+    comments: bool
+    date: datetime
+    body: str
+    image: str | None
+
+
+@dataclass(frozen=True)
+class FixedBody:
+    """A body after FORMAT.md's fixes, and the first image it shows (the file's headimg)."""
+
+    html: str
+    first_image: str | None
+
+
+def render(article: Article) -> str:
+    """The complete archive file for `article`: front matter, blank line, `<div>` body `</div>`, newline."""
+    lines = ["---", f"title: {quoted(clean_value(article.title))}"]
+    categories = [clean_value(c) for c in article.categories]
+    categories = [c for c in categories if c]
+    if categories:
+        lines.append("categories: ")
+        lines.extend(f" - {scalar(category)}" for category in categories)
+    image = clean_value(article.image or "")
+    if image:
+        lines.append(f"headimg: {quoted(image)}")
+    author = clean_value(article.author or "")
+    if author:
+        lines.append(f"author: {scalar(author)}")
+    lines.append(f"comments: {'true' if article.comments else 'false'}")
+    lines.append(f"date: {http_date(article.date)}")
+    if image:
+        lines.append(f"thumbnail: {quoted(image)}")
+    lines.append("---")
+    return "\n".join(lines) + "\n\n<div>" + article.body + "</div>\n"
+
+
+def http_date(moment: datetime) -> str:
+    """RFC 822 date in GMT with English names whatever the locale: `Tue, 24 Aug 2021 07:07:13 GMT`."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
+
+
+def clean_value(value: str) -> str:
+    """A front-matter value: control characters and unpaired surrogates dropped, white space folded, trimmed."""
+    kept = "".join(ch for ch in value if ch.isspace() or not _is_unprintable(ch))
+    return " ".join(kept.split())
+
+
+def _is_unprintable(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    # Cc: control characters; Cs: lone surrogates; U+FEFF/U+FFFE/U+FFFF: not allowed or silently eaten by YAML.
+    return category in ("Cc", "Cs") or ch in "\ufeff\ufffe\uffff"
+
+
+def title_text(raw: str) -> str:
+    """Text of a title that may carry markup: tags stripped, entities decoded, white space folded."""
+    return clean_value(html.unescape(_TAG_RE.sub(" ", raw)))
+
+
+def quoted(value: str) -> str:
+    """`value` as a single-quoted YAML scalar."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def scalar(value: str) -> str:
+    """`value` plain when every YAML parser reads it back unchanged, else single-quoted."""
+    return value if _plain_is_safe(value) else quoted(value)
+
+
+def _plain_is_safe(value: str) -> bool:
+    if not value or value[0] in _PLAIN_FORBIDDEN_START or value != value.strip():
+        return False
+    if any(ch in _PLAIN_FORBIDDEN_ANY for ch in value):
+        return False
+    try:
+        return yaml.safe_load(f"k: {value}\n") == {"k": value}
+    except yaml.YAMLError:
+        return False
+
+
+def fix_body(body_html: str, base_url: str) -> FixedBody:
+    """Apply FORMAT.md's body fixes to an HTML fragment whose relative URLs are relative to `base_url`."""
+    tree = LexborHTMLParser(f'<div id="{_ROOT_ID}">{body_html}</div>')
+    root = tree.css_first(f"#{_ROOT_ID}")
+    if root is None:  # the fragment closed our wrapper early; fall back to the whole body
+        root = tree.body
+    if root is None:
+        return FixedBody(html="", first_image=None)
+    fixed = fix_node(root, base_url)
+    return FixedBody(html=brace_escape(root.inner_html or ""), first_image=fixed)
+
+
+def fix_node(root: LexborNode, base_url: str) -> str | None:
+    """Fix the subtree under `root` in place; return the first image's absolute URL, if any."""
+    for tag in _DROP_TAGS:
+        for node in root.css(tag):
+            node.decompose()
+    first_image: str | None = None
+    for node in root.css("*"):
+        _fix_attributes(node, base_url)
+        if node.tag == "img":
+            src = node.attrs.get("src")
+            if first_image is None and src and src.startswith(("http://", "https://")):
+                first_image = src
+            if "referrerpolicy" not in node.attrs:
+                node.attrs["referrerpolicy"] = "no-referrer"
+    return first_image
+
+
+def _fix_attributes(node: LexborNode, base_url: str) -> None:
+    attrs = node.attrs
+    names = list(attrs.keys())
+    for name in names:
+        if name.lower().startswith("on"):
+            del attrs[name]
+    if node.tag == "img":
+        _promote_lazy_image(node)
+    for name in _URL_ATTRS:
+        value = attrs.get(name)
+        if value is None:
+            continue
+        if _is_dangerous_url(value, allow_data_image=(node.tag == "img" and name == "src")):
+            del attrs[name]
+            continue
+        absolute = _absolute(value, base_url)
+        if absolute != value:
+            attrs[name] = absolute
+
+
+def _promote_lazy_image(node: LexborNode) -> None:
+    attrs = node.attrs
+    for name in _LAZY_ATTRS:
+        value = attrs.get(name)
+        if value and value.strip():
+            attrs["src"] = value.strip()
+            return
+    srcset = attrs.get("srcset") or attrs.get("data-srcset")
+    if srcset and not (attrs.get("src") or "").strip():
+        first = srcset.split(",")[0].strip().split(" ")[0]
+        if first:
+            attrs["src"] = first
+
+
+def _is_dangerous_url(value: str, *, allow_data_image: bool) -> bool:
+    compact = _SCHEME_JUNK.sub("", html.unescape(value)).lower()
+    if allow_data_image and compact.startswith("data:image/") and not compact.startswith("data:image/svg"):
+        return False
+    return compact.startswith(_DANGEROUS_SCHEMES)
+
+
+def _absolute(value: str, base_url: str) -> str:
+    stripped = value.strip()
+    if not stripped or stripped.startswith("#"):
+        return value
+    try:
+        return urljoin(base_url, stripped)
+    except ValueError:
+        return value
+
+
+def brace_escape(text: str) -> str:
+    """Write `{` and `}` as character references so Hexo never reads them as template tags."""
+    return text.replace("{", "&#123;").replace("}", "&#125;")
+
+
+def body_text(body_html: str) -> str:
+    """The visible text of a body, white space folded; used to recognise the same article under two URLs."""
+    tree = LexborHTMLParser(body_html)
+    root = tree.body
+    text = root.text(separator=" ") if root is not None else ""
+    return " ".join(text.split())

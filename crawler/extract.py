@@ -1,0 +1,97 @@
+"""Page -> body and metadata: the feed's CSS selector, else a built-in site rule, else automatic extraction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from crawler import document
+from crawler.autoextract import extract_main
+from crawler.metadata import PageMeta, page_metadata
+from crawler.sites import rule_for
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """An article page reduced to what the archive keeps: the fixed body and what the page says of itself."""
+
+    body: str
+    first_image: str | None
+    text: str
+    meta: PageMeta
+    method: str  # "selector", "site-rule" or "automatic": which way the body was found
+
+
+class ExtractError(Exception):
+    """No article body could be found on the page."""
+
+
+def extract_page(html: str, url: str, body: str | None = None, remove: Sequence[str] = ()) -> Extracted:
+    """Extract the article at `url` from its decoded HTML; raise ExtractError when no body is found."""
+    tree = LexborHTMLParser(html)
+    meta = page_metadata(tree, url)
+    if body:
+        node = _select(tree, (body,), remove)
+        if node is not None:
+            return _finish(node, url, meta, "selector")
+    rule = rule_for(url)
+    if rule is not None:
+        node = _select(tree, rule.body, (*rule.remove, *remove))
+        if node is not None:
+            return _finish(node, url, meta, "site-rule")
+    # Automatic extraction may rewrite the tree, so it works on a tree of its own.
+    main = extract_main(LexborHTMLParser(html), url)
+    if main is None or not main.strip():
+        raise ExtractError("no article body found on the page")
+    fixed = document.fix_body(_remove_inside(main, remove), url)
+    return Extracted(body=fixed.html, first_image=fixed.first_image, text=document.body_text(fixed.html),
+                     meta=meta, method="automatic")
+
+
+def _select(tree: LexborHTMLParser, selectors: Sequence[str], remove: Sequence[str]) -> LexborNode | None:
+    for selector in selectors:
+        try:
+            node = tree.css_first(selector)
+        except Exception:  # selectolax raises plain exceptions for selectors it cannot parse
+            node = None
+        if node is not None:
+            return _drop(node, remove)
+    return None
+
+
+def _remove_inside(fragment: str, remove: Sequence[str]) -> str:
+    if not remove:
+        return fragment
+    wrapper = LexborHTMLParser(f"<div id=crawler-remove-root>{fragment}</div>").css_first("#crawler-remove-root")
+    if wrapper is None:
+        return fragment
+    return _drop(wrapper, remove).inner_html or ""
+
+
+def _drop(node: LexborNode, remove: Sequence[str]) -> LexborNode:
+    for unwanted in remove:
+        try:
+            matches = node.css(unwanted)
+        except Exception:
+            continue
+        for match in matches:
+            match.decompose()
+    return node
+
+
+def _finish(node: LexborNode, url: str, meta: PageMeta, method: str) -> Extracted:
+    first_image = document.fix_node(node, url)
+    html = document.brace_escape(node.inner_html or "")
+    return Extracted(body=html, first_image=first_image, text=" ".join((node.text(separator=" ") or "").split()),
+                     meta=meta, method=method)
+
+
+def is_valid_selector(selector: str) -> bool:
+    """Whether selectolax can parse `selector` (used to validate feeds.yaml)."""
+    try:
+        LexborHTMLParser("<p></p>").css_first(selector)
+    except Exception:
+        return False
+    return True

@@ -1,0 +1,404 @@
+"""HTTP: clients, politeness, retries, conditional GET and limits; answers "what did the server say".
+
+Errors are one type, FetchError, whose `kind` says what happened and whether a later poll may succeed:
+
+    FetchError
+      kind: timeout | reset | status | too-large | redirects | scheme | address | robots | bot-protection
+            | retry-after | network
+      transient: True when a later poll may succeed (timeouts, resets, 5xx, 429); False for 404, 410, robots ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import random
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from protego import Protego
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from crawler import __version__
+from crawler.config import HttpConfig, PolitenessConfig
+
+PROJECT_URL = "https://github.com/feed-crawler/feed-crawler"
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECTS = frozenset({301, 308})
+ROBOTS_TTL = 24 * 3600.0
+ROBOTS_MAX_BYTES = 512 * 1024
+_CHALLENGE_MARKERS = (b"challenge-platform", b"cf-chl-", b"cf_chl_", b"Just a moment...", b"captcha-delivery",
+                      b"_Incapsula_Resource", b"px-captcha")
+
+
+class FetchError(Exception):
+    """A request that did not give a usable answer; `str()` is one line naming the URL and the reason."""
+
+    def __init__(self, url: str, kind: str, reason: str, *, transient: bool, status: int | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.kind = kind
+        self.reason = reason
+        self.transient = transient
+        self.status = status
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Response:
+    """What the server answered: status, final URL after redirects, headers and the whole (decompressed) body."""
+
+    url: str
+    final_url: str
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    permanent_redirect: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        """Whether the server said the resource is unchanged since our validators."""
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str | None:
+        """The Content-Type header as sent."""
+        return self.headers.get("content-type")
+
+    @property
+    def etag(self) -> str | None:
+        """The ETag exactly as the server sent it."""
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        """The Last-Modified header exactly as the server sent it."""
+        return self.headers.get("last-modified")
+
+    def cache_lifetime(self) -> float | None:
+        """Seconds the response may be cached for, from Cache-Control max-age or Expires."""
+        control = self.headers.get("cache-control", "")
+        for part in control.split(","):
+            name, _, value = part.strip().partition("=")
+            if name.lower() == "max-age" and value.strip().isdigit():
+                return float(value.strip())
+        expires = self.headers.get("expires")
+        if expires:
+            moment = _http_date(expires)
+            if moment is not None:
+                return max(0.0, moment - time.time())
+        return None
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header in either form (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    moment = _http_date(value)
+    if moment is None:
+        return None
+    return max(0.0, moment - (time.time() if now is None else now))
+
+
+def _http_date(value: str) -> float | None:
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def user_agent(http: HttpConfig) -> str:
+    """The User-Agent we send: the configured one, else the project's name, version and a contact URL."""
+    if http.user_agent:
+        return http.user_agent
+    return f"feed-crawler/{__version__} (+{http.contact or PROJECT_URL})"
+
+
+def address_is_public(address: str) -> bool:
+    """Whether an IP address is a public internet address (not loopback, private, link-local, reserved ...)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return bool(ip.is_global) and not ip.is_multicast
+
+
+async def host_is_public(host: str) -> bool:
+    """Whether every address `host` resolves to is public; an unresolvable host counts as public
+    (the request itself will then fail with a clear network error)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return address_is_public(host.strip("[]"))
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return True
+    return all(address_is_public(str(info[4][0])) for info in infos)
+
+
+@dataclass
+class _RobotsEntry:
+    rules: Protego | None  # None: everything allowed
+    expires: float
+
+
+@dataclass
+class _HostSlot:
+    """One host's share of us: a client of its own, a concurrency cap and the time its next request may start."""
+
+    client: httpx.AsyncClient
+    limit: asyncio.Semaphore
+    delay: float
+    robots: bool
+    next_start: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    robots_cache: _RobotsEntry | None = None
+    robots_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One GET: the URL and what the caller knows about it."""
+
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    check_robots: bool = False
+    allow_private: bool = True
+    proxy: str | None = None
+
+
+class Fetcher:
+    """Polite HTTP GETs: one client per host, per-host concurrency and delay, a global cap, retries."""
+
+    def __init__(self, http: HttpConfig, politeness: PolitenessConfig,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._http = http
+        self._politeness = politeness
+        self._transport = transport
+        self._slots: dict[tuple[str, str | None], _HostSlot] = {}
+        self._global = asyncio.Semaphore(politeness.max_connections)
+        self._user_agent = user_agent(http)
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every client."""
+        slots, self._slots = list(self._slots.values()), {}
+        await asyncio.gather(*(slot.client.aclose() for slot in slots), return_exceptions=True)
+
+    async def get(self, request: Request) -> Response:
+        """GET with retries on passing failures (timeouts, resets, 408/425/429/5xx), honouring Retry-After."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._http.retries + 1),
+            retry=retry_if_exception(lambda exc: isinstance(exc, FetchError) and _retryable(exc)),
+            wait=self._wait,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._get_once(request)
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(error, FetchError) and error.retry_after is not None:
+            return error.retry_after
+        backoff = self._http.backoff * (2 ** (state.attempt_number - 1))
+        return float(random.uniform(0, min(backoff, 60.0)) + backoff / 2)
+
+    async def _get_once(self, request: Request) -> Response:
+        url = request.url
+        only_permanent = True  # a feed moved for good only when every hop said so
+        for hop in range(self._http.max_redirects + 1):
+            response = await self._exchange(url, request)
+            if response.status not in REDIRECT_STATUSES:
+                moved = url if hop and only_permanent else None
+                return Response(url=request.url, final_url=url, status=response.status, headers=response.headers,
+                                content=response.content, permanent_redirect=moved)
+            location = response.headers.get("location")
+            if not location:
+                raise FetchError(url, "status", f"HTTP {response.status} redirect without a Location",
+                                 transient=False, status=response.status)
+            only_permanent = only_permanent and response.status in PERMANENT_REDIRECTS
+            url = urljoin(url, location.strip())
+        raise FetchError(request.url, "redirects",
+                         f"more than {self._http.max_redirects} redirects (a redirect loop?)", transient=False)
+
+    async def _exchange(self, url: str, request: Request) -> Response:
+        """One request/response on the wire, no redirects followed, with every check before it."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError(url, "scheme", "only http and https URLs are fetched", transient=False)
+        host = parts.hostname.lower()
+        if not request.allow_private and not await host_is_public(host):
+            raise FetchError(url, "address", f"refused: {host} is not a public address "
+                             "(set allow_private_addresses: true to allow it)", transient=False)
+        slot = self._slot(host, request.proxy)
+        if request.check_robots and slot.robots:
+            await self._check_robots(slot, url, request)
+        headers = {"User-Agent": self._user_agent, "Accept-Encoding": "gzip, deflate"}
+        if request.etag:
+            headers["If-None-Match"] = request.etag
+        if request.last_modified:
+            headers["If-Modified-Since"] = request.last_modified
+        headers.update(request.headers)
+        async with self._global, slot.limit:
+            await self._wait_turn(slot)
+            response = await self._send(slot.client, url, headers)
+        self._raise_for_status(url, response)
+        return response
+
+    async def _wait_turn(self, slot: _HostSlot) -> None:
+        async with slot.lock:
+            now = time.monotonic()
+            if slot.next_start > now:
+                await asyncio.sleep(slot.next_start - now)
+            slot.next_start = time.monotonic() + slot.delay
+
+    async def _send(self, client: httpx.AsyncClient, url: str, headers: Mapping[str, str]) -> Response:
+        limit = self._http.max_bytes
+        try:
+            async with asyncio.timeout(self._http.timeout):
+                async with client.stream("GET", url, headers=headers) as answer:
+                    declared = answer.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > limit:
+                        raise _too_large(url, limit)
+                    chunks: list[bytes] = []
+                    size = 0
+                    # aiter_bytes yields decompressed data, so a gzip bomb stops at the limit too.
+                    async for chunk in answer.aiter_bytes():
+                        size += len(chunk)
+                        if size > limit:
+                            raise _too_large(url, limit)
+                        chunks.append(chunk)
+                    return Response(url=url, final_url=url, status=answer.status_code, headers=answer.headers,
+                                    content=b"".join(chunks))
+        except TimeoutError:
+            raise FetchError(url, "timeout", f"no complete answer within {self._http.timeout:g}s",
+                             transient=True) from None
+        except httpx.TimeoutException as exc:
+            raise FetchError(url, "timeout", f"timed out ({type(exc).__name__})", transient=True) from None
+        except httpx.DecodingError as exc:
+            raise FetchError(url, "network", f"undecodable response body: {exc}", transient=True) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            raise FetchError(url, "reset", f"connection broken: {_reason(exc)}", transient=True) from None
+        except httpx.ConnectError as exc:
+            raise FetchError(url, "network", f"cannot connect: {_reason(exc)}", transient=True) from None
+        except httpx.HTTPError as exc:
+            raise FetchError(url, "network", _reason(exc), transient=True) from None
+
+    def _raise_for_status(self, url: str, response: Response) -> None:
+        status = response.status
+        if status < 400:
+            return
+        if _is_challenge(response):
+            raise FetchError(url, "bot-protection", f"HTTP {status}: blocked by bot protection (a challenge page)",
+                             transient=False, status=status)
+        if status in RETRY_STATUSES:
+            wait = parse_retry_after(response.headers.get("retry-after"))
+            if wait is not None and wait > self._http.max_retry_after:
+                raise FetchError(url, "retry-after", f"HTTP {status} asks us to wait {wait:.0f}s, more than "
+                                 f"http.max_retry_after ({self._http.max_retry_after:.0f}s); giving up for this poll",
+                                 transient=True, status=status)
+            raise FetchError(url, "status", f"HTTP {status}", transient=True, status=status, retry_after=wait)
+        raise FetchError(url, "status", f"HTTP {status}", transient=status >= 500, status=status)
+
+    def _slot(self, host: str, proxy: str | None) -> _HostSlot:
+        key = (host, proxy)
+        slot = self._slots.get(key)
+        if slot is None:
+            concurrency, delay, robots = self._politeness.for_host(host)
+            client = httpx.AsyncClient(
+                http2=self._http.http2,
+                proxy=proxy or self._http.proxy,
+                trust_env=True,
+                follow_redirects=False,
+                timeout=httpx.Timeout(self._http.read_timeout, connect=self._http.connect_timeout),
+                limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+                transport=self._transport,
+            )
+            slot = _HostSlot(client=client, limit=asyncio.Semaphore(concurrency), delay=delay, robots=robots)
+            self._slots[key] = slot
+        return slot
+
+    async def _check_robots(self, slot: _HostSlot, url: str, request: Request) -> None:
+        async with slot.robots_lock:
+            entry = slot.robots_cache
+            if entry is None or entry.expires < time.monotonic():
+                entry = await self._load_robots(slot, url, request)
+                slot.robots_cache = entry
+        if entry.rules is None:
+            return
+        agent = self._user_agent.split("/", 1)[0]
+        if not entry.rules.can_fetch(url, agent):
+            raise FetchError(url, "robots", "disallowed by the site's robots.txt", transient=False)
+        crawl_delay = entry.rules.crawl_delay(agent)
+        if crawl_delay is not None and float(crawl_delay) > slot.delay:
+            slot.delay = float(crawl_delay)
+
+    async def _load_robots(self, slot: _HostSlot, url: str, request: Request) -> _RobotsEntry:
+        parts = urlsplit(url)
+        robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
+        headers = {"User-Agent": self._user_agent}
+        headers.update(request.headers)
+        try:
+            async with self._global, slot.limit:
+                await self._wait_turn(slot)
+                answer = await self._send(slot.client, robots_url, headers)
+        except FetchError as exc:
+            if exc.kind == "too-large":
+                return _RobotsEntry(rules=None, expires=time.monotonic() + ROBOTS_TTL)
+            # RFC 9309: an unreachable robots.txt means "assume disallowed" for now; try again soon.
+            raise FetchError(url, "robots", f"robots.txt unreachable ({exc.reason}); will try again",
+                             transient=True) from None
+        if answer.status >= 500:
+            raise FetchError(url, "robots", f"robots.txt answered HTTP {answer.status}; will try again",
+                             transient=True)
+        if answer.status >= 400 or answer.status in REDIRECT_STATUSES:
+            return _RobotsEntry(rules=None, expires=time.monotonic() + ROBOTS_TTL)
+        text = answer.content[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace")
+        return _RobotsEntry(rules=Protego.parse(text), expires=time.monotonic() + ROBOTS_TTL)
+
+
+def _retryable(error: FetchError) -> bool:
+    return error.transient and error.kind in ("timeout", "reset", "network", "status") and (
+        error.status is None or error.status in RETRY_STATUSES)
+
+
+def _too_large(url: str, limit: int) -> FetchError:
+    return FetchError(url, "too-large", f"body larger than http.max_bytes ({limit:,} bytes); cut off",
+                      transient=False)
+
+
+def _is_challenge(response: Response) -> bool:
+    if response.headers.get("cf-mitigated", "").lower() == "challenge":
+        return True
+    if response.status not in (403, 429, 503):
+        return False
+    head = response.content[:16384]
+    return any(marker in head for marker in _CHALLENGE_MARKERS)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text or type(exc).__name__

@@ -1,0 +1,402 @@
+"""One feed's refresh: the only place that calls the stages in order.
+
+poll the feed (conditional GET) -> parse -> record new entries as pending -> for each pending entry: fetch the
+page -> extract -> deduplicate -> render -> write the file atomically -> record it as archived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import html
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from crawler import archive, charset, document
+from crawler.config import Config, FeedConfig
+from crawler.extract import ExtractError, Extracted, extract_page
+from crawler.feeds import Entry, FeedError, ParsedFeed, parse_feed
+from crawler.fetch import Fetcher, FetchError, Request, Response, host_is_public
+from crawler.store import ArchivedArticle, FeedState, NewEntry, PendingEntry, SqliteStore, Store
+from crawler.urls import article_id, normalize_url, same_site
+
+log = logging.getLogger("crawler")
+
+MAX_PAGE_ATTEMPTS = 3  # polls on which a passing page failure is retried before the feed's content is archived
+UNCONDITIONAL_EVERY = 86400.0  # guards against servers that answer 304 forever
+MAX_BACKOFF = 86400.0
+WHOLE_ARTICLE_CHARS = 1200  # `content: auto`: an item this long (in text) is an article, not a teaser
+MIN_DEDUP_TEXT = 200  # shorter bodies are too generic to prove two URLs are one article
+
+
+@dataclass(frozen=True)
+class FeedResult:
+    """What one poll of one feed did."""
+
+    feed: str
+    url: str
+    new: int = 0
+    known: int = 0
+    failed: int = 0
+    fallback: int = 0
+    not_modified: bool = False
+    errors: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when neither the feed nor any of its articles failed."""
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class EntryOutcome:
+    """What became of one pending entry."""
+
+    status: str  # "new", "known" or "failed"
+    fallback: bool = False
+    error: str | None = None
+
+
+@dataclass
+class Progress:
+    """Callbacks for a progress display; both default to doing nothing."""
+
+    found: Callable[[int], None] = field(default=lambda n: None)
+    done: Callable[[], None] = field(default=lambda: None)
+
+
+def backoff_delay(interval: float, failures: int) -> float:
+    """Seconds until the next poll of a feed that failed `failures` times in a row (doubling, capped at 24 h)."""
+    if failures <= 0:
+        return interval
+    return float(min(interval * (2 ** min(failures, 30)), MAX_BACKOFF))
+
+
+def poll_interval(configured: float, feed_ttl: float | None, cache_lifetime: float | None,
+                  minimum: float, maximum: float) -> float:
+    """The interval until the next poll: the configured one, stretched by what the feed or server asks
+    (<ttl>, sy:updatePeriod, Cache-Control max-age, Expires), kept within [minimum, maximum]."""
+    wanted = max(configured, feed_ttl or 0.0, cache_lifetime or 0.0)
+    return float(min(max(wanted, minimum), max(maximum, minimum)))
+
+
+def local_date(moment: datetime | None, timezone: str) -> datetime | None:
+    """An aware datetime: naive ones are read in the feed's `timezone` (dates that carry no offset)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=ZoneInfo(timezone))
+
+
+def article_date(entry: Entry, page_published: datetime | None, timezone: str, seen_at: float) -> datetime:
+    """FORMAT.md's date: item published, else updated, else the page's, else first seen; never in the future."""
+    seen = datetime.fromtimestamp(seen_at, UTC)
+    for candidate in (entry.published, entry.updated, page_published):
+        moment = local_date(candidate, timezone)
+        if moment is not None:
+            return min(moment.astimezone(UTC), seen)
+    return seen
+
+
+def merged_categories(configured: Sequence[str], own: Sequence[str]) -> tuple[str, ...]:
+    """The feed's categories, then the item's own ones not already listed, in order."""
+    merged = list(configured)
+    for category in own:
+        if category not in merged:
+            merged.append(category)
+    return tuple(merged)
+
+
+def text_hash(text: str) -> str:
+    """Hash of a body's text with white space normalized: equal for one article under two URLs."""
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+
+
+class Pipeline:
+    """Refreshes feeds into the archive; one instance per run (or per daemon), sharing a Store and a Fetcher."""
+
+    def __init__(self, config: Config, store: Store, fetcher: Fetcher, progress: Progress | None = None) -> None:
+        self._config = config
+        self._store = store
+        self._fetcher = fetcher
+        self._progress = progress or Progress()
+        # An article being fetched for one feed is awaited, not fetched again, by another feed listing it.
+        self._in_flight: dict[str, asyncio.Future[str | None]] = {}
+
+    async def refresh(self, feed: FeedConfig) -> FeedResult:
+        """Poll `feed` once and archive every new (and every still pending) entry."""
+        result = FeedResult(feed=feed.name, url=feed.url)
+        state = self._state_for(feed)
+        now = time.time()
+        if state.gone:
+            return replace(result, errors=(f"feed '{feed.name}': {feed.url}: gone (HTTP 410); "
+                                           "remove it from feeds.yaml",))
+        unconditional = state.last_unconditional is None or now - state.last_unconditional > UNCONDITIONAL_EVERY
+        request = Request(url=feed.url, headers=feed.headers, proxy=feed.proxy,
+                          etag=None if unconditional else state.etag,
+                          last_modified=None if unconditional else state.last_modified)
+        try:
+            response = await self._fetcher.get(request)
+            parsed = await self._parse(feed, state, response)
+        except (FetchError, FeedError) as exc:
+            return self._feed_failed(feed, state, result, exc, now)
+        notes: list[str] = []
+        if response.permanent_redirect:
+            notes.append(f"feed '{feed.name}': {feed.url} moved permanently to {response.permanent_redirect}; "
+                         "update its url in feeds.yaml")
+        known = 0
+        ttl = None
+        if parsed is not None:
+            known = self._record_entries(feed, parsed)
+            ttl = parsed.ttl
+        outcomes = await self._archive_pending(feed)
+        self._store.save_feed_state(replace(
+            state,
+            url=feed.url,
+            etag=response.etag if response.status == 200 else state.etag,
+            last_modified=response.last_modified if response.status == 200 else state.last_modified,
+            body_hash=hashlib.sha256(response.content).hexdigest() if response.status == 200 else state.body_hash,
+            last_poll=now,
+            last_success=now,
+            last_unconditional=now if unconditional else state.last_unconditional,
+            failures=0,
+            last_error=None,
+            moved_to=response.permanent_redirect,
+            next_poll=now + poll_interval(feed.interval, ttl, response.cache_lifetime(),
+                                          self._config.min_interval, self._config.max_interval),
+        ))
+        errors = tuple(o.error for o in outcomes if o.error)
+        return replace(
+            result,
+            new=sum(o.status == "new" for o in outcomes),
+            known=known + sum(o.status == "known" for o in outcomes),
+            failed=sum(o.status == "failed" for o in outcomes),
+            fallback=sum(o.fallback for o in outcomes),
+            not_modified=parsed is None,
+            errors=errors,
+            notes=tuple(notes),
+        )
+
+    def _state_for(self, feed: FeedConfig) -> FeedState:
+        state = self._store.feed_state(feed.name)
+        if state.url is not None and state.url != feed.url:
+            # The operator pointed the feed elsewhere: what we knew of the old URL no longer applies.
+            return FeedState(name=feed.name, url=feed.url, next_poll=state.next_poll)
+        return state
+
+    async def _parse(self, feed: FeedConfig, state: FeedState, response: Response) -> ParsedFeed | None:
+        """The parsed feed, or None when it is unchanged (304, or the same bytes as last time)."""
+        if response.not_modified:
+            return None
+        if not response.etag and not response.last_modified and state.body_hash is not None:
+            if hashlib.sha256(response.content).hexdigest() == state.body_hash:
+                return None
+        return await asyncio.to_thread(parse_feed, response.content, response.final_url, response.content_type)
+
+    def _feed_failed(self, feed: FeedConfig, state: FeedState, result: FeedResult, exc: Exception,
+                     now: float) -> FeedResult:
+        failures = state.failures + 1
+        gone = isinstance(exc, FetchError) and exc.status == 410
+        reason = exc.reason if isinstance(exc, FetchError) else str(exc)
+        message = f"feed '{feed.name}': {feed.url}: {reason}"
+        if gone:
+            message += " (gone; remove it from feeds.yaml)"
+        self._store.save_feed_state(replace(
+            state, url=feed.url, last_poll=now, failures=failures, last_error=reason, gone=gone,
+            next_poll=now + backoff_delay(feed.interval, failures),
+        ))
+        log.warning("feed failed", extra={"feed": feed.name, "url": feed.url, "error": reason})
+        return replace(result, errors=(message,), failed=0)
+
+    def _record_entries(self, feed: FeedConfig, parsed: ParsedFeed) -> int:
+        """Record the feed's new entries as pending; return how many were already known."""
+        entries = _unique(parsed.entries)
+        known = self._store.known_keys(feed.name, (entry.key for entry in entries))
+        fresh = [entry for entry in entries if entry.key not in known]
+        self._store.add_pending(
+            feed.name,
+            (NewEntry(key=entry.key, link=entry.link, payload=entry.to_json()) for entry in fresh),
+            time.time(),
+        )
+        return len(known)
+
+    async def _archive_pending(self, feed: FeedConfig) -> list[EntryOutcome]:
+        pending = self._store.pending(feed.name)
+        self._progress.found(len(pending))
+        return list(await asyncio.gather(*(self._archive_one(feed, item) for item in pending)))
+
+    async def _archive_one(self, feed: FeedConfig, item: PendingEntry) -> EntryOutcome:
+        try:
+            return await self._archive_entry(feed, item)
+        finally:
+            self._progress.done()
+
+    async def _archive_entry(self, feed: FeedConfig, item: PendingEntry) -> EntryOutcome:
+        entry = Entry.from_json(item.payload)
+        link = normalize_url(entry.link) if entry.link else None
+        if link is not None:
+            existing = self._store.article_for_url(link)
+            if existing is None and link in self._in_flight:
+                existing = await asyncio.shield(self._in_flight[link])
+            if existing is not None:
+                self._store.record_duplicate(feed.name, item.key, existing, (link,))
+                return EntryOutcome("known")
+            future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+            self._in_flight[link] = future
+        try:
+            outcome, archived_id = await self._build_and_write(feed, item, entry, link)
+        except BaseException:
+            if link is not None:
+                self._release(link, None)
+            raise
+        if link is not None:
+            self._release(link, archived_id)
+        return outcome
+
+    def _release(self, link: str, archived_id: str | None) -> None:
+        future = self._in_flight.pop(link, None)
+        if future is not None and not future.done():
+            future.set_result(archived_id)
+
+    async def _build_and_write(self, feed: FeedConfig, item: PendingEntry, entry: Entry,
+                               link: str | None) -> tuple[EntryOutcome, str | None]:
+        page: Extracted | None = None
+        final_url = entry.link or feed.url
+        fallback_reason: str | None = None
+        if entry.link and _wants_page(feed, entry):
+            try:
+                response = await self._fetcher.get(Request(
+                    url=entry.link, headers=feed.headers, proxy=feed.proxy, check_robots=True,
+                    allow_private=await self._private_allowed(feed)))
+                final_url = response.final_url
+                page = await asyncio.to_thread(self._extract, feed, response)
+            except FetchError as exc:
+                attempts = self._store.record_failure(feed.name, item.key, exc.reason)
+                if exc.transient and attempts < MAX_PAGE_ATTEMPTS:
+                    return EntryOutcome("failed", error=f"feed '{feed.name}': {exc.url}: {exc.reason}"), None
+                fallback_reason = exc.reason
+            except ExtractError as exc:
+                fallback_reason = str(exc)
+            if page is not None and feed.content == "auto" and entry.content:
+                feed_text = document.body_text(entry.content)
+                if len(page.text) < 0.5 * len(feed_text):
+                    log.warning("extraction shorter than the feed's text; keeping the feed's",
+                                extra={"feed": feed.name, "url": final_url})
+                    page = None
+        if fallback_reason is not None:
+            log.warning("archiving the feed's content instead of the page",
+                        extra={"feed": feed.name, "url": entry.link, "error": fallback_reason})
+        return await self._write(feed, item, entry, link, final_url, page, fallback=fallback_reason is not None)
+
+    def _extract(self, feed: FeedConfig, response: Response) -> Extracted:
+        html = charset.decode(response.content, response.content_type)
+        return extract_page(html, response.final_url, feed.body, feed.remove)
+
+    async def _private_allowed(self, feed: FeedConfig) -> bool:
+        # A feed that itself lives on a private address (an intranet, a test server) may link to such addresses.
+        if self._config.private_allowed(feed):
+            return True
+        return not await host_is_public(urlsplit(feed.url).hostname or "")
+
+    async def _write(self, feed: FeedConfig, item: PendingEntry, entry: Entry, link: str | None, final_url: str,
+                     page: Extracted | None, *, fallback: bool) -> tuple[EntryOutcome, str | None]:
+        if page is not None:
+            body, first_image, text = page.body, page.first_image, page.text
+            canonical = _canonical(page, final_url)
+        else:
+            fixed = document.fix_body(entry.content or _link_only(entry), entry.link or feed.url)
+            body, first_image, text = fixed.html, fixed.first_image, document.body_text(fixed.html)
+            canonical = final_url
+        canonical_norm = normalize_url(canonical)
+        names = tuple(url for url in {link, canonical_norm, normalize_url(final_url)} if url)
+        body_hash = text_hash(text)
+        existing = next((found for url in names if (found := self._store.article_for_url(url))), None)
+        if existing is None and len(text) >= MIN_DEDUP_TEXT:
+            existing = self._store.article_for_body(body_hash)
+        if existing is not None:
+            self._store.record_duplicate(feed.name, item.key, existing, names)
+            return EntryOutcome("known"), existing
+        meta = page.meta if page is not None else None
+        the_id = article_id(canonical_norm)
+        article = document.Article(
+            title=_title(entry, page) or canonical,
+            categories=merged_categories(feed.categories, entry.categories),
+            author=feed.author or entry.author or (meta.author if meta else None) or entry.feed_title,
+            comments=feed.comments,
+            date=article_date(entry, meta.published if meta else None, feed.timezone, item.first_seen),
+            body=body,
+            image=first_image or (meta.image if meta else None) or entry.image,
+        )
+        relative = archive.relative_path(the_id, article.date,
+                                         feed.archive_timezone or self._config.archive_timezone)
+        text_out = document.render(article)
+        try:
+            await asyncio.to_thread(archive.write_atomic, self._config.archive, relative, text_out)
+        except archive.ArchiveError as exc:
+            return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
+        # Only now, with the file in place, is the article recorded as done.
+        self._store.record_archived(feed.name, item.key, ArchivedArticle(
+            article_id=the_id, path=relative.as_posix(), body_hash=body_hash, urls=names))
+        log.info("archived", extra={"feed": feed.name, "url": entry.link, "path": relative.as_posix()})
+        return EntryOutcome("new", fallback=fallback), the_id
+
+
+def _wants_page(feed: FeedConfig, entry: Entry) -> bool:
+    if feed.content == "feed":
+        return False
+    if feed.content == "auto" and entry.content:
+        return len(document.body_text(entry.content)) < WHOLE_ARTICLE_CHARS
+    return True
+
+
+def _canonical(page: Extracted, final_url: str) -> str:
+    canonical = page.meta.canonical
+    if canonical and canonical.startswith(("http://", "https://")) and same_site(canonical, final_url):
+        return canonical
+    return final_url
+
+
+def _title(entry: Entry, page: Extracted | None) -> str | None:
+    for raw in (entry.title, page.meta.title if page is not None else None):
+        if raw:
+            title = document.title_text(raw)
+            if title:
+                return title
+    return None
+
+
+def _link_only(entry: Entry) -> str:
+    # Nothing but a link survives of this article: keep at least that, so it is never lost.
+    link = html.escape(entry.link or "")
+    return f'<p><a href="{link}">{link}</a></p>' if link else ""
+
+
+def _unique(entries: Sequence[Entry]) -> list[Entry]:
+    seen: set[str] = set()
+    unique: list[Entry] = []
+    for entry in entries:
+        if entry.key not in seen:
+            seen.add(entry.key)
+            unique.append(entry)
+    return unique
+
+
+
+async def fetch_feeds(config: Config, feeds: Sequence[FeedConfig], progress: Progress | None = None,
+                      transport: httpx.AsyncBaseTransport | None = None) -> list[FeedResult]:
+    """Poll `feeds` once, all at once (the fetcher's per-host caps keep it polite), and archive what is new."""
+    await asyncio.to_thread(archive.remove_stale_temp_files, config.archive)
+    store = SqliteStore(config.state)
+    try:
+        async with Fetcher(config.http, config.politeness, transport=transport) as fetcher:
+            pipeline = Pipeline(config, store, fetcher, progress)
+            return list(await asyncio.gather(*(pipeline.refresh(feed) for feed in feeds)))
+    finally:
+        store.close()

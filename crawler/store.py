@@ -1,0 +1,327 @@
+"""State: feeds' poll state, entries seen, articles archived and the URLs they are known by.
+
+`Store` is the whole interface the rest of the crawler uses; `SqliteStore` implements it on one SQLite file in WAL
+mode. A PostgreSQL implementation needs only the same methods: the SQL here is plain, with `?` placeholders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS feeds (
+    name TEXT PRIMARY KEY,
+    url TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    body_hash TEXT,
+    last_poll REAL,
+    last_success REAL,
+    next_poll REAL,
+    last_unconditional REAL,
+    failures INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    gone INTEGER NOT NULL DEFAULT 0,
+    moved_to TEXT
+);
+CREATE TABLE IF NOT EXISTS entries (
+    feed TEXT NOT NULL,
+    entry_key TEXT NOT NULL,
+    link TEXT,
+    state TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    article_id TEXT,
+    first_seen REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    PRIMARY KEY (feed, entry_key)
+);
+CREATE INDEX IF NOT EXISTS entries_state ON entries (feed, state);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    body_hash TEXT,
+    archived_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_body ON articles (body_hash);
+CREATE TABLE IF NOT EXISTS urls (url TEXT PRIMARY KEY, article_id TEXT NOT NULL);
+"""
+
+PENDING = "pending"
+ARCHIVED = "archived"
+DUPLICATE = "duplicate"
+
+
+class StoreError(Exception):
+    """The state database cannot be used (locked, corrupt, unwritable); the message says what to do."""
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What we remember about polling one feed."""
+
+    name: str
+    url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_poll: float | None = None
+    last_success: float | None = None
+    next_poll: float | None = None
+    last_unconditional: float | None = None
+    failures: int = 0
+    last_error: str | None = None
+    gone: bool = False
+    moved_to: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    """An entry found in a feed and not yet archived: enough to archive it even if the feed drops it."""
+
+    feed: str
+    key: str
+    link: str | None
+    payload: str
+    first_seen: float
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry to record as pending."""
+
+    key: str
+    link: str | None
+    payload: str
+
+
+@dataclass(frozen=True)
+class ArchivedArticle:
+    """An article file now in place, and every URL it should be known by."""
+
+    article_id: str
+    path: str
+    body_hash: str
+    urls: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FeedCounts:
+    """How many of a feed's entries are archived (or recognised as duplicates) and how many wait."""
+
+    archived: int
+    pending: int
+
+
+class Store(Protocol):
+    """Everything the crawler keeps between runs."""
+
+    def feed_state(self, name: str) -> FeedState: ...
+    def save_feed_state(self, state: FeedState) -> None: ...
+    def all_feed_states(self) -> list[FeedState]: ...
+    def known_keys(self, feed: str, keys: Iterable[str]) -> set[str]: ...
+    def article_for_url(self, url: str) -> str | None: ...
+    def article_for_body(self, body_hash: str) -> str | None: ...
+    def article_path(self, article_id: str) -> str | None: ...
+    def add_pending(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int: ...
+    def pending(self, feed: str) -> list[PendingEntry]: ...
+    def record_archived(self, feed: str, key: str, article: ArchivedArticle) -> None: ...
+    def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None: ...
+    def record_failure(self, feed: str, key: str, error: str) -> int: ...
+    def counts(self, feed: str) -> FeedCounts: ...
+    def close(self) -> None: ...
+
+
+class SqliteStore:
+    """The Store on one SQLite file (WAL mode), safe to share between the event loop and worker threads."""
+
+    def __init__(self, path: Path, *, timeout: float = 10.0) -> None:
+        self._path = path
+        self._lock = threading.RLock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=timeout, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout = %d" % int(timeout * 1000))
+            self._db.execute("PRAGMA journal_mode = WAL")
+            # NORMAL in WAL mode loses nothing when the process dies, only (at worst) the last commits on power loss;
+            # the archive files themselves are fsynced, and a lost record only means a re-check, never a duplicate.
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_explain(path, exc)) from None
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot open the state database: {exc.strerror or exc}") from None
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(_explain(self._path, exc)) from None
+
+    def _query(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(_explain(self._path, exc)) from None
+
+    def feed_state(self, name: str) -> FeedState:
+        """The stored state of feed `name` (a fresh one if it was never polled)."""
+        rows = self._query(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE name = ?", (name,))
+        return _feed_state(rows[0]) if rows else FeedState(name=name)
+
+    def all_feed_states(self) -> list[FeedState]:
+        """Every feed the database knows of."""
+        return [_feed_state(row) for row in self._query(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY name")]
+
+    def save_feed_state(self, state: FeedState) -> None:
+        """Replace the stored state of `state.name`."""
+        values = (state.name, state.url, state.etag, state.last_modified, state.body_hash, state.last_poll,
+                  state.last_success, state.next_poll, state.last_unconditional, state.failures, state.last_error,
+                  int(state.gone), state.moved_to)
+        with self._transaction() as db:
+            db.execute(f"INSERT OR REPLACE INTO feeds ({_FEED_COLUMNS}) VALUES ({', '.join('?' * 13)})", values)
+
+    def known_keys(self, feed: str, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` the feed has listed before (archived, duplicate or pending)."""
+        wanted = list(keys)
+        known: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._query(f"SELECT entry_key FROM entries WHERE feed = ? AND entry_key IN ({marks})",
+                               (feed, *chunk))
+            known.update(str(row[0]) for row in rows)
+        return known
+
+    def article_for_url(self, url: str) -> str | None:
+        """The id of the article known by normalized `url`, if any."""
+        rows = self._query("SELECT article_id FROM urls WHERE url = ?", (url,))
+        return str(rows[0][0]) if rows else None
+
+    def article_for_body(self, body_hash: str) -> str | None:
+        """The id of an article whose body text hashes to `body_hash`, if any."""
+        rows = self._query("SELECT id FROM articles WHERE body_hash = ? LIMIT 1", (body_hash,))
+        return str(rows[0][0]) if rows else None
+
+    def article_path(self, article_id: str) -> str | None:
+        """The archive-relative path of article `article_id`, if archived."""
+        rows = self._query("SELECT path FROM articles WHERE id = ?", (article_id,))
+        return str(rows[0][0]) if rows else None
+
+    def add_pending(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int:
+        """Record new entries as pending (before any page is fetched); return how many were new."""
+        added = 0
+        with self._transaction() as db:
+            for entry in entries:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO entries (feed, entry_key, link, state, payload, first_seen) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (feed, entry.key, entry.link, PENDING, entry.payload, seen_at),
+                )
+                added += cursor.rowcount
+        return added
+
+    def pending(self, feed: str) -> list[PendingEntry]:
+        """The feed's entries not yet archived, oldest first."""
+        rows = self._query(
+            "SELECT entry_key, link, payload, first_seen, attempts, last_error FROM entries "
+            "WHERE feed = ? AND state = ? ORDER BY first_seen, rowid",
+            (feed, PENDING),
+        )
+        return [PendingEntry(feed=feed, key=str(r[0]), link=_opt(r[1]), payload=str(r[2]),
+                             first_seen=float(r[3]), attempts=int(r[4]), last_error=_opt(r[5])) for r in rows]
+
+    def record_archived(self, feed: str, key: str, article: ArchivedArticle) -> None:
+        """The article's file is in place: record it, the URLs it is known by, and the entry as done."""
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO articles (id, path, body_hash, archived_at) VALUES (?, ?, ?, ?)",
+                       (article.article_id, article.path, article.body_hash, time.time()))
+            _add_urls(db, article.article_id, article.urls)
+            db.execute("UPDATE entries SET state = ?, article_id = ?, last_error = NULL "
+                       "WHERE feed = ? AND entry_key = ?", (ARCHIVED, article.article_id, feed, key))
+
+    def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None:
+        """The entry is an article already archived under another name: remember the names, write nothing."""
+        with self._transaction() as db:
+            _add_urls(db, article_id, urls)
+            db.execute("UPDATE entries SET state = ?, article_id = ?, last_error = NULL "
+                       "WHERE feed = ? AND entry_key = ?", (DUPLICATE, article_id, feed, key))
+
+    def record_failure(self, feed: str, key: str, error: str) -> int:
+        """Count a failed attempt at the entry's page; return the attempts so far."""
+        with self._transaction() as db:
+            db.execute("UPDATE entries SET attempts = attempts + 1, last_error = ? WHERE feed = ? AND entry_key = ?",
+                       (error, feed, key))
+            row = db.execute("SELECT attempts FROM entries WHERE feed = ? AND entry_key = ?", (feed, key)).fetchone()
+        return int(row[0]) if row else 0
+
+    def counts(self, feed: str) -> FeedCounts:
+        """Archived and pending entry counts of one feed."""
+        rows = self._query("SELECT state, COUNT(*) FROM entries WHERE feed = ? GROUP BY state", (feed,))
+        by_state = {str(state): int(str(count)) for state, count in rows}
+        return FeedCounts(archived=by_state.get(ARCHIVED, 0) + by_state.get(DUPLICATE, 0),
+                          pending=by_state.get(PENDING, 0))
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self._db.close()
+
+
+_FEED_COLUMNS = ("name, url, etag, last_modified, body_hash, last_poll, last_success, next_poll, "
+                 "last_unconditional, failures, last_error, gone, moved_to")
+
+
+def _feed_state(row: tuple[object, ...]) -> FeedState:
+    return FeedState(
+        name=str(row[0]), url=_opt(row[1]), etag=_opt(row[2]), last_modified=_opt(row[3]), body_hash=_opt(row[4]),
+        last_poll=_float(row[5]), last_success=_float(row[6]), next_poll=_float(row[7]),
+        last_unconditional=_float(row[8]), failures=int(str(row[9])), last_error=_opt(row[10]),
+        gone=bool(row[11]), moved_to=_opt(row[12]),
+    )
+
+
+def _add_urls(db: sqlite3.Connection, article_id: str, urls: Iterable[str]) -> None:
+    db.executemany("INSERT OR IGNORE INTO urls (url, article_id) VALUES (?, ?)",
+                   [(url, article_id) for url in set(urls) if url])
+
+
+def _opt(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(str(value))
+
+
+def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return f"{path}: the state database is locked by another process (is another crawler running?)"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (f"{path}: the state database is corrupt ({text}); move it aside and run "
+                "`crawler reindex` to rebuild it from the archive")
+    return f"{path}: state database error: {text}"
+

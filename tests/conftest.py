@@ -1,0 +1,66 @@
+"""Fixtures: a real HTTP server on 127.0.0.1, a work folder with a feeds.yaml, and the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import TestServer
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def server() -> Iterator[TestServer]:
+    srv = TestServer()
+    yield srv
+    srv.close()
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> dict:  # type: ignore[type-arg]
+        return json.loads(self.stdout)  # type: ignore[no-any-return]
+
+
+class Workdir:
+    """A folder holding feeds.yaml, the archive and the state database, and a way to run `crawler` in it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.config = path / "feeds.yaml"
+        self.archive = path / "archive"
+
+    def write_config(self, text: str) -> Path:
+        self.config.write_text(text, encoding="utf-8")
+        return self.config
+
+    def run(self, *args: str, timeout: float = 120, env: dict[str, str] | None = None) -> Result:
+        """Run the real command line, as an operator would, in this folder."""
+        full_env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **(env or {})}
+        proc = subprocess.run([sys.executable, "-m", "crawler", *args], cwd=self.path, capture_output=True,
+                              text=True, timeout=timeout, env=full_env)
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def files(self) -> list[Path]:
+        """Every file under the archive, sorted."""
+        if not self.archive.exists():
+            return []
+        return sorted(p for p in self.archive.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Workdir:
+    return Workdir(tmp_path)

@@ -1,0 +1,81 @@
+"""FORMAT.md's acceptance case: the Sina Finance article, byte for byte, in all three variants."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import FIXTURES, Workdir
+from tests.support.server import TestServer
+
+ARTICLE_PATH = "/china/dfjj/2021-08-24/doc-ikqciyzm3166862.shtml"
+EXPECTED = (FIXTURES / "golden" / "expected.md").read_text(encoding="utf-8")
+
+
+def _config(server: TestServer, feed_path: str, extra: str = "") -> str:
+    return f"""archive: archive
+politeness:
+  delay: 0
+feeds:
+  - name: sina-finance-china
+    url: {server.url(feed_path)}
+    categories: [金融, 新浪财经, 新浪财经－国內]
+    author: 新浪财经
+    body: "#artibody"
+{extra}"""
+
+
+def _feed(server: TestServer, name: str) -> bytes:
+    return (FIXTURES / "golden" / name).read_bytes().replace(b"{base}", server.base.encode())
+
+
+def test_golden_utf8_page_gives_the_expected_file_byte_for_byte(server: TestServer, work: Workdir) -> None:
+    server.add("/rss/finance_china.xml", body=_feed(server, "feed.xml"), content_type="application/rss+xml")
+    server.add(ARTICLE_PATH, body=(FIXTURES / "golden" / "article.html").read_bytes())
+    work.write_config(_config(server, "/rss/finance_china.xml"))
+
+    result = work.run("fetch")
+
+    assert result.code == 0, result.stderr
+    files = work.files()
+    assert len(files) == 1
+    assert files[0].parent == work.archive / "2021" / "08" / "24"
+    assert re.fullmatch(r"[0-9a-f]{16}\.md", files[0].name)
+    assert files[0].read_bytes() == EXPECTED.encode("utf-8")
+
+
+def test_golden_gb2312_declared_gb18030_page_without_header_charset_gives_the_same_file(
+    server: TestServer, work: Workdir
+) -> None:
+    server.add("/rss/finance_china.xml", body=_feed(server, "feed.xml"), content_type="application/rss+xml")
+    server.add(ARTICLE_PATH, body=(FIXTURES / "golden" / "article.gb2312.html").read_bytes(),
+               content_type="text/html")
+    work.write_config(_config(server, "/rss/finance_china.xml"))
+
+    result = work.run("fetch")
+
+    assert result.code == 0, result.stderr
+    files = work.files()
+    assert len(files) == 1
+    assert files[0].read_bytes() == EXPECTED.encode("utf-8")
+
+
+def test_golden_rsshub_full_text_feed_needs_no_page_request(server: TestServer, work: Workdir) -> None:
+    server.add("/sina/finance/china", body=_feed(server, "feed.rsshub.xml"), content_type="application/rss+xml")
+    work.write_config(_config(server, "/sina/finance/china", "    content: feed\n"))
+
+    result = work.run("fetch")
+
+    assert result.code == 0, result.stderr
+    assert server.requests(ARTICLE_PATH) == []
+    files = work.files()
+    assert len(files) == 1
+    assert files[0].parent == work.archive / "2021" / "08" / "24"
+    got = files[0].read_text(encoding="utf-8")
+    # FORMAT.md: equal except for white space directly inside the wrapping <div>.
+    assert _strip_div_space(got) == _strip_div_space(EXPECTED)
+
+
+def _strip_div_space(text: str) -> str:
+    head, body = text.split("\n---\n\n<div>", 1)
+    assert body.endswith("</div>\n")
+    return head + "\n---\n\n<div>" + body[: -len("</div>\n")].strip() + "</div>\n"
