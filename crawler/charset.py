@@ -79,7 +79,8 @@ def choose_encoding(content: bytes, content_type: str | None) -> str:
         if exc.start >= _DETECT_BYTES - 4:  # cut inside a character at our sample's end
             return "utf-8"
     best = charset_normalizer.from_bytes(content[:_DETECT_BYTES]).best()
-    return _known(best.encoding) if best is not None and _known(best.encoding) else "utf-8"
+    detected = _known(best.encoding) if best is not None else None
+    return detected or "utf-8"
 
 
 def decode(content: bytes, content_type: str | None) -> str:

@@ -31,8 +31,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the `crawler` command; return its exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.ERROR if not getattr(args, "verbose", False) else logging.INFO,
-                        format="%(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.ERROR if not getattr(args, "verbose", False) else logging.INFO,
+        format="%(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
     try:
         code: int = args.handler(args)
         return code
@@ -51,16 +54,18 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crawler",
         description="Poll RSS/Atom/JSON feeds, fetch every new article and keep a deduplicated, dated archive of "
-                    "Markdown files with Hexo front matter.",
+        "Markdown files with Hexo front matter.",
         epilog="Exit codes: 0 all went well, 1 a feed or article failed, 2 usage or config error.",
     )
     parser.add_argument("--version", action="version", version=f"crawler {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     fetch = commands.add_parser(
-        "fetch", help="poll feeds once and archive every new article",
+        "fetch",
+        help="poll feeds once and archive every new article",
         description="Poll every enabled feed (or the named ones) once, archive every new article, and print a "
-                    "summary per feed. Failures go to stderr, one line each, naming the feed and the URL.")
+        "summary per feed. Failures go to stderr, one line each, naming the feed and the URL.",
+    )
     _add_config(fetch)
     fetch.add_argument("feeds", nargs="*", metavar="FEED", help="names of the feeds to poll (default: all enabled)")
     fetch.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
@@ -68,16 +73,24 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("-v", "--verbose", action="store_true", help="log every article archived")
     fetch.set_defaults(handler=_fetch)
 
-    check = commands.add_parser("check", help="validate feeds.yaml and exit 0 (valid) or 2 (invalid)",
-                                description="Validate the config file without fetching anything.")
+    check = commands.add_parser(
+        "check",
+        help="validate feeds.yaml and exit 0 (valid) or 2 (invalid)",
+        description="Validate the config file without fetching anything.",
+    )
     _add_config(check)
     check.set_defaults(handler=_check)
     return parser
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=Path("feeds.yaml"), metavar="PATH",
-                        help="the feeds file (default: ./feeds.yaml)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path("feeds.yaml"),
+        metavar="PATH",
+        help="the feeds file (default: ./feeds.yaml)",
+    )
 
 
 def _select_feeds(config: Config, names: Sequence[str]) -> list[FeedConfig]:
@@ -99,8 +112,13 @@ def _fetch(args: argparse.Namespace) -> int:
         for line in (*result.notes, *result.errors):
             print(line, file=sys.stderr)
     if args.json:
-        print(json.dumps({"ok": all(r.ok for r in results), "feeds": [_result_json(r) for r in results]},
-                         ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {"ok": all(r.ok for r in results), "feeds": [_result_json(r) for r in results]},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         _print_summary(results)
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
@@ -109,13 +127,15 @@ def _fetch(args: argparse.Namespace) -> int:
 async def _fetch_with_progress(config: Config, feeds: list[FeedConfig], show: bool) -> list[FeedResult]:
     if not show:
         return await fetch_feeds(config, feeds)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
 
-    with Bar(TextColumn("archiving"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-             transient=True) as bar:
+    with Bar(TextColumn("archiving"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True) as bar:
         task = bar.add_task("articles", total=0)
-        progress = Progress(found=lambda n: bar.update(task, total=(bar.tasks[0].total or 0) + n),
-                            done=lambda: bar.advance(task))
+        progress = Progress(
+            found=lambda n: bar.update(task, total=(bar.tasks[0].total or 0) + n),
+            done=lambda: bar.advance(task),
+        )
         return await fetch_feeds(config, feeds, progress)
 
 

@@ -14,8 +14,20 @@ import yaml
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 # Elements that could run code or navigate the reader away; an archive must never carry them.
-_DROP_TAGS = ("script", "noscript", "iframe", "object", "embed", "form", "frame", "frameset", "applet", "base",
-              "meta", "link")
+_DROP_TAGS = (
+    "script",
+    "noscript",
+    "iframe",
+    "object",
+    "embed",
+    "form",
+    "frame",
+    "frameset",
+    "applet",
+    "base",
+    "meta",
+    "link",
+)
 _URL_ATTRS = ("href", "src", "action", "formaction", "poster", "cite", "background", "xlink:href")
 _LAZY_ATTRS = ("data-src", "data-original", "data-lazy-src")
 _DANGEROUS_SCHEMES = ("javascript:", "vbscript:", "data:")
@@ -111,9 +123,10 @@ def _plain_is_safe(value: str) -> bool:
     if any(ch in _PLAIN_FORBIDDEN_ANY for ch in value):
         return False
     try:
-        return yaml.safe_load(f"k: {value}\n") == {"k": value}
+        loaded: object = yaml.safe_load(f"k: {value}\n")
     except yaml.YAMLError:
         return False
+    return loaded == {"k": value}
 
 
 def fix_body(body_html: str, base_url: str) -> FixedBody:

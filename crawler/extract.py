@@ -46,8 +46,13 @@ def extract_page(html: str, url: str, body: str | None = None, remove: Sequence[
     if main is None or not main.strip():
         raise ExtractError("no article body found on the page")
     fixed = document.fix_body(_remove_inside(main, remove), url)
-    return Extracted(body=fixed.html, first_image=fixed.first_image, text=document.body_text(fixed.html),
-                     meta=meta, method="automatic")
+    return Extracted(
+        body=fixed.html,
+        first_image=fixed.first_image,
+        text=document.body_text(fixed.html),
+        meta=meta,
+        method="automatic",
+    )
 
 
 def _select(tree: LexborHTMLParser, selectors: Sequence[str], remove: Sequence[str]) -> LexborNode | None:
@@ -84,8 +89,13 @@ def _drop(node: LexborNode, remove: Sequence[str]) -> LexborNode:
 def _finish(node: LexborNode, url: str, meta: PageMeta, method: str) -> Extracted:
     first_image = document.fix_node(node, url)
     html = document.brace_escape(node.inner_html or "")
-    return Extracted(body=html, first_image=first_image, text=" ".join((node.text(separator=" ") or "").split()),
-                     meta=meta, method=method)
+    return Extracted(
+        body=html,
+        first_image=first_image,
+        text=" ".join((node.text(separator=" ") or "").split()),
+        meta=meta,
+        method=method,
+    )
 
 
 def is_valid_selector(selector: str) -> bool:

@@ -205,7 +205,8 @@ def _date(raw: Any, field: str) -> datetime | None:
     parsed = raw.get(f"{field}_parsed")
     if parsed:
         try:
-            return datetime(*parsed[:6], tzinfo=UTC)
+            year, month, day, hour, minute, second = (int(part) for part in parsed[:6])
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         except (TypeError, ValueError):
             return None
     return None
@@ -234,9 +235,9 @@ def _image(raw: Any) -> str | None:
         if thumb.get("url"):
             return str(thumb["url"])
     for media in raw.get("media_content", []):
-        if str(media.get("medium", "")) == "image" or str(media.get("type", "")).startswith("image/"):
-            if media.get("url"):
-                return str(media["url"])
+        is_image = str(media.get("medium", "")) == "image" or str(media.get("type", "")).startswith("image/")
+        if is_image and media.get("url"):
+            return str(media["url"])
     return None
 
 
@@ -246,8 +247,13 @@ def _ttl(channel: Any) -> float | None:
         return float(ttl) * 60.0
     period = _text(channel.get("sy_updateperiod"))
     if period:
-        seconds = {"hourly": 3600.0, "daily": 86400.0, "weekly": 604800.0, "monthly": 2592000.0,
-                   "yearly": 31536000.0}.get(period.lower())
+        seconds = {
+            "hourly": 3600.0,
+            "daily": 86400.0,
+            "weekly": 604800.0,
+            "monthly": 2592000.0,
+            "yearly": 31536000.0,
+        }.get(period.lower())
         frequency = _text(channel.get("sy_updatefrequency")) or "1"
         if seconds and frequency.isdigit() and int(frequency) > 0:
             return seconds / int(frequency)

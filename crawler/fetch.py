@@ -33,15 +33,30 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 ROBOTS_TTL = 24 * 3600.0
 ROBOTS_MAX_BYTES = 512 * 1024
-_CHALLENGE_MARKERS = (b"challenge-platform", b"cf-chl-", b"cf_chl_", b"Just a moment...", b"captcha-delivery",
-                      b"_Incapsula_Resource", b"px-captcha")
+_CHALLENGE_MARKERS = (
+    b"challenge-platform",
+    b"cf-chl-",
+    b"cf_chl_",
+    b"Just a moment...",
+    b"captcha-delivery",
+    b"_Incapsula_Resource",
+    b"px-captcha",
+)
 
 
 class FetchError(Exception):
     """A request that did not give a usable answer; `str()` is one line naming the URL and the reason."""
 
-    def __init__(self, url: str, kind: str, reason: str, *, transient: bool, status: int | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        kind: str,
+        reason: str,
+        *,
+        transient: bool,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.kind = kind
@@ -70,17 +85,17 @@ class Response:
     @property
     def content_type(self) -> str | None:
         """The Content-Type header as sent."""
-        return self.headers.get("content-type")
+        return _header(self.headers, "content-type")
 
     @property
     def etag(self) -> str | None:
         """The ETag exactly as the server sent it."""
-        return self.headers.get("etag")
+        return _header(self.headers, "etag")
 
     @property
     def last_modified(self) -> str | None:
         """The Last-Modified header exactly as the server sent it."""
-        return self.headers.get("last-modified")
+        return _header(self.headers, "last-modified")
 
     def cache_lifetime(self) -> float | None:
         """Seconds the response may be cached for, from Cache-Control max-age or Expires."""
@@ -186,8 +201,12 @@ class Request:
 class Fetcher:
     """Polite HTTP GETs: one client per host, per-host concurrency and delay, a global cap, retries."""
 
-    def __init__(self, http: HttpConfig, politeness: PolitenessConfig,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        http: HttpConfig,
+        politeness: PolitenessConfig,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self._http = http
         self._politeness = politeness
         self._transport = transport
@@ -233,16 +252,31 @@ class Fetcher:
             response = await self._exchange(url, request)
             if response.status not in REDIRECT_STATUSES:
                 moved = url if hop and only_permanent else None
-                return Response(url=request.url, final_url=url, status=response.status, headers=response.headers,
-                                content=response.content, permanent_redirect=moved)
+                return Response(
+                    url=request.url,
+                    final_url=url,
+                    status=response.status,
+                    headers=response.headers,
+                    content=response.content,
+                    permanent_redirect=moved,
+                )
             location = response.headers.get("location")
             if not location:
-                raise FetchError(url, "status", f"HTTP {response.status} redirect without a Location",
-                                 transient=False, status=response.status)
+                raise FetchError(
+                    url,
+                    "status",
+                    f"HTTP {response.status} redirect without a Location",
+                    transient=False,
+                    status=response.status,
+                )
             only_permanent = only_permanent and response.status in PERMANENT_REDIRECTS
             url = urljoin(url, location.strip())
-        raise FetchError(request.url, "redirects",
-                         f"more than {self._http.max_redirects} redirects (a redirect loop?)", transient=False)
+        raise FetchError(
+            request.url,
+            "redirects",
+            f"more than {self._http.max_redirects} redirects (a redirect loop?)",
+            transient=False,
+        )
 
     async def _exchange(self, url: str, request: Request) -> Response:
         """One request/response on the wire, no redirects followed, with every check before it."""
@@ -251,8 +285,12 @@ class Fetcher:
             raise FetchError(url, "scheme", "only http and https URLs are fetched", transient=False)
         host = parts.hostname.lower()
         if not request.allow_private and not await host_is_public(host):
-            raise FetchError(url, "address", f"refused: {host} is not a public address "
-                             "(set allow_private_addresses: true to allow it)", transient=False)
+            raise FetchError(
+                url,
+                "address",
+                f"refused: {host} is not a public address (set allow_private_addresses: true to allow it)",
+                transient=False,
+            )
         slot = self._slot(host, request.proxy)
         if request.check_robots and slot.robots:
             await self._check_robots(slot, url, request)
@@ -291,11 +329,17 @@ class Fetcher:
                         if size > limit:
                             raise _too_large(url, limit)
                         chunks.append(chunk)
-                    return Response(url=url, final_url=url, status=answer.status_code, headers=answer.headers,
-                                    content=b"".join(chunks))
+                    return Response(
+                        url=url,
+                        final_url=url,
+                        status=answer.status_code,
+                        headers=answer.headers,
+                        content=b"".join(chunks),
+                    )
         except TimeoutError:
-            raise FetchError(url, "timeout", f"no complete answer within {self._http.timeout:g}s",
-                             transient=True) from None
+            raise FetchError(
+                url, "timeout", f"no complete answer within {self._http.timeout:g}s", transient=True
+            ) from None
         except httpx.TimeoutException as exc:
             raise FetchError(url, "timeout", f"timed out ({type(exc).__name__})", transient=True) from None
         except httpx.DecodingError as exc:
@@ -312,14 +356,24 @@ class Fetcher:
         if status < 400:
             return
         if _is_challenge(response):
-            raise FetchError(url, "bot-protection", f"HTTP {status}: blocked by bot protection (a challenge page)",
-                             transient=False, status=status)
+            raise FetchError(
+                url,
+                "bot-protection",
+                f"HTTP {status}: blocked by bot protection (a challenge page)",
+                transient=False,
+                status=status,
+            )
         if status in RETRY_STATUSES:
             wait = parse_retry_after(response.headers.get("retry-after"))
             if wait is not None and wait > self._http.max_retry_after:
-                raise FetchError(url, "retry-after", f"HTTP {status} asks us to wait {wait:.0f}s, more than "
-                                 f"http.max_retry_after ({self._http.max_retry_after:.0f}s); giving up for this poll",
-                                 transient=True, status=status)
+                raise FetchError(
+                    url,
+                    "retry-after",
+                    f"HTTP {status} asks us to wait {wait:.0f}s, more than "
+                    f"http.max_retry_after ({self._http.max_retry_after:.0f}s); giving up for this poll",
+                    transient=True,
+                    status=status,
+                )
             raise FetchError(url, "status", f"HTTP {status}", transient=True, status=status, retry_after=wait)
         raise FetchError(url, "status", f"HTTP {status}", transient=status >= 500, status=status)
 
@@ -369,11 +423,11 @@ class Fetcher:
             if exc.kind == "too-large":
                 return _RobotsEntry(rules=None, expires=time.monotonic() + ROBOTS_TTL)
             # RFC 9309: an unreachable robots.txt means "assume disallowed" for now; try again soon.
-            raise FetchError(url, "robots", f"robots.txt unreachable ({exc.reason}); will try again",
-                             transient=True) from None
+            raise FetchError(
+                url, "robots", f"robots.txt unreachable ({exc.reason}); will try again", transient=True
+            ) from None
         if answer.status >= 500:
-            raise FetchError(url, "robots", f"robots.txt answered HTTP {answer.status}; will try again",
-                             transient=True)
+            raise FetchError(url, "robots", f"robots.txt answered HTTP {answer.status}; will try again", transient=True)
         if answer.status >= 400 or answer.status in REDIRECT_STATUSES:
             return _RobotsEntry(rules=None, expires=time.monotonic() + ROBOTS_TTL)
         text = answer.content[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace")
@@ -381,13 +435,15 @@ class Fetcher:
 
 
 def _retryable(error: FetchError) -> bool:
-    return error.transient and error.kind in ("timeout", "reset", "network", "status") and (
-        error.status is None or error.status in RETRY_STATUSES)
+    return (
+        error.transient
+        and error.kind in ("timeout", "reset", "network", "status")
+        and (error.status is None or error.status in RETRY_STATUSES)
+    )
 
 
 def _too_large(url: str, limit: int) -> FetchError:
-    return FetchError(url, "too-large", f"body larger than http.max_bytes ({limit:,} bytes); cut off",
-                      transient=False)
+    return FetchError(url, "too-large", f"body larger than http.max_bytes ({limit:,} bytes); cut off", transient=False)
 
 
 def _is_challenge(response: Response) -> bool:
@@ -402,3 +458,8 @@ def _is_challenge(response: Response) -> bool:
 def _reason(exc: Exception) -> str:
     text = str(exc).strip()
     return text or type(exc).__name__
+
+
+def _header(headers: httpx.Headers, name: str) -> str | None:
+    value: str | None = headers.get(name)
+    return value

@@ -21,7 +21,7 @@ import httpx
 
 from crawler import archive, charset, document
 from crawler.config import Config, FeedConfig
-from crawler.extract import ExtractError, Extracted, extract_page
+from crawler.extract import Extracted, ExtractError, extract_page
 from crawler.feeds import Entry, FeedError, ParsedFeed, parse_feed
 from crawler.fetch import Fetcher, FetchError, Request, Response, host_is_public
 from crawler.store import ArchivedArticle, FeedState, NewEntry, PendingEntry, SqliteStore, Store
@@ -80,8 +80,9 @@ def backoff_delay(interval: float, failures: int) -> float:
     return float(min(interval * (2 ** min(failures, 30)), MAX_BACKOFF))
 
 
-def poll_interval(configured: float, feed_ttl: float | None, cache_lifetime: float | None,
-                  minimum: float, maximum: float) -> float:
+def poll_interval(
+    configured: float, feed_ttl: float | None, cache_lifetime: float | None, minimum: float, maximum: float
+) -> float:
     """The interval until the next poll: the configured one, stretched by what the feed or server asks
     (<ttl>, sy:updatePeriod, Cache-Control max-age, Expires), kept within [minimum, maximum]."""
     wanted = max(configured, feed_ttl or 0.0, cache_lifetime or 0.0)
@@ -136,12 +137,18 @@ class Pipeline:
         state = self._state_for(feed)
         now = time.time()
         if state.gone:
-            return replace(result, errors=(f"feed '{feed.name}': {feed.url}: gone (HTTP 410); "
-                                           "remove it from feeds.yaml",))
+            return replace(
+                result,
+                errors=(f"feed '{feed.name}': {feed.url}: gone (HTTP 410); remove it from feeds.yaml",),
+            )
         unconditional = state.last_unconditional is None or now - state.last_unconditional > UNCONDITIONAL_EVERY
-        request = Request(url=feed.url, headers=feed.headers, proxy=feed.proxy,
-                          etag=None if unconditional else state.etag,
-                          last_modified=None if unconditional else state.last_modified)
+        request = Request(
+            url=feed.url,
+            headers=feed.headers,
+            proxy=feed.proxy,
+            etag=None if unconditional else state.etag,
+            last_modified=None if unconditional else state.last_modified,
+        )
         try:
             response = await self._fetcher.get(request)
             parsed = await self._parse(feed, state, response)
@@ -149,29 +156,39 @@ class Pipeline:
             return self._feed_failed(feed, state, result, exc, now)
         notes: list[str] = []
         if response.permanent_redirect:
-            notes.append(f"feed '{feed.name}': {feed.url} moved permanently to {response.permanent_redirect}; "
-                         "update its url in feeds.yaml")
+            notes.append(
+                f"feed '{feed.name}': {feed.url} moved permanently to {response.permanent_redirect}; "
+                "update its url in feeds.yaml"
+            )
         known = 0
         ttl = None
         if parsed is not None:
             known = self._record_entries(feed, parsed)
             ttl = parsed.ttl
         outcomes = await self._archive_pending(feed)
-        self._store.save_feed_state(replace(
-            state,
-            url=feed.url,
-            etag=response.etag if response.status == 200 else state.etag,
-            last_modified=response.last_modified if response.status == 200 else state.last_modified,
-            body_hash=hashlib.sha256(response.content).hexdigest() if response.status == 200 else state.body_hash,
-            last_poll=now,
-            last_success=now,
-            last_unconditional=now if unconditional else state.last_unconditional,
-            failures=0,
-            last_error=None,
-            moved_to=response.permanent_redirect,
-            next_poll=now + poll_interval(feed.interval, ttl, response.cache_lifetime(),
-                                          self._config.min_interval, self._config.max_interval),
-        ))
+        self._store.save_feed_state(
+            replace(
+                state,
+                url=feed.url,
+                etag=response.etag if response.status == 200 else state.etag,
+                last_modified=response.last_modified if response.status == 200 else state.last_modified,
+                body_hash=hashlib.sha256(response.content).hexdigest() if response.status == 200 else state.body_hash,
+                last_poll=now,
+                last_success=now,
+                last_unconditional=now if unconditional else state.last_unconditional,
+                failures=0,
+                last_error=None,
+                moved_to=response.permanent_redirect,
+                next_poll=now
+                + poll_interval(
+                    feed.interval,
+                    ttl,
+                    response.cache_lifetime(),
+                    self._config.min_interval,
+                    self._config.max_interval,
+                ),
+            )
+        )
         errors = tuple(o.error for o in outcomes if o.error)
         return replace(
             result,
@@ -195,23 +212,31 @@ class Pipeline:
         """The parsed feed, or None when it is unchanged (304, or the same bytes as last time)."""
         if response.not_modified:
             return None
-        if not response.etag and not response.last_modified and state.body_hash is not None:
-            if hashlib.sha256(response.content).hexdigest() == state.body_hash:
-                return None
+        validators = response.etag or response.last_modified
+        if not validators and hashlib.sha256(response.content).hexdigest() == state.body_hash:
+            return None
         return await asyncio.to_thread(parse_feed, response.content, response.final_url, response.content_type)
 
-    def _feed_failed(self, feed: FeedConfig, state: FeedState, result: FeedResult, exc: Exception,
-                     now: float) -> FeedResult:
+    def _feed_failed(
+        self, feed: FeedConfig, state: FeedState, result: FeedResult, exc: Exception, now: float
+    ) -> FeedResult:
         failures = state.failures + 1
         gone = isinstance(exc, FetchError) and exc.status == 410
         reason = exc.reason if isinstance(exc, FetchError) else str(exc)
         message = f"feed '{feed.name}': {feed.url}: {reason}"
         if gone:
             message += " (gone; remove it from feeds.yaml)"
-        self._store.save_feed_state(replace(
-            state, url=feed.url, last_poll=now, failures=failures, last_error=reason, gone=gone,
-            next_poll=now + backoff_delay(feed.interval, failures),
-        ))
+        self._store.save_feed_state(
+            replace(
+                state,
+                url=feed.url,
+                last_poll=now,
+                failures=failures,
+                last_error=reason,
+                gone=gone,
+                next_poll=now + backoff_delay(feed.interval, failures),
+            )
+        )
         log.warning("feed failed", extra={"feed": feed.name, "url": feed.url, "error": reason})
         return replace(result, errors=(message,), failed=0)
 
@@ -265,16 +290,23 @@ class Pipeline:
         if future is not None and not future.done():
             future.set_result(archived_id)
 
-    async def _build_and_write(self, feed: FeedConfig, item: PendingEntry, entry: Entry,
-                               link: str | None) -> tuple[EntryOutcome, str | None]:
+    async def _build_and_write(
+        self, feed: FeedConfig, item: PendingEntry, entry: Entry, link: str | None
+    ) -> tuple[EntryOutcome, str | None]:
         page: Extracted | None = None
         final_url = entry.link or feed.url
         fallback_reason: str | None = None
         if entry.link and _wants_page(feed, entry):
             try:
-                response = await self._fetcher.get(Request(
-                    url=entry.link, headers=feed.headers, proxy=feed.proxy, check_robots=True,
-                    allow_private=await self._private_allowed(feed)))
+                response = await self._fetcher.get(
+                    Request(
+                        url=entry.link,
+                        headers=feed.headers,
+                        proxy=feed.proxy,
+                        check_robots=True,
+                        allow_private=await self._private_allowed(feed),
+                    )
+                )
                 final_url = response.final_url
                 page = await asyncio.to_thread(self._extract, feed, response)
             except FetchError as exc:
@@ -287,12 +319,16 @@ class Pipeline:
             if page is not None and feed.content == "auto" and entry.content:
                 feed_text = document.body_text(entry.content)
                 if len(page.text) < 0.5 * len(feed_text):
-                    log.warning("extraction shorter than the feed's text; keeping the feed's",
-                                extra={"feed": feed.name, "url": final_url})
+                    log.warning(
+                        "extraction shorter than the feed's text; keeping the feed's",
+                        extra={"feed": feed.name, "url": final_url},
+                    )
                     page = None
         if fallback_reason is not None:
-            log.warning("archiving the feed's content instead of the page",
-                        extra={"feed": feed.name, "url": entry.link, "error": fallback_reason})
+            log.warning(
+                "archiving the feed's content instead of the page",
+                extra={"feed": feed.name, "url": entry.link, "error": fallback_reason},
+            )
         return await self._write(feed, item, entry, link, final_url, page, fallback=fallback_reason is not None)
 
     def _extract(self, feed: FeedConfig, response: Response) -> Extracted:
@@ -305,8 +341,17 @@ class Pipeline:
             return True
         return not await host_is_public(urlsplit(feed.url).hostname or "")
 
-    async def _write(self, feed: FeedConfig, item: PendingEntry, entry: Entry, link: str | None, final_url: str,
-                     page: Extracted | None, *, fallback: bool) -> tuple[EntryOutcome, str | None]:
+    async def _write(
+        self,
+        feed: FeedConfig,
+        item: PendingEntry,
+        entry: Entry,
+        link: str | None,
+        final_url: str,
+        page: Extracted | None,
+        *,
+        fallback: bool,
+    ) -> tuple[EntryOutcome, str | None]:
         if page is not None:
             body, first_image, text = page.body, page.first_image, page.text
             canonical = _canonical(page, final_url)
@@ -334,16 +379,18 @@ class Pipeline:
             body=body,
             image=first_image or (meta.image if meta else None) or entry.image,
         )
-        relative = archive.relative_path(the_id, article.date,
-                                         feed.archive_timezone or self._config.archive_timezone)
+        relative = archive.relative_path(the_id, article.date, feed.archive_timezone or self._config.archive_timezone)
         text_out = document.render(article)
         try:
             await asyncio.to_thread(archive.write_atomic, self._config.archive, relative, text_out)
         except archive.ArchiveError as exc:
             return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
         # Only now, with the file in place, is the article recorded as done.
-        self._store.record_archived(feed.name, item.key, ArchivedArticle(
-            article_id=the_id, path=relative.as_posix(), body_hash=body_hash, urls=names))
+        self._store.record_archived(
+            feed.name,
+            item.key,
+            ArchivedArticle(article_id=the_id, path=relative.as_posix(), body_hash=body_hash, urls=names),
+        )
         log.info("archived", extra={"feed": feed.name, "url": entry.link, "path": relative.as_posix()})
         return EntryOutcome("new", fallback=fallback), the_id
 
@@ -388,9 +435,12 @@ def _unique(entries: Sequence[Entry]) -> list[Entry]:
     return unique
 
 
-
-async def fetch_feeds(config: Config, feeds: Sequence[FeedConfig], progress: Progress | None = None,
-                      transport: httpx.AsyncBaseTransport | None = None) -> list[FeedResult]:
+async def fetch_feeds(
+    config: Config,
+    feeds: Sequence[FeedConfig],
+    progress: Progress | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[FeedResult]:
     """Poll `feeds` once, all at once (the fetcher's per-host caps keep it polite), and archive what is new."""
     await asyncio.to_thread(archive.remove_stale_temp_files, config.archive)
     store = SqliteStore(config.state)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 SCHEMA_VERSION = 1
 
@@ -153,7 +153,7 @@ class SqliteStore:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=timeout, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout = %d" % int(timeout * 1000))
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._db.execute("PRAGMA journal_mode = WAL")
             # NORMAL in WAL mode loses nothing when the process dies, only (at worst) the last commits on power loss;
             # the archive files themselves are fsynced, and a lost record only means a re-check, never a duplicate.
@@ -179,7 +179,7 @@ class SqliteStore:
             except sqlite3.DatabaseError as exc:
                 raise StoreError(_explain(self._path, exc)) from None
 
-    def _query(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    def _query(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
                 return self._db.execute(sql, args).fetchall()
@@ -197,9 +197,21 @@ class SqliteStore:
 
     def save_feed_state(self, state: FeedState) -> None:
         """Replace the stored state of `state.name`."""
-        values = (state.name, state.url, state.etag, state.last_modified, state.body_hash, state.last_poll,
-                  state.last_success, state.next_poll, state.last_unconditional, state.failures, state.last_error,
-                  int(state.gone), state.moved_to)
+        values = (
+            state.name,
+            state.url,
+            state.etag,
+            state.last_modified,
+            state.body_hash,
+            state.last_poll,
+            state.last_success,
+            state.next_poll,
+            state.last_unconditional,
+            state.failures,
+            state.last_error,
+            int(state.gone),
+            state.moved_to,
+        )
         with self._transaction() as db:
             db.execute(f"INSERT OR REPLACE INTO feeds ({_FEED_COLUMNS}) VALUES ({', '.join('?' * 13)})", values)
 
@@ -208,10 +220,11 @@ class SqliteStore:
         wanted = list(keys)
         known: set[str] = set()
         for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
+            chunk = wanted[start : start + 500]
             marks = ", ".join("?" * len(chunk))
-            rows = self._query(f"SELECT entry_key FROM entries WHERE feed = ? AND entry_key IN ({marks})",
-                               (feed, *chunk))
+            rows = self._query(
+                f"SELECT entry_key FROM entries WHERE feed = ? AND entry_key IN ({marks})", (feed, *chunk)
+            )
             known.update(str(row[0]) for row in rows)
         return known
 
@@ -250,30 +263,48 @@ class SqliteStore:
             "WHERE feed = ? AND state = ? ORDER BY first_seen, rowid",
             (feed, PENDING),
         )
-        return [PendingEntry(feed=feed, key=str(r[0]), link=_opt(r[1]), payload=str(r[2]),
-                             first_seen=float(r[3]), attempts=int(r[4]), last_error=_opt(r[5])) for r in rows]
+        return [
+            PendingEntry(
+                feed=feed,
+                key=str(r[0]),
+                link=_opt(r[1]),
+                payload=str(r[2]),
+                first_seen=float(r[3]),
+                attempts=int(r[4]),
+                last_error=_opt(r[5]),
+            )
+            for r in rows
+        ]
 
     def record_archived(self, feed: str, key: str, article: ArchivedArticle) -> None:
         """The article's file is in place: record it, the URLs it is known by, and the entry as done."""
         with self._transaction() as db:
-            db.execute("INSERT OR REPLACE INTO articles (id, path, body_hash, archived_at) VALUES (?, ?, ?, ?)",
-                       (article.article_id, article.path, article.body_hash, time.time()))
+            db.execute(
+                "INSERT OR REPLACE INTO articles (id, path, body_hash, archived_at) VALUES (?, ?, ?, ?)",
+                (article.article_id, article.path, article.body_hash, time.time()),
+            )
             _add_urls(db, article.article_id, article.urls)
-            db.execute("UPDATE entries SET state = ?, article_id = ?, last_error = NULL "
-                       "WHERE feed = ? AND entry_key = ?", (ARCHIVED, article.article_id, feed, key))
+            db.execute(
+                "UPDATE entries SET state = ?, article_id = ?, last_error = NULL WHERE feed = ? AND entry_key = ?",
+                (ARCHIVED, article.article_id, feed, key),
+            )
 
     def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None:
         """The entry is an article already archived under another name: remember the names, write nothing."""
         with self._transaction() as db:
             _add_urls(db, article_id, urls)
-            db.execute("UPDATE entries SET state = ?, article_id = ?, last_error = NULL "
-                       "WHERE feed = ? AND entry_key = ?", (DUPLICATE, article_id, feed, key))
+            db.execute(
+                "UPDATE entries SET state = ?, article_id = ?, last_error = NULL WHERE feed = ? AND entry_key = ?",
+                (DUPLICATE, article_id, feed, key),
+            )
 
     def record_failure(self, feed: str, key: str, error: str) -> int:
         """Count a failed attempt at the entry's page; return the attempts so far."""
         with self._transaction() as db:
-            db.execute("UPDATE entries SET attempts = attempts + 1, last_error = ? WHERE feed = ? AND entry_key = ?",
-                       (error, feed, key))
+            db.execute(
+                "UPDATE entries SET attempts = attempts + 1, last_error = ? WHERE feed = ? AND entry_key = ?",
+                (error, feed, key),
+            )
             row = db.execute("SELECT attempts FROM entries WHERE feed = ? AND entry_key = ?", (feed, key)).fetchone()
         return int(row[0]) if row else 0
 
@@ -281,8 +312,9 @@ class SqliteStore:
         """Archived and pending entry counts of one feed."""
         rows = self._query("SELECT state, COUNT(*) FROM entries WHERE feed = ? GROUP BY state", (feed,))
         by_state = {str(state): int(str(count)) for state, count in rows}
-        return FeedCounts(archived=by_state.get(ARCHIVED, 0) + by_state.get(DUPLICATE, 0),
-                          pending=by_state.get(PENDING, 0))
+        return FeedCounts(
+            archived=by_state.get(ARCHIVED, 0) + by_state.get(DUPLICATE, 0), pending=by_state.get(PENDING, 0)
+        )
 
     def close(self) -> None:
         """Close the database."""
@@ -290,22 +322,35 @@ class SqliteStore:
             self._db.close()
 
 
-_FEED_COLUMNS = ("name, url, etag, last_modified, body_hash, last_poll, last_success, next_poll, "
-                 "last_unconditional, failures, last_error, gone, moved_to")
+_FEED_COLUMNS = (
+    "name, url, etag, last_modified, body_hash, last_poll, last_success, next_poll, "
+    "last_unconditional, failures, last_error, gone, moved_to"
+)
 
 
 def _feed_state(row: tuple[object, ...]) -> FeedState:
     return FeedState(
-        name=str(row[0]), url=_opt(row[1]), etag=_opt(row[2]), last_modified=_opt(row[3]), body_hash=_opt(row[4]),
-        last_poll=_float(row[5]), last_success=_float(row[6]), next_poll=_float(row[7]),
-        last_unconditional=_float(row[8]), failures=int(str(row[9])), last_error=_opt(row[10]),
-        gone=bool(row[11]), moved_to=_opt(row[12]),
+        name=str(row[0]),
+        url=_opt(row[1]),
+        etag=_opt(row[2]),
+        last_modified=_opt(row[3]),
+        body_hash=_opt(row[4]),
+        last_poll=_float(row[5]),
+        last_success=_float(row[6]),
+        next_poll=_float(row[7]),
+        last_unconditional=_float(row[8]),
+        failures=int(str(row[9])),
+        last_error=_opt(row[10]),
+        gone=bool(row[11]),
+        moved_to=_opt(row[12]),
     )
 
 
 def _add_urls(db: sqlite3.Connection, article_id: str, urls: Iterable[str]) -> None:
-    db.executemany("INSERT OR IGNORE INTO urls (url, article_id) VALUES (?, ?)",
-                   [(url, article_id) for url in set(urls) if url])
+    db.executemany(
+        "INSERT OR IGNORE INTO urls (url, article_id) VALUES (?, ?)",
+        [(url, article_id) for url in set(urls) if url],
+    )
 
 
 def _opt(value: object) -> str | None:
@@ -321,7 +366,8 @@ def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
     if "locked" in text or "busy" in text:
         return f"{path}: the state database is locked by another process (is another crawler running?)"
     if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return (f"{path}: the state database is corrupt ({text}); move it aside and run "
-                "`crawler reindex` to rebuild it from the archive")
+        return (
+            f"{path}: the state database is corrupt ({text}); move it aside and run "
+            "`crawler reindex` to rebuild it from the archive"
+        )
     return f"{path}: state database error: {text}"
-

@@ -7,8 +7,27 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Parameters that say how a reader arrived, never which article it is.
 _TRACKING_EXACT = frozenset(
-    {"spm", "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid", "from", "_hsenc",
-     "_hsmi", "mkt_tok", "scm", "share_token", "wt.mc_id", "ncid", "cmpid", "ocid"}
+    {
+        "spm",
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "from",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "scm",
+        "share_token",
+        "wt.mc_id",
+        "ncid",
+        "cmpid",
+        "ocid",
+    }
 )
 _TRACKING_PREFIXES = ("utm_", "pk_", "_ga", "hmsr", "hmpl", "hmcu", "hmkw", "hmci")
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -50,8 +50,14 @@ class Workdir:
     def run(self, *args: str, timeout: float = 120, env: dict[str, str] | None = None) -> Result:
         """Run the real command line, as an operator would, in this folder."""
         full_env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **(env or {})}
-        proc = subprocess.run([sys.executable, "-m", "crawler", *args], cwd=self.path, capture_output=True,
-                              text=True, timeout=timeout, env=full_env)
+        proc = subprocess.run(
+            [sys.executable, "-m", "crawler", *args],
+            cwd=self.path,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=full_env,
+        )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
     def files(self) -> list[Path]:

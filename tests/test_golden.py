@@ -47,8 +47,11 @@ def test_golden_gb2312_declared_gb18030_page_without_header_charset_gives_the_sa
     server: TestServer, work: Workdir
 ) -> None:
     server.add("/rss/finance_china.xml", body=_feed(server, "feed.xml"), content_type="application/rss+xml")
-    server.add(ARTICLE_PATH, body=(FIXTURES / "golden" / "article.gb2312.html").read_bytes(),
-               content_type="text/html")
+    server.add(
+        ARTICLE_PATH,
+        body=(FIXTURES / "golden" / "article.gb2312.html").read_bytes(),
+        content_type="text/html",
+    )
     work.write_config(_config(server, "/rss/finance_china.xml"))
 
     result = work.run("fetch")

@@ -84,14 +84,30 @@ class TestServer:
         """The absolute URL of `path` on this server."""
         return self.base + path
 
-    def add(self, path: str, *answers: Answer, body: bytes | str | None = None, status: int = 200,
-            content_type: str | None = "text/html; charset=utf-8", headers: dict[str, str] | None = None,
-            delay: float = 0.0, fault: str | None = None) -> None:
+    def add(
+        self,
+        path: str,
+        *answers: Answer,
+        body: bytes | str | None = None,
+        status: int = 200,
+        content_type: str | None = "text/html; charset=utf-8",
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+        fault: str | None = None,
+    ) -> None:
         """Serve `answers` at `path` in turn (the last repeats), or one answer built from the keywords."""
         if not answers:
             data = body.encode("utf-8") if isinstance(body, str) else (body or b"")
-            answers = (Answer(body=data, status=status, content_type=content_type, headers=headers or {},
-                              delay=delay, fault=fault),)
+            answers = (
+                Answer(
+                    body=data,
+                    status=status,
+                    content_type=content_type,
+                    headers=headers or {},
+                    delay=delay,
+                    fault=fault,
+                ),
+            )
         self._routes[path] = _Route(answers)
 
     def add_dynamic(self, path: str, answer: Callable[[Seen], Answer]) -> None:
@@ -143,14 +159,19 @@ class TestServer:
                 started = time.monotonic()
                 server._enter()
                 try:
-                    seen = Seen("GET", self.path, {k.lower(): v for k, v in self.headers.items()}, started, 0.0,
-                                self.headers.get("Host", ""))
+                    seen = Seen(
+                        "GET",
+                        self.path,
+                        {k.lower(): v for k, v in self.headers.items()},
+                        started,
+                        0.0,
+                        self.headers.get("Host", ""),
+                    )
                     answer = server._answer_for(seen)
                     self._serve(answer)
                 finally:
                     server._leave()
-                    server._record(Seen(seen.method, seen.path, seen.headers, started, time.monotonic(),
-                                        seen.host))
+                    server._record(Seen(seen.method, seen.path, seen.headers, started, time.monotonic(), seen.host))
 
             def _serve(self, answer: Answer) -> None:
                 if answer.fault == "reset":
@@ -189,7 +210,7 @@ class TestServer:
                     if answer.fault == "drip" and body:
                         step = max(1, len(body) // 20)
                         for start in range(0, len(body), step):
-                            self.wfile.write(body[start:start + step])
+                            self.wfile.write(body[start : start + step])
                             self.wfile.flush()
                             time.sleep(answer.delay / 20)
                     else:
