@@ -78,6 +78,13 @@ def test_bad_name_content_and_timezone_are_refused() -> None:
     assert "is not an IANA time zone" in _error(GOLDEN_EXAMPLE + "    timezone: Mars/Base\n")
 
 
+def test_bad_css_selectors_are_config_errors() -> None:
+    assert _error(GOLDEN_EXAMPLE.replace('"#artibody"', '"#["')) == (
+        "feeds.yaml:7: feed 'sina-finance-china': body '#[' is not a CSS selector"
+    )
+    assert "which is not a CSS selector" in _error(GOLDEN_EXAMPLE + "    remove: ['.ok', 'div >']\n")
+
+
 def test_missing_url_and_unknown_top_level_key_are_reported() -> None:
     assert _error("feeds:\n  - name: a\n") == "feeds.yaml:2: feed 'a': missing key 'url'"
     assert _error("archives: x\nfeeds: []\n").startswith("feeds.yaml:1: unknown key 'archives'")
