@@ -19,6 +19,7 @@ from crawler.document import http_date, render
 from crawler.extract import ExtractError
 from crawler.fetch import FetchError
 from crawler.pipeline import FeedResult, Progress, fetch_feeds, preview
+from crawler.status import feed_statuses, render_table
 from crawler.store import StoreError
 
 EXIT_OK = 0
@@ -96,6 +97,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_config(check)
     check.set_defaults(handler=_check)
+
+    status = commands.add_parser(
+        "status",
+        help="show every feed's last poll, next poll, failures, last error and article counts",
+        description="One row per feed: last poll, last success, next poll, consecutive failures, last error, "
+        "articles archived and pending. Reads the state database; fetches nothing.",
+    )
+    _add_config(status)
+    status.add_argument("--json", action="store_true", help="print the rows as JSON on stdout")
+    status.set_defaults(handler=_status)
     return parser
 
 
@@ -208,6 +219,15 @@ def _check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     enabled = sum(feed.enabled for feed in config.feeds)
     print(f"{config.path}: valid ({len(config.feeds)} feeds, {enabled} enabled)")
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    rows = feed_statuses(load_config(args.config))
+    if args.json:
+        print(json.dumps({"feeds": [row.to_json() for row in rows]}, ensure_ascii=False, indent=2))
+    else:
+        print(render_table(rows))
     return EXIT_OK
 
 

@@ -179,10 +179,15 @@ class HttpConfig(_Frozen):
     http2: bool = True
 
 
+# One client per host, and at most this many connections in it: measured, httpx's pool slows sharply past about ten
+# connections (it re-checks every connection whenever a request completes).
+MAX_PER_HOST = 10
+
+
 class HostPolicy(_Frozen):
     """Per-host override of the politeness settings; unset keys take the global ones."""
 
-    per_host: int | None = Field(default=None, ge=1)
+    per_host: int | None = Field(default=None, ge=1, le=MAX_PER_HOST)
     delay: Duration | None = None
     robots: bool | None = None
 
@@ -190,7 +195,7 @@ class HostPolicy(_Frozen):
 class PolitenessConfig(_Frozen):
     """Kindness to the sites we crawl."""
 
-    per_host: int = Field(default=2, ge=1)
+    per_host: int = Field(default=2, ge=1, le=MAX_PER_HOST)
     delay: Duration = 1.0
     robots: bool = True
     max_connections: int = Field(default=50, ge=1)

@@ -15,7 +15,8 @@ import ipaddress
 import random
 import socket
 import time
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
@@ -33,6 +34,9 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 ROBOTS_TTL = 24 * 3600.0
 ROBOTS_MAX_BYTES = 512 * 1024
+ROBOTS_MAX_REDIRECTS = 5
+MAX_RETRY_WAIT = 60.0  # the longest backoff between two attempts within one poll
+ACCEPT_ENCODING = "gzip, deflate"  # only what _Decoder can undo in bounded pieces
 _CHALLENGE_MARKERS = (
     b"challenge-platform",
     b"cf-chl-",
@@ -165,6 +169,14 @@ async def host_is_public(host: str) -> bool:
     return all(address_is_public(str(info[4][0])) for info in infos)
 
 
+async def private_addresses_allowed(feed_url: str, configured: bool) -> bool:
+    """Whether a feed's article links may reach loopback, private or other non-public addresses: when the config
+    allows it, or when the feed itself lives on such an address (an intranet, a test server)."""
+    if configured:
+        return True
+    return not await host_is_public(urlsplit(feed_url).hostname or "")
+
+
 @dataclass
 class _RobotsEntry:
     rules: Protego | None  # None: everything allowed
@@ -242,8 +254,7 @@ class Fetcher:
         error = state.outcome.exception() if state.outcome is not None else None
         if isinstance(error, FetchError) and error.retry_after is not None:
             return error.retry_after
-        backoff = self._http.backoff * (2 ** (state.attempt_number - 1))
-        return float(random.uniform(0, min(backoff, 60.0)) + backoff / 2)
+        return backoff_wait(self._http.backoff, state.attempt_number)
 
     async def _get_once(self, request: Request) -> Response:
         url = request.url
@@ -294,26 +305,34 @@ class Fetcher:
         slot = self._slot(host, request.proxy)
         if request.check_robots and slot.robots:
             await self._check_robots(slot, url, request)
-        headers = {"User-Agent": self._user_agent, "Accept-Encoding": "gzip, deflate"}
+        headers = httpx.Headers({"User-Agent": self._user_agent, "Accept-Encoding": ACCEPT_ENCODING})
         if request.etag:
             headers["If-None-Match"] = request.etag
         if request.last_modified:
             headers["If-Modified-Since"] = request.last_modified
+        # The feed's own headers win, whatever their case (a `user-agent:` key replaces ours, not joins it).
         headers.update(request.headers)
-        async with self._global, slot.limit:
-            await self._wait_turn(slot)
-            response = await self._send(slot.client, url, headers)
-        self._raise_for_status(url, response)
+        response = await self._polite_send(slot, url, headers)
+        self._raise_for_status(url, slot, response)
         return response
 
-    async def _wait_turn(self, slot: _HostSlot) -> None:
-        async with slot.lock:
-            now = time.monotonic()
-            if slot.next_start > now:
-                await asyncio.sleep(slot.next_start - now)
-            slot.next_start = time.monotonic() + slot.delay
+    async def _polite_send(self, slot: _HostSlot, url: str, headers: httpx.Headers) -> Response:
+        """Send once the host's cap, its delay and the global cap all allow it."""
+        async with slot.limit:
+            async with slot.lock:
+                now = time.monotonic()
+                if slot.next_start > now:
+                    await asyncio.sleep(slot.next_start - now)
+                # The host's turn is taken only with a global permit in hand, so waiting for one can never make this
+                # request start closer than the delay to the next one; and no permit is held while sleeping.
+                await self._global.acquire()
+                slot.next_start = time.monotonic() + slot.delay
+            try:
+                return await self._send(slot.client, url, headers)
+            finally:
+                self._global.release()
 
-    async def _send(self, client: httpx.AsyncClient, url: str, headers: Mapping[str, str]) -> Response:
+    async def _send(self, client: httpx.AsyncClient, url: str, headers: httpx.Headers) -> Response:
         limit = self._http.max_bytes
         try:
             async with asyncio.timeout(self._http.timeout):
@@ -321,14 +340,22 @@ class Fetcher:
                     declared = answer.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > limit:
                         raise _too_large(url, limit)
+                    decoder = _Decoder(url, answer.headers.get("content-encoding", ""))
                     chunks: list[bytes] = []
                     size = 0
-                    # aiter_bytes yields decompressed data, so a gzip bomb stops at the limit too.
-                    async for chunk in answer.aiter_bytes():
-                        size += len(chunk)
+                    # Raw bytes are decompressed here in bounded pieces (not by httpx, which inflates a whole
+                    # network read at once), so the limit holds after decompression and a gzip bomb stays small.
+                    async for raw in answer.aiter_raw():
+                        for piece in decoder.feed(raw):
+                            size += len(piece)
+                            if size > limit:
+                                raise _too_large(url, limit)
+                            chunks.append(piece)
+                    for piece in decoder.flush():
+                        size += len(piece)
                         if size > limit:
                             raise _too_large(url, limit)
-                        chunks.append(chunk)
+                        chunks.append(piece)
                     return Response(
                         url=url,
                         final_url=url,
@@ -340,6 +367,8 @@ class Fetcher:
             raise FetchError(
                 url, "timeout", f"no complete answer within {self._http.timeout:g}s", transient=True
             ) from None
+        except zlib.error as exc:
+            raise FetchError(url, "network", f"undecodable compressed body: {exc}", transient=True) from None
         except httpx.TimeoutException as exc:
             raise FetchError(url, "timeout", f"timed out ({type(exc).__name__})", transient=True) from None
         except httpx.DecodingError as exc:
@@ -351,16 +380,17 @@ class Fetcher:
         except httpx.HTTPError as exc:
             raise FetchError(url, "network", _reason(exc), transient=True) from None
 
-    def _raise_for_status(self, url: str, response: Response) -> None:
+    def _raise_for_status(self, url: str, slot: _HostSlot, response: Response) -> None:
         status = response.status
         if status < 400:
             return
         if _is_challenge(response):
+            # Retrying at once would only look more like a bot; a later poll may pass (the article waits for it).
             raise FetchError(
                 url,
                 "bot-protection",
-                f"HTTP {status}: blocked by bot protection (a challenge page)",
-                transient=False,
+                f"HTTP {status}: blocked by bot protection (a challenge page); not retried in this poll",
+                transient=True,
                 status=status,
             )
         if status in RETRY_STATUSES:
@@ -373,7 +403,11 @@ class Fetcher:
                     f"http.max_retry_after ({self._http.max_retry_after:.0f}s); giving up for this poll",
                     transient=True,
                     status=status,
+                    retry_after=wait,
                 )
+            if wait is not None:
+                # The whole host asked for a pause, not just this URL: hold back every request to it.
+                slot.next_start = max(slot.next_start, time.monotonic() + wait)
             raise FetchError(url, "status", f"HTTP {status}", transient=True, status=status, retry_after=wait)
         raise FetchError(url, "status", f"HTTP {status}", transient=status >= 500, status=status)
 
@@ -399,7 +433,7 @@ class Fetcher:
         async with slot.robots_lock:
             entry = slot.robots_cache
             if entry is None or entry.expires < time.monotonic():
-                entry = await self._load_robots(slot, url, request)
+                entry = await self._load_robots(url, request)
                 slot.robots_cache = entry
         if entry.rules is None:
             return
@@ -408,20 +442,34 @@ class Fetcher:
             raise FetchError(url, "robots", "disallowed by the site's robots.txt", transient=False)
         crawl_delay = entry.rules.crawl_delay(agent)
         if crawl_delay is not None and float(crawl_delay) > slot.delay:
-            slot.delay = float(crawl_delay)
+            # Honoured, but never beyond what we would wait for a Retry-After: a huge value must not stall a run.
+            slot.delay = min(float(crawl_delay), self._http.max_retry_after)
 
-    async def _load_robots(self, slot: _HostSlot, url: str, request: Request) -> _RobotsEntry:
+    async def _load_robots(self, url: str, request: Request) -> _RobotsEntry:
         parts = urlsplit(url)
-        robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
-        headers = {"User-Agent": self._user_agent}
+        target = f"{parts.scheme}://{parts.netloc}/robots.txt"
+        headers = httpx.Headers({"User-Agent": self._user_agent})
         headers.update(request.headers)
+        allow_all = _RobotsEntry(rules=None, expires=time.monotonic() + ROBOTS_TTL)
         try:
-            async with self._global, slot.limit:
-                await self._wait_turn(slot)
-                answer = await self._send(slot.client, robots_url, headers)
+            # RFC 9309: follow at least five redirects (http -> https, www -> bare host are common).
+            for _ in range(ROBOTS_MAX_REDIRECTS + 1):
+                where = urlsplit(target)
+                host = (where.hostname or "").lower()
+                if where.scheme not in ("http", "https") or not host:
+                    return allow_all
+                if not request.allow_private and not await host_is_public(host):
+                    return allow_all  # not fetched; the page itself is refused by the same policy if it goes there
+                answer = await self._polite_send(self._slot(host, request.proxy), target, headers)
+                location = answer.headers.get("location")
+                if answer.status not in REDIRECT_STATUSES or not location:
+                    break
+                target = urljoin(target, location.strip())
+            else:
+                return allow_all  # too many redirects: RFC 9309 treats it as "unavailable", so allowed
         except FetchError as exc:
             if exc.kind == "too-large":
-                return _RobotsEntry(rules=None, expires=time.monotonic() + ROBOTS_TTL)
+                return allow_all
             # RFC 9309: an unreachable robots.txt means "assume disallowed" for now; try again soon.
             raise FetchError(
                 url, "robots", f"robots.txt unreachable ({exc.reason}); will try again", transient=True
@@ -429,9 +477,81 @@ class Fetcher:
         if answer.status >= 500:
             raise FetchError(url, "robots", f"robots.txt answered HTTP {answer.status}; will try again", transient=True)
         if answer.status >= 400 or answer.status in REDIRECT_STATUSES:
-            return _RobotsEntry(rules=None, expires=time.monotonic() + ROBOTS_TTL)
+            return allow_all
         text = answer.content[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace")
         return _RobotsEntry(rules=Protego.parse(text), expires=time.monotonic() + ROBOTS_TTL)
+
+
+def backoff_wait(base: float, attempt: int) -> float:
+    """Seconds before retry number `attempt` (1, 2, ...): exponential from `base`, capped, with "equal jitter"
+    (half fixed, half random) so clients that failed together do not come back together."""
+    ceiling = min(base * float(2 ** min(attempt - 1, 30)), MAX_RETRY_WAIT)
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+class _Inflater:
+    """One gzip or deflate layer, undone in pieces of at most PIECE bytes."""
+
+    PIECE = 64 * 1024
+
+    def __init__(self, wbits: int, *, raw_fallback: bool = False) -> None:
+        self._inflate = zlib.decompressobj(wbits)
+        self._raw_fallback = raw_fallback  # "deflate" is often sent raw, without the zlib header it should have
+        self._started = False
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        while data and not self._inflate.eof:
+            try:
+                out = self._inflate.decompress(data, self.PIECE)
+            except zlib.error:
+                if self._started or not self._raw_fallback:
+                    raise
+                self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+                self._raw_fallback = False
+                continue
+            self._started = True
+            if out:
+                yield out
+            data = self._inflate.unconsumed_tail
+
+    def flush(self) -> Iterator[bytes]:
+        out = self._inflate.flush()
+        if out:
+            yield out
+
+
+class _Decoder:
+    """Undoes a Content-Encoding (gzip, deflate, identity, or a list of them) in bounded pieces."""
+
+    def __init__(self, url: str, header: str) -> None:
+        self._layers: list[_Inflater] = []
+        names = [name.strip().lower() for name in header.split(",") if name.strip()]
+        for name in reversed(names):  # the encoding applied last is undone first
+            if name in ("gzip", "x-gzip"):
+                self._layers.append(_Inflater(16 + zlib.MAX_WBITS))
+            elif name == "deflate":
+                self._layers.append(_Inflater(zlib.MAX_WBITS, raw_fallback=True))
+            elif name != "identity":
+                raise FetchError(url, "network", f"unsupported Content-Encoding '{name}'", transient=False)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The decoded pieces of the next raw bytes."""
+        return self._through(0, iter((data,)))
+
+    def flush(self) -> Iterator[bytes]:
+        """What the layers still hold at the end of the body."""
+        for index, layer in enumerate(self._layers):
+            yield from self._through(index + 1, layer.flush())
+
+    def _through(self, start: int, pieces: Iterator[bytes]) -> Iterator[bytes]:
+        for layer in self._layers[start:]:
+            pieces = _inflate_all(layer, pieces)
+        return pieces
+
+
+def _inflate_all(layer: _Inflater, pieces: Iterator[bytes]) -> Iterator[bytes]:
+    for piece in pieces:
+        yield from layer.feed(piece)
 
 
 def _retryable(error: FetchError) -> bool:

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -23,7 +22,7 @@ from crawler import archive, charset, document
 from crawler.config import Config, FeedConfig
 from crawler.extract import Extracted, ExtractError, extract_page
 from crawler.feeds import Entry, FeedError, ParsedFeed, parse_feed
-from crawler.fetch import Fetcher, FetchError, Request, Response, host_is_public
+from crawler.fetch import Fetcher, FetchError, Request, Response, private_addresses_allowed
 from crawler.store import ArchivedArticle, FeedState, NewEntry, PendingEntry, SqliteStore, Store
 from crawler.urls import article_id, normalize_url, same_site
 
@@ -248,8 +247,9 @@ class Pipeline:
         """The parsed feed, or None when it is unchanged (304, or the same bytes as last time)."""
         if response.not_modified:
             return None
-        validators = response.etag or response.last_modified
-        if not validators and hashlib.sha256(response.content).hexdigest() == state.body_hash:
+        # The same bytes as last time need no parse, with or without validators: servers whose conditional GET
+        # is broken (a fresh ETag on every answer) are common.
+        if hashlib.sha256(response.content).hexdigest() == state.body_hash:
             return None
         return await asyncio.to_thread(parse_feed, response.content, response.final_url, response.content_type)
 
@@ -270,7 +270,8 @@ class Pipeline:
                 failures=failures,
                 last_error=reason,
                 gone=gone,
-                next_poll=now + backoff_delay(feed.interval, failures),
+                # A server that asked for a longer pause (Retry-After beyond http.max_retry_after) gets it.
+                next_poll=now + max(backoff_delay(feed.interval, failures), _asked_wait(exc)),
             )
         )
         log.warning("feed failed", extra={"feed": feed.name, "url": feed.url, "error": reason})
@@ -340,7 +341,7 @@ class Pipeline:
                         headers=feed.headers,
                         proxy=feed.proxy,
                         check_robots=True,
-                        allow_private=await self._private_allowed(feed),
+                        allow_private=await private_addresses_allowed(feed.url, self._config.private_allowed(feed)),
                     )
                 )
                 final_url = response.final_url
@@ -370,12 +371,6 @@ class Pipeline:
     def _extract(self, feed: FeedConfig, response: Response) -> Extracted:
         html = charset.decode(response.content, response.content_type)
         return extract_page(html, response.final_url, feed.body, feed.remove)
-
-    async def _private_allowed(self, feed: FeedConfig) -> bool:
-        # A feed that itself lives on a private address (an intranet, a test server) may link to such addresses.
-        if self._config.private_allowed(feed):
-            return True
-        return not await host_is_public(urlsplit(feed.url).hostname or "")
 
     async def _write(
         self,
@@ -411,6 +406,12 @@ class Pipeline:
         )
         log.info("archived", extra={"feed": feed.name, "url": entry.link, "path": relative.as_posix()})
         return EntryOutcome("new", fallback=fallback), the_id
+
+
+def _asked_wait(exc: Exception) -> float:
+    if isinstance(exc, FetchError) and exc.retry_after is not None:
+        return min(exc.retry_after, MAX_BACKOFF)
+    return 0.0
 
 
 def _wants_page(feed: FeedConfig, entry: Entry) -> bool:

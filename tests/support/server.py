@@ -5,9 +5,23 @@
     server.url("/feed.xml") -> "http://127.0.0.1:PORT/feed.xml"
     server.requests("/a") -> the requests seen for /a, with their headers and times
 
-Faults (Answer.fault): "reset" (close the connection without an answer), "stall" (accept and say nothing for
-`delay` seconds), "truncate" (promise more bytes than sent), "drip" (send the body slowly, `delay` seconds in all),
-"endless" (a body that never ends), "gzip" (send `body` gzip-compressed).
+Several hosts: `server.also_on("127.0.0.2")` listens on another loopback address too (same routes, same records),
+so per-host limits can be seen: `server.url("/a", host="127.0.0.2")`, `server.requests("/a", host="127.0.0.2")`,
+`server.max_active_on("127.0.0.2")`. `max_active` counts every address together.
+
+Proxy: a request in absolute form (`GET http://93.184.216.34/feed.xml`) is answered by its path, as a forward proxy
+that serves every site itself would; `Seen.target` keeps the absolute URL. No request ever leaves this machine.
+
+Faults (Answer.fault), modelled on Scrapy's mock server:
+- "reset": close the connection at once with a TCP RST, no answer;
+- "stall": accept and say nothing for `delay` seconds, then close;
+- "truncate" (or "drop"): promise twice the bytes sent, then close mid-body;
+- "drip": send the body slowly, `delay` seconds in all;
+- "chunked": send the body with chunked transfer encoding (no Content-Length, so only streaming can limit it);
+- "endless": a chunked body that never ends;
+- "badchunk": a chunked body with a malformed chunk size;
+- "gzip": send `body` gzip-compressed. For a gzip bomb, send `gzip_bomb(size)` as the body with a
+  `Content-Encoding: gzip` header (compressed once, not on every request).
 """
 
 from __future__ import annotations
@@ -16,9 +30,11 @@ import gzip
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,20 @@ class Seen:
     started: float
     finished: float
     host: str
+    address: str = "127.0.0.1"  # the loopback address the request arrived on
+    target: str = ""  # the request target as sent: a path, or an absolute URL when we are used as a proxy
+
+
+def gzip_bomb(size: int) -> bytes:
+    """`size` zero bytes, gzip-compressed (about a thousandth of `size`), built without holding `size` bytes."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(1 << 20)
+    parts: list[bytes] = []
+    for _ in range(size // len(block)):
+        parts.append(compressor.compress(block))
+    parts.append(compressor.compress(bytes(size % len(block))))
+    parts.append(compressor.flush())
+    return b"".join(parts)
 
 
 class _Route:
@@ -57,7 +87,7 @@ class _Route:
 
 
 class TestServer:
-    """A threaded HTTP/1.1 server on 127.0.0.1 (or another loopback address) in a background thread."""
+    """A threaded HTTP/1.1 server on 127.0.0.1 (and, on request, other loopback addresses) in background threads."""
 
     __test__ = False  # not a pytest test class
 
@@ -67,22 +97,31 @@ class TestServer:
         self._lock = threading.Lock()
         self.active = 0
         self.max_active = 0
+        self._active_on: dict[str, int] = {}
+        self._max_active_on: dict[str, int] = {}
         self._dynamic: dict[str, Callable[[Seen], Answer]] = {}
-        self._httpd = ThreadingHTTPServer((host, 0), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._listeners: dict[str, ThreadingHTTPServer] = {}
         self.host = host
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
+        self.port = self._listen(host)
+
+    def also_on(self, host: str) -> str:
+        """Listen on another loopback address as well (same routes, same records); return its base URL."""
+        if host not in self._listeners:
+            self._listen(host)
+        return self.base_on(host)
 
     @property
     def base(self) -> str:
         """`http://HOST:PORT`."""
         return f"http://{self.host}:{self.port}"
 
-    def url(self, path: str) -> str:
-        """The absolute URL of `path` on this server."""
-        return self.base + path
+    def base_on(self, host: str) -> str:
+        """`http://HOST:PORT` of the listener on `host`."""
+        return f"http://{host}:{self._listeners[host].server_address[1]}"
+
+    def url(self, path: str, host: str | None = None) -> str:
+        """The absolute URL of `path` on this server (on the listener at `host`, when given)."""
+        return (self.base if host is None else self.base_on(host)) + path
 
     def add(
         self,
@@ -114,28 +153,48 @@ class TestServer:
         """Serve whatever `answer` returns for each request to `path`."""
         self._dynamic[path] = answer
 
-    def requests(self, path: str | None = None) -> list[Seen]:
-        """Requests seen so far (for `path` only, when given), in arrival order."""
+    def requests(self, path: str | None = None, host: str | None = None) -> list[Seen]:
+        """Requests seen so far (for `path` and on the listener at `host`, when given), in arrival order."""
         with self._lock:
-            return [seen for seen in self._seen if path is None or seen.path == path]
+            return [
+                seen
+                for seen in sorted(self._seen, key=lambda s: s.started)
+                if (path is None or seen.path == path) and (host is None or seen.address == host)
+            ]
+
+    def max_active_on(self, host: str) -> int:
+        """The most requests that were being answered at once on the listener at `host`."""
+        with self._lock:
+            return self._max_active_on.get(host, 0)
 
     def close(self) -> None:
-        """Stop serving and close the socket."""
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        """Stop serving and close the sockets."""
+        for httpd in self._listeners.values():
+            httpd.shutdown()
+            httpd.server_close()
+
+    def _listen(self, host: str) -> int:
+        httpd = ThreadingHTTPServer((host, 0), self._handler_class(host))
+        httpd.daemon_threads = True
+        self._listeners[host] = httpd
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        return int(httpd.server_address[1])
 
     def _record(self, seen: Seen) -> None:
         with self._lock:
             self._seen.append(seen)
 
-    def _enter(self) -> None:
+    def _enter(self, address: str) -> None:
         with self._lock:
             self.active += 1
             self.max_active = max(self.max_active, self.active)
+            self._active_on[address] = self._active_on.get(address, 0) + 1
+            self._max_active_on[address] = max(self._max_active_on.get(address, 0), self._active_on[address])
 
-    def _leave(self) -> None:
+    def _leave(self, address: str) -> None:
         with self._lock:
             self.active -= 1
+            self._active_on[address] -= 1
 
     def _answer_for(self, seen: Seen) -> Answer:
         path = seen.path
@@ -146,7 +205,7 @@ class TestServer:
             return Answer(body=b"not found", status=404, content_type="text/plain")
         return route.next()
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+    def _handler_class(self, address: str) -> type[BaseHTTPRequestHandler]:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -157,21 +216,30 @@ class TestServer:
 
             def do_GET(self) -> None:
                 started = time.monotonic()
-                server._enter()
+                server._enter(address)
+                target = self.path
+                path = target
+                if target.startswith(("http://", "https://")):
+                    parts = urlsplit(target)
+                    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+                seen = Seen(
+                    "GET",
+                    path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    started,
+                    0.0,
+                    self.headers.get("Host", ""),
+                    address,
+                    target,
+                )
                 try:
-                    seen = Seen(
-                        "GET",
-                        self.path,
-                        {k.lower(): v for k, v in self.headers.items()},
-                        started,
-                        0.0,
-                        self.headers.get("Host", ""),
-                    )
                     answer = server._answer_for(seen)
                     self._serve(answer)
                 finally:
-                    server._leave()
-                    server._record(Seen(seen.method, seen.path, seen.headers, started, time.monotonic(), seen.host))
+                    server._leave(address)
+                    server._record(
+                        Seen(seen.method, path, seen.headers, started, time.monotonic(), seen.host, address, target)
+                    )
 
             def _serve(self, answer: Answer) -> None:
                 if answer.fault == "reset":
@@ -193,17 +261,12 @@ class TestServer:
                     self.send_header(name, value)
                 if answer.fault == "gzip":
                     self.send_header("Content-Encoding", "gzip")
-                if answer.fault == "endless":
+                if answer.fault in ("endless", "chunked", "badchunk"):
                     self.send_header("Transfer-Encoding", "chunked")
                     self.end_headers()
-                    chunk = b"x" * 65536
-                    try:
-                        while True:
-                            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                    except OSError:
-                        self.close_connection = True
+                    self._send_chunked(answer, body)
                     return
-                length = len(body) * 2 if answer.fault == "truncate" else len(body)
+                length = len(body) * 2 if answer.fault in ("truncate", "drop") else len(body)
                 self.send_header("Content-Length", str(length))
                 self.end_headers()
                 try:
@@ -217,7 +280,26 @@ class TestServer:
                         self.wfile.write(body)
                 except OSError:
                     pass
-                if answer.fault == "truncate":
+                if answer.fault in ("truncate", "drop"):
+                    self.close_connection = True
+
+            def _send_chunked(self, answer: Answer, body: bytes) -> None:
+                try:
+                    if answer.fault == "endless":
+                        chunk = b"x" * 65536
+                        while True:
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    elif answer.fault == "badchunk":
+                        self.wfile.write(b"5\r\nhello\r\nzz-not-a-size\r\n")
+                        self.wfile.flush()
+                        self.close_connection = True
+                    else:
+                        step = 65536
+                        for start in range(0, len(body), step):
+                            piece = body[start : start + step]
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                        self.wfile.write(b"0\r\n\r\n")
+                except OSError:
                     self.close_connection = True
 
         return Handler
