@@ -62,6 +62,7 @@ class EntryOutcome:
     status: str  # "new", "known" or "failed"
     fallback: bool = False
     error: str | None = None
+    note: str | None = None  # why the feed's content was archived instead of the page
 
 
 @dataclass
@@ -225,6 +226,7 @@ class Pipeline:
             )
         )
         errors = tuple(o.error for o in outcomes if o.error)
+        notes.extend(o.note for o in outcomes if o.note)
         return replace(
             result,
             new=sum(o.status == "new" for o in outcomes),
@@ -361,12 +363,17 @@ class Pipeline:
                         extra={"feed": feed.name, "url": final_url},
                     )
                     page = None
-        if fallback_reason is not None:
-            log.warning(
-                "archiving the feed's content instead of the page",
-                extra={"feed": feed.name, "url": entry.link, "error": fallback_reason},
-            )
-        return await self._write(feed, item, entry, link, final_url, page, fallback=fallback_reason is not None)
+        if fallback_reason is None:
+            return await self._write(feed, item, entry, link, final_url, page, fallback=False)
+        log.warning(
+            "archiving the feed's content instead of the page",
+            extra={"feed": feed.name, "url": entry.link, "error": fallback_reason},
+        )
+        outcome, archived_id = await self._write(feed, item, entry, link, final_url, page, fallback=True)
+        if outcome.status == "new":
+            note = f"feed '{feed.name}': {entry.link}: {fallback_reason}; archived from the feed's own content"
+            outcome = replace(outcome, note=note)
+        return outcome, archived_id
 
     def _extract(self, feed: FeedConfig, response: Response) -> Extracted:
         html = charset.decode(response.content, response.content_type)

@@ -32,7 +32,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -57,10 +57,11 @@ class Seen:
     path: str
     headers: dict[str, str]
     started: float
-    finished: float
+    finished: float  # 0.0 while the answer is still being sent
     host: str
     address: str = "127.0.0.1"  # the loopback address the request arrived on
     target: str = ""  # the request target as sent: a path, or an absolute URL when we are used as a proxy
+    raw_headers: tuple[tuple[str, str], ...] = ()  # every header line as sent, repeats included
 
 
 def gzip_bomb(size: int) -> bytes:
@@ -180,9 +181,14 @@ class TestServer:
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         return int(httpd.server_address[1])
 
-    def _record(self, seen: Seen) -> None:
+    def _record(self, seen: Seen) -> int:
         with self._lock:
             self._seen.append(seen)
+            return len(self._seen) - 1
+
+    def _finish(self, index: int) -> None:
+        with self._lock:
+            self._seen[index] = replace(self._seen[index], finished=time.monotonic())
 
     def _enter(self, address: str) -> None:
         with self._lock:
@@ -231,15 +237,16 @@ class TestServer:
                     self.headers.get("Host", ""),
                     address,
                     target,
+                    tuple(self.headers.items()),
                 )
+                # Recorded on arrival (a stalled request is seen at once); `finished` is filled in when it ends.
+                index = server._record(seen)
                 try:
                     answer = server._answer_for(seen)
                     self._serve(answer)
                 finally:
                     server._leave(address)
-                    server._record(
-                        Seen(seen.method, path, seen.headers, started, time.monotonic(), seen.host, address, target)
-                    )
+                    server._finish(index)
 
             def _serve(self, answer: Answer) -> None:
                 if answer.fault == "reset":
