@@ -293,7 +293,7 @@ class Fetcher:
         """One request/response on the wire, no redirects followed, with every check before it."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError(url, "scheme", "only http and https URLs are fetched", transient=False)
+            raise FetchError(url, "scheme", f"only http and https URLs are fetched, not {url}", transient=False)
         host = parts.hostname.lower()
         if not request.allow_private and not await host_is_public(host):
             raise FetchError(

@@ -68,16 +68,31 @@ def config(
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 
+# Runs the real CLI module and, at exit, writes the process's own peak RSS (VmHWM, kB) to the file named by argv[1].
+# Not ru_maxrss from wait4: Linux carries the parent's RSS over fork and exec into it, so a child of a big pytest
+# process would report pytest's size.
+_MEASURE = """
+import atexit, re, runpy, sys
+out = sys.argv.pop(1)
+def report():
+    with open('/proc/self/status') as status, open(out, 'w') as sink:
+        sink.write(re.search(r'VmHWM:\\s+(\\d+) kB', status.read()).group(1))
+atexit.register(report)
+sys.argv[0] = 'crawler'
+runpy.run_module('crawler', run_name='__main__', alter_sys=True)
+"""
+
+
 def run_measured(work: Workdir, *args: str) -> tuple[Result, int]:
-    """Run the real CLI like `work.run`, and also return the subprocess's own peak resident memory in bytes."""
+    """Run the real CLI like `work.run`, and also return the process's own peak resident memory in bytes."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
-    out_path, err_path = work.path / ".stdout", work.path / ".stderr"
-    with out_path.open("wb") as out, err_path.open("wb") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "crawler", *args], cwd=work.path, stdout=out, stderr=err, env=env
-        )
-        # wait4 gives this child's own rusage (RUSAGE_CHILDREN would mix in every earlier child of the test run).
-        _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    result = Result(proc.returncode, out_path.read_text("utf-8"), err_path.read_text("utf-8"))
-    return result, usage.ru_maxrss * 1024
+    peak_file = work.path / ".peak"
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(peak_file), *args],
+        cwd=work.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr), int(peak_file.read_text()) * 1024

@@ -76,6 +76,14 @@ def gzip_bomb(size: int) -> bytes:
     return b"".join(parts)
 
 
+class _Quiet(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # Clients hanging up mid-answer is what the fault tests are about; no traceback for it on stderr.
+        pass
+
+
 class _Route:
     def __init__(self, answers: tuple[Answer, ...]) -> None:
         self._answers = list(answers)
@@ -101,7 +109,7 @@ class TestServer:
         self._active_on: dict[str, int] = {}
         self._max_active_on: dict[str, int] = {}
         self._dynamic: dict[str, Callable[[Seen], Answer]] = {}
-        self._listeners: dict[str, ThreadingHTTPServer] = {}
+        self._listeners: dict[str, _Quiet] = {}
         self.host = host
         self.port = self._listen(host)
 
@@ -175,8 +183,7 @@ class TestServer:
             httpd.server_close()
 
     def _listen(self, host: str) -> int:
-        httpd = ThreadingHTTPServer((host, 0), self._handler_class(host))
-        httpd.daemon_threads = True
+        httpd = _Quiet((host, 0), self._handler_class(host))
         self._listeners[host] = httpd
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         return int(httpd.server_address[1])
