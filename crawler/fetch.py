@@ -340,6 +340,11 @@ class Fetcher:
                     declared = answer.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > limit:
                         raise _too_large(url, limit)
+                    if answer.is_stream_consumed:
+                        # Read in full already (an in-memory transport, as in tests and benches): httpx decoded it.
+                        if len(answer.content) > limit:
+                            raise _too_large(url, limit)
+                        return Response(url, url, answer.status_code, answer.headers, answer.content)
                     decoder = _Decoder(url, answer.headers.get("content-encoding", ""))
                     chunks: list[bytes] = []
                     size = 0
