@@ -5,7 +5,13 @@ Errors are one type, FetchError, whose `kind` says what happened and whether a l
     FetchError
       kind: timeout | reset | status | too-large | redirects | scheme | address | robots | bot-protection
             | retry-after | network
-      transient: True when a later poll may succeed (timeouts, resets, 5xx, 429); False for 404, 410, robots ...
+      transient: True when a later poll may succeed (timeouts, resets, 5xx, 429, a bot challenge); False for 404,
+                 410, robots.txt Disallow, refused addresses, too-large bodies ...
+
+Within one poll only timeouts, resets, network errors and 408/425/429/500/502/503/504 are retried (exponential
+backoff with jitter, or the server's Retry-After up to http.max_retry_after). Every request to a host goes through
+that host's slot: its own client (at most 10 connections: httpx's pool slows sharply beyond that), a concurrency cap
+and a minimum delay between request starts; a global cap bounds all hosts together.
 """
 
 from __future__ import annotations
