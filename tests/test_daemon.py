@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from tests.conftest import Workdir
 from tests.support.daemon import (
@@ -224,3 +225,35 @@ def test_healthz_and_metrics_answer_with_real_counts(
     assert _metric(metrics, "crawler_feeds") == 1
     assert '"event": "poll"' in daemon.log()
     assert '"feed": "news"' in daemon.log()
+
+
+def _stored_interval(work: Workdir, name: str) -> float:
+    with sqlite3.connect(work.path / ".crawler" / "state.db") as db:
+        last, upcoming = db.execute("SELECT last_poll, next_poll FROM feeds WHERE name = ?", (name,)).fetchone()
+    return float(upcoming - last)
+
+
+def test_feed_ttl_and_cache_control_stretch_the_stored_interval_within_max_interval(
+    server: TestServer, work: Workdir
+) -> None:
+    ttl_feed = rss(server.base, []).replace("<channel>", "<channel><ttl>60</ttl>")  # minutes
+    server.add("/ttl.xml", body=ttl_feed, content_type="application/rss+xml")
+    server.add(
+        "/cached.xml",
+        body=rss(server.base, []),
+        content_type="application/rss+xml",
+        headers={"Cache-Control": "max-age=120"},
+    )
+    server.add("/huge-ttl.xml", body=ttl_feed.replace("<ttl>60</ttl>", "<ttl>100000</ttl>"))
+    work.write_config(
+        _config(
+            server, [("ttl", "/ttl.xml", "1s"), ("cached", "/cached.xml", "1s"), ("huge", "/huge-ttl.xml", "1s")]
+        ).replace("min_interval: 1s", "min_interval: 1s\nmax_interval: 2h")
+    )
+
+    result = work.run("fetch", "--no-progress")
+
+    assert result.code == 0, result.stderr
+    assert _stored_interval(work, "ttl") == pytest.approx(3600)
+    assert _stored_interval(work, "cached") == pytest.approx(120)
+    assert _stored_interval(work, "huge") == pytest.approx(7200)
