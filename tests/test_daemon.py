@@ -59,7 +59,7 @@ def _archived(work: Workdir, marker: str) -> Callable[[], bool]:
 
 
 def _articles(work: Workdir) -> list[str]:
-    return [text for path, text in zip(work.files(), archived_texts(work), strict=True) if path.suffix == ".md"]
+    return archived_texts(work)
 
 
 def test_feed_added_while_running_is_archived_without_restart_broken_edit_is_logged_and_fix_applies(

@@ -113,8 +113,16 @@ def article(title: str, marker: str) -> str:
 
 
 def archived_texts(work: Workdir) -> list[str]:
-    """The text of every archived article file."""
-    return [path.read_text(encoding="utf-8") for path in work.files()]
+    """The text of every archived article file (temp files being written are not articles yet)."""
+    texts: list[str] = []
+    for path in work.files():
+        if path.suffix != ".md" or path.name.startswith("."):
+            continue
+        try:
+            texts.append(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            continue  # only a running daemon removes files: a crash leftover it cleaned up
+    return texts
 
 
 def is_complete(text: str) -> bool:
