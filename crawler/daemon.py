@@ -304,6 +304,7 @@ class Daemon:
         """Run until SIGTERM/SIGINT, then drain running polls (up to the grace period); return the exit code."""
         loop = asyncio.get_running_loop()
         config = self._initial
+        health = HealthServer(self._options.health, self.health, self.metrics) if self._options.health else None
         removed = await asyncio.to_thread(archive.remove_stale_temp_files, config.archive)
         if removed:
             log.info("removed temp files left by a crash", extra={"count": removed})
@@ -311,7 +312,6 @@ class Daemon:
         self._digest = await asyncio.to_thread(self._file_digest)
         self._gen = self._generation(config, None)
         self._last_success = max((s.last_success or 0.0 for s in self._store.all_feed_states()), default=0.0) or None
-        health = HealthServer(self._options.health, self.health, self.metrics) if self._options.health else None
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_stop_signal, signum)
         loop.add_signal_handler(signal.SIGHUP, self._reload_now.set)
@@ -435,7 +435,11 @@ class Daemon:
             return  # a running poll schedules the next one itself when it ends
         task = asyncio.create_task(self._poll(name), name=name)
         self._running[name] = task
-        task.add_done_callback(lambda _task: self._running.pop(name, None))
+        task.add_done_callback(lambda done: self._forget(name, done))
+
+    def _forget(self, name: str, task: asyncio.Task[None] | None) -> None:
+        if task is not None and self._running.get(name) is task:
+            del self._running[name]
 
     async def _poll(self, name: str) -> None:
         assert self._store is not None
@@ -466,6 +470,8 @@ class Daemon:
             self.metrics.polls.labels(name, "failed").inc()
         else:
             self._log_poll(feed, result, elapsed, state)
+        # Done before scheduling, so that a next run due at once is not mistaken for this one still running.
+        self._forget(name, asyncio.current_task())
         # A crashed poll stored no next time: wait a whole interval rather than retrying at once, in a loop.
         self._schedule(name, not_before=None if result is not None else time.time() + feed.interval)
 

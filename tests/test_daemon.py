@@ -257,3 +257,31 @@ def test_feed_ttl_and_cache_control_stretch_the_stored_interval_within_max_inter
     assert _stored_interval(work, "ttl") == pytest.approx(3600)
     assert _stored_interval(work, "cached") == pytest.approx(120)
     assert _stored_interval(work, "huge") == pytest.approx(7200)
+
+
+def test_a_second_signal_exits_at_once_and_the_article_stays_pending_for_the_next_run(
+    server: TestServer, work: Workdir, start_daemon: StartDaemon
+) -> None:
+    arrived = threading.Event()
+
+    def stuck_page(_seen: Seen) -> Answer:
+        first = not arrived.is_set()
+        arrived.set()
+        return Answer(body=article("Stuck", "marker-stuck").encode(), delay=8.0 if first else 0.0)
+
+    server.add("/stuck.xml", body=rss(server.base, [("Stuck", "/stuck/1")]), content_type="application/rss+xml")
+    server.add_dynamic("/stuck/1", stuck_page)
+    work.write_config(_config(server, [("stuck", "/stuck.xml", "1h")]))
+    daemon = start_daemon("--grace", "60s")
+    daemon.wait_for("the article request", arrived.is_set)
+
+    daemon.signal(signal.SIGTERM)
+    daemon.wait_for("the stop to begin", lambda: "stopping" in daemon.log())
+    daemon.signal(signal.SIGTERM)
+
+    assert daemon.wait(timeout=20) == 128 + signal.SIGTERM  # well before the 60 s grace is over
+    assert _articles(work) == []
+    assert work.run("fetch", "--no-progress").code == 0
+    texts = _articles(work)
+    assert len(texts) == 1
+    assert "marker-stuck" in texts[0]
