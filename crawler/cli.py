@@ -14,8 +14,11 @@ from pathlib import Path
 
 from crawler import __version__
 from crawler.archive import ArchiveError
-from crawler.config import Config, ConfigError, FeedConfig, load_config, parse_duration
-from crawler.pipeline import FeedResult, Progress, fetch_feeds
+from crawler.config import Config, ConfigError, FeedConfig, load_config, parse_config, parse_duration
+from crawler.document import http_date, render
+from crawler.extract import ExtractError
+from crawler.fetch import FetchError
+from crawler.pipeline import FeedResult, Progress, fetch_feeds, preview
 from crawler.store import StoreError
 
 EXIT_OK = 0
@@ -72,6 +75,19 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
     fetch.add_argument("-v", "--verbose", action="store_true", help="log every article archived")
     fetch.set_defaults(handler=_fetch)
+
+    extract = commands.add_parser(
+        "extract",
+        help="fetch one page and print the archive file it would give",
+        description="Fetch one article page and print the archive file the crawler would write for it (nothing is "
+        "written), so a selector can be tried before a feed is added. Uses feeds.yaml's http settings when present.",
+    )
+    extract.add_argument("url", metavar="URL", help="the article page")
+    extract.add_argument("--body", metavar="SEL", help="CSS selector of the article body (default: automatic)")
+    extract.add_argument("--remove", metavar="SEL", action="append", default=[], help="CSS selector to drop")
+    extract.add_argument("--json", action="store_true", help="print the metadata and body as JSON")
+    _add_config(extract)
+    extract.set_defaults(handler=_extract)
 
     check = commands.add_parser(
         "check",
@@ -354,6 +370,39 @@ def _print_summary(results: Sequence[FeedResult]) -> None:
         extra = "  (unchanged)" if r.not_modified else ""
         fallback = f"  ({r.fallback} from the feed's own content)" if r.fallback else ""
         print(f"{r.feed:<{width}}  {r.new:>5}  {r.known:>5}  {r.failed:>6}{status}{extra}{fallback}")
+
+
+def _extract(args: argparse.Namespace) -> int:
+    config = load_config(args.config) if args.config.exists() else parse_config("{}", args.config)
+    try:
+        shown = asyncio.run(preview(config, args.url, args.body, args.remove))
+    except FetchError as exc:
+        print(f"crawler: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except ExtractError as exc:
+        print(f"crawler: {args.url}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if not args.json:
+        sys.stdout.write(render(shown.composed.article))
+        return EXIT_OK
+    article, meta = shown.composed.article, shown.page.meta
+    data = {
+        "url": args.url,
+        "final_url": shown.final_url,
+        "path": shown.relative_path,
+        "method": shown.page.method,
+        "title": article.title,
+        "author": article.author,
+        "date": http_date(article.date),
+        "image": article.image,
+        "site_name": meta.site_name,
+        "language": meta.language,
+        "canonical": meta.canonical,
+        "description": meta.description,
+        "body": article.body,
+    }
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+    return EXIT_OK
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
+from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
 _DURATION_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*\Z")
@@ -81,6 +82,15 @@ def _http_url(value: object) -> str:
     return text
 
 
+def _is_css_selector(selector: str) -> bool:
+    # Checked here so a typo in a selector is a config error with its line, not a silent fallback later.
+    try:
+        LexborHTMLParser("<p></p>").css_first(selector)
+    except SelectolaxError:
+        return False
+    return bool(selector.strip())
+
+
 def _string_list(value: object) -> object:
     # `categories: 金融` reads naturally as a list of one; accept it.
     if isinstance(value, str):
@@ -125,6 +135,21 @@ class FeedConfig(_Frozen):
     def _name(cls, value: str) -> str:
         if not NAME_RE.match(value):
             raise ValueError("is not a name of lowercase letters, digits, '.', '_' and '-'")
+        return value
+
+    @field_validator("body")
+    @classmethod
+    def _body(cls, value: str | None) -> str | None:
+        if value is not None and not _is_css_selector(value):
+            raise ValueError("is not a CSS selector")
+        return value
+
+    @field_validator("remove")
+    @classmethod
+    def _remove(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [selector for selector in value if not _is_css_selector(selector)]
+        if bad:
+            raise ValueError(f"holds '{bad[0]}', which is not a CSS selector")
         return value
 
     @field_validator("interval")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from crawler import document
 from crawler.autoextract import extract_main
@@ -59,7 +59,7 @@ def _select(tree: LexborHTMLParser, selectors: Sequence[str], remove: Sequence[s
     for selector in selectors:
         try:
             node = tree.css_first(selector)
-        except Exception:  # selectolax raises plain exceptions for selectors it cannot parse
+        except SelectolaxError:
             node = None
         if node is not None:
             return _drop(node, remove)
@@ -79,7 +79,7 @@ def _drop(node: LexborNode, remove: Sequence[str]) -> LexborNode:
     for unwanted in remove:
         try:
             matches = node.css(unwanted)
-        except Exception:
+        except SelectolaxError:
             continue
         for match in matches:
             match.decompose()
@@ -96,12 +96,3 @@ def _finish(node: LexborNode, url: str, meta: PageMeta, method: str) -> Extracte
         meta=meta,
         method=method,
     )
-
-
-def is_valid_selector(selector: str) -> bool:
-    """Whether selectolax can parse `selector` (used to validate feeds.yaml)."""
-    try:
-        LexborHTMLParser("<p></p>").css_first(selector)
-    except Exception:
-        return False
-    return True

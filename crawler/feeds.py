@@ -90,7 +90,8 @@ def parse_feed(content: bytes, url: str, content_type: str | None = None) -> Par
     channel = parsed.feed
     feed_title = _text(channel.get("title"))
     entries = tuple(_entry(raw, feed_title) for raw in parsed.entries)
-    if not entries and (parsed.bozo or not channel):
+    # feedparser's version is empty when it recognised no feed format at all (an HTML page, say).
+    if not entries and (not parsed.version or (parsed.bozo and not feed_title)):
         raise FeedError(_not_a_feed(content, parsed))
     return ParsedFeed(
         title=feed_title,

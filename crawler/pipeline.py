@@ -120,6 +120,42 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True)
+class Composed:
+    """An article ready to write, with what identifies it: its id, the URLs it is known by, its text's hash."""
+
+    article: document.Article
+    article_id: str
+    names: tuple[str, ...]
+    text: str
+    body_hash: str
+
+
+def compose(feed: FeedConfig, entry: Entry, page: Extracted | None, final_url: str, first_seen: float) -> Composed:
+    """Choose every field of the archive file by FORMAT.md's precedence: feed config, item, page, first seen.
+    Without a page, the item's own content is the body."""
+    if page is not None:
+        body, first_image, text = page.body, page.first_image, page.text
+        canonical = _canonical(page, final_url)
+    else:
+        fixed = document.fix_body(entry.content or _link_only(entry), entry.link or feed.url)
+        body, first_image, text = fixed.html, fixed.first_image, document.body_text(fixed.html)
+        canonical = final_url
+    canonical_norm = normalize_url(canonical)
+    meta = page.meta if page is not None else None
+    article = document.Article(
+        title=_title(entry, page) or canonical,
+        categories=merged_categories(feed.categories, entry.categories),
+        author=feed.author or entry.author or (meta.author if meta else None) or entry.feed_title,
+        comments=feed.comments,
+        date=article_date(entry, meta.published if meta else None, feed.timezone, first_seen),
+        body=body,
+        image=first_image or (meta.image if meta else None) or entry.image,
+    )
+    names = tuple(dict.fromkeys((canonical_norm, normalize_url(final_url))))
+    return Composed(article, article_id(canonical_norm), names, text, text_hash(text))
+
+
 class Pipeline:
     """Refreshes feeds into the archive; one instance per run (or per daemon), sharing a Store and a Fetcher."""
 
@@ -352,33 +388,15 @@ class Pipeline:
         *,
         fallback: bool,
     ) -> tuple[EntryOutcome, str | None]:
-        if page is not None:
-            body, first_image, text = page.body, page.first_image, page.text
-            canonical = _canonical(page, final_url)
-        else:
-            fixed = document.fix_body(entry.content or _link_only(entry), entry.link or feed.url)
-            body, first_image, text = fixed.html, fixed.first_image, document.body_text(fixed.html)
-            canonical = final_url
-        canonical_norm = normalize_url(canonical)
-        names = tuple(url for url in {link, canonical_norm, normalize_url(final_url)} if url)
-        body_hash = text_hash(text)
+        composed = compose(feed, entry, page, final_url, item.first_seen)
+        names = tuple(dict.fromkeys(url for url in (link, *composed.names) if url))
         existing = next((found for url in names if (found := self._store.article_for_url(url))), None)
-        if existing is None and len(text) >= MIN_DEDUP_TEXT:
-            existing = self._store.article_for_body(body_hash)
+        if existing is None and len(composed.text) >= MIN_DEDUP_TEXT:
+            existing = self._store.article_for_body(composed.body_hash)
         if existing is not None:
             self._store.record_duplicate(feed.name, item.key, existing, names)
             return EntryOutcome("known"), existing
-        meta = page.meta if page is not None else None
-        the_id = article_id(canonical_norm)
-        article = document.Article(
-            title=_title(entry, page) or canonical,
-            categories=merged_categories(feed.categories, entry.categories),
-            author=feed.author or entry.author or (meta.author if meta else None) or entry.feed_title,
-            comments=feed.comments,
-            date=article_date(entry, meta.published if meta else None, feed.timezone, item.first_seen),
-            body=body,
-            image=first_image or (meta.image if meta else None) or entry.image,
-        )
+        article, the_id, body_hash = composed.article, composed.article_id, composed.body_hash
         relative = archive.relative_path(the_id, article.date, feed.archive_timezone or self._config.archive_timezone)
         text_out = document.render(article)
         try:
@@ -450,3 +468,38 @@ async def fetch_feeds(
             return list(await asyncio.gather(*(pipeline.refresh(feed) for feed in feeds)))
     finally:
         store.close()
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What `crawler extract` shows: the article as it would be archived, and how its body was found."""
+
+    composed: Composed
+    page: Extracted
+    final_url: str
+    relative_path: str
+
+
+async def preview(config: Config, url: str, body: str | None = None, remove: Sequence[str] = ()) -> Preview:
+    """Fetch one page and build the archive file it would give, writing nothing (for trying selectors)."""
+    feed = FeedConfig(name="extract", url=url, body=body, remove=tuple(remove))
+    entry = Entry(
+        key=url,
+        guid=None,
+        link=url,
+        title=None,
+        author=None,
+        categories=(),
+        published=None,
+        updated=None,
+        content=None,
+        image=None,
+    )
+    async with Fetcher(config.http, config.politeness) as fetcher:
+        # The operator named this URL on the command line: no robots.txt or address policy stands between.
+        response = await fetcher.get(Request(url=url, headers=feed.headers))
+    html_text = charset.decode(response.content, response.content_type)
+    page = await asyncio.to_thread(extract_page, html_text, response.final_url, body, tuple(remove))
+    composed = compose(feed, entry, page, response.final_url, time.time())
+    relative = archive.relative_path(composed.article_id, composed.article.date, config.archive_timezone)
+    return Preview(composed, page, response.final_url, relative.as_posix())

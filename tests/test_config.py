@@ -1,0 +1,111 @@
+"""feeds.yaml validation: every mistake is one line naming the file, the line and the feed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawler.config import ConfigError, load_config, parse_config, parse_duration, parse_size
+
+GOLDEN_EXAMPLE = """archive: archive
+feeds:
+  - name: sina-finance-china
+    url: http://127.0.0.1:8765/rss/finance_china.xml
+    categories: [金融, 新浪财经, 新浪财经－国內]
+    author: 新浪财经
+    body: "#artibody"
+"""
+
+
+def _error(text: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, Path("/srv/feeds.yaml"))
+    return str(caught.value)
+
+
+def test_formats_golden_example_loads_as_written() -> None:
+    config = parse_config(GOLDEN_EXAMPLE, Path("/srv/feeds.yaml"))
+    feed = config.feeds[0]
+    assert feed.name == "sina-finance-china"
+    assert feed.categories == ("金融", "新浪财经", "新浪财经－国內")
+    assert feed.author == "新浪财经"
+    assert feed.body == "#artibody"
+    assert (feed.content, feed.interval, feed.enabled, feed.comments, feed.timezone) == (
+        "page",
+        1800.0,
+        True,
+        False,
+        "UTC",
+    )
+    assert config.archive == Path("/srv/archive")
+    assert config.state == Path("/srv/.crawler/state.db")
+
+
+def test_defaults_apply_to_every_feed_and_feeds_override_them() -> None:
+    text = GOLDEN_EXAMPLE.replace("feeds:\n", "defaults:\n  interval: 10m\n  comments: true\nfeeds:\n")
+    text += "  - name: other\n    url: https://example.org/feed\n    interval: 1h\n"
+    config = parse_config(text, Path("/srv/feeds.yaml"))
+    assert [f.interval for f in config.feeds] == [600.0, 3600.0]
+    assert all(f.comments for f in config.feeds)
+
+
+def test_bad_interval_names_file_line_and_feed() -> None:
+    text = GOLDEN_EXAMPLE + "    interval: ten minutes\n"
+    assert _error(text) == "feeds.yaml:8: feed 'sina-finance-china': interval 'ten minutes' is not a duration like 10m"
+
+
+def test_unknown_key_names_the_key() -> None:
+    message = _error(GOLDEN_EXAMPLE + "    colour: blue\n")
+    assert message.startswith("feeds.yaml:8: feed 'sina-finance-china': unknown key 'colour'")
+
+
+def test_duplicate_name_names_both_lines() -> None:
+    text = GOLDEN_EXAMPLE + "  - name: sina-finance-china\n    url: https://example.org/feed\n"
+    assert _error(text) == (
+        "feeds.yaml:8: feed 'sina-finance-china': duplicate name 'sina-finance-china' (first used on line 3)"
+    )
+
+
+def test_bad_url_is_refused() -> None:
+    text = GOLDEN_EXAMPLE.replace("http://127.0.0.1:8765/rss/finance_china.xml", "ftp://example.org/feed")
+    assert _error(text) == "feeds.yaml:4: feed 'sina-finance-china': url 'ftp://example.org/feed' is not an http(s) URL"
+
+
+def test_bad_name_content_and_timezone_are_refused() -> None:
+    assert "is not a name" in _error(GOLDEN_EXAMPLE.replace("sina-finance-china", "Sina Finance"))
+    assert "content 'all' is not one of" in _error(GOLDEN_EXAMPLE + "    content: all\n")
+    assert "is not an IANA time zone" in _error(GOLDEN_EXAMPLE + "    timezone: Mars/Base\n")
+
+
+def test_bad_css_selectors_are_config_errors() -> None:
+    assert _error(GOLDEN_EXAMPLE.replace('"#artibody"', '"#["')) == (
+        "feeds.yaml:7: feed 'sina-finance-china': body '#[' is not a CSS selector"
+    )
+    assert "which is not a CSS selector" in _error(GOLDEN_EXAMPLE + "    remove: ['.ok', 'div >']\n")
+
+
+def test_missing_url_and_unknown_top_level_key_are_reported() -> None:
+    assert _error("feeds:\n  - name: a\n") == "feeds.yaml:2: feed 'a': missing key 'url'"
+    assert _error("archives: x\nfeeds: []\n").startswith("feeds.yaml:1: unknown key 'archives'")
+    assert _error("http:\n  timeout: soon\n") == "feeds.yaml:2: http.timeout 'soon' is not a duration like 10m"
+
+
+def test_invalid_yaml_names_the_line() -> None:
+    assert _error("feeds:\n  - name: a\n    url: [unclosed\n").startswith("feeds.yaml:4: invalid YAML")
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "feeds.yaml")
+
+
+def test_durations_and_sizes() -> None:
+    assert [parse_duration(v) for v in ("500ms", "10s", "10m", "1h", "1d", 5)] == [0.5, 10, 600, 3600, 86400, 5]
+    assert [parse_size(v) for v in ("10MB", "512KB", "1MiB", 100)] == [10_000_000, 512_000, 1_048_576, 100]
+
+
+def test_the_shipped_feeds_yaml_is_valid() -> None:
+    config = load_config(Path(__file__).resolve().parent.parent / "feeds.yaml")
+    assert any(feed.content == "feed" for feed in config.feeds)
+    assert any(feed.body == "#artibody" and ".appendQr_wrap" in feed.remove for feed in config.feeds)

@@ -1,0 +1,49 @@
+"""FORMAT.md's body fixes and URL identity."""
+
+from __future__ import annotations
+
+from crawler.document import fix_body, title_text
+from crawler.urls import article_id, normalize_url
+
+
+def test_body_fixes_remove_code_and_make_urls_absolute() -> None:
+    html = (
+        '<p onclick="x()">Hi <a href="/a?b=1">link</a> <a href="javascript:alert(1)">bad</a></p>'
+        "<script>evil()</script><iframe src=//x></iframe><form><input></form>"
+        '<img data-src="lazy.jpg" src="data:image/gif;base64,R0lGOD"><img srcset="small.jpg 1x, big.jpg 2x">'
+        "<style>.x{color:red}</style>"
+    )
+    fixed = fix_body(html, "https://news.example.com/2021/story.html")
+    assert "onclick" not in fixed.html
+    assert "<script" not in fixed.html and "<iframe" not in fixed.html and "<form" not in fixed.html
+    assert "javascript:" not in fixed.html
+    assert 'href="https://news.example.com/a?b=1"' in fixed.html
+    assert 'src="https://news.example.com/2021/lazy.jpg"' in fixed.html
+    assert 'src="https://news.example.com/2021/small.jpg"' in fixed.html
+    assert fixed.html.count('referrerpolicy="no-referrer"') == 2
+    assert ".x&#123;color:red&#125;" in fixed.html
+    assert fixed.first_image == "https://news.example.com/2021/lazy.jpg"
+
+
+def test_existing_referrerpolicy_is_kept() -> None:
+    fixed = fix_body('<img src="https://i.example/a.png" referrerpolicy="origin">', "https://x.example/")
+    assert 'referrerpolicy="origin"' in fixed.html
+    assert "no-referrer" not in fixed.html
+
+
+def test_title_text_strips_tags_decodes_entities_and_folds_space() -> None:
+    assert title_text("  <b>Rock</b> &amp;\n Roll &#8217;s  ") == "Rock & Roll ’s"
+
+
+def test_normalize_url_drops_tracking_fragment_and_default_port() -> None:
+    assert normalize_url("HTTP://News.Example.COM:80/a/b?utm_source=rss&id=7&fbclid=x#top") == (
+        "http://news.example.com/a/b?id=7"
+    )
+    assert normalize_url("https://example.com:443") == "https://example.com/"
+    assert normalize_url("https://example.com:8443/x?spm=1&from=timeline") == "https://example.com:8443/x"
+
+
+def test_article_id_is_16_hex_of_sha256() -> None:
+    the_id = article_id("https://example.com/")
+    assert len(the_id) == 16
+    assert the_id == "0f115db062b7c0dd"

@@ -1,0 +1,40 @@
+"""`crawler extract URL`: try a selector on one page before adding a feed; nothing is written."""
+
+from __future__ import annotations
+
+from tests.conftest import FIXTURES, Workdir
+from tests.support.server import TestServer
+
+ARTICLE = "/china/dfjj/2021-08-24/doc-ikqciyzm3166862.shtml"
+
+
+def test_extract_prints_the_file_it_would_write_with_the_selector(server: TestServer, work: Workdir) -> None:
+    server.add(ARTICLE, body=(FIXTURES / "golden" / "article.html").read_bytes())
+
+    result = work.run("extract", server.url(ARTICLE), "--body", "#artibody")
+
+    assert result.code == 0, result.stderr
+    expected_body = (FIXTURES / "golden" / "expected.md").read_text(encoding="utf-8").split("\n---\n\n", 1)[1]
+    assert result.stdout.startswith("---\ntitle: '")
+    assert result.stdout.endswith(expected_body)
+    assert not work.archive.exists()
+
+
+def test_extract_json_reports_metadata_and_method(server: TestServer, work: Workdir) -> None:
+    server.add(ARTICLE, body=(FIXTURES / "golden" / "article.html").read_bytes())
+
+    result = work.run("extract", server.url(ARTICLE), "--json")
+
+    assert result.code == 0, result.stderr
+    data = result.json()
+    assert data["method"] in ("site-rule", "automatic")
+    assert "原标题：习近平主席贺信引发热烈反响" in data["body"]
+    assert data["path"].endswith(".md")
+
+
+def test_extract_of_a_missing_page_fails_with_the_url(server: TestServer, work: Workdir) -> None:
+    result = work.run("extract", server.url("/nope"))
+
+    assert result.code == 1
+    assert server.url("/nope") in result.stderr
+    assert "404" in result.stderr
