@@ -14,7 +14,7 @@ from pathlib import Path
 
 from crawler import __version__
 from crawler.archive import ArchiveError
-from crawler.config import Config, ConfigError, FeedConfig, load_config, parse_config
+from crawler.config import Config, ConfigError, FeedConfig, load_config, parse_config, parse_duration
 from crawler.document import http_date, render
 from crawler.extract import ExtractError
 from crawler.fetch import FetchError
@@ -107,7 +107,208 @@ def _parser() -> argparse.ArgumentParser:
     _add_config(status)
     status.add_argument("--json", action="store_true", help="print the rows as JSON on stdout")
     status.set_defaults(handler=_status)
+    _add_run(commands)
+    _add_feeds(commands)
     return parser
+
+
+def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser(
+        "run",
+        help="poll every enabled feed at its interval, forever (the daemon)",
+        description="Poll every enabled feed at its interval until stopped. feeds.yaml is re-read when it changes "
+        "(or on SIGHUP); SIGTERM or SIGINT stops new polls and lets running ones finish, a second one exits at once.",
+    )
+    _add_config(run)
+    run.add_argument(
+        "--grace",
+        type=_duration,
+        default=30.0,
+        metavar="DURATION",
+        help="how long running polls may take to finish after SIGTERM (default: 30s)",
+    )
+    run.add_argument(
+        "--health",
+        type=_host_port,
+        default=None,
+        metavar="HOST:PORT",
+        help="serve /healthz and /metrics (Prometheus) on this address (default: off)",
+    )
+    run.add_argument(
+        "--log-format", choices=("text", "json"), default="text", help="log lines as key=value text or JSON"
+    )
+    run.set_defaults(handler=_run)
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a duration like 30s") from None
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"'{text}' is not HOST:PORT, such as 127.0.0.1:9108")
+    return host.strip("[]"), int(port)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from crawler.daemon import Daemon, DaemonError, DaemonOptions
+    from crawler.logs import setup_logging
+
+    setup_logging(args.log_format)
+    config = load_config(args.config)
+    options = DaemonOptions(config_path=args.config, grace=args.grace, health=args.health)
+    try:
+        return asyncio.run(Daemon(config, options).run())
+    except DaemonError as exc:
+        print(f"crawler: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _add_feeds(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    feeds = commands.add_parser(
+        "feeds",
+        help="list, add, remove, enable, disable, import or export feeds (edits feeds.yaml in place)",
+        description="Change feeds.yaml in place, keeping its comments and layout; an edit that would make the file "
+        "invalid is refused and the file is left untouched. A running `crawler run` picks the change up.",
+    )
+    actions = feeds.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="list the feeds")
+    _add_config(listing)
+    listing.add_argument("--json", action="store_true", help="print the feeds as JSON")
+    listing.set_defaults(handler=_feeds_list)
+    add = actions.add_parser("add", help="add a feed at the end of feeds.yaml")
+    _add_config(add)
+    add.add_argument("name", metavar="NAME", help="unique name: lowercase letters, digits, '.', '_' and '-'")
+    add.add_argument("url", metavar="URL", help="the feed's http(s) URL")
+    add.add_argument("--title", help="a title for people and OPML export")
+    add.add_argument("--category", action="append", default=[], metavar="C", help="a category (repeatable)")
+    add.add_argument("--author", metavar="A", help="the author of every article")
+    add.add_argument("--body", metavar="SEL", help="CSS selector of the article body")
+    add.add_argument("--content", choices=("page", "feed", "auto"), help="where the article body comes from")
+    add.add_argument("--interval", metavar="I", help="time between polls, such as 30m")
+    add.set_defaults(handler=_feeds_add)
+    for action, handler, text in (
+        ("remove", _feeds_remove, "remove a feed (and the comment above it)"),
+        ("enable", _feeds_enable, "set a feed's enabled: true"),
+        ("disable", _feeds_disable, "set a feed's enabled: false (kept in the file, not polled)"),
+    ):
+        sub = actions.add_parser(action, help=text)
+        _add_config(sub)
+        sub.add_argument("name", metavar="NAME")
+        sub.set_defaults(handler=handler)
+    imports = actions.add_parser("import", help="add the feeds of an OPML file (its folders become categories)")
+    _add_config(imports)
+    imports.add_argument("opml", type=Path, metavar="FILE.opml")
+    imports.set_defaults(handler=_feeds_import)
+    export = actions.add_parser("export", help="print the feeds as OPML 2.0 (categories become folders)")
+    _add_config(export)
+    export.set_defaults(handler=_feeds_export)
+
+
+def _feeds_list(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if args.json:
+        rows = [
+            {
+                "name": f.name,
+                "url": f.url,
+                "title": f.title,
+                "categories": list(f.categories),
+                "enabled": f.enabled,
+                "interval": f.interval,
+            }
+            for f in config.feeds
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for feed in config.feeds:
+        state = "" if feed.enabled else "  (disabled)"
+        categories = f"  [{', '.join(feed.categories)}]" if feed.categories else ""
+        print(f"{feed.name}  {feed.url}{categories}{state}")
+    return EXIT_OK
+
+
+def _feeds_add(args: argparse.Namespace) -> int:
+    from crawler.feedsfile import NewFeed, add_feeds
+
+    feed = NewFeed(
+        name=args.name,
+        url=args.url,
+        title=args.title,
+        categories=tuple(args.category),
+        author=args.author,
+        body=args.body,
+        content=args.content,
+        interval=args.interval,
+    )
+    add_feeds(args.config, [feed])
+    print(f"{args.config}: added feed '{args.name}'")
+    return EXIT_OK
+
+
+def _feeds_remove(args: argparse.Namespace) -> int:
+    from crawler.feedsfile import remove_feed
+
+    remove_feed(args.config, args.name)
+    print(f"{args.config}: removed feed '{args.name}'")
+    return EXIT_OK
+
+
+def _feeds_enable(args: argparse.Namespace) -> int:
+    return _set_enabled(args, True)
+
+
+def _feeds_disable(args: argparse.Namespace) -> int:
+    return _set_enabled(args, False)
+
+
+def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
+    from crawler.feedsfile import set_enabled
+
+    word = "enabled" if enabled else "disabled"
+    changed = set_enabled(args.config, args.name, enabled)
+    print(f"{args.config}: feed '{args.name}' {word}" + ("" if changed else " already; file unchanged"))
+    return EXIT_OK
+
+
+def _feeds_import(args: argparse.Namespace) -> int:
+    from crawler.feedsfile import NewFeed, add_feeds, derive_name
+    from crawler.opml import OpmlError, read_opml
+
+    config = load_config(args.config)
+    try:
+        found = read_opml(args.opml.read_bytes(), args.opml.name)
+    except OSError as exc:
+        raise UsageError(f"{args.opml}: cannot read: {exc.strerror or exc}") from None
+    except OpmlError as exc:
+        raise UsageError(str(exc)) from None
+    known_urls = {feed.url for feed in config.feeds}
+    taken = [feed.name for feed in config.feeds]
+    new: list[NewFeed] = []
+    for item in found:
+        if item.url in known_urls:
+            print(f"{args.opml.name}: {item.url}: already in {args.config.name}; skipped", file=sys.stderr)
+            continue
+        name = derive_name(item.title, item.url, taken)
+        taken.append(name)
+        known_urls.add(item.url)
+        new.append(NewFeed(name=name, url=item.url, title=item.title, categories=item.categories))
+    if new:
+        add_feeds(args.config, new)
+    print(f"{args.config}: imported {len(new)} feeds from {args.opml.name}")
+    return EXIT_OK
+
+
+def _feeds_export(args: argparse.Namespace) -> int:
+    from crawler.opml import write_opml
+
+    config = load_config(args.config)
+    sys.stdout.write(write_opml(config.feeds))
+    return EXIT_OK
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:

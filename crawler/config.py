@@ -115,6 +115,7 @@ class FeedConfig(_Frozen):
 
     name: str
     url: HttpUrl
+    title: str | None = None  # for people and OPML export; the archive takes titles from the items
     categories: StringList = ()
     author: str | None = None
     body: str | None = None

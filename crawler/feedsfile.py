@@ -1,0 +1,301 @@
+"""The editor behind `crawler feeds add/remove/enable/disable/import`: changes feeds.yaml in place.
+
+Every byte the edit does not concern stays as it was: comments, order, blank lines, quoting. ruamel.yaml's
+round-trip loader tells where each feed starts and where its keys and values are; the edit splices lines at those
+places rather than re-dumping the whole document, because a re-dump moves comments: ruamel attaches the comment
+above a feed to the previous feed's last key (or to the list, depending on that value's style), so deleting a
+feed from the loaded document drops or shifts its neighbour's comment. New feeds are rendered by ruamel in the
+file's own indentation. The edited text is validated with `config.parse_config` before it is written (atomically):
+an edit that would make the file invalid is refused and the file is left untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from crawler.config import NAME_RE, Config, ConfigError, parse_config
+
+_SLUG_DROP = re.compile(r"[^a-z0-9._-]+")
+MAX_NAME = 60
+
+
+@dataclass(frozen=True)
+class NewFeed:
+    """A feed to add: the keys an operator gives on the command line or an OPML file provides."""
+
+    name: str
+    url: str
+    title: str | None = None
+    categories: tuple[str, ...] = ()
+    author: str | None = None
+    body: str | None = None
+    content: str | None = None
+    interval: str | None = None
+
+
+@dataclass(frozen=True)
+class _Item:
+    """Where one feed of the `feeds:` list sits in the file (0-based line numbers)."""
+
+    index: int
+    name: str | None
+    node: CommentedMap
+    dash_line: int
+    dash_col: int
+    key_col: int
+    end: int  # one past its last line of content
+
+
+class _Document:
+    """feeds.yaml as lines, with the positions of its feeds."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such config file (create one, or pass --config PATH)") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
+        self.text = text
+        self.newline = "\r\n" if "\r\n" in text else "\n"
+        self.lines = text.splitlines(keepends=True)
+        data = _load(text, path.name)
+        if data is not None and not isinstance(data, CommentedMap):
+            raise ConfigError(f"{path.name}:1: the file must be a mapping with a `feeds:` list")
+        self.data: CommentedMap = data if data is not None else CommentedMap()
+        feeds = self.data.get("feeds")
+        if feeds is not None and not isinstance(feeds, CommentedSeq):
+            line = int(self.data.lc.key("feeds")[0]) + 1
+            raise ConfigError(f"{path.name}:{line}: `feeds:` must be a list")
+        self.feeds: CommentedSeq | None = feeds
+        if feeds is not None and len(feeds) and feeds.fa.flow_style():
+            line = int(self.data.lc.key("feeds")[0]) + 1
+            raise ConfigError(f"{path.name}:{line}: `feeds:` is written in flow style [...]; edit it by hand")
+        self.items = [self._item(index) for index in range(len(feeds or ()))]
+
+    def _item(self, index: int) -> _Item:
+        assert self.feeds is not None
+        node = self.feeds[index]
+        if not isinstance(node, CommentedMap):
+            line = int(self.feeds.lc.item(index)[0]) + 1
+            raise ConfigError(f"{self.path.name}:{line}: feed #{index + 1}: must be a mapping with name and url")
+        line, key_col = (int(part) for part in self.feeds.lc.item(index))
+        before = self.lines[line][:key_col].rstrip()
+        if not before.endswith("-"):
+            raise ConfigError(f"{self.path.name}:{line + 1}: feed #{index + 1}: unusual layout; edit it by hand")
+        dash_col = len(before) - 1
+        limit = int(self.feeds.lc.item(index + 1)[0]) if index + 1 < len(self.feeds) else len(self.lines)
+        end = line + 1
+        for number in range(line + 1, limit):
+            text = self.lines[number]
+            if _is_blank_or_comment(text):
+                continue
+            if _indent(text) <= dash_col:
+                break
+            end = number + 1
+        name = node.get("name")
+        return _Item(index, name if isinstance(name, str) else None, node, line, dash_col, key_col, end)
+
+    def find(self, name: str) -> _Item:
+        for item in self.items:
+            if item.name == name:
+                return item
+        known = ", ".join(item.name or f"#{item.index + 1}" for item in self.items) or "none"
+        raise ConfigError(f"{self.path.name}: no feed named '{name}' (feeds: {known})")
+
+    def leading_start(self, item: _Item) -> int:
+        """First line of the comment (and the blank lines above it) that belongs to `item`."""
+        floor = self.items[item.index - 1].end if item.index > 0 else int(self.data.lc.key("feeds")[0]) + 1
+        start = item.dash_line
+        while start > floor and _is_comment(self.lines[start - 1]):
+            start -= 1
+        while start > floor and not self.lines[start - 1].strip():
+            start -= 1
+        return start
+
+    def separated(self) -> bool:
+        """Whether the feeds are separated by blank lines (so a new one should be too)."""
+        return any(not self.lines[self.leading_start(item)].strip() for item in self.items[1:])
+
+
+def _load(text: str, label: str) -> Any:
+    # parse_config reports YAML errors with their line; reuse it for the message, ruamel for the positions.
+    try:
+        return YAML(typ="rt").load(io.StringIO(text))
+    except Exception:  # ruamel raises several unrelated types for broken input
+        parse_config(text, Path(label))
+        raise ConfigError(f"{label}:1: invalid YAML") from None
+
+
+def _is_blank_or_comment(line: str) -> bool:
+    stripped = line.strip()
+    return not stripped or stripped.startswith("#")
+
+
+def _is_comment(line: str) -> bool:
+    return line.strip().startswith("#")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def render_feed(feed: NewFeed, dash_col: int, key_col: int, newline: str = "\n") -> list[str]:
+    """The lines of one `feeds:` item, in the file's indentation, values quoted by ruamel where YAML needs it."""
+    node = CommentedMap()
+    node["name"] = feed.name
+    node["url"] = feed.url
+    if feed.title:
+        node["title"] = feed.title
+    if feed.categories:
+        categories = CommentedSeq(feed.categories)
+        categories.fa.set_flow_style()
+        node["categories"] = categories
+    for key in ("author", "body", "content", "interval"):
+        value = getattr(feed, key)
+        if value is not None:
+            node[key] = value
+    yaml = YAML(typ="rt")
+    yaml.width = 4096  # never fold a long title or URL over two lines
+    out = io.StringIO()
+    yaml.dump(node, out)
+    body = out.getvalue().splitlines()
+    first = " " * dash_col + "-" + " " * (key_col - dash_col - 1) + body[0]
+    return [first + newline, *(" " * key_col + line + newline for line in body[1:])]
+
+
+def add_feeds(path: Path, feeds: Sequence[NewFeed]) -> Config:
+    """Append `feeds` to the end of the `feeds:` list; refuse (ConfigError) a duplicate or an invalid result."""
+    doc = _Document(path)
+    taken = {item.name: item for item in doc.items if item.name}
+    for feed in feeds:
+        if feed.name in taken:
+            line = taken[feed.name].dash_line + 1
+            raise ConfigError(f"{path.name}:{line}: a feed named '{feed.name}' already exists")
+    lines = list(doc.lines)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += doc.newline
+    if doc.items:
+        last = doc.items[-1]
+        at, dash_col, key_col = last.end, last.dash_col, last.key_col
+    else:
+        at, dash_col = _open_feeds_list(doc, lines)
+        key_col = dash_col + 2
+    block: list[str] = []
+    for number, feed in enumerate(feeds):
+        if doc.separated() or (number and not doc.items):
+            block.append(doc.newline)
+        block += render_feed(feed, dash_col, key_col, doc.newline)
+    lines[at:at] = block
+    return _commit(doc, "".join(lines))
+
+
+def _open_feeds_list(doc: _Document, lines: list[str]) -> tuple[int, int]:
+    """Where the first feed goes in a file whose `feeds:` list is empty or missing: (line, dash column)."""
+    if "feeds" not in doc.data:
+        lines.append("feeds:" + doc.newline)
+        return len(lines), 2
+    line, col = (int(part) for part in doc.data.lc.value("feeds"))
+    key_line, key_col = (int(part) for part in doc.data.lc.key("feeds"))
+    if doc.feeds is not None:  # `feeds: []`: drop the brackets, the items go below
+        text = lines[line]
+        if text[col : col + 2] != "[]":
+            raise ConfigError(f"{doc.path.name}:{line + 1}: `feeds:` has an unusual layout; edit it by hand")
+        lines[line] = text[:col].rstrip() + text[col + 2 :]
+    return key_line + 1, key_col + 2
+
+
+def remove_feed(path: Path, name: str) -> Config:
+    """Delete feed `name` with the comment above it; refuse (ConfigError) when that would make the file invalid."""
+    doc = _Document(path)
+    item = doc.find(name)
+    lines = list(doc.lines)
+    del lines[doc.leading_start(item) : item.end]
+    return _commit(doc, "".join(lines))
+
+
+def set_enabled(path: Path, name: str, enabled: bool) -> bool:
+    """Set feed `name`'s `enabled:`; return False when it already was (the file is then left alone)."""
+    doc = _Document(path)
+    current = parse_config(doc.text, path).feed(name)
+    item = doc.find(name)
+    if current is not None and current.enabled == enabled:
+        return False
+    lines = list(doc.lines)
+    word = "true" if enabled else "false"
+    if "enabled" in item.node:
+        line, col = (int(part) for part in item.node.lc.value("enabled"))
+        match = re.compile(r"[^\s#,}]+").match(lines[line], col)
+        if match is None:
+            raise ConfigError(f"{path.name}:{line + 1}: feed '{name}': cannot find the value of `enabled:`")
+        lines[line] = lines[line][: match.start()] + word + lines[line][match.end() :]
+    else:
+        lines.insert(item.end, " " * item.key_col + f"enabled: {word}" + doc.newline)
+    _commit(doc, "".join(lines))
+    return True
+
+
+def _commit(doc: _Document, text: str) -> Config:
+    try:
+        config = parse_config(text, doc.path)
+    except ConfigError as exc:
+        raise ConfigError(f"refusing the edit, it would make the file invalid: {exc}") from None
+    write_text_atomic(doc.path, text)
+    return config
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace `path` with `text` so that a reader (or a crash) sees either the old file or the new one."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        mode = path.stat().st_mode & 0o7777 if path.exists() else None
+        with open(temp, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(temp, mode)
+        os.replace(temp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise ConfigError(f"{path}: cannot write the config file: {exc.strerror or exc}") from None
+
+
+def slugify(text: str) -> str:
+    """A feed name from a title: lowercase ASCII letters, digits, '.', '_' and '-' (may be empty)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    slug = _SLUG_DROP.sub("-", ascii_text)
+    slug = re.sub(r"-{2,}", "-", slug).strip("-._")
+    return slug[:MAX_NAME].rstrip("-._")
+
+
+def derive_name(title: str | None, url: str, taken: Iterable[str]) -> str:
+    """A unique feed name: the slugified title, else the URL's host and path; `-2`, `-3` ... when taken."""
+    used = set(taken)
+    base = slugify(title or "")
+    if not base:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").removeprefix("www.")
+        base = slugify(f"{host}-{parts.path.rsplit('.', 1)[0]}") or "feed"
+    if not NAME_RE.match(base):
+        base = f"feed-{base}".strip("-")
+    name, number = base, 2
+    while name in used:
+        suffix = f"-{number}"
+        name = base[: MAX_NAME - len(suffix)] + suffix
+        number += 1
+    return name
