@@ -478,7 +478,7 @@ class Daemon:
     def _log_poll(self, feed: FeedConfig, result: FeedResult, elapsed: float, state: FeedState) -> None:
         self.metrics.observe_poll(result, elapsed)
         for message in result.notes:
-            log.warning("note", extra={"feed": feed.name, "url": feed.url, "message": message})
+            log.warning("note", extra={"feed": feed.name, "url": feed.url, "note": message})
         for message in result.errors:
             log.warning("failure", extra={"feed": feed.name, "url": feed.url, "error": message})
         next_poll = datetime.fromtimestamp(state.next_poll, UTC).isoformat() if state.next_poll else None
