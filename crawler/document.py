@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -117,6 +118,9 @@ def scalar(value: str) -> str:
     return value if _plain_is_safe(value) else quoted(value)
 
 
+# Authors and categories repeat across thousands of articles; the YAML round trip below is the costly part of
+# render(), and its answer depends on the value alone.
+@functools.lru_cache(maxsize=4096)
 def _plain_is_safe(value: str) -> bool:
     if not value or value[0] in _PLAIN_FORBIDDEN_START or value != value.strip():
         return False

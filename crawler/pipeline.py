@@ -33,6 +33,7 @@ UNCONDITIONAL_EVERY = 86400.0  # guards against servers that answer 304 forever
 MAX_BACKOFF = 86400.0
 WHOLE_ARTICLE_CHARS = 1200  # `content: auto`: an item this long (in text) is an article, not a teaser
 MIN_DEDUP_TEXT = 200  # shorter bodies are too generic to prove two URLs are one article
+MIN_REFRESHES_IN_FLIGHT = 100  # feeds refreshed at once by fetch_feeds, at least (twice max_connections if more)
 
 
 @dataclass(frozen=True)
@@ -473,7 +474,15 @@ async def fetch_feeds(
     try:
         async with Fetcher(config.http, config.politeness, transport=transport) as fetcher:
             pipeline = Pipeline(config, store, fetcher, progress)
-            return list(await asyncio.gather(*(pipeline.refresh(feed) for feed in feeds)))
+            # The fetcher's caps already bound the requests on the wire; this bounds the refreshes held in memory
+            # at once, so that ten thousand feeds do not mean ten thousand suspended refreshes and their buffers.
+            slots = asyncio.Semaphore(max(MIN_REFRESHES_IN_FLIGHT, 2 * config.politeness.max_connections))
+
+            async def refresh(feed: FeedConfig) -> FeedResult:
+                async with slots:
+                    return await pipeline.refresh(feed)
+
+            return list(await asyncio.gather(*(refresh(feed) for feed in feeds)))
     finally:
         store.close()
 
