@@ -7,8 +7,10 @@ archive keeps the feed's HTML as the feed gives it.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
+import xml.parsers.expat
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -18,10 +20,18 @@ import feedparser
 
 from crawler import charset
 
-_ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
-_DOCTYPE_SYSTEM = re.compile(rb"<!DOCTYPE[^>\[]*\b(SYSTEM|PUBLIC)\b", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_HTML_START = re.compile(rb"^\s*(<!DOCTYPE\s+html|<html)", re.IGNORECASE)
+_FIRST_TAG = re.compile(rb"<([A-Za-z_][\w.:-]*)")
+_HTML_ROOTS = frozenset({"html", "head", "body"})
+JSON_FEED_VERSION = "https://jsonfeed.org/version/"
+
+# The prolog vetting (see _vet_prolog). An entity is kept only when its value is a few plain characters, such as
+# `<!ENTITY nbsp "&#160;">`: then no reference can expand to much more than itself, however many there are.
+_MAX_ENTITY_VALUE = 8
+_MAX_ENTITIES = 64
+_VET_CHUNK = 65536
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SAFE_ENTITY_NAME = re.compile(r"[A-Za-z_]\w*\Z")
 
 
 class FeedError(Exception):
@@ -74,25 +84,31 @@ class ParsedFeed:
 
 
 def parse_feed(content: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
-    """Parse RSS, Atom or JSON Feed bytes; raise FeedError when they are not a feed."""
+    """Parse RSS, Atom or JSON Feed bytes; raise FeedError (and nothing else) when they are not a feed."""
     if not content.strip():
         raise FeedError("empty response, not a feed")
-    _refuse_hostile_xml(content)
+    if _looks_like_json(content):
+        return _parse_json_feed(content)
     text = charset.decode(content, _xml_content_type(content_type))
     # feedparser re-detects the encoding from the declaration; hand it UTF-8 that says so.
-    data = _XML_DECLARATION.sub('<?xml version="1.0" encoding="utf-8"?>', text, count=1).encode("utf-8")
-    parsed = feedparser.parse(
-        data,
-        sanitize_html=False,
-        resolve_relative_uris=False,
-        response_headers={"content-type": _parser_content_type(content_type), "content-location": url},
-    )
+    body = _XML_DECLARATION.sub("", text, count=1).encode("utf-8")
+    prolog = _vet_prolog(body)
+    data = b'<?xml version="1.0" encoding="utf-8"?>\n' + prolog.doctype + body[prolog.root_start :]
+    try:
+        parsed = feedparser.parse(
+            data,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+            response_headers={"content-type": "application/xml; charset=utf-8", "content-location": url},
+        )
+    except (RecursionError, MemoryError) as exc:  # feedparser's own fallbacks catch the rest
+        raise FeedError(f"not a feed: the XML could not be parsed ({type(exc).__name__})") from None
     channel = parsed.feed
     feed_title = _text(channel.get("title"))
     entries = tuple(_entry(raw, feed_title) for raw in parsed.entries)
     # feedparser's version is empty when it recognised no feed format at all (an HTML page, say).
-    if not entries and (not parsed.version or (parsed.bozo and not feed_title)):
-        raise FeedError(_not_a_feed(content, parsed))
+    if not entries and (not parsed.version or (parsed.bozo and not feed_title) or prolog.root in _HTML_ROOTS):
+        raise FeedError(_not_a_feed(prolog.root, parsed))
     return ParsedFeed(
         title=feed_title,
         link=_text(channel.get("link")),
@@ -105,28 +121,181 @@ def _xml_content_type(content_type: str | None) -> str | None:
     return content_type if content_type and "charset" in content_type.lower() else None
 
 
-def _parser_content_type(content_type: str | None) -> str:
-    base = (content_type or "application/xml").split(";", 1)[0].strip().lower()
-    if "json" in base:
-        return "application/feed+json; charset=utf-8"
-    return "application/xml; charset=utf-8"
+@dataclass(frozen=True)
+class _Prolog:
+    """What stands before a document's root element, made safe: the root's name and offset, and a DOCTYPE
+    (empty, or only the harmless entity declarations the document made) to put in place of the original prolog."""
+
+    root: str | None
+    root_start: int
+    doctype: bytes
 
 
-def _refuse_hostile_xml(content: bytes) -> None:
-    head = content[:65536]
-    # Entity declarations are how billion-laughs, quadratic blowup and XXE attacks begin; no real feed needs one.
-    if _ENTITY_DECLARATION.search(head):
-        raise FeedError("refused: the feed declares XML entities (a possible entity-expansion or XXE attack)")
-    if _DOCTYPE_SYSTEM.search(head) and not _HTML_START.match(head) and b"rss-0.91" not in head.lower():
-        raise FeedError("refused: the feed references an external DTD")
+class _RootReached(Exception):
+    """Raised from expat's start-element handler: the prolog is over and vetted."""
 
 
-def _not_a_feed(content: bytes, parsed: Any) -> str:
-    if _HTML_START.match(content[:1024]):
-        return "not a feed: the server sent an HTML page (is the feed URL right?)"
+def _vet_prolog(data: bytes) -> _Prolog:
+    """Vet the prolog of UTF-8 XML with expat; raise FeedError on an entity that could expand or read a file.
+
+    Everything before the root element is then replaced: feedparser rebuilds a DOCTYPE from any `<!ENTITY`
+    text it finds before the first tag (even inside comments) and keeps long entity values, which is a
+    quadratic blowup; both its strict parser and its loose (sgmllib) fallback then expand them. So it is only
+    shown the entities vetted here, never the original prolog; an external DTD is dropped, never read.
+    """
+    parser = xml.parsers.expat.ParserCreate()
+    safe: list[tuple[str, str]] = []
+    root: list[str] = []
+    root_at: list[int] = []
+
+    def entity(
+        name: str,
+        is_parameter: int,
+        value: str | None,
+        base: str | None,
+        system_id: str | None,
+        public_id: str | None,
+        notation: str | None,
+    ) -> None:
+        if system_id is not None or public_id is not None or notation is not None:
+            raise FeedError(f"refused: the feed declares an external XML entity '{name}' (an XXE attack)")
+        if is_parameter:
+            raise FeedError(f"refused: the feed declares an XML parameter entity '{name}' (an entity attack)")
+        text = value or ""
+        if len(text) > _MAX_ENTITY_VALUE or any(ch in text for ch in '&<%"') or not _SAFE_ENTITY_NAME.match(name):
+            raise FeedError(
+                f"refused: the feed declares an expanding XML entity '{name}' (a billion-laughs or quadratic-blowup "
+                "attack)"
+            )
+        safe.append((name, text))
+        if len(safe) > _MAX_ENTITIES:
+            raise FeedError(f"refused: the feed declares more than {_MAX_ENTITIES} XML entities")
+
+    def start(name: str, _attrs: object) -> None:
+        root.append(name)
+        root_at.append(parser.CurrentByteIndex)
+        raise _RootReached
+
+    parser.EntityDeclHandler = entity
+    parser.StartElementHandler = start
+    root_start = -1
+    try:
+        for offset in range(0, len(data), _VET_CHUNK):
+            parser.Parse(data[offset : offset + _VET_CHUNK], False)
+        parser.Parse(b"", True)
+    except _RootReached:
+        root_start = root_at[0]
+    except xml.parsers.expat.ExpatError:
+        pass  # not well-formed before its root: feedparser's loose parser reads it, from its first tag on
+    if root_start < 0:
+        match = _FIRST_TAG.search(data)
+        root_start = match.start() if match else len(data)
+        root = [match.group(1).decode("ascii", "replace")] if match else []
+    name = root[0].rsplit(":", 1)[-1].lower() if root else None
+    doctype = b""
+    if safe and root:
+        declarations = "".join(f'<!ENTITY {key} "{value}">\n' for key, value in safe)
+        doctype = f"<!DOCTYPE {root[0]} [\n{declarations}]>\n".encode()
+    return _Prolog(root=name, root_start=root_start, doctype=doctype)
+
+
+def _not_a_feed(root: str | None, parsed: Any) -> str:
+    if root in _HTML_ROOTS:
+        return "not a feed: the server sent an HTML page, not RSS, Atom or JSON Feed (is the feed URL right?)"
     problem = parsed.get("bozo_exception")
     reason = str(problem).splitlines()[0] if problem else "no entries and no channel"
-    return f"not a feed: {reason}"
+    if root is None:
+        return f"not a feed: no XML element found ({reason})"
+    return f"not a feed: <{root}> document without entries ({reason})"
+
+
+def _looks_like_json(content: bytes) -> bool:
+    # By the bytes, not the Content-Type: servers label feeds of either kind as text/plain or application/json.
+    return content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+
+
+def _parse_json_feed(content: bytes) -> ParsedFeed:
+    """A JSON Feed (https://jsonfeed.org, versions 1 and 1.1) as the same entries an XML feed gives."""
+    try:
+        document: object = json.loads(charset.decode(content, "application/json; charset=utf-8"))
+    except (ValueError, RecursionError) as exc:
+        reason = str(exc).splitlines()[0] if isinstance(exc, ValueError) else "nested too deeply"
+        raise FeedError(f"not a feed: invalid JSON ({reason})") from None
+    if not isinstance(document, dict):
+        raise FeedError("not a feed: JSON that is not a JSON Feed object")
+    version = _json_str(document.get("version"))
+    if not version or not version.startswith(JSON_FEED_VERSION):
+        raise FeedError("not a feed: JSON without a JSON Feed version (https://jsonfeed.org/version/1.1)")
+    items = document.get("items")
+    if not isinstance(items, list):
+        raise FeedError("not a feed: JSON Feed without an items list")
+    feed_title = _json_str(document.get("title"))
+    feed_author = _json_author(document)
+    entries = tuple(_json_entry(item, feed_title, feed_author) for item in items if isinstance(item, dict))
+    return ParsedFeed(title=feed_title, link=_json_str(document.get("home_page_url")), entries=entries, ttl=None)
+
+
+def _json_entry(item: dict[str, Any], feed_title: str | None, feed_author: str | None) -> Entry:
+    guid = _json_str(item.get("id"))
+    link = _json_str(item.get("url")) or _json_str(item.get("external_url"))
+    title = _json_str(item.get("title"))
+    content = _json_str(item.get("content_html"))
+    if content is None:
+        plain = _json_str(item.get("content_text")) or _json_str(item.get("summary"))
+        content = "".join(f"<p>{html.escape(part)}</p>" for part in plain.split("\n\n")) if plain else None
+    published = _json_str(item.get("date_published"))
+    updated = _json_str(item.get("date_modified"))
+    tags = item.get("tags")
+    categories = (
+        tuple(dict.fromkeys(t.strip() for t in tags if isinstance(t, str) and t.strip()))
+        if isinstance(tags, list)
+        else ()
+    )
+    return Entry(
+        key=guid or link or hashlib.sha256(f"{title}\n{content}".encode()).hexdigest(),
+        guid=guid,
+        link=link,
+        title=title,
+        author=_json_author(item) or feed_author,
+        categories=categories,
+        published=parse_date_text(published) if published else None,
+        updated=parse_date_text(updated) if updated else None,
+        content=content,
+        image=_json_image(item),
+        feed_title=feed_title,
+    )
+
+
+def _json_str(value: object) -> str | None:
+    # JSON Feed fields are strings, but a careless generator writes numbers (ids) too; anything else is ignored.
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    return _text(value)
+
+
+def _json_author(holder: dict[str, Any]) -> str | None:
+    """Version 1.1's `authors` list, else version 1's `author` object."""
+    authors = holder.get("authors")
+    candidates = authors if isinstance(authors, list) else [holder.get("author")]
+    for author in candidates:
+        if isinstance(author, dict):
+            name = _json_str(author.get("name"))
+            if name:
+                return name
+    return None
+
+
+def _json_image(item: dict[str, Any]) -> str | None:
+    image = _json_str(item.get("image")) or _json_str(item.get("banner_image"))
+    if image:
+        return image
+    attachments = item.get("attachments")
+    for attachment in attachments if isinstance(attachments, list) else []:
+        if isinstance(attachment, dict) and str(attachment.get("mime_type", "")).startswith("image/"):
+            url = _json_str(attachment.get("url"))
+            if url:
+                return url
+    return None
 
 
 def _entry(raw: Any, feed_title: str | None) -> Entry:
@@ -153,8 +322,13 @@ def _entry(raw: Any, feed_title: str | None) -> Entry:
 def _text(value: object) -> str | None:
     if value is None:
         return None
-    text = str(value).strip()
+    text = _valid(str(value)).strip()
     return text or None
+
+
+def _valid(text: str) -> str:
+    # A lone surrogate (from a JSON escape or a bad character reference) cannot be stored or written as UTF-8.
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _link(raw: Any) -> str | None:
@@ -174,9 +348,9 @@ def _content(raw: Any) -> str | None:
     for item in raw.get("content", []):
         value = _text(item.get("value"))
         if value:
-            return str(item.get("value"))
+            return _valid(str(item.get("value")))
     summary = raw.get("summary")
-    return str(summary) if summary and str(summary).strip() else None
+    return _valid(str(summary)) if summary and str(summary).strip() else None
 
 
 def _author(raw: Any) -> str | None:
