@@ -1,0 +1,78 @@
+"""Helpers for the adversarial tests: read an archive file back strictly, run the CLI under resource limits."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from selectolax.lexbor import LexborHTMLParser
+
+from tests.conftest import REPO, Result, Workdir
+
+FEED_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
+
+
+@dataclass(frozen=True)
+class ArchiveFile:
+    """One archive file split into what FORMAT.md says it holds."""
+
+    front: dict[str, object]
+    body: str
+
+
+def read_archive_file(text: str) -> ArchiveFile:
+    """Split and parse an archive file; fail the test on anything FORMAT.md does not allow."""
+    assert text.startswith("---\n"), text[:80]
+    head, sep, rest = text[4:].partition("\n---\n\n<div>")
+    assert sep, "no end of front matter followed by <div>"
+    assert rest.endswith("</div>\n")
+    front = yaml.safe_load(head)
+    assert isinstance(front, dict)
+    assert set(front) <= {"title", "categories", "headimg", "author", "comments", "date", "thumbnail"}
+    assert isinstance(front["title"], str)
+    body = rest[: -len("</div>\n")]
+    assert "\x00" not in text
+    tree = LexborHTMLParser(f"<div>{body}</div>")
+    assert tree.body is not None
+    return ArchiveFile(front=front, body=body)
+
+
+def run_limited(work: Workdir, *args: str, limits: Callable[[], None], timeout: float = 120) -> Result:
+    """Run the real CLI in `work` with `limits()` applied in the child before it starts (rlimits and such)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "crawler", *args],
+        cwd=work.path,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        preexec_fn=limits,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def file_size_limit(size: int) -> Callable[[], None]:
+    """A child setup giving a "full disk": writes past `size` bytes fail with EFBIG instead of killing it."""
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+    return apply
+
+
+def memory_limit(size: int) -> Callable[[], None]:
+    """A child setup capping its address space: an expansion attack would die with MemoryError."""
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
+    return apply
