@@ -14,7 +14,8 @@ from urllib.parse import urljoin
 import yaml
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-# Elements that could run code or navigate the reader away; an archive must never carry them.
+# Elements that could run code or navigate the reader away; an archive must never carry them. SVG animations can
+# set an href to a javascript: URL; a template's content is a second document no attribute fix reaches.
 _DROP_TAGS = (
     "script",
     "noscript",
@@ -28,11 +29,43 @@ _DROP_TAGS = (
     "base",
     "meta",
     "link",
+    "template",
+    "portal",
+    "fencedframe",
+    "animate",
+    "animatemotion",
+    "animatetransform",
+    "animatecolor",
+    "set",
 )
+_DROP_SELECTOR = ", ".join(_DROP_TAGS)
 _URL_ATTRS = ("href", "src", "action", "formaction", "poster", "cite", "background", "xlink:href")
+_URL_LIST_ATTRS = ("srcset", "data-srcset")
+_CODE_ATTRS = ("srcdoc",)  # a whole HTML document in an attribute: only ever meant to run
 _LAZY_ATTRS = ("data-src", "data-original", "data-lazy-src")
 _DANGEROUS_SCHEMES = ("javascript:", "vbscript:", "data:")
+_CODE_SCHEMES = ("javascript:", "vbscript:")
 _SCHEME_JUNK = re.compile(r"[\x00-\x20\x7f]+")
+_CSS_COMMENT = re.compile(r"/\*.*?(\*/|\Z)", re.DOTALL)
+_CSS_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})\s?|(.))", re.DOTALL)
+_CSS_DANGERS = ("expression(", "javascript:", "vbscript:", "behavior:", "-moz-binding", "behaviour:")
+_BODY_JUNK = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# Lexbor's tree building slows with the square of the nesting depth (100,000 nested <div>s take minutes) and of an
+# element's attribute count; markup past these limits is no article (browsers cap the DOM depth at 512).
+MAX_NESTING = 5000
+MAX_ATTRIBUTES = 256
+_MARKUP_TOKEN = re.compile(r"<!--|<(/?)([A-Za-z][A-Za-z0-9:-]*)([^>]*)>")
+_RAW_TEXT = frozenset({"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "plaintext"})
+# Elements that never deepen the tree: void ones, and those the parser closes by itself when a sibling starts.
+_FLAT = frozenset(
+    {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track",
+        "wbr", "keygen", "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "rb", "rt", "rtc", "rp",
+        "tbody", "thead", "tfoot", "colgroup", "caption", "html", "head", "body", "image", "isindex",
+    }
+)  # fmt: skip
+_ATTRIBUTE = re.compile(r"[^\s=/>]+\s*(?:=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]*))?")
+_SCRIPT_BLOCK = re.compile(r"<(script|style|template)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
 # A plain YAML scalar is only used for text that cannot be read as anything but itself, in YAML 1.1 (PyYAML)
 # and 1.2 (Hexo's js-yaml) alike; everything else is single-quoted, which is always safe.
@@ -81,7 +114,8 @@ def render(article: Article) -> str:
     if image:
         lines.append(f"thumbnail: {quoted(image)}")
     lines.append("---")
-    return "\n".join(lines) + "\n\n<div>" + article.body + "</div>\n"
+    # Control characters (NUL ...) have no place in a text file, and a lone surrogate cannot be written as UTF-8.
+    return "\n".join(lines) + "\n\n<div>" + _BODY_JUNK.sub("", article.body) + "</div>\n"
 
 
 def http_date(moment: datetime) -> str:
@@ -134,7 +168,14 @@ def _plain_is_safe(value: str) -> bool:
 
 
 def fix_body(body_html: str, base_url: str) -> FixedBody:
-    """Apply FORMAT.md's body fixes to an HTML fragment whose relative URLs are relative to `base_url`."""
+    """Apply FORMAT.md's body fixes to an HTML fragment whose relative URLs are relative to `base_url`.
+
+    A fragment nested or attributed past what a parser can take in reasonable time (see `markup_problem`) is kept
+    as its plain text, escaped, rather than parsed: the words survive, the markup could not be trusted anyway."""
+    if markup_problem(body_html) is not None:
+        return FixedBody(
+            html=brace_escape(f"<p>{html.escape(plain_text(body_html), quote=False)}</p>"), first_image=None
+        )
     tree = LexborHTMLParser(f'<div id="{_ROOT_ID}">{body_html}</div>')
     root = tree.css_first(f"#{_ROOT_ID}")
     if root is None:  # the fragment closed our wrapper early; fall back to the whole body
@@ -147,9 +188,9 @@ def fix_body(body_html: str, base_url: str) -> FixedBody:
 
 def fix_node(root: LexborNode, base_url: str) -> str | None:
     """Fix the subtree under `root` in place; return the first image's absolute URL, if any."""
-    for tag in _DROP_TAGS:
-        for node in root.css(tag):
-            node.decompose()
+    # Descendants first: a node inside one already removed must not be touched again.
+    for node in reversed(root.css(_DROP_SELECTOR)):
+        node.decompose()
     first_image: str | None = None
     for node in root.css("*"):
         _fix_attributes(node, base_url)
@@ -159,14 +200,75 @@ def fix_node(root: LexborNode, base_url: str) -> str | None:
                 first_image = src
             if "referrerpolicy" not in node.attrs:
                 node.attrs["referrerpolicy"] = "no-referrer"
+        elif node.tag == "style" and css_is_dangerous(node.text(deep=True) or ""):
+            node.decompose()
     return first_image
+
+
+def markup_problem(markup: str) -> str | None:
+    """Why `markup` is too hostile to parse (nested deeper than MAX_NESTING, an element with more than
+    MAX_ATTRIBUTES attributes), or None. A linear scan of the tags, skipping comments and raw text."""
+    depth = 0
+    position = 0
+    while True:
+        match = _MARKUP_TOKEN.search(markup, position)
+        if match is None:
+            return None
+        position = match.end()
+        if match.group(0) == "<!--":
+            end = markup.find("-->", position)
+            position = len(markup) if end < 0 else end + 3
+            continue
+        closing, name, attributes = match.group(1), match.group(2).lower(), match.group(3)
+        if len(attributes) > 2 * MAX_ATTRIBUTES and len(_ATTRIBUTE.findall(attributes)) > MAX_ATTRIBUTES:
+            return f"has an element with more than {MAX_ATTRIBUTES} attributes"
+        if name in _FLAT:
+            continue
+        if closing:
+            depth = max(0, depth - 1)
+            continue
+        if name in _RAW_TEXT:
+            close = re.compile(f"</{name}", re.IGNORECASE).search(markup, position)
+            position = len(markup) if close is None else close.start()
+            continue
+        depth += 1
+        if depth > MAX_NESTING:
+            return f"nests elements more than {MAX_NESTING} deep"
+
+
+def plain_text(markup: str) -> str:
+    """The words of markup without parsing it into a tree: scripts and styles dropped, tags removed, entities
+    decoded, white space folded (for markup too hostile to parse)."""
+    return " ".join(html.unescape(_TAG_RE.sub(" ", _SCRIPT_BLOCK.sub(" ", markup))).split())
+
+
+def css_is_dangerous(css: str) -> bool:
+    """Whether CSS could run code (IE's expression() and behaviors, Mozilla's -moz-binding, javascript: URLs),
+    after undoing the comments and escapes that hide such words."""
+    text = _CSS_COMMENT.sub("", css)
+    text = _CSS_ESCAPE.sub(_css_unescape, text)
+    compact = _SCHEME_JUNK.sub("", text).lower()
+    return any(danger in compact for danger in _CSS_DANGERS)
+
+
+def _css_unescape(match: re.Match[str]) -> str:
+    if match.group(2) is not None:
+        return match.group(2)
+    code = int(match.group(1), 16)
+    return chr(code) if 0 < code < 0x110000 and not 0xD800 <= code < 0xE000 else "\ufffd"
 
 
 def _fix_attributes(node: LexborNode, base_url: str) -> None:
     attrs = node.attrs
-    names = list(attrs.keys())
-    for name in names:
-        if name.lower().startswith("on"):
+    for name, value in list(attrs.items()):
+        lowered = name.lower()
+        if (
+            lowered.startswith("on")
+            or lowered in _CODE_ATTRS
+            or (value is not None and _is_dangerous_url(value, schemes=_CODE_SCHEMES))
+            or (lowered == "style" and value is not None and css_is_dangerous(value))
+            or (lowered in _URL_LIST_ATTRS and value is not None and _has_dangerous_url(value))
+        ):
             del attrs[name]
     if node.tag == "img":
         _promote_lazy_image(node)
@@ -196,11 +298,19 @@ def _promote_lazy_image(node: LexborNode) -> None:
             attrs["src"] = first
 
 
-def _is_dangerous_url(value: str, *, allow_data_image: bool) -> bool:
+def _is_dangerous_url(
+    value: str, *, allow_data_image: bool = False, schemes: tuple[str, ...] = _DANGEROUS_SCHEMES
+) -> bool:
+    # The parser has decoded entities once; decode again (a second layer fools some filters), and drop the
+    # white space and control characters browsers ignore inside a scheme (`java\tscript:`).
     compact = _SCHEME_JUNK.sub("", html.unescape(value)).lower()
     if allow_data_image and compact.startswith("data:image/") and not compact.startswith("data:image/svg"):
         return False
-    return compact.startswith(_DANGEROUS_SCHEMES)
+    return compact.startswith(schemes)
+
+
+def _has_dangerous_url(srcset: str) -> bool:
+    return any(_is_dangerous_url(part.strip()) for part in srcset.split(","))
 
 
 def _absolute(value: str, base_url: str) -> str:
@@ -220,6 +330,8 @@ def brace_escape(text: str) -> str:
 
 def body_text(body_html: str) -> str:
     """The visible text of a body, white space folded; used to recognise the same article under two URLs."""
+    if markup_problem(body_html) is not None:
+        return plain_text(body_html)
     tree = LexborHTMLParser(body_html)
     root = tree.body
     text = root.text(separator=" ") if root is not None else ""

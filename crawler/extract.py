@@ -30,6 +30,9 @@ class ExtractError(Exception):
 
 def extract_page(html: str, url: str, body: str | None = None, remove: Sequence[str] = ()) -> Extracted:
     """Extract the article at `url` from its decoded HTML; raise ExtractError when no body is found."""
+    problem = document.markup_problem(html)
+    if problem is not None:  # parsing it could take minutes
+        raise ExtractError(f"refused: the page {problem}")
     tree = LexborHTMLParser(html)
     meta = page_metadata(tree, url)
     if body:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -76,3 +78,42 @@ def memory_limit(size: int) -> Callable[[], None]:
         resource.setrlimit(resource.RLIMIT_AS, (size, size))
 
     return apply
+
+
+_FORBIDDEN_ELEMENTS = {
+    "script",
+    "noscript",
+    "iframe",
+    "object",
+    "embed",
+    "form",
+    "frame",
+    "frameset",
+    "applet",
+    "base",
+    "meta",
+    "link",
+    "template",
+    "animate",
+    "set",
+    "animatemotion",
+    "animatetransform",
+}
+_JUNK = re.compile(r"[\x00-\x20\x7f]+")
+
+
+def assert_sanitised(body: str) -> None:
+    """Fail unless an archived body is free of everything FORMAT.md's fixes remove, however it is disguised."""
+    tree = LexborHTMLParser(f"<div>{body}</div>")
+    for node in tree.css("*"):
+        assert node.tag.lower() not in _FORBIDDEN_ELEMENTS, node.html
+        for name, value in node.attrs.items():
+            assert not name.lower().startswith("on"), node.html
+            assert name.lower() != "srcdoc", node.html
+            compact = _JUNK.sub("", html.unescape(html.unescape(value or ""))).lower()
+            assert not compact.startswith(("javascript:", "vbscript:")), node.html
+            assert "javascript:" not in compact or name.lower() not in ("style", "srcset"), node.html
+            if name.lower() in ("href", "src", "action", "formaction", "xlink:href"):
+                assert not compact.startswith("data:") or compact.startswith("data:image/png"), node.html
+            if name.lower() == "style":
+                assert "expression(" not in compact and "binding" not in compact, node.html
