@@ -19,6 +19,7 @@ from crawler.document import http_date, render
 from crawler.extract import ExtractError
 from crawler.fetch import FetchError
 from crawler.pipeline import FeedResult, Progress, fetch_feeds, preview
+from crawler.reindex import reindex
 from crawler.status import feed_statuses, render_table
 from crawler.store import StoreError
 
@@ -96,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Validate the config file without fetching anything.",
     )
     _add_config(check)
+    check.add_argument("--repair", action="store_true", help="also rebuild the state database (as `reindex`)")
     check.set_defaults(handler=_check)
 
     status = commands.add_parser(
@@ -109,6 +111,15 @@ def _parser() -> argparse.ArgumentParser:
     status.set_defaults(handler=_status)
     _add_run(commands)
     _add_feeds(commands)
+    reindex = commands.add_parser(
+        "reindex",
+        help="rebuild the state database's record of archived articles from the archive's files",
+        description="Rebuild the state database's articles table from the files in the archive (a corrupt database "
+        "is moved aside first). The feeds' GUID memory cannot be rebuilt: the next fetch fetches listed pages again, "
+        "and recognises every article already archived by its canonical URL or body text.",
+    )
+    _add_config(reindex)
+    reindex.set_defaults(handler=_reindex)
     return parser
 
 
@@ -420,6 +431,19 @@ def _check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     enabled = sum(feed.enabled for feed in config.feeds)
     print(f"{config.path}: valid ({len(config.feeds)} feeds, {enabled} enabled)")
+    if args.repair:
+        return _reindex(args)
+    return EXIT_OK
+
+
+def _reindex(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    result = reindex(config)
+    if result.moved_aside is not None:
+        print(f"crawler: {config.state}: corrupt; moved aside to {result.moved_aside.name}", file=sys.stderr)
+    for path in result.unreadable:
+        print(f"crawler: {config.archive / path}: not an archive file; indexed without its body", file=sys.stderr)
+    print(f"{config.state}: {result.articles} articles indexed from {config.archive}")
     return EXIT_OK
 
 

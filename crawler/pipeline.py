@@ -396,6 +396,9 @@ class Pipeline:
         existing = next((found for url in names if (found := self._store.article_for_url(url))), None)
         if existing is None and len(composed.text) >= MIN_DEDUP_TEXT:
             existing = self._store.article_for_body(composed.body_hash)
+        if existing is None and self._store.article_path(composed.article_id) is not None:
+            # Its canonical URL is one already archived (known by id alone after `crawler reindex`).
+            existing = composed.article_id
         if existing is not None:
             self._store.record_duplicate(feed.name, item.key, existing, names)
             return EntryOutcome("known"), existing

@@ -118,6 +118,16 @@ class ArchivedArticle:
 
 
 @dataclass(frozen=True)
+class IndexedArticle:
+    """An article file found in the archive, as `crawler reindex` records it."""
+
+    article_id: str
+    path: str
+    body_hash: str | None  # None when the file's body could not be read
+    archived_at: float
+
+
+@dataclass(frozen=True)
 class FeedCounts:
     """How many of a feed's entries are archived (or recognised as duplicates) and how many wait."""
 
@@ -316,6 +326,18 @@ class SqliteStore:
             archived=by_state.get(ARCHIVED, 0) + by_state.get(DUPLICATE, 0), pending=by_state.get(PENDING, 0)
         )
 
+    def rebuild_articles(self, articles: Iterable[IndexedArticle]) -> int:
+        """Make the articles table list exactly `articles` (the archive's files), in one transaction; return how
+        many rows it now holds. Entries, URLs and feed state are kept as they are."""
+        rows = [(a.article_id, a.path, a.body_hash, a.archived_at) for a in articles]
+        with self._transaction() as db:
+            db.execute("DELETE FROM articles")
+            db.executemany(
+                "INSERT OR REPLACE INTO articles (id, path, body_hash, archived_at) VALUES (?, ?, ?, ?)", rows
+            )
+            count = db.execute("SELECT COUNT(*) FROM articles").fetchone()
+        return int(count[0])
+
     def close(self) -> None:
         """Close the database."""
         with self._lock, contextlib.suppress(sqlite3.Error):
@@ -361,13 +383,29 @@ def _float(value: object) -> float | None:
     return None if value is None else float(str(value))
 
 
+def database_problem(path: Path) -> str | None:
+    """Why the SQLite file at `path` cannot be used as it is (not a database, corrupt), or None when it can."""
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
+    except sqlite3.Error as exc:
+        return str(exc)
+    try:
+        rows = db.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    finally:
+        db.close()
+    problems = [str(row[0]) for row in rows if row[0] != "ok"]
+    return "; ".join(problems[:3]) or None
+
+
 def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
     text = str(exc)
     if "locked" in text or "busy" in text:
         return f"{path}: the state database is locked by another process (is another crawler running?)"
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return (
-            f"{path}: the state database is corrupt ({text}); move it aside and run "
-            "`crawler reindex` to rebuild it from the archive"
+            f"{path}: the state database is corrupt ({text}); run `crawler reindex` to move it aside and "
+            "rebuild it from the archive"
         )
     return f"{path}: state database error: {text}"
