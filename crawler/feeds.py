@@ -31,6 +31,7 @@ _MAX_ENTITY_VALUE = 8
 _MAX_ENTITIES = 64
 _VET_CHUNK = 65536
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_CHAR_REFERENCE = re.compile(rb"&#([xX][0-9a-fA-F]{1,16}|[0-9]{1,20});")
 _SAFE_ENTITY_NAME = re.compile(r"[A-Za-z_]\w*\Z")
 
 
@@ -93,7 +94,8 @@ def parse_feed(content: bytes, url: str, content_type: str | None = None) -> Par
     # feedparser re-detects the encoding from the declaration; hand it UTF-8 that says so.
     body = _XML_DECLARATION.sub("", text, count=1).encode("utf-8")
     prolog = _vet_prolog(body)
-    data = b'<?xml version="1.0" encoding="utf-8"?>\n' + prolog.doctype + body[prolog.root_start :]
+    rest = _CHAR_REFERENCE.sub(_valid_reference, body[prolog.root_start :])
+    data = b'<?xml version="1.0" encoding="utf-8"?>\n' + prolog.doctype + rest
     try:
         parsed = feedparser.parse(
             data,
@@ -101,7 +103,8 @@ def parse_feed(content: bytes, url: str, content_type: str | None = None) -> Par
             resolve_relative_uris=False,
             response_headers={"content-type": "application/xml; charset=utf-8", "content-location": url},
         )
-    except (RecursionError, MemoryError) as exc:  # feedparser's own fallbacks catch the rest
+    except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
+        # feedparser catches what its parsers say of bad XML, but not every crash inside them.
         raise FeedError(f"not a feed: the XML could not be parsed ({type(exc).__name__})") from None
     channel = parsed.feed
     feed_title = _text(channel.get("title"))
@@ -197,6 +200,16 @@ def _vet_prolog(data: bytes) -> _Prolog:
         declarations = "".join(f'<!ENTITY {key} "{value}">\n' for key, value in safe)
         doctype = f"<!DOCTYPE {root[0]} [\n{declarations}]>\n".encode()
     return _Prolog(root=name, root_start=root_start, doctype=doctype)
+
+
+def _valid_reference(match: re.Match[bytes]) -> bytes:
+    # feedparser's loose parser turns `&#xD800;` into a lone surrogate and then fails to encode it: the whole
+    # parse raises. A reference to no character (NUL, a surrogate, past U+10FFFF) becomes U+FFFD first.
+    digits = match.group(1)
+    value = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
+    if value == 0 or 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
+        return b"&#xFFFD;"
+    return match.group(0)
 
 
 def _not_a_feed(root: str | None, parsed: Any) -> str:
