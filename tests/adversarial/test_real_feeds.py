@@ -96,7 +96,7 @@ def _feed_files() -> list[str]:
     return sorted(
         path.relative_to(FEED_FIXTURES).as_posix()
         for path in FEED_FIXTURES.rglob("*")
-        if path.is_file() and path.name not in ("LICENSE", "SOURCES.txt") and "output" not in path.parts
+        if path.is_file() and path.name not in ("LICENSE", "SOURCES.txt")
     )
 
 
