@@ -23,7 +23,7 @@ from crawler.config import Config, FeedConfig
 from crawler.extract import Extracted, ExtractError, extract_page
 from crawler.feeds import Entry, FeedError, ParsedFeed, parse_feed
 from crawler.fetch import Fetcher, FetchError, Request, Response, private_addresses_allowed
-from crawler.store import ArchivedArticle, FeedState, NewEntry, PendingEntry, SqliteStore, Store
+from crawler.store import ArchivedArticle, FeedState, NewEntry, PendingEntry, SqliteStore, Store, StoreError
 from crawler.urls import article_id, normalize_url, same_site
 
 log = logging.getLogger("crawler")
@@ -169,7 +169,17 @@ class Pipeline:
         self._in_flight: dict[str, asyncio.Future[str | None]] = {}
 
     async def refresh(self, feed: FeedConfig) -> FeedResult:
-        """Poll `feed` once and archive every new (and every still pending) entry."""
+        """Poll `feed` once and archive every new (and every still pending) entry. A bug or an unforeseen input
+        fails this feed with a one-line error, never the whole run; only a broken state database stops it."""
+        try:
+            return await self._refresh(feed)
+        except (StoreError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            log.exception("feed crashed", extra={"feed": feed.name, "url": feed.url})
+            return FeedResult(feed=feed.name, url=feed.url, errors=(f"feed '{feed.name}': {feed.url}: {_crash(exc)}",))
+
+    async def _refresh(self, feed: FeedConfig) -> FeedResult:
         result = FeedResult(feed=feed.name, url=feed.url)
         state = self._state_for(feed)
         now = time.time()
@@ -300,6 +310,12 @@ class Pipeline:
     async def _archive_one(self, feed: FeedConfig, item: PendingEntry) -> EntryOutcome:
         try:
             return await self._archive_entry(feed, item)
+        except (StoreError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            # The entry stays pending, so a fixed crawler archives it later; the operator sees which one failed.
+            log.exception("article crashed", extra={"feed": feed.name, "url": item.link})
+            return EntryOutcome("failed", error=f"feed '{feed.name}': {item.link or item.key}: {_crash(exc)}")
         finally:
             self._progress.done()
 
@@ -423,6 +439,11 @@ def _asked_wait(exc: Exception) -> float:
     if isinstance(exc, FetchError) and exc.retry_after is not None:
         return min(exc.retry_after, MAX_BACKOFF)
     return 0.0
+
+
+def _crash(exc: Exception) -> str:
+    first_line = (str(exc).splitlines() or [""])[0][:200]
+    return f"unexpected error {type(exc).__name__}: {first_line} (a bug: please report it with the log)"
 
 
 def _wants_page(feed: FeedConfig, entry: Entry) -> bool:
