@@ -385,12 +385,13 @@ def _categories(raw: Any) -> tuple[str, ...]:
 
 def _date(raw: Any, field: str) -> datetime | None:
     """The entry's date as written (keeping 'no offset' visible as a naive datetime), else feedparser's UTC."""
-    written = _text(raw.get(field))
+    # dict.get: feedparser's own lookup answers a missing `updated` with `published` (and a warning).
+    written = _text(dict.get(raw, field))
     if written:
         moment = parse_date_text(written)
         if moment is not None:
             return moment
-    parsed = raw.get(f"{field}_parsed")
+    parsed = dict.get(raw, f"{field}_parsed")
     if parsed:
         try:
             year, month, day, hour, minute, second = (int(part) for part in parsed[:6])
