@@ -1,0 +1,638 @@
+"""Automatic main-content extraction for pages without a configured selector.
+
+The approach borrows ideas from Readability (paragraph scores propagated to ancestors, class/id hints,
+conditional cleaning), jusText (paragraphs = text grouped by nearest block ancestor, link density) and GNE
+(text density is a strong signal for Chinese news pages), implemented directly on selectolax/Lexbor.
+
+Speed matters: the heavy lifting is done by Lexbor (CSS selection, ``text()``, serialisation) and every
+Python loop is linear in the number of nodes. Nothing recurses in Python, so pathologically deep pages are
+safe. Removal always goes through :func:`_drop`, which removes descendants before ancestors so that no
+Python handle ever points into a freed subtree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+__all__ = ["extract_main"]
+
+# Never part of an article body; removed before scoring.
+_JUNK_SELECTOR = (
+    "script, style, noscript, template, svg, iframe, object, embed, canvas, nav, aside, footer, "
+    "button, input, select, textarea, link, meta, dialog, form[role=search], [hidden], "
+    "[aria-hidden=true], [role=navigation], [role=complementary], [role=dialog], [role=alertdialog], "
+    "[role=menu], [role=menubar], [role=banner], [role=contentinfo], [role=search], [role=alert], "
+    "[style*='display:none'], [style*='display: none'], [style*='visibility:hidden'], "
+    "[style*='visibility: hidden']"
+)
+
+
+_Trie: TypeAlias = dict[str, "_Trie"]
+
+
+def _trie_pattern(words: str) -> str:
+    """One regex alternation as a character trie: Python's re tries every branch of a flat alternation at
+    every position, which made these class/id tests the hot spot of the whole extractor."""
+    trie: _Trie = {}
+    for word in words.split():
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}  # end of a word
+    # Iterative post-order build (no recursion, per the house rule).
+    built: dict[int, str] = {}
+    stack: list[tuple[_Trie, bool]] = [(trie, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((child, False) for key, child in node.items() if key)
+            continue
+        branches = [re.escape(key) + built[id(child)] for key, child in sorted(node.items()) if key]
+        optional = "" in node
+        if not branches:
+            built[id(node)] = ""
+        elif len(branches) == 1 and not optional:
+            built[id(node)] = branches[0]
+        else:
+            built[id(node)] = "(?:" + "|".join(branches) + ")" + ("?" if optional else "")
+    return built[id(trie)]
+
+
+# Class/id fragments of blocks that are almost never the article (Readability's list plus share bars,
+# newsletter and cookie boxes, and the names Chinese portals use for QR codes and recommendations).
+# Hints are lower-cased before matching.
+_UNLIKELY_RE = re.compile(
+    _trie_pattern(
+        "-ad- adsbygoogle ai2html banner breadcrumb combx comment community cover-wrap disqus extra footer "
+        "gdpr header legends menu related remark replies rss shoutbox sidebar skyscraper social sponsor "
+        "supplemental ad-break agegate pagination pager popup yom-remote cookie consent newsletter subscribe "
+        "signup share sharing toolbar qrcode qr-code _qr recommend hotnews hot-news breaking ranking paging "
+        "copyright feedback login modal overlay tooltip masthead navbar topbar bottombar promo outbrain "
+        "taboola zergnet byline dateline writtenby p-author author-info keywords statement disclaimer"
+    )
+    + r"|(?:^|\s)(?:ads?|ad-\S*|tags?)(?:\s|$)|-ads?(?:\s|$)"
+)
+# Overrides for the list above: "article-header-comment" must not kill the article wrapper.
+_MAYBE_RE = re.compile(
+    _trie_pattern("and article body column content main mathjax shadow entry post-text story")
+)
+_POSITIVE_RE = re.compile(
+    _trie_pattern(
+        "article body content entry hentry h-entry main page post text blog story detail artic zhengwen "
+        "neirong endtext cont"
+    )
+)
+_NEGATIVE_RE = re.compile(
+    _trie_pattern(
+        "-ad- hidden banner combx comment com- contact footer gdpr masthead media meta outbrain promo "
+        "related "
+        "scroll share shoutbox sidebar skyscraper sponsor shopping tags widget recommend hot rank nav qr "
+        "copyright statement disclaimer editor"
+    )
+    + r"|(?:^|\s)hid(?:\s|$)"
+)
+# Elements whose class/id is worth testing: containers only, since a hint on an inline element hides at
+# most a few words and testing every <a class> costs more than it saves.
+_HINTED_SELECTOR = (
+    ":is(div, section, ul, ol, li, header, form, dl, span, p, table):is([class], [id]), [rel=author], "
+    "[itemprop~=author]"
+)
+
+# Tags that continue a paragraph rather than start a new one.
+_INLINE = frozenset(
+    {
+        "a",
+        "span",
+        "b",
+        "strong",
+        "em",
+        "i",
+        "u",
+        "font",
+        "sup",
+        "sub",
+        "small",
+        "big",
+        "code",
+        "abbr",
+        "cite",
+        "q",
+        "mark",
+        "label",
+        "time",
+        "s",
+        "strike",
+        "del",
+        "ins",
+        "tt",
+        "kbd",
+        "var",
+        "dfn",
+        "bdi",
+        "bdo",
+        "wbr",
+        "br",
+        "img",
+        "picture",
+        "source",
+        "data",
+        "ruby",
+        "rt",
+        "rp",
+        "nobr",
+        "center",
+    }
+)
+_BLOCK_SELECTOR = (
+    "address, article, aside, blockquote, dd, div, dl, dt, fieldset, figure, footer, form, h1, h2, h3, "
+    "h4, h5, h6, header, hr, li, main, ol, p, pre, section, table, ul"
+)
+_TAG_BASE = {
+    "div": 5,
+    "article": 8,
+    "main": 5,
+    "section": 3,
+    "pre": 3,
+    "td": 3,
+    "blockquote": 3,
+    "body": 0,
+    "address": -3,
+    "ol": -3,
+    "ul": -3,
+    "dl": -3,
+    "dd": -3,
+    "dt": -3,
+    "li": -3,
+    "form": -3,
+    "h1": -5,
+    "h2": -5,
+    "h3": -5,
+    "h4": -5,
+    "h5": -5,
+    "h6": -5,
+    "th": -5,
+}
+# Readability's comma set, which includes the fullwidth and ideographic commas used in CJK text.
+_COMMA_RE = re.compile("[,\u060c\ufe50\ufe10\ufe11\u2e41\u2e34\u2e32\uff0c\u3001]")
+_CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_SENTENCE_END_RE = re.compile(r"[.!?](\s|$)|[。！？]")
+_WS_RE = re.compile(r"\s+")
+
+_MIN_PARAGRAPH = 25
+_TOP_CANDIDATES = 5
+
+
+@dataclass
+class _Cand:
+    node: LexborNode
+    score: float
+    paragraphs: int = 0
+    children: list[int] = field(default_factory=list)
+
+
+def _eff_len(text: str) -> int:
+    """Length with CJK characters counted three times: one ideograph carries about a word."""
+    return len(text) + 2 * len(_CJK_RE.findall(text))
+
+
+def _drop(nodes: Iterable[LexborNode]) -> None:
+    # Lexbor frees a removed node's subtree; removing in reverse document order deletes descendants
+    # before their ancestors, so no handle we still hold is ever dangling.
+    for node in reversed(list(nodes)):
+        node.decompose()
+
+
+# Class names repeat heavily within and across pages, and the regexes are the hot spot of the whole
+# extractor, so verdicts are memoised per attribute value (bounded, so hostile pages cannot grow it forever).
+_CACHE_LIMIT = 50_000
+_weight_cache: dict[str, int] = {}
+_unlikely_cache: dict[str, bool] = {}
+
+
+def _value_weight(value: str) -> int:
+    weight = _weight_cache.get(value)
+    if weight is None:
+        low = value.lower()
+        weight = (25 if _POSITIVE_RE.search(low) else 0) - (25 if _NEGATIVE_RE.search(low) else 0)
+        if len(_weight_cache) > _CACHE_LIMIT:
+            _weight_cache.clear()
+        _weight_cache[value] = weight
+    return weight
+
+
+def _class_weight(node: LexborNode) -> int:
+    attrs = node.attributes
+    cls, ident = attrs.get("class"), attrs.get("id")
+    return (_value_weight(cls) if cls else 0) + (_value_weight(ident) if ident else 0)
+
+
+def _is_unlikely(hint: str) -> bool:
+    verdict = _unlikely_cache.get(hint)
+    if verdict is None:
+        low = hint.lower()
+        verdict = bool(_UNLIKELY_RE.search(low)) and not _MAYBE_RE.search(low)
+        if len(_unlikely_cache) > _CACHE_LIMIT:
+            _unlikely_cache.clear()
+        _unlikely_cache[hint] = verdict
+    return verdict
+
+
+def _preclean(body: LexborNode) -> None:
+    _drop(body.css(_JUNK_SELECTOR))
+    doomed = []
+    big_checks = 0
+    for node in body.css(_HINTED_SELECTOR):
+        tag = node.tag
+        attrs = node.attributes
+        if attrs.get("rel") == "author" or "author" in (attrs.get("itemprop") or ""):
+            if len(node.text()) < 100:
+                doomed.append(node)
+            continue
+        hint = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+        if len(hint) > 1 and _is_unlikely(hint):
+            if tag in ("td", "tr", "tbody", "table", "p"):
+                continue
+            big_checks += 1
+            # Bounded: nested hinted wrappers would make this quadratic on hostile pages.
+            if big_checks < 200 and _has_big_text(node):
+                continue
+            doomed.append(node)
+    _drop(doomed)
+
+
+def _has_big_text(node: LexborNode) -> bool:
+    # A wrongly-named wrapper (class="header-and-content") can hold the whole article; keep it when it
+    # contains several real paragraphs.
+    count = 0
+    for p in node.css("p"):
+        if len(p.text()) > 80:
+            count += 1
+            if count >= 3:
+                return True
+    return False
+
+
+def _drop_title_headers(tree: LexborHTMLParser, body: LexborNode) -> None:
+    """Remove headings that repeat the page title; the title is metadata, not body text."""
+    titles = []
+    head_title = tree.css_first("title")
+    if head_title is not None:
+        titles.append(_fold(head_title.text()))
+    og = tree.css_first("meta[property='og:title']")
+    if og is not None:
+        titles.append(_fold(og.attributes.get("content") or ""))
+    titles = [t for t in titles if t]
+    doomed = []
+    for h in body.css("h1, h2"):
+        text = _fold(h.text())
+        if h.tag == "h1" or (text and any(text in t or t in text for t in titles)):
+            doomed.append(h)
+    _drop(doomed)
+
+
+def _fold(text: str) -> str:
+    return _WS_RE.sub(" ", text).strip().lower()
+
+
+@dataclass
+class _Block:
+    """Text grouped under its nearest block-level ancestor (one "paragraph" in the jusText sense)."""
+
+    node: LexborNode
+    parts: list[str]
+    link_chars: int
+
+
+def _blocks(body: LexborNode) -> list[_Block]:
+    blocks: dict[int, _Block] = {}
+    for text_node in body.traverse(include_text=True, skip_empty=True):
+        if text_node.tag != "-text":
+            continue
+        text = text_node.text_content
+        if not text or text.isspace():
+            continue
+        parent = text_node.parent
+        in_link = False
+        while parent is not None and parent.tag in _INLINE:
+            if parent.tag == "a":
+                in_link = True
+            parent = parent.parent
+        if parent is None:
+            continue
+        key = parent.mem_id
+        block = blocks.get(key)
+        if block is None:
+            block = blocks[key] = _Block(parent, [], 0)
+        block.parts.append(text)
+        if in_link:
+            block.link_chars += len(text)
+    return list(blocks.values())
+
+
+_PARAGRAPH_TAGS = frozenset({"p", "pre", "td", "blockquote", "h2", "h3", "h4", "h5", "h6", "section", "font"})
+_CONTAINER_TAGS = frozenset({"div", "section", "article", "main", "td", "body", "center", "span"})
+_UNSCORED = frozenset(
+    {
+        "li",
+        "dd",
+        "dt",
+        "th",
+        "ul",
+        "ol",
+        "dl",
+        "h1",
+        "figcaption",
+        "caption",
+        "title",
+        "html",
+        "head",
+        "option",
+    }
+)
+
+
+def _score_blocks(blocks: list[_Block]) -> dict[int, _Cand]:
+    cands: dict[int, _Cand] = {}
+    for block in blocks:
+        node = block.node
+        tag = node.tag or ""
+        if tag in _UNSCORED:
+            continue
+        text = "".join(block.parts).strip()
+        length = _eff_len(text)
+        if length < _MIN_PARAGRAPH:
+            continue
+        raw = len(text) or 1
+        link_ratio = min(block.link_chars / raw, 1.0)
+        if link_ratio > 0.5:
+            continue
+        score = (1 + len(_COMMA_RE.findall(text)) + min(length // 100, 3)) * (1 - link_ratio)
+        # A container with its own loose text behaves like Readability's wrapped runs: it is scored itself.
+        if tag in _PARAGRAPH_TAGS or (tag in _CONTAINER_TAGS and node.css_first(_BLOCK_SELECTOR) is None):
+            start = node.parent
+        else:
+            start = node
+        level = 0
+        anc = start
+        while anc is not None and level < 5:
+            atag = anc.tag
+            if atag is None or atag in ("html", "#document", "-undef"):
+                break
+            key = anc.mem_id
+            cand = cands.get(key)
+            if cand is None:
+                cand = cands[key] = _Cand(anc, _TAG_BASE.get(atag, 0) + _class_weight(anc))
+            divider = 1 if level == 0 else 2 if level == 1 else level * 3
+            cand.score += score / divider
+            if level == 0:
+                cand.paragraphs += 1
+            anc = anc.parent
+            level += 1
+    return cands
+
+
+def _link_density(node: LexborNode) -> float:
+    total = len(node.text())
+    if not total:
+        return 0.0
+    links = 0.0
+    for a in node.css("a"):
+        href = a.attributes.get("href") or ""
+        # In-page anchors (footnotes, tables of contents) are part of the text, so they weigh less.
+        links += len(a.text()) * (0.3 if href.startswith("#") else 1.0)
+    return links / total
+
+
+def _pick_top(cands: dict[int, _Cand], body: LexborNode) -> _Cand | None:
+    if not cands:
+        return None
+    ranked = sorted(cands.values(), key=lambda c: c.score, reverse=True)[:12]
+    for cand in ranked:
+        cand.score *= 1 - _link_density(cand.node)
+    ranked.sort(key=lambda c: c.score, reverse=True)
+    top = ranked[0]
+    if top.node.tag == "body":
+        return top
+    top = _common_ancestor(top, ranked[1:_TOP_CANDIDATES], cands) or top
+    return _climb(top, cands, body)
+
+
+def _ancestor_ids(node: LexborNode, limit: int = 50) -> list[int]:
+    ids: list[int] = []
+    parent = node.parent
+    while parent is not None and len(ids) < limit:
+        ids.append(parent.mem_id)
+        parent = parent.parent
+    return ids
+
+
+def _common_ancestor(top: _Cand, others: list[_Cand], cands: dict[int, _Cand]) -> _Cand | None:
+    # Several near-equal candidates usually mean the article is split into sibling sections; their
+    # common ancestor is the real container (Readability does the same).
+    close = [c for c in others if c.score / (top.score or 1) >= 0.75]
+    if len(close) < 3:
+        return None
+    lists = [_ancestor_ids(c.node) for c in close]
+    parent = top.node.parent
+    while parent is not None and parent.tag not in ("body", "html"):
+        pid = parent.mem_id
+        if sum(1 for ids in lists if pid in ids) >= 3:
+            return cands.get(pid) or _Cand(parent, 0.0)
+        parent = parent.parent
+    return None
+
+
+def _climb(top: _Cand, cands: dict[int, _Cand], body: LexborNode) -> _Cand:
+    parent = top.node.parent
+    last = top.score
+    threshold = last / 3
+    while parent is not None and parent.tag not in ("body", "html"):
+        pc = cands.get(parent.mem_id)
+        if pc is None:
+            parent = parent.parent
+            continue
+        if pc.score < threshold:
+            break
+        if pc.score > last:
+            top = pc
+            break
+        last = pc.score
+        parent = parent.parent
+    # A lone child carries nothing its parent does not; widen to the parent so siblings can join.
+    node = top.node
+    while True:
+        parent = node.parent
+        if parent is None or parent.tag in ("body", "html"):
+            break
+        if sum(1 for _ in parent.iter()) != 1:
+            break
+        node = parent
+    if node.mem_id != top.node.mem_id:
+        top = cands.get(node.mem_id) or _Cand(node, top.score)
+    return top
+
+
+def _siblings(top: _Cand, cands: dict[int, _Cand]) -> list[LexborNode]:
+    parent = top.node.parent
+    if parent is None or top.node.tag == "body":
+        return [top.node]
+    threshold = max(10.0, top.score * 0.2)
+    top_class = top.node.attributes.get("class") or ""
+    top_id = top.node.mem_id
+    chosen = []
+    for sib in parent.iter():
+        if sib.mem_id == top_id:
+            chosen.append(sib)
+            continue
+        cand = cands.get(sib.mem_id)
+        bonus = top.score * 0.2 if top_class and sib.attributes.get("class") == top_class else 0.0
+        if cand is not None and cand.score + bonus >= threshold:
+            chosen.append(sib)
+        elif sib.tag == "p":
+            text = sib.text().strip()
+            length = _eff_len(text)
+            ld = _link_density(sib)
+            if (length > 80 and ld < 0.25) or (
+                0 < length <= 80 and ld == 0 and _SENTENCE_END_RE.search(text)
+            ):
+                chosen.append(sib)
+    return chosen
+
+
+def _is_data_table(table: LexborNode) -> bool:
+    attrs = table.attributes
+    if attrs.get("role") == "presentation":
+        return False
+    if attrs.get("datatable") == "0":
+        return False
+    if attrs.get("summary") or table.css_first("caption, th, thead, tfoot, colgroup, col") is not None:
+        return True
+    if table.css_first("table") is not None:
+        return False
+    rows = table.css("tr")
+    if len(rows) >= 10:
+        return True
+    cols = max((len(r.css("td")) for r in rows[:5]), default=0)
+    return cols > 4 or len(rows) * cols > 10
+
+
+def _has_ancestor(node: LexborNode, tags: frozenset[str], stop: int, limit: int = 20) -> bool:
+    parent = node.parent
+    while parent is not None and limit > 0:
+        if parent.mem_id == stop:
+            return False
+        if parent.tag in tags:
+            return True
+        parent = parent.parent
+        limit -= 1
+    return False
+
+
+_FIGURE = frozenset({"figure"})
+_CODE_OR_TABLE = frozenset({"code", "pre"})
+
+
+def _should_drop(node: LexborNode, root_id: int) -> bool:
+    """Readability's conditional cleaning: drop blocks that look like widgets rather than prose."""
+    tag = node.tag
+    weight = _class_weight(node)
+    if weight < 0:
+        return True
+    if tag == "table" and _is_data_table(node):
+        return False
+    if _has_ancestor(node, _CODE_OR_TABLE, root_id):
+        return False
+    text = node.text()
+    if len(_COMMA_RE.findall(text)) >= 10:
+        return False
+    is_list = tag in ("ul", "ol")
+    length = _eff_len(text.strip())
+    if not is_list and length:
+        li_text = sum(len(li.text()) for li in node.css("li"))
+        is_list = li_text / len(text) > 0.9
+    p = len(node.css("p"))
+    img = len(node.css("img"))
+    li = len(node.css("li")) - 100
+    inputs = len(node.css("input"))
+    embeds = len(node.css("object, embed, iframe, video"))
+    in_figure = _has_ancestor(node, _FIGURE, root_id)
+    ld = _link_density(node)
+    if img > 1 and p / img < 0.5 and not in_figure:
+        return True
+    if not is_list and li > p:
+        return True
+    if inputs > p // 3:
+        return True
+    if not is_list and length < _MIN_PARAGRAPH and (img == 0 or img > 2) and not in_figure:
+        heading = sum(len(h.text()) for h in node.css("h1, h2, h3, h4, h5, h6"))
+        if not length or heading / max(len(text), 1) < 0.9:
+            return True
+    if not is_list and weight < 25 and ld > 0.2:
+        return True
+    if weight >= 25 and ld > 0.5:
+        return True
+    return (embeds == 1 and length < 75) or embeds > 1
+
+
+_DEPTH_CHECK_ABOVE = 400  # below this many containers even a single deep chain costs little
+_MAX_CLEAN_DEPTH = 60
+
+
+def _shallow(root: LexborNode, nodes: list[LexborNode]) -> list[LexborNode]:
+    """The nodes at most _MAX_CLEAN_DEPTH levels below root.
+
+    Each conditional-cleaning test reads its whole subtree, so testing every level of a 100,000-deep
+    chain would be quadratic; deeper nodes are still judged as part of their shallower ancestors.
+    """
+    if len(nodes) <= _DEPTH_CHECK_ABOVE:
+        return nodes
+    depth = {root.mem_id: 0}
+    for node in root.traverse():
+        parent = node.parent
+        if parent is not None and parent.mem_id in depth:
+            depth[node.mem_id] = depth[parent.mem_id] + 1
+    return [n for n in nodes if depth.get(n.mem_id, _MAX_CLEAN_DEPTH + 1) <= _MAX_CLEAN_DEPTH]
+
+
+def _clean(root: LexborNode) -> None:
+    root_id = root.mem_id
+    nodes = _shallow(root, root.css("form, fieldset, table, ul, ol, div, section"))
+    # Reverse document order: inner widgets go first, so outer blocks are judged on what remains.
+    for node in reversed(nodes):
+        if node.parent is None:
+            continue
+        if _should_drop(node, root_id):
+            node.decompose()
+    _drop(
+        n
+        for n in root.css("p")
+        if not n.text().strip() and n.css_first("img, picture, video, iframe") is None
+    )
+
+
+def extract_main(tree: LexborHTMLParser, url: str) -> str | None:
+    """Inner HTML of the article's main content, boilerplate removed, or None when no article-like block
+    exists.
+
+    ``tree`` is mutated. ``url`` is accepted for future per-site hints; the result keeps relative URLs.
+    """
+    body = tree.body or tree.root
+    if body is None:
+        return None
+    _preclean(body)
+    _drop_title_headers(tree, body)
+    cands = _score_blocks(_blocks(body))
+    top = _pick_top(cands, body)
+    if top is None:
+        return None
+    parts = _siblings(top, cands)
+    for node in parts:
+        _clean(node)
+    html = parts[0].inner_html or "" if len(parts) == 1 else "".join(node.html or "" for node in parts)
+    return html if html.strip() else None
