@@ -92,8 +92,9 @@ _NEGATIVE_RE = re.compile(
     _trie_pattern(
         "-ad- hidden banner combx comment com- contact footer gdpr masthead media meta outbrain promo "
         "related "
-        "scroll share shoutbox sidebar skyscraper sponsor shopping tags widget recommend hot rank nav qr "
-        "copyright statement disclaimer editor"
+        "scroll share shoutbox sidebar skyscraper sponsor shopping tags widget recommend hotnews hot-news "
+        "hot_news ranking navbar nav- -nav _nav qrcode qr-code qr_code "
+        "copyright statement disclaimer"
     )
     + r"|(?:^|\s)hid(?:\s|$)"
 )
@@ -186,6 +187,7 @@ _WS_RE = re.compile(r"\s+")
 
 _MIN_PARAGRAPH = 25
 _TOP_CANDIDATES = 5
+_CLIMB_SHARE = 0.8
 
 
 @dataclass
@@ -419,7 +421,7 @@ def _pick_top(cands: dict[int, _Cand], body: LexborNode) -> _Cand | None:
     top = ranked[0]
     if top.node.tag == "body":
         return top
-    top = _common_ancestor(top, ranked[1:_TOP_CANDIDATES], cands) or top
+    top = _common_ancestor(top, ranked[1:], cands) or top
     return _climb(top, cands, body)
 
 
@@ -433,16 +435,26 @@ def _ancestor_ids(node: LexborNode, limit: int = 50) -> list[int]:
 
 
 def _common_ancestor(top: _Cand, others: list[_Cand], cands: dict[int, _Cand]) -> _Cand | None:
-    # Several near-equal candidates usually mean the article is split into sibling sections; their
-    # common ancestor is the real container (Readability does the same).
-    close = [c for c in others if c.score / (top.score or 1) >= 0.75]
-    if len(close) < 3:
+    """The container of an article split into several blocks, when the ranking shows one.
+
+    Two cases: several near-equal candidates (Readability's rule), or repeated chunks carrying the
+    same class as the top candidate (``body__inner-container`` x 3 on Wired-style pages).
+    """
+    close = [c for c in others[: _TOP_CANDIDATES - 1] if c.score >= 0.75 * top.score]
+    top_class = top.node.attributes.get("class")
+    chunks = [
+        c
+        for c in others
+        if top_class and c.score >= 0.25 * top.score and c.node.attributes.get("class") == top_class
+    ]
+    group, needed = (chunks, len(chunks)) if chunks else (close, 3)
+    if len(group) < needed or not group:
         return None
-    lists = [_ancestor_ids(c.node) for c in close]
+    id_sets = [set(_ancestor_ids(c.node)) for c in group]
     parent = top.node.parent
     while parent is not None and parent.tag not in ("body", "html"):
         pid = parent.mem_id
-        if sum(1 for ids in lists if pid in ids) >= 3:
+        if sum(1 for ids in id_sets if pid in ids) >= needed:
             return cands.get(pid) or _Cand(parent, 0.0)
         parent = parent.parent
     return None
@@ -450,8 +462,11 @@ def _common_ancestor(top: _Cand, others: list[_Cand], cands: dict[int, _Cand]) -
 
 def _climb(top: _Cand, cands: dict[int, _Cand], body: LexborNode) -> _Cand:
     parent = top.node.parent
-    last = top.score
-    threshold = last / 3
+    best = last = top.score
+    threshold = best / 3
+    # Walk up while ancestors keep a fair share of the score; an ancestor that outscores the candidate
+    # holds more of the article. (Readability compares with the previous ancestor instead, which on
+    # portal pages jumps from the article to the whole column.)
     while parent is not None and parent.tag not in ("body", "html"):
         pc = cands.get(parent.mem_id)
         if pc is None:
@@ -459,7 +474,7 @@ def _climb(top: _Cand, cands: dict[int, _Cand], body: LexborNode) -> _Cand:
             continue
         if pc.score < threshold:
             break
-        if pc.score > last:
+        if pc.score > max(last, best * _CLIMB_SHARE):
             top = pc
             break
         last = pc.score
@@ -616,6 +631,15 @@ def _clean(root: LexborNode) -> None:
     )
 
 
+def _whole_body(body: LexborNode) -> str | None:
+    """A page too short to score (a note, a stub) is all article, unless it is mostly links."""
+    text = body.text(strip=True)
+    if not text or _link_density(body) > 0.5:
+        return None
+    _clean(body)
+    return body.inner_html or None
+
+
 def extract_main(tree: LexborHTMLParser, url: str) -> str | None:
     """Inner HTML of the article's main content, boilerplate removed, or None when no article-like block
     exists.
@@ -630,7 +654,7 @@ def extract_main(tree: LexborHTMLParser, url: str) -> str | None:
     cands = _score_blocks(_blocks(body))
     top = _pick_top(cands, body)
     if top is None:
-        return None
+        return _whole_body(body)
     parts = _siblings(top, cands)
     for node in parts:
         _clean(node)
