@@ -64,20 +64,30 @@ def _trie_pattern(words: str) -> str:
     return built[id(trie)]
 
 
-# Class/id fragments of blocks that are almost never the article (Readability's list plus share bars,
-# newsletter and cookie boxes, and the names Chinese portals use for QR codes and recommendations).
+# Class/id fragments of blocks that are almost never the article, in two tiers. Strict: Readability's
+# list, removed whatever their size unless that would leave the page without prose. Widget: share bars,
+# newsletter and cookie boxes, and the names Chinese portals use for QR codes and rankings; these names
+# also occur on real content ("sharing-with-a-team" sections), so only small blocks go.
 # Hints are lower-cased before matching.
-_UNLIKELY_RE = re.compile(
+_STRICT_RE = re.compile(
     _trie_pattern(
-        "-ad- adsbygoogle ai2html banner breadcrumb combx comment community cover-wrap disqus extra footer "
+        "-ad- ai2html banner breadcrumb combx comment community cover-wrap disqus extra footer "
         "gdpr header legends menu related remark replies rss shoutbox sidebar skyscraper social sponsor "
-        "supplemental ad-break agegate pagination pager popup yom-remote cookie consent newsletter subscribe "
-        "signup share sharing toolbar qrcode qr-code _qr recommend hotnews hot-news breaking ranking paging "
-        "copyright feedback login modal overlay tooltip masthead navbar topbar bottombar promo outbrain "
-        "taboola zergnet byline dateline writtenby p-author author-info keywords statement disclaimer"
+        "supplemental ad-break agegate pagination pager popup yom-remote"
+    )
+)
+_WIDGET_RE = re.compile(
+    _trie_pattern(
+        "adsbygoogle cookie consent newsletter subscribe signup share sharing toolbar qrcode qr-code _qr "
+        "recommend hotnews hot-news breaking ranking paging copyright feedback login modal overlay tooltip "
+        "masthead navbar topbar bottombar promo outbrain taboola zergnet byline dateline writtenby p-author "
+        "author-info keywords statement disclaimer"
     )
     + r"|(?:^|\s)(?:ads?|ad-\S*|tags?)(?:\s|$)|-ads?(?:\s|$)"
 )
+_WIDGET_MAX_CHARS = 500
+_MIN_PROSE_LEFT = 500
+_HINT_BUDGET = 300  # size checks per page; nested hinted wrappers would make them quadratic
 # Overrides for the list above: "article-header-comment" must not kill the article wrapper.
 _MAYBE_RE = re.compile(
     _trie_pattern("and article body column content main mathjax shadow entry post-text story")
@@ -214,7 +224,7 @@ def _drop(nodes: Iterable[LexborNode]) -> None:
 # extractor, so verdicts are memoised per attribute value (bounded, so hostile pages cannot grow it forever).
 _CACHE_LIMIT = 50_000
 _weight_cache: dict[str, int] = {}
-_unlikely_cache: dict[str, bool] = {}
+_unlikely_cache: dict[str, int] = {}
 
 
 def _value_weight(value: str) -> int:
@@ -234,50 +244,56 @@ def _class_weight(node: LexborNode) -> int:
     return (_value_weight(cls) if cls else 0) + (_value_weight(ident) if ident else 0)
 
 
-def _is_unlikely(hint: str) -> bool:
+def _unlikely(hint: str) -> int:
+    """0: no verdict, 1: strict boilerplate name, 2: widget name (see _STRICT_RE / _WIDGET_RE)."""
     verdict = _unlikely_cache.get(hint)
     if verdict is None:
         low = hint.lower()
-        verdict = bool(_UNLIKELY_RE.search(low)) and not _MAYBE_RE.search(low)
+        verdict = 0
+        if not _MAYBE_RE.search(low):
+            verdict = 1 if _STRICT_RE.search(low) else 2 if _WIDGET_RE.search(low) else 0
         if len(_unlikely_cache) > _CACHE_LIMIT:
             _unlikely_cache.clear()
         _unlikely_cache[hint] = verdict
     return verdict
 
 
+def _prose_chars(node: LexborNode) -> int:
+    return sum(len(p.text()) for p in node.css("p"))
+
+
 def _preclean(body: LexborNode) -> None:
     _drop(body.css(_JUNK_SELECTOR))
     doomed = []
-    big_checks = 0
+    budget = _HINT_BUDGET
+    prose: int | None = None
     for node in body.css(_HINTED_SELECTOR):
-        tag = node.tag
         attrs = node.attributes
         if attrs.get("rel") == "author" or "author" in (attrs.get("itemprop") or ""):
             if len(node.text()) < 100:
                 doomed.append(node)
             continue
-        hint = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
-        if len(hint) > 1 and _is_unlikely(hint):
-            if tag in ("td", "tr", "tbody", "table", "p"):
-                continue
-            big_checks += 1
-            # Bounded: nested hinted wrappers would make this quadratic on hostile pages.
-            if big_checks < 200 and _has_big_text(node):
-                continue
+        if node.tag in ("td", "tr", "tbody", "table", "p"):
+            continue
+        verdict = _unlikely(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")
+        if not verdict:
+            continue
+        budget -= 1
+        if budget < 0:
+            break
+        if verdict == 2:
+            if len(node.text()) < _WIDGET_MAX_CHARS:
+                doomed.append(node)
+            continue
+        # Readability retries without this removal when the article comes out too short; asking up
+        # front whether the block holds most of the page's prose, and too much to lose, gets the same
+        # answer in one pass.
+        if prose is None:
+            prose = _prose_chars(body)
+        inside = _prose_chars(node)
+        if prose - inside >= _MIN_PROSE_LEFT or inside * 2 < prose:
             doomed.append(node)
     _drop(doomed)
-
-
-def _has_big_text(node: LexborNode) -> bool:
-    # A wrongly-named wrapper (class="header-and-content") can hold the whole article; keep it when it
-    # contains several real paragraphs.
-    count = 0
-    for p in node.css("p"):
-        if len(p.text()) > 80:
-            count += 1
-            if count >= 3:
-                return True
-    return False
 
 
 def _drop_title_headers(tree: LexborHTMLParser, body: LexborNode) -> None:
@@ -406,6 +422,8 @@ def _link_density(node: LexborNode) -> float:
     links = 0.0
     for a in node.css("a"):
         href = a.attributes.get("href") or ""
+        if href.startswith("javascript:"):
+            continue  # a script hook, not a way off the page
         # In-page anchors (footnotes, tables of contents) are part of the text, so they weigh less.
         links += len(a.text()) * (0.3 if href.startswith("#") else 1.0)
     return links / total
