@@ -22,17 +22,44 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 __all__ = ["extract_main"]
 
 # Never part of an article body; removed before scoring.
-_JUNK_SELECTOR = (
-    "script, style, noscript, template, svg, iframe, object, embed, canvas, nav, aside, footer, "
-    "button, input, select, textarea, link, meta, dialog, form[role=search], [hidden], "
-    "[aria-hidden=true], [role=navigation], [role=complementary], [role=dialog], [role=alertdialog], "
-    "[role=menu], [role=menubar], [role=banner], [role=contentinfo], [role=search], [role=alert], "
-    "[style*='display:none'], [style*='display: none'], [style*='visibility:hidden'], "
-    "[style*='visibility: hidden']"
+_JUNK_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "svg",
+        "iframe",
+        "object",
+        "embed",
+        "canvas",
+        "nav",
+        "aside",
+        "footer",
+        "button",
+        "input",
+        "select",
+        "textarea",
+        "link",
+        "meta",
+        "dialog",
+    }
 )
-
-
-_Trie: TypeAlias = dict[str, "_Trie"]
+_PROSE_JUNK = frozenset({"nav", "aside", "footer", "dialog", "template", "noscript"})
+_UNLIKELY_ROLES = frozenset(
+    {
+        "navigation",
+        "complementary",
+        "dialog",
+        "alertdialog",
+        "menu",
+        "menubar",
+        "banner",
+        "contentinfo",
+        "search",
+        "alert",
+    }
+)
 
 
 def _trie_pattern(words: str) -> str:
@@ -108,12 +135,14 @@ _NEGATIVE_RE = re.compile(
     )
     + r"|(?:^|\s)hid(?:\s|$)"
 )
-# Elements whose class/id is worth testing: containers only, since a hint on an inline element hides at
-# most a few words and testing every <a class> costs more than it saves.
-_HINTED_SELECTOR = (
-    ":is(div, section, ul, ol, li, header, form, dl, span, p, table):is([class], [id]), [rel=author], "
-    "[itemprop~=author]"
+# Everything _preclean looks at, in one selector. Class/id hints are only tested on containers: a hint
+# on an inline element hides at most a few words and testing every <a class> costs more than it saves.
+_PRECLEAN_SELECTOR = (
+    ", ".join(sorted(_JUNK_TAGS))
+    + ", h1, h2, [hidden], [aria-hidden=true], [role], [style*=none i], [style*=hidden i], [rel=author], "
+    "[itemprop~=author], :is(div, section, ul, ol, li, header, form, dl, span, p, table):is([class], [id])"
 )
+
 
 # Tags that continue a paragraph rather than start a new one.
 _INLINE = frozenset(
@@ -160,9 +189,37 @@ _INLINE = frozenset(
         "center",
     }
 )
-_BLOCK_SELECTOR = (
-    "address, article, aside, blockquote, dd, div, dl, dt, fieldset, figure, footer, form, h1, h2, h3, "
-    "h4, h5, h6, header, hr, li, main, ol, p, pre, section, table, ul"
+_BLOCK_TAGS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "ul",
+    }
 )
 _TAG_BASE = {
     "div": 5,
@@ -215,9 +272,14 @@ def _eff_len(text: str) -> int:
 
 def _drop(nodes: Iterable[LexborNode]) -> None:
     # Lexbor frees a removed node's subtree; removing in reverse document order deletes descendants
-    # before their ancestors, so no handle we still hold is ever dangling.
+    # before their ancestors, so no handle we still hold is ever dangling. Lexbor also returns an element
+    # once per matching selector of a list, so duplicates are skipped rather than freed twice.
+    seen: set[int] = set()
     for node in reversed(list(nodes)):
-        node.decompose()
+        key = node.mem_id
+        if key not in seen:
+            seen.add(key)
+            node.decompose()
 
 
 # Class names repeat heavily within and across pages, and the regexes are the hot spot of the whole
@@ -262,42 +324,7 @@ def _prose_chars(node: LexborNode) -> int:
     return sum(len(p.text()) for p in node.css("p"))
 
 
-def _preclean(body: LexborNode) -> None:
-    _drop(body.css(_JUNK_SELECTOR))
-    doomed = []
-    budget = _HINT_BUDGET
-    prose: int | None = None
-    for node in body.css(_HINTED_SELECTOR):
-        attrs = node.attributes
-        if attrs.get("rel") == "author" or "author" in (attrs.get("itemprop") or ""):
-            if len(node.text()) < 100:
-                doomed.append(node)
-            continue
-        if node.tag in ("td", "tr", "tbody", "table", "p"):
-            continue
-        verdict = _unlikely(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")
-        if not verdict:
-            continue
-        budget -= 1
-        if budget < 0:
-            break
-        if verdict == 2:
-            if len(node.text()) < _WIDGET_MAX_CHARS:
-                doomed.append(node)
-            continue
-        # Readability retries without this removal when the article comes out too short; asking up
-        # front whether the block holds most of the page's prose, and too much to lose, gets the same
-        # answer in one pass.
-        if prose is None:
-            prose = _prose_chars(body)
-        inside = _prose_chars(node)
-        if prose - inside >= _MIN_PROSE_LEFT or inside * 2 < prose:
-            doomed.append(node)
-    _drop(doomed)
-
-
-def _drop_title_headers(tree: LexborHTMLParser, body: LexborNode) -> None:
-    """Remove headings that repeat the page title; the title is metadata, not body text."""
+def _page_titles(tree: LexborHTMLParser) -> list[str]:
     titles = []
     head_title = tree.css_first("title")
     if head_title is not None:
@@ -305,13 +332,82 @@ def _drop_title_headers(tree: LexborHTMLParser, body: LexborNode) -> None:
     og = tree.css_first("meta[property='og:title']")
     if og is not None:
         titles.append(_fold(og.attributes.get("content") or ""))
-    titles = [t for t in titles if t]
-    doomed = []
-    for h in body.css("h1, h2"):
-        text = _fold(h.text())
-        if h.tag == "h1" or (text and any(text in t or t in text for t in titles)):
-            doomed.append(h)
-    _drop(doomed)
+    return [t for t in titles if t]
+
+
+def _is_hidden(attrs: dict[str, str | None]) -> bool:
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+        return True
+    role = attrs.get("role")
+    if role and role.lower() in _UNLIKELY_ROLES:
+        return True
+    style = attrs.get("style")
+    if style and ("none" in style or "hidden" in style):
+        folded = style.replace(" ", "").lower()
+        return "display:none" in folded or "visibility:hidden" in folded
+    return False
+
+
+def _preclean(tree: LexborHTMLParser, body: LexborNode) -> None:
+    """Drop non-content elements, hidden blocks, blocks named like boilerplate and title headings.
+
+    One CSS pass over the body serves all four tests: every full-tree selection costs about as much as
+    the rest of a step, so they are merged and told apart here. Nothing is removed before the end of
+    the pass, so every handle stays valid.
+    """
+    titles = _page_titles(tree)
+    # (position in the pass, node): _drop needs document order, and strict-tier nodes are decided last.
+    doomed: list[tuple[int, LexborNode]] = []
+    strict: list[tuple[int, LexborNode, int]] = []  # boilerplate-named blocks and their text length
+    prose_junk: list[LexborNode] = []
+    budget = _HINT_BUDGET
+    for pos, node in enumerate(body.css(_PRECLEAN_SELECTOR)):
+        tag = node.tag or ""
+        if tag in _JUNK_TAGS:
+            doomed.append((pos, node))
+            if tag in _PROSE_JUNK:
+                prose_junk.append(node)
+            continue
+        if tag in ("h1", "h2"):
+            # The title is metadata, not body text: drop every h1 and any h2 repeating the title.
+            text = _fold(node.text())
+            if tag == "h1" or (text and any(text in t or t in text for t in titles)):
+                doomed.append((pos, node))
+            continue
+        attrs = node.attributes
+        if _is_hidden(attrs):
+            doomed.append((pos, node))
+            prose_junk.append(node)
+            continue
+        if attrs.get("rel") == "author" or "author" in (attrs.get("itemprop") or ""):
+            if len(node.text()) < 100:
+                doomed.append((pos, node))
+            continue
+        if tag in ("td", "tr", "tbody", "table", "p"):
+            continue
+        verdict = _unlikely(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")
+        if not verdict or budget <= 0:
+            continue
+        budget -= 1
+        if verdict == 2:
+            if len(node.text()) < _WIDGET_MAX_CHARS:
+                doomed.append((pos, node))
+        else:
+            strict.append((pos, node, len(node.text())))
+    if strict:
+        # Readability retries without this removal when the article comes out too short; asking up
+        # front whether the block holds most of the page's prose, and too much to lose, gets the same
+        # answer in one pass. Text length bounds the prose inside, which saves most prose counts.
+        prose = _prose_chars(body) - sum(_prose_chars(node) for node in prose_junk)
+        for pos, node, chars in strict:
+            if chars * 2 < prose:
+                doomed.append((pos, node))
+                continue
+            inside = _prose_chars(node)
+            if prose - inside >= _MIN_PROSE_LEFT or inside * 2 < prose:
+                doomed.append((pos, node))
+        doomed.sort(key=lambda item: item[0])
+    _drop(node for _, node in doomed)
 
 
 def _fold(text: str) -> str:
@@ -375,7 +471,7 @@ _UNSCORED = frozenset(
 )
 
 
-def _score_blocks(blocks: list[_Block]) -> dict[int, _Cand]:
+def _score_blocks(blocks: list[_Block], para_ids: set[int]) -> dict[int, _Cand]:
     cands: dict[int, _Cand] = {}
     for block in blocks:
         node = block.node
@@ -392,7 +488,7 @@ def _score_blocks(blocks: list[_Block]) -> dict[int, _Cand]:
             continue
         score = (1 + len(_COMMA_RE.findall(text)) + min(length // 100, 3)) * (1 - link_ratio)
         # A container with its own loose text behaves like Readability's wrapped runs: it is scored itself.
-        if tag in _PARAGRAPH_TAGS or (tag in _CONTAINER_TAGS and node.css_first(_BLOCK_SELECTOR) is None):
+        if tag in _PARAGRAPH_TAGS or node.mem_id in para_ids:
             start = node.parent
         else:
             start = node
@@ -419,14 +515,15 @@ def _link_density(node: LexborNode) -> float:
     total = len(node.text())
     if not total:
         return 0.0
-    links = 0.0
-    for a in node.css("a"):
-        href = a.attributes.get("href") or ""
-        if href.startswith("javascript:"):
-            continue  # a script hook, not a way off the page
-        # In-page anchors (footnotes, tables of contents) are part of the text, so they weigh less.
-        links += len(a.text()) * (0.3 if href.startswith("#") else 1.0)
-    return links / total
+    # Selected by href in CSS so that no attribute dictionary is built per link. javascript: links are
+    # script hooks rather than ways off the page; in-page anchors (footnotes, tables of contents) are
+    # part of the text, so they weigh less.
+    links = sum(len(a.text()) for a in node.css(_OUTBOUND_LINKS))
+    anchors = sum(len(a.text()) for a in node.css("a[href^='#']"))
+    return (links + 0.3 * anchors) / total
+
+
+_OUTBOUND_LINKS = "a:not([href^='#']):not([href^='javascript:'])"
 
 
 def _pick_top(cands: dict[int, _Cand], body: LexborNode) -> _Cand | None:
@@ -546,7 +643,7 @@ def _is_data_table(table: LexborNode) -> bool:
         return False
     if attrs.get("summary") or table.css_first("caption, th, thead, tfoot, colgroup, col") is not None:
         return True
-    if table.css_first("table") is not None:
+    if len(table.css("table")) > 1:  # Lexbor's css() includes the node itself
         return False
     rows = table.css("tr")
     if len(rows) >= 10:
@@ -571,7 +668,50 @@ _FIGURE = frozenset({"figure"})
 _CODE_OR_TABLE = frozenset({"code", "pre"})
 
 
-def _should_drop(node: LexborNode, root_id: int) -> bool:
+_CLEAN_PARTS = "p, img, li, input, object, embed, iframe, video, a"
+
+
+@dataclass
+class _Parts:
+    """What conditional cleaning needs to know about a block, gathered in one CSS pass."""
+
+    p: int = 0
+    img: int = 0
+    li: int = 0
+    li_chars: int = 0
+    inputs: int = 0
+    embeds: int = 0
+    link_chars: float = 0.0
+
+
+def _parts(node: LexborNode) -> _Parts:
+    parts = _Parts()
+    for el in node.css(_CLEAN_PARTS):
+        tag = el.tag
+        if tag == "a":
+            href = el.attributes.get("href") or ""
+            if not href.startswith("javascript:"):
+                parts.link_chars += len(el.text()) * (0.3 if href.startswith("#") else 1.0)
+        elif tag == "p":
+            parts.p += 1
+        elif tag == "img":
+            parts.img += 1
+        elif tag == "li":
+            parts.li += 1
+            parts.li_chars += len(el.text())
+        elif tag == "input":
+            parts.inputs += 1
+        else:
+            parts.embeds += 1
+    return parts
+
+
+def _paragraphs(node: LexborNode, raw: int, para_ids: set[int]) -> int:
+    # Readability turns text-only <div>s into <p>s before this test; count them as such.
+    return raw + sum(1 for d in node.css("div, section, span, center, font") if d.mem_id in para_ids)
+
+
+def _should_drop(node: LexborNode, root_id: int, para_ids: set[int]) -> bool:
     """Readability's conditional cleaning: drop blocks that look like widgets rather than prose."""
     tag = node.tag
     weight = _class_weight(node)
@@ -584,33 +724,33 @@ def _should_drop(node: LexborNode, root_id: int) -> bool:
     text = node.text()
     if len(_COMMA_RE.findall(text)) >= 10:
         return False
-    is_list = tag in ("ul", "ol")
+    n = _parts(node)
     length = _eff_len(text.strip())
-    if not is_list and length:
-        li_text = sum(len(li.text()) for li in node.css("li"))
-        is_list = li_text / len(text) > 0.9
-    p = len(node.css("p"))
-    img = len(node.css("img"))
-    li = len(node.css("li")) - 100
-    inputs = len(node.css("input"))
-    embeds = len(node.css("object, embed, iframe, video"))
+    is_list = tag in ("ul", "ol") or (length > 0 and n.li_chars / len(text) > 0.9)
+    p = n.p
     in_figure = _has_ancestor(node, _FIGURE, root_id)
-    ld = _link_density(node)
-    if img > 1 and p / img < 0.5 and not in_figure:
-        return True
-    if not is_list and li > p:
-        return True
-    if inputs > p // 3:
-        return True
-    if not is_list and length < _MIN_PARAGRAPH and (img == 0 or img > 2) and not in_figure:
+    if (
+        (n.img > 1 and p / n.img < 0.5 and not in_figure)
+        or (not is_list and n.li - 100 > p)
+        or n.inputs > p // 3
+    ):
+        p = _paragraphs(node, p, para_ids)
+        if n.img > 1 and p / n.img < 0.5 and not in_figure:
+            return True
+        if not is_list and n.li - 100 > p:
+            return True
+        if n.inputs > p // 3:
+            return True
+    if not is_list and length < _MIN_PARAGRAPH and (n.img == 0 or n.img > 2) and not in_figure:
         heading = sum(len(h.text()) for h in node.css("h1, h2, h3, h4, h5, h6"))
         if not length or heading / max(len(text), 1) < 0.9:
             return True
+    ld = n.link_chars / len(text) if text else 0.0
     if not is_list and weight < 25 and ld > 0.2:
         return True
     if weight >= 25 and ld > 0.5:
         return True
-    return (embeds == 1 and length < 75) or embeds > 1
+    return (n.embeds == 1 and length < 75) or n.embeds > 1
 
 
 _DEPTH_CHECK_ABOVE = 400  # below this many containers even a single deep chain costs little
@@ -633,14 +773,15 @@ def _shallow(root: LexborNode, nodes: list[LexborNode]) -> list[LexborNode]:
     return [n for n in nodes if depth.get(n.mem_id, _MAX_CLEAN_DEPTH + 1) <= _MAX_CLEAN_DEPTH]
 
 
-def _clean(root: LexborNode) -> None:
+def _clean(root: LexborNode, para_ids: set[int]) -> None:
     root_id = root.mem_id
     nodes = _shallow(root, root.css("form, fieldset, table, ul, ol, div, section"))
     # Reverse document order: inner widgets go first, so outer blocks are judged on what remains.
     for node in reversed(nodes):
-        if node.parent is None:
+        # css() above includes root itself, which is kept whatever it looks like.
+        if node.parent is None or node.mem_id in para_ids or node.mem_id == root_id:
             continue
-        if _should_drop(node, root_id):
+        if _should_drop(node, root_id, para_ids):
             node.decompose()
     _drop(
         n
@@ -649,12 +790,24 @@ def _clean(root: LexborNode) -> None:
     )
 
 
+def _div_paragraphs(blocks: list[_Block]) -> set[int]:
+    """Containers holding only inline content: Readability rewrites these <div>s to <p>s, so cleaning
+    treats them as paragraphs (kept, and counted as prose when judging their parent)."""
+    return {b.node.mem_id for b in blocks if b.node.tag in _CONTAINER_TAGS and not _has_block_inside(b.node)}
+
+
+def _has_block_inside(node: LexborNode) -> bool:
+    # Direct children only: a block hidden inside an inline child (<a><div>) is rare enough, and a
+    # subtree search per paragraph would cost more than all the scoring.
+    return any(child.tag in _BLOCK_TAGS for child in node.iter())
+
+
 def _whole_body(body: LexborNode) -> str | None:
     """A page too short to score (a note, a stub) is all article, unless it is mostly links."""
     text = body.text(strip=True)
     if not text or _link_density(body) > 0.5:
         return None
-    _clean(body)
+    _clean(body, set())
     return body.inner_html or None
 
 
@@ -667,14 +820,15 @@ def extract_main(tree: LexborHTMLParser, url: str) -> str | None:
     body = tree.body or tree.root
     if body is None:
         return None
-    _preclean(body)
-    _drop_title_headers(tree, body)
-    cands = _score_blocks(_blocks(body))
+    _preclean(tree, body)
+    blocks = _blocks(body)
+    para_ids = _div_paragraphs(blocks)
+    cands = _score_blocks(blocks, para_ids)
     top = _pick_top(cands, body)
     if top is None:
         return _whole_body(body)
     parts = _siblings(top, cands)
     for node in parts:
-        _clean(node)
+        _clean(node, para_ids)
     html = parts[0].inner_html or "" if len(parts) == 1 else "".join(node.html or "" for node in parts)
     return html if html.strip() else None
