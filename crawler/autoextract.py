@@ -62,6 +62,9 @@ _UNLIKELY_ROLES = frozenset(
 )
 
 
+_Trie: TypeAlias = dict[str, "_Trie"]
+
+
 def _trie_pattern(words: str) -> str:
     """One regex alternation as a character trie: Python's re tries every branch of a flat alternation at
     every position, which made these class/id tests the hot spot of the whole extractor."""
@@ -488,10 +491,7 @@ def _score_blocks(blocks: list[_Block], para_ids: set[int]) -> dict[int, _Cand]:
             continue
         score = (1 + len(_COMMA_RE.findall(text)) + min(length // 100, 3)) * (1 - link_ratio)
         # A container with its own loose text behaves like Readability's wrapped runs: it is scored itself.
-        if tag in _PARAGRAPH_TAGS or node.mem_id in para_ids:
-            start = node.parent
-        else:
-            start = node
+        start = node.parent if tag in _PARAGRAPH_TAGS or node.mem_id in para_ids else node
         level = 0
         anc = start
         while anc is not None and level < 5:
