@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -181,8 +182,12 @@ def load_scorer(eval_dir: Path) -> Any:
 _SEP_RE = re.compile(r"^\s*[-|–—_:·•»/\\]")
 
 
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "＂": '"'})
+
+
 def _norm(text: str | None) -> str:
-    return re.sub(r"\s+", " ", text or "").strip().casefold()
+    # Typographic and straight quotes are the same title.
+    return re.sub(r"\s+", " ", text or "").strip().casefold().translate(_QUOTES)
 
 
 def title_ok(got: str | None, want: str) -> bool:
@@ -214,8 +219,12 @@ def date_ok(got: datetime | None, want: str) -> bool:
 
 
 def image_ok(got: str | None, want: str) -> bool:
-    strip = re.compile(r"^https?://")
-    return bool(got) and strip.sub("", got or "") == strip.sub("", want)
+    """The same image file: renditions that differ only in query string or resize path
+    (?c=16x9&q=w_800 vs ?c=original) are the same lead image."""
+    if not got:
+        return False
+    g, w = urlsplit(got), urlsplit(want)
+    return g.netloc == w.netloc and g.path.rsplit("/", 1)[-1] == w.path.rsplit("/", 1)[-1]
 
 
 def metadata_scores(sets: dict[str, list[Page]]) -> tuple[dict[str, Any], float]:

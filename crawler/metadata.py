@@ -85,6 +85,10 @@ _EN_DMY_RE = re.compile(
     r"(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?P<mon>[A-Za-z]{3,9})\.?,?\s+(?P<y>\d{4})" + _EN_TIME
 )
 _EPOCH_RE = re.compile(r"\d{10}(?:\d{3})?")
+# ISO 8601 basic format: 20180619T055000+0900
+_ISO_BASIC_RE = re.compile(
+    r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})T(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?" + _TZ
+)
 
 
 def _tzinfo(tz: str | None) -> timezone | None:
@@ -140,10 +144,11 @@ def parse_date(text: str | None) -> datetime | None:
     if _EPOCH_RE.fullmatch(text):
         seconds = int(text) / (1000 if len(text) == 13 else 1)
         return datetime.fromtimestamp(seconds, UTC)
-    match = _ISO_RE.search(text)
+    match = _ISO_RE.search(text) or _ISO_BASIC_RE.match(text)
     if match:
         g = match.group
-        return _build(g("y"), int(g("m")), g("d"), g("H"), g("M"), g("S"), g("f"), g("tz"))
+        frac = g("f") if "f" in match.re.groupindex else None
+        return _build(g("y"), int(g("m")), g("d"), g("H"), g("M"), g("S"), frac, g("tz"))
     match = _CJK_DATE_RE.search(text)
     if match:
         g = match.group
@@ -208,29 +213,43 @@ def _first_meta(index: dict[str, str], *keys: str) -> str | None:
 
 # --- JSON-LD --------------------------------------------------------------------------------------------
 
-_ARTICLE_TYPES = frozenset(
-    {
-        "article",
-        "newsarticle",
-        "blogposting",
-        "reportagenewsarticle",
-        "analysisnewsarticle",
-        "opinionnewsarticle",
-        "reviewnewsarticle",
-        "backgroundnewsarticle",
-        "scholarlyarticle",
-        "techarticle",
-        "report",
-        "liveblogposting",
-        "socialmediaposting",
-        "posting",
-        "creativework",
-        "videoobject",
-        "medicalwebpage",
-        "reviewarticle",
-    }
-)
-_PAGE_TYPES = frozenset({"webpage", "itempage", "aboutpage", "collectionpage", "profilepage"})
+# JSON-LD types by how surely they describe the article itself (lower is better).
+_TYPE_RANK = {
+    **dict.fromkeys(
+        (
+            "newsarticle",
+            "reportagenewsarticle",
+            "analysisnewsarticle",
+            "opinionnewsarticle",
+            "reviewnewsarticle",
+            "backgroundnewsarticle",
+            "askpublicnewsarticle",
+            "satiricalarticle",
+        ),
+        0,
+    ),
+    **dict.fromkeys(
+        (
+            "article",
+            "blogposting",
+            "scholarlyarticle",
+            "techarticle",
+            "report",
+            "liveblogposting",
+            "socialmediaposting",
+            "discussionforumposting",
+            "posting",
+            "reviewarticle",
+            "medicalscholarlyarticle",
+        ),
+        1,
+    ),
+    **dict.fromkeys(("creativework", "videoobject", "recipe", "review", "howto"), 2),
+    **dict.fromkeys(
+        ("webpage", "itempage", "aboutpage", "collectionpage", "profilepage", "medicalwebpage"), 3
+    ),
+}
+_CDATA_RE = re.compile(r"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$|^\s*<!--|-->\s*$")
 
 
 def _types(obj: dict[str, object]) -> set[str]:
@@ -248,8 +267,10 @@ def _jsonld_objects(tree: LexborHTMLParser) -> Iterator[dict[str, object]]:
         raw = script.text()
         if not raw or len(raw) > _MAX_JSONLD:
             continue
+        # Some pages (and Readability's test corpus) wrap the JSON in CDATA markers or comments.
+        raw = _CDATA_RE.sub("", raw).strip().rstrip(";")
         try:
-            data = json.loads(raw.strip().rstrip(";"))
+            data = json.loads(raw)
         except (ValueError, RecursionError):
             continue
         stack: list[tuple[object, int]] = [(data, 0)]
@@ -268,16 +289,20 @@ def _jsonld_objects(tree: LexborHTMLParser) -> Iterator[dict[str, object]]:
 
 
 def _jsonld(tree: LexborHTMLParser) -> tuple[dict[str, object], dict[str, object]]:
-    """The article object and the web-page object found in JSON-LD (either may be empty)."""
-    article: dict[str, object] = {}
+    """The object that best describes the article, and the web-page object (either may be empty)."""
+    best: dict[str, object] = {}
+    best_rank = 99
     page: dict[str, object] = {}
     for obj in _jsonld_objects(tree):
-        types = _types(obj)
-        if not article and types & _ARTICLE_TYPES:
-            article = obj
-        elif not page and types & _PAGE_TYPES:
-            page = obj
-    return article, page
+        ranks = [_TYPE_RANK[t] for t in _types(obj) if t in _TYPE_RANK]
+        if not ranks:
+            continue
+        rank = min(ranks)
+        if rank == 3:
+            page = page or obj
+        elif rank < best_rank:
+            best, best_rank = obj, rank
+    return best, page
 
 
 def _ld_name(value: object) -> str | None:
@@ -312,6 +337,10 @@ _VISIBLE_DATE_RE = re.compile(
     r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日(?:\s*(?:上午|下午)?\s*\d{1,2}\s*[:：]\s*\d{2}(?:\s*[:：]\s*\d{2})?)?"
     r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?"
 )
+_TIMED_DATE_RE = re.compile(
+    r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*(?:上午|下午)?\s*\d{1,2}\s*[:：]\s*\d{2}(?:\s*[:：]\s*\d{2})?"
+    r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s+\d{1,2}:\d{2}(?::\d{2})?"
+)
 _CJK_AUTHOR_RE = re.compile(r"(?:作者|撰文|记者|文\s*/|编译)\s*[：:|丨/]?\s*([^\s，,。|丨/：:()（）]{2,20})")
 _CJK_SOURCE_RE = re.compile(r"来源\s*[：:]\s*([^\s，,。|丨/：:()（）]{2,20})")
 _BY_RE = re.compile(r"^\s*(?:by|von|par|por|door|di)\s+(.{2,100})$", re.I)
@@ -333,7 +362,9 @@ def _visible_date(tree: LexborHTMLParser) -> datetime | None:
     body = tree.body
     if body is None:
         return None
-    match = _VISIBLE_DATE_RE.search(body.text()[:200_000])
+    # Anywhere else on the page only a date with a time of day counts: that is a dateline, while a bare
+    # date is as likely a date the article talks about.
+    match = _TIMED_DATE_RE.search(body.text()[:200_000])
     return parse_date(match.group(0)) if match else None
 
 
@@ -374,6 +405,53 @@ def _microdata(tree: LexborHTMLParser, prop: str) -> str | None:
             return _clean(attrs[attr])
     name = node.css_first("[itemprop=name]")
     return _clean((name or node).text()[:_MAX_VALUE])
+
+
+_NOT_LEAD_IMAGE_RE = re.compile(
+    r"logo|icon|avatar|sprite|blank|pixel|spacer|placeholder|/ads?/|badge|emoji", re.I
+)
+_CSS_WIDTH_RE = re.compile(r"(?:^|;)\s*width\s*:\s*(\d+)px", re.I)
+_MIN_LEAD_WIDTH = 300
+
+
+def _declared_width(attrs: dict[str, str | None]) -> int:
+    width = attrs.get("width") or ""
+    if width.isdigit():
+        return int(width)
+    match = _CSS_WIDTH_RE.search(attrs.get("style") or "")
+    return int(match.group(1)) if match else 0
+
+
+_CONTENT_IMAGES = (
+    "article img[src], main img[src], [itemprop=articleBody] img[src], [class*=article i] img[src], "
+    "[class*=story i] img[src], [class*=content i] img[src]"
+)
+
+
+def _usable_image(attrs: dict[str, str | None]) -> str | None:
+    src = (attrs.get("src") or "").strip()
+    if not src or src.startswith("data:") or _NOT_LEAD_IMAGE_RE.search(src):
+        return None
+    return src
+
+
+def _first_big_image(tree: LexborHTMLParser) -> str | None:
+    """Last resort for the lead image: the first picture the page declares as wide, else the first
+    picture of undeclared size inside the article container; never a logo, icon or spacer."""
+    body = tree.body
+    if body is None:
+        return None
+    for img in body.css("img[src]")[:200]:
+        attrs = img.attributes
+        src = _usable_image(attrs)
+        if src and _declared_width(attrs) >= _MIN_LEAD_WIDTH:
+            return src
+    for img in body.css(_CONTENT_IMAGES)[:50]:
+        attrs = img.attributes
+        src = _usable_image(attrs)
+        if src and not attrs.get("width") and not attrs.get("height"):
+            return src
+    return None
 
 
 # --- titles ---------------------------------------------------------------------------------------------
@@ -417,34 +495,55 @@ def _strip_site_suffix(title: str, site_name: str | None, h1: str | None) -> str
     return stripped
 
 
+def _words(text: str) -> set[str]:
+    return set(_WORD_RE.findall(text.casefold()))
+
+
+def _ld_title(ld: dict[str, object], doc_title: str | None) -> str | None:
+    headline, name = _clean(ld.get("headline")), _clean(ld.get("name"))
+    if headline and name and headline != name and doc_title:
+        # Wikipedia-style pages put a description in "headline" and the title in "name"; the one that
+        # shares more words with <title> is the title.
+        words = _words(doc_title)
+        return name if len(_words(name) & words) > len(_words(headline) & words) else headline
+    return headline or name
+
+
 def _title(
     ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser, site: str | None
 ) -> str | None:
     h1_node = tree.css_first("h1")
     h1 = _clean(h1_node.text()[:_MAX_VALUE]) if h1_node is not None else None
-    for value in (ld.get("headline"), ld.get("name")):
-        title = _clean(value)
-        if title:
-            return _strip_site_suffix(title, site, h1)
-    title = _first_meta(
-        index,
-        "og:title",
-        "twitter:title",
-        "dc.title",
-        "dcterms.title",
-        "title",
-        "sailthru.title",
-        "parsely-title",
-        "headline",
+    node = tree.css_first("title")
+    doc_title = _clean(node.text()[:_MAX_VALUE]) if node is not None else None
+    title = (
+        _ld_title(ld, doc_title)
+        or _first_meta(
+            index,
+            "og:title",
+            "twitter:title",
+            "dc.title",
+            "dc:title",
+            "dcterms.title",
+            "dcterm:title",
+            "dcterms:title",
+            "title",
+            "sailthru.title",
+            "parsely-title",
+            "headline",
+        )
+        or _microdata(tree, "headline")
+        or doc_title
     )
     if title is None:
-        title = _microdata(tree, "headline")
-    if title is None:
-        node = tree.css_first("title")
-        title = _clean(node.text()) if node is not None else None
-        if title is None:
-            return h1
+        return h1
+    if h1 and len(h1) > len(title) and h1.startswith(title) and h1[len(title)] in "\"'“”":
+        # A meta title cut short by an unescaped quote in its attribute (content="a "b" c").
+        return h1
     return _strip_site_suffix(title, site, h1)
+
+
+_WORD_RE = re.compile(r"\w+")
 
 
 # --- entry point ----------------------------------------------------------------------------------------
@@ -518,6 +617,10 @@ def page_metadata(tree: LexborHTMLParser, url: str) -> PageMeta:
                 "og:pubdate",
                 "weibo:article:create_at",
                 "citation_publication_date",
+                "article_date_original",
+                "date_published",
+                "pub_date",
+                "article.created",
             )
         )
         or parse_date(_microdata(tree, "datePublished"))
@@ -556,6 +659,8 @@ def page_metadata(tree: LexborHTMLParser, url: str) -> PageMeta:
     if image is None:
         link = tree.css_first("link[rel=image_src]")
         image = _clean(link.attributes.get("href")) if link is not None else None
+    if image is None:
+        image = _first_big_image(tree)
 
     html_node = tree.css_first("html")
     language = (
