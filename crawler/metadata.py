@@ -341,7 +341,11 @@ _TIMED_DATE_RE = re.compile(
     r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*(?:上午|下午)?\s*\d{1,2}\s*[:：]\s*\d{2}(?:\s*[:：]\s*\d{2})?"
     r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s+\d{1,2}:\d{2}(?::\d{2})?"
 )
-_CJK_AUTHOR_RE = re.compile(r"(?:作者|撰文|记者|文\s*/|编译)\s*[：:|丨/]?\s*([^\s，,。|丨/：:()（）]{2,20})")
+_CJK_AUTHOR_RE = re.compile(
+    # A separator is required: "记者获悉" ("the reporter learned") is not a byline.
+    r"(?:(?:作者|撰文|记者|编译)\s*(?:[：:|丨/]\s*|\s+)|(?<![\u4e00-\u9fff])文\s*[：:/]\s*)"
+    r"([^\s，,。|丨/：:()（）]{2,20})"
+)
 _CJK_SOURCE_RE = re.compile(r"来源\s*[：:]\s*([^\s，,。|丨/：:()（）]{2,20})")
 _BY_RE = re.compile(r"^\s*(?:by|von|par|por|door|di)\s+(.{2,100})$", re.I)
 
@@ -587,8 +591,8 @@ def page_metadata(tree: LexborHTMLParser, url: str) -> PageMeta:
         or _microdata(tree, "author")
         or _visible_author(tree)
     )
-    if author and author.startswith(("http://", "https://", "@")):
-        author = None
+    if author and (author.startswith(("http://", "https://", "@")) or "@" in author):
+        author = None  # a profile URL, a handle or a template's "name, email@example.com"
     if author:
         match = _BY_RE.match(author)
         author = match.group(1).strip() if match else author

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -162,3 +163,32 @@ def test_hostile_input_never_raises(head: str) -> None:
 
 def test_empty_page() -> None:
     assert meta() == PageMeta(None, None, None, None, None, None, None, None, None)
+
+
+GOLDEN = sorted(p.stem for p in FIXTURES.glob("*.html"))
+
+
+def _as_json(m: PageMeta) -> dict[str, str | None]:
+    return {
+        "title": m.title,
+        "author": m.author,
+        "published": m.published.isoformat() if m.published else None,
+        "image": m.image,
+        "site_name": m.site_name,
+        "language": m.language,
+        "canonical": m.canonical,
+    }
+
+
+@pytest.mark.parametrize("name", GOLDEN)
+def test_golden_metadata(name: str) -> None:
+    # Reviewed by eye once; regenerate with UPDATE_GOLDEN=1 after a deliberate change.
+    expected_path = FIXTURES / f"{name}.expected.json"
+    expected = json.loads(expected_path.read_text("utf8"))
+    got = _as_json(
+        page_metadata(LexborHTMLParser((FIXTURES / f"{name}.html").read_text("utf8")), expected["url"])
+    )
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        expected["meta"] = got
+        expected_path.write_text(json.dumps(expected, ensure_ascii=False, indent=1) + "\n", "utf8")
+    assert got == expected["meta"]
