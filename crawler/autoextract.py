@@ -142,8 +142,10 @@ _NEGATIVE_RE = re.compile(
 # on an inline element hides at most a few words and testing every <a class> costs more than it saves.
 _PRECLEAN_SELECTOR = (
     ", ".join(sorted(_JUNK_TAGS))
-    + ", h1, h2, [hidden], [aria-hidden=true], [role], [style*=none i], [style*=hidden i], [rel=author], "
-    "[itemprop~=author], :is(div, section, ul, ol, li, header, form, dl, span, p, table):is([class], [id])"
+    + ", h1, h2, [hidden], [aria-hidden=true], "
+    + ", ".join(f"[role={role}]" for role in sorted(_UNLIKELY_ROLES))
+    + ", [style*=none i], [style*=hidden i], [rel=author], [itemprop~=author], "
+    ":is(div, section, ul, ol, header, form, dl):is([class], [id])"
 )
 
 
