@@ -142,9 +142,9 @@ _NEGATIVE_RE = re.compile(
 # on an inline element hides at most a few words and testing every <a class> costs more than it saves.
 _PRECLEAN_SELECTOR = (
     ", ".join(sorted(_JUNK_TAGS))
-    + ", h1, h2, [hidden], [aria-hidden=true], "
-    + ", ".join(f"[role={role}]" for role in sorted(_UNLIKELY_ROLES))
-    + ", [style*=none i], [style*=hidden i], [rel=author], [itemprop~=author], "
+    # Each selector of the list costs a test per element, so roles are told apart in Python.
+    + ", h1, h2, [hidden], [aria-hidden=true], [role], [style*=none i], [style*=hidden i], [rel=author], "
+    "[itemprop~=author], "
     ":is(div, section, ul, ol, header, form, dl):is([class], [id])"
 )
 
@@ -259,6 +259,7 @@ _WS_RE = re.compile(r"\s+")
 
 _MIN_PARAGRAPH = 25
 _TOP_CANDIDATES = 5
+_RANKED = 12  # candidates whose link density is measured
 _CLIMB_SHARE = 0.8
 
 
@@ -531,7 +532,7 @@ _OUTBOUND_LINKS = "a:not([href^='#']):not([href^='javascript:'])"
 def _pick_top(cands: dict[int, _Cand], body: LexborNode) -> _Cand | None:
     if not cands:
         return None
-    ranked = sorted(cands.values(), key=lambda c: c.score, reverse=True)[:12]
+    ranked = sorted(cands.values(), key=lambda c: c.score, reverse=True)[:_RANKED]
     for cand in ranked:
         cand.score *= 1 - _link_density(cand.node)
     ranked.sort(key=lambda c: c.score, reverse=True)
