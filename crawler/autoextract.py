@@ -260,6 +260,7 @@ _WS_RE = re.compile(r"\s+")
 _MIN_PARAGRAPH = 25
 _TOP_CANDIDATES = 5
 _RANKED = 12  # candidates whose link density is measured
+_MINOR_SHARE = 0.25
 _CLIMB_SHARE = 0.8
 
 
@@ -273,7 +274,15 @@ class _Cand:
 
 def _eff_len(text: str) -> int:
     """Length with CJK characters counted three times: one ideograph carries about a word."""
+    if text.isascii():
+        return len(text)
     return len(text) + 2 * len(_CJK_RE.findall(text))
+
+
+def _commas(text: str) -> int:
+    if text.isascii():
+        return text.count(",")
+    return len(_COMMA_RE.findall(text))
 
 
 def _drop(nodes: Iterable[LexborNode]) -> None:
@@ -492,7 +501,7 @@ def _score_blocks(blocks: list[_Block], para_ids: set[int]) -> dict[int, _Cand]:
         link_ratio = min(block.link_chars / raw, 1.0)
         if link_ratio > 0.5:
             continue
-        score = (1 + len(_COMMA_RE.findall(text)) + min(length // 100, 3)) * (1 - link_ratio)
+        score = (1 + _commas(text) + min(length // 100, 3)) * (1 - link_ratio)
         # A container with its own loose text behaves like Readability's wrapped runs: it is scored itself.
         start = node.parent if tag in _PARAGRAPH_TAGS or node.mem_id in para_ids else node
         level = 0
@@ -532,9 +541,16 @@ _OUTBOUND_LINKS = "a:not([href^='#']):not([href^='javascript:'])"
 def _pick_top(cands: dict[int, _Cand], body: LexborNode) -> _Cand | None:
     if not cands:
         return None
-    ranked = sorted(cands.values(), key=lambda c: c.score, reverse=True)[:_RANKED]
-    for cand in ranked:
+    ranked = []
+    best = 0.0
+    for cand in sorted(cands.values(), key=lambda c: c.score, reverse=True)[:_RANKED]:
+        # Link density only lowers a score, and nothing below a quarter of the best final score takes
+        # part in any later rule, so candidates past that bound need no (costly) density.
+        if cand.score < _MINOR_SHARE * best:
+            break
         cand.score *= 1 - _link_density(cand.node)
+        best = max(best, cand.score)
+        ranked.append(cand)
     ranked.sort(key=lambda c: c.score, reverse=True)
     top = ranked[0]
     if top.node.tag == "body":
@@ -563,7 +579,7 @@ def _common_ancestor(top: _Cand, others: list[_Cand], cands: dict[int, _Cand]) -
     chunks = [
         c
         for c in others
-        if top_class and c.score >= 0.25 * top.score and c.node.attributes.get("class") == top_class
+        if top_class and c.score >= _MINOR_SHARE * top.score and c.node.attributes.get("class") == top_class
     ]
     group, needed = (chunks, len(chunks)) if chunks else (close, 3)
     if len(group) < needed or not group:
@@ -725,7 +741,7 @@ def _should_drop(node: LexborNode, root_id: int, para_ids: set[int]) -> bool:
     if _has_ancestor(node, _CODE_OR_TABLE, root_id):
         return False
     text = node.text()
-    if len(_COMMA_RE.findall(text)) >= 10:
+    if _commas(text) >= 10:
         return False
     n = _parts(node)
     length = _eff_len(text.strip())
