@@ -731,38 +731,48 @@ def _paragraphs(node: LexborNode, raw: int, para_ids: set[int]) -> int:
 
 
 def _should_drop(node: LexborNode, root_id: int, para_ids: set[int]) -> bool:
-    """Readability's conditional cleaning: drop blocks that look like widgets rather than prose."""
+    """Readability's conditional cleaning: drop blocks that look like widgets rather than prose.
+
+    Blocks inside <pre>/<code> are kept; that test walks up the tree, so it runs only for blocks the
+    other rules would drop.
+    """
     tag = node.tag
     weight = _class_weight(node)
     if weight < 0:
         return True
     if tag == "table" and _is_data_table(node):
         return False
-    if _has_ancestor(node, _CODE_OR_TABLE, root_id):
-        return False
     text = node.text()
     if _commas(text) >= 10:
         return False
+    return _looks_like_widget(node, tag or "", weight, text, root_id, para_ids) and not _has_ancestor(
+        node, _CODE_OR_TABLE, root_id
+    )
+
+
+def _looks_like_widget(
+    node: LexborNode, tag: str, weight: int, text: str, root_id: int, para_ids: set[int]
+) -> bool:
     n = _parts(node)
     length = _eff_len(text.strip())
     is_list = tag in ("ul", "ol") or (length > 0 and n.li_chars / len(text) > 0.9)
     p = n.p
-    in_figure = _has_ancestor(node, _FIGURE, root_id)
-    if (
-        (n.img > 1 and p / n.img < 0.5 and not in_figure)
-        or (not is_list and n.li - 100 > p)
-        or n.inputs > p // 3
-    ):
+    in_figure: bool | None = None  # computed on first need
+    if (n.img > 1 and p / n.img < 0.5) or (not is_list and n.li - 100 > p) or n.inputs > p // 3:
         p = _paragraphs(node, p, para_ids)
-        if n.img > 1 and p / n.img < 0.5 and not in_figure:
-            return True
+        if n.img > 1 and p / n.img < 0.5:
+            in_figure = _has_ancestor(node, _FIGURE, root_id)
+            if not in_figure:
+                return True
         if not is_list and n.li - 100 > p:
             return True
         if n.inputs > p // 3:
             return True
-    if not is_list and length < _MIN_PARAGRAPH and (n.img == 0 or n.img > 2) and not in_figure:
+    if not is_list and length < _MIN_PARAGRAPH and (n.img == 0 or n.img > 2):
         heading = sum(len(h.text()) for h in node.css("h1, h2, h3, h4, h5, h6"))
-        if not length or heading / max(len(text), 1) < 0.9:
+        if (not length or heading / max(len(text), 1) < 0.9) and not (
+            in_figure if in_figure is not None else _has_ancestor(node, _FIGURE, root_id)
+        ):
             return True
     ld = n.link_chars / len(text) if text else 0.0
     if not is_list and weight < 25 and ld > 0.2:
