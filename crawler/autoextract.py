@@ -144,7 +144,7 @@ _PRECLEAN_SELECTOR = (
     ", ".join(sorted(_JUNK_TAGS))
     # Each selector of the list costs a test per element, so roles are told apart in Python.
     + ", h1, h2, [hidden], [aria-hidden=true], [role], [style*=none i], [style*=hidden i], [rel=author], "
-    "[itemprop~=author], "
+    "[itemprop~=author], p, "
     ":is(div, section, ul, ol, header, form, dl):is([class], [id])"
 )
 
@@ -375,9 +375,18 @@ def _preclean(tree: LexborHTMLParser, body: LexborNode) -> None:
     doomed: list[tuple[int, LexborNode]] = []
     strict: list[tuple[int, LexborNode, int]] = []  # boilerplate-named blocks and their text length
     prose_junk: list[LexborNode] = []
+    prose = 0  # characters in <p>, the measure of "the page's prose"
     budget = _HINT_BUDGET
+    last = -1
     for pos, node in enumerate(body.css(_PRECLEAN_SELECTOR)):
+        # An element matching several selectors of the list comes back once per selector, in a row.
+        key = node.mem_id
+        if key == last:
+            continue
+        last = key
         tag = node.tag or ""
+        if tag == "p":
+            prose += len(node.text())  # hidden ones are subtracted with the junk below
         if tag in _JUNK_TAGS:
             doomed.append((pos, node))
             if tag in _PROSE_JUNK:
@@ -413,7 +422,7 @@ def _preclean(tree: LexborHTMLParser, body: LexborNode) -> None:
         # Readability retries without this removal when the article comes out too short; asking up
         # front whether the block holds most of the page's prose, and too much to lose, gets the same
         # answer in one pass. Text length bounds the prose inside, which saves most prose counts.
-        prose = _prose_chars(body) - sum(_prose_chars(node) for node in prose_junk)
+        prose -= sum(_prose_chars(node) for node in prose_junk)
         for pos, node, chars in strict:
             if chars * 2 < prose:
                 doomed.append((pos, node))
