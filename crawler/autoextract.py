@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeAlias
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -261,6 +261,7 @@ _MIN_PARAGRAPH = 25
 _TOP_CANDIDATES = 5
 _RANKED = 12  # candidates whose link density is measured
 _MINOR_SHARE = 0.25
+_SIBLING_TEXT = 5.0
 _CLIMB_SHARE = 0.8
 
 
@@ -268,8 +269,8 @@ _CLIMB_SHARE = 0.8
 class _Cand:
     node: LexborNode
     score: float
+    base: float = 0.0  # the tag and class/id part of the score, before any text was counted
     paragraphs: int = 0
-    children: list[int] = field(default_factory=list)
 
 
 def _eff_len(text: str) -> int:
@@ -522,7 +523,8 @@ def _score_blocks(blocks: list[_Block], para_ids: set[int]) -> dict[int, _Cand]:
             key = anc.mem_id
             cand = cands.get(key)
             if cand is None:
-                cand = cands[key] = _Cand(anc, _TAG_BASE.get(atag, 0) + _class_weight(anc))
+                base = _TAG_BASE.get(atag, 0) + _class_weight(anc)
+                cand = cands[key] = _Cand(anc, base, base)
             divider = 1 if level == 0 else 2 if level == 1 else level * 3
             cand.score += score / divider
             if level == 0:
@@ -636,7 +638,7 @@ def _climb(top: _Cand, cands: dict[int, _Cand], body: LexborNode) -> _Cand:
     return top
 
 
-def _siblings(top: _Cand, cands: dict[int, _Cand]) -> list[LexborNode]:
+def _siblings(top: _Cand, cands: dict[int, _Cand], para_ids: set[int]) -> list[LexborNode]:
     parent = top.node.parent
     if parent is None or top.node.tag == "body":
         return [top.node]
@@ -650,9 +652,10 @@ def _siblings(top: _Cand, cands: dict[int, _Cand]) -> list[LexborNode]:
             continue
         cand = cands.get(sib.mem_id)
         bonus = top.score * 0.2 if top_class and sib.attributes.get("class") == top_class else 0.0
-        if cand is not None and cand.score + bonus >= threshold:
+        # A sibling must bring text of its own: a name like "article__info" alone scores 25.
+        if cand is not None and cand.score + bonus >= threshold and cand.score - cand.base >= _SIBLING_TEXT:
             chosen.append(sib)
-        elif sib.tag == "p":
+        elif sib.tag == "p" or sib.mem_id in para_ids:
             text = sib.text().strip()
             length = _eff_len(text)
             ld = _link_density(sib)
@@ -865,7 +868,7 @@ def extract_main(tree: LexborHTMLParser, url: str) -> str | None:
     top = _pick_top(cands, body)
     if top is None:
         return _whole_body(body)
-    parts = _siblings(top, cands)
+    parts = _siblings(top, cands, para_ids)
     for node in parts:
         _clean(node, para_ids)
     html = parts[0].inner_html or "" if len(parts) == 1 else "".join(node.html or "" for node in parts)
