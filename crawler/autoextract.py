@@ -393,10 +393,12 @@ def _preclean(tree: LexborHTMLParser, body: LexborNode) -> None:
             if tag in _PROSE_JUNK:
                 prose_junk.append(node)
             continue
-        if tag in ("h1", "h2"):
-            # The title is metadata, not body text: drop every h1 and any h2 repeating the title.
+        if tag == "h1":
+            doomed.append((pos, node))  # the title is metadata, not body text
+            continue
+        if tag == "h2":
             text = _fold(node.text())
-            if tag == "h1" or (text and any(text in t or t in text for t in titles)):
+            if text and any(text in t or t in text for t in titles):
                 doomed.append((pos, node))
             continue
         attrs = node.attributes
