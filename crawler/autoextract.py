@@ -21,44 +21,19 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 __all__ = ["extract_main"]
 
+
+def _names(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
 # Never part of an article body; removed before scoring.
-_JUNK_TAGS = frozenset(
-    {
-        "script",
-        "style",
-        "noscript",
-        "template",
-        "svg",
-        "iframe",
-        "object",
-        "embed",
-        "canvas",
-        "nav",
-        "aside",
-        "footer",
-        "button",
-        "input",
-        "select",
-        "textarea",
-        "link",
-        "meta",
-        "dialog",
-    }
+_JUNK_TAGS = _names(
+    "script style noscript template svg iframe object embed canvas nav aside footer button input "
+    "select textarea link meta dialog"
 )
 _PROSE_JUNK = frozenset({"nav", "aside", "footer", "dialog", "template", "noscript"})
-_UNLIKELY_ROLES = frozenset(
-    {
-        "navigation",
-        "complementary",
-        "dialog",
-        "alertdialog",
-        "menu",
-        "menubar",
-        "banner",
-        "contentinfo",
-        "search",
-        "alert",
-    }
+_UNLIKELY_ROLES = _names(
+    "navigation complementary dialog alertdialog menu menubar banner contentinfo search alert"
 )
 
 
@@ -150,106 +125,22 @@ _PRECLEAN_SELECTOR = (
 
 
 # Tags that continue a paragraph rather than start a new one.
-_INLINE = frozenset(
-    {
-        "a",
-        "span",
-        "b",
-        "strong",
-        "em",
-        "i",
-        "u",
-        "font",
-        "sup",
-        "sub",
-        "small",
-        "big",
-        "code",
-        "abbr",
-        "cite",
-        "q",
-        "mark",
-        "label",
-        "time",
-        "s",
-        "strike",
-        "del",
-        "ins",
-        "tt",
-        "kbd",
-        "var",
-        "dfn",
-        "bdi",
-        "bdo",
-        "wbr",
-        "br",
-        "img",
-        "picture",
-        "source",
-        "data",
-        "ruby",
-        "rt",
-        "rp",
-        "nobr",
-        "center",
-    }
+_INLINE = _names(
+    "a span b strong em i u font sup sub small big code abbr cite q mark label time s strike del "
+    "ins tt kbd var dfn bdi bdo wbr br img picture source data ruby rt rp nobr center"
 )
-_BLOCK_TAGS = frozenset(
-    {
-        "address",
-        "article",
-        "aside",
-        "blockquote",
-        "dd",
-        "div",
-        "dl",
-        "dt",
-        "fieldset",
-        "figure",
-        "footer",
-        "form",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hr",
-        "li",
-        "main",
-        "ol",
-        "p",
-        "pre",
-        "section",
-        "table",
-        "ul",
-    }
+_BLOCK_TAGS = _names(
+    "address article aside blockquote dd div dl dt fieldset figure footer form h1 h2 h3 h4 h5 h6 "
+    "header hr li main ol p pre section table ul"
 )
+# Readability's starting scores by tag: containers likely, lists and headings unlikely to be the article.
 _TAG_BASE = {
-    "div": 5,
-    "article": 8,
-    "main": 5,
-    "section": 3,
-    "pre": 3,
-    "td": 3,
-    "blockquote": 3,
-    "body": 0,
-    "address": -3,
-    "ol": -3,
-    "ul": -3,
-    "dl": -3,
-    "dd": -3,
-    "dt": -3,
-    "li": -3,
-    "form": -3,
-    "h1": -5,
-    "h2": -5,
-    "h3": -5,
-    "h4": -5,
-    "h5": -5,
-    "h6": -5,
-    "th": -5,
+    **dict.fromkeys(_names("article"), 8),
+    **dict.fromkeys(_names("div main"), 5),
+    **dict.fromkeys(_names("section pre td blockquote"), 3),
+    **dict.fromkeys(_names("body"), 0),
+    **dict.fromkeys(_names("address ol ul dl dd dt li form"), -3),
+    **dict.fromkeys(_names("h1 h2 h3 h4 h5 h6 th"), -5),
 }
 # Readability's comma set, which includes the fullwidth and ideographic commas used in CJK text.
 _COMMA_RE = re.compile("[,\u060c\ufe50\ufe10\ufe11\u2e41\u2e34\u2e32\uff0c\u3001]")
@@ -270,7 +161,6 @@ class _Cand:
     node: LexborNode
     score: float
     base: float = 0.0  # the tag and class/id part of the score, before any text was counted
-    paragraphs: int = 0
 
 
 def _eff_len(text: str) -> int:
@@ -451,6 +341,7 @@ class _Block:
 
 
 def _blocks(body: LexborNode) -> list[_Block]:
+    """Every text node, attached to its nearest non-inline ancestor, in one iterative walk."""
     blocks: dict[int, _Block] = {}
     for text_node in body.traverse(include_text=True, skip_empty=True):
         if text_node.tag != "-text":
@@ -478,24 +369,8 @@ def _blocks(body: LexborNode) -> list[_Block]:
 
 _PARAGRAPH_TAGS = frozenset({"p", "pre", "td", "blockquote", "h2", "h3", "h4", "h5", "h6", "section", "font"})
 _CONTAINER_TAGS = frozenset({"div", "section", "article", "main", "td", "body", "center", "span"})
-_UNSCORED = frozenset(
-    {
-        "li",
-        "dd",
-        "dt",
-        "th",
-        "ul",
-        "ol",
-        "dl",
-        "h1",
-        "figcaption",
-        "caption",
-        "title",
-        "html",
-        "head",
-        "option",
-    }
-)
+# Text directly in these does not make a paragraph to score (list items, captions, the title).
+_UNSCORED = _names("li dd dt th ul ol dl h1 figcaption caption title html head option")
 
 
 def _score_blocks(blocks: list[_Block], para_ids: set[int]) -> dict[int, _Cand]:
@@ -514,7 +389,9 @@ def _score_blocks(blocks: list[_Block], para_ids: set[int]) -> dict[int, _Cand]:
         if link_ratio > 0.5:
             continue
         score = (1 + _commas(text) + min(length // 100, 3)) * (1 - link_ratio)
-        # A container with its own loose text behaves like Readability's wrapped runs: it is scored itself.
+        # Paragraphs, and containers holding only inline content (Readability turns those into <p>),
+        # score their parent; a container with loose text beside blocks scores itself, like
+        # Readability's wrapped text runs.
         start = node.parent if tag in _PARAGRAPH_TAGS or node.mem_id in para_ids else node
         level = 0
         anc = start
@@ -529,8 +406,6 @@ def _score_blocks(blocks: list[_Block], para_ids: set[int]) -> dict[int, _Cand]:
                 cand = cands[key] = _Cand(anc, base, base)
             divider = 1 if level == 0 else 2 if level == 1 else level * 3
             cand.score += score / divider
-            if level == 0:
-                cand.paragraphs += 1
             anc = anc.parent
             level += 1
     return cands
