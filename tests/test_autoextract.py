@@ -10,6 +10,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.autoextract import extract_main
@@ -179,3 +181,47 @@ def test_hostile_attributes_do_not_crash() -> None:
     huge = "x" * 1_000_000
     html = page(f"<div class='{huge}' id='{huge}' style='{huge}'>{ARTICLE}</div><a href='{huge}'>{huge}</a>")
     assert "sentence number" in (extract(html) or "")
+
+
+_TAGS = [
+    "div",
+    "p",
+    "span",
+    "a",
+    "ul",
+    "li",
+    "table",
+    "td",
+    "script",
+    "nav",
+    "h1",
+    "h2",
+    "article",
+    "br",
+    "img",
+]
+_ATTRS = [
+    "",
+    " class=comment",
+    " class=article-body",
+    " id=share",
+    " style='display:none'",
+    " hidden",
+    " href=#x",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.builds(lambda t, a: f"<{t}{a}>", st.sampled_from(_TAGS), st.sampled_from(_ATTRS)),
+            st.builds(lambda t: f"</{t}>", st.sampled_from(_TAGS)),
+            st.text(alphabet="ab ,.。中文\n", max_size=60),
+        ),
+        max_size=80,
+    )
+)
+def test_random_markup_never_raises(pieces: list[str]) -> None:
+    result = extract("".join(pieces))
+    assert result is None or isinstance(result, str)
