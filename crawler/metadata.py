@@ -562,134 +562,106 @@ def _absolute(url: str, value: str | None) -> str | None:
         return None
 
 
-def page_metadata(tree: LexborHTMLParser, url: str) -> PageMeta:
-    """Metadata of a page from JSON-LD (NewsArticle and kin, @graph too), Open Graph, Twitter cards, <meta>
-    tags,
-    microdata, then visible bylines/datelines. Never raises on hostile input."""
-    article, page = _jsonld(tree)
-    ld = article or page
-    index = _meta_index(tree)
+def _keys(names: str) -> tuple[str, ...]:
+    return tuple(names.split())
 
-    publisher = ld.get("publisher")
-    site_name = _first_meta(index, "og:site_name", "application-name", "al:ios:app_name") or (
-        _ld_name(publisher) if publisher else None
-    )
+
+# <meta> names per field, Open Graph first, then Twitter, then the rest; earlier keys win.
+_SITE_KEYS = ("og:site_name", "application-name", "al:ios:app_name")
+_AUTHOR_KEYS = _keys(
+    "author article:author sailthru.author parsely-author dc.creator dcterms.creator byl byline "
+    "twitter:creator"
+)
+_PUBLISHED_KEYS = _keys(
+    "article:published_time og:published_time og:article:published_time pubdate publishdate "
+    "publish-date publish_date date dc.date dc.date.issued dcterms.created dcterms.date sailthru.date "
+    "parsely-pub-date article.published datepublished og:pubdate weibo:article:create_at "
+    "article:create_at citation_publication_date article_date_original date_published pub_date "
+    "article.created"
+)
+_MODIFIED_KEYS = _keys(
+    "article:modified_time og:updated_time dc.date.modified dcterms.modified last-modified "
+    "datemodified weibo:article:update_at article:update_at"
+)
+_IMAGE_KEYS = _keys(
+    "og:image og:image:url og:image:secure_url twitter:image twitter:image:src thumbnail image"
+)
+_LANGUAGE_KEYS = ("content-language", "og:locale", "dc.language", "language")
+_DESCRIPTION_KEYS = _keys(
+    "og:description twitter:description description dc.description sailthru.description"
+)
+
+
+def _author(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser) -> str | None:
     author = (
         _ld_name(ld.get("author") or ld.get("creator"))
-        or _first_meta(
-            index,
-            "author",
-            "article:author",
-            "sailthru.author",
-            "parsely-author",
-            "dc.creator",
-            "dcterms.creator",
-            "byl",
-            "byline",
-            "twitter:creator",
-        )
+        or _first_meta(index, *_AUTHOR_KEYS)
         or _microdata(tree, "author")
         or _visible_author(tree)
     )
-    if author and (author.startswith(("http://", "https://", "@")) or "@" in author):
-        author = None  # a profile URL, a handle or a template's "name, email@example.com"
-    if author:
-        match = _BY_RE.match(author)
-        author = match.group(1).strip() if match else author
+    if not author or author.startswith(("http://", "https://", "@")) or "@" in author:
+        return None  # a profile URL, a handle or a template's "name, email@example.com"
+    match = _BY_RE.match(author)
+    return match.group(1).strip() if match else author
 
-    published = (
+
+def _published(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser) -> datetime | None:
+    return (
         parse_date(_clean(ld.get("datePublished") or ld.get("dateCreated")))
-        or parse_date(
-            _first_meta(
-                index,
-                "article:published_time",
-                "og:published_time",
-                "og:article:published_time",
-                "pubdate",
-                "publishdate",
-                "publish-date",
-                "publish_date",
-                "date",
-                "dc.date",
-                "dc.date.issued",
-                "dcterms.created",
-                "dcterms.date",
-                "sailthru.date",
-                "parsely-pub-date",
-                "article.published",
-                "datepublished",
-                "og:pubdate",
-                "weibo:article:create_at",
-                "citation_publication_date",
-                "article_date_original",
-                "date_published",
-                "pub_date",
-                "article.created",
-            )
-        )
+        or parse_date(_first_meta(index, *_PUBLISHED_KEYS))
         or parse_date(_microdata(tree, "datePublished"))
         or _visible_date(tree)
     )
-    modified = (
+
+
+def _modified(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser) -> datetime | None:
+    return (
         parse_date(_clean(ld.get("dateModified")))
-        or parse_date(
-            _first_meta(
-                index,
-                "article:modified_time",
-                "og:updated_time",
-                "dc.date.modified",
-                "dcterms.modified",
-                "last-modified",
-                "datemodified",
-                "weibo:article:update_at",
-            )
-        )
+        or parse_date(_first_meta(index, *_MODIFIED_KEYS))
         or parse_date(_microdata(tree, "dateModified"))
     )
+
+
+def _image(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser) -> str | None:
     image = (
         _ld_url(ld.get("image") or ld.get("thumbnailUrl"))
-        or _first_meta(
-            index,
-            "og:image",
-            "og:image:url",
-            "og:image:secure_url",
-            "twitter:image",
-            "twitter:image:src",
-            "thumbnail",
-            "image",
-        )
+        or _first_meta(index, *_IMAGE_KEYS)
         or _microdata(tree, "image")
     )
     if image is None:
         link = tree.css_first("link[rel=image_src]")
         image = _clean(link.attributes.get("href")) if link is not None else None
-    if image is None:
-        image = _first_big_image(tree)
+    return image or _first_big_image(tree)
 
+
+def _language(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser) -> str | None:
     html_node = tree.css_first("html")
     language = (
         _clean(ld.get("inLanguage"))
         or (_clean(html_node.attributes.get("lang")) if html_node is not None else None)
-        or _first_meta(index, "content-language", "og:locale", "dc.language", "language")
+        or _first_meta(index, *_LANGUAGE_KEYS)
     )
+    return language.replace("_", "-") if language else None  # og:locale writes en_US
+
+
+def page_metadata(tree: LexborHTMLParser, url: str) -> PageMeta:
+    """Metadata of a page from JSON-LD (NewsArticle and kin, @graph too), Open Graph, Twitter cards,
+    <meta> tags, microdata, then visible bylines/datelines. Never raises on hostile input."""
+    article, page = _jsonld(tree)
+    ld = article or page
+    index = _meta_index(tree)
+    publisher = ld.get("publisher")
+    site_name = _first_meta(index, *_SITE_KEYS) or (_ld_name(publisher) if publisher else None)
     canonical_node = tree.css_first("link[rel=canonical]")
     canonical = _clean(canonical_node.attributes.get("href")) if canonical_node is not None else None
-    description = _clean(ld.get("description")) or _first_meta(
-        index,
-        "og:description",
-        "twitter:description",
-        "description",
-        "dc.description",
-        "sailthru.description",
-    )
     return PageMeta(
         title=_title(ld, index, tree, site_name),
-        author=author,
-        published=published,
-        modified=modified,
-        image=_absolute(url, image),
+        author=_author(ld, index, tree),
+        published=_published(ld, index, tree),
+        modified=_modified(ld, index, tree),
+        image=_absolute(url, _image(ld, index, tree)),
         site_name=site_name,
-        language=language.replace("_", "-") if language else None,
+        language=_language(ld, index, tree),
         canonical=_absolute(url, canonical),
-        description=description,
+        description=_clean(ld.get("description")) or _first_meta(index, *_DESCRIPTION_KEYS),
     )

@@ -192,3 +192,26 @@ def test_golden_metadata(name: str) -> None:
         expected["meta"] = got
         expected_path.write_text(json.dumps(expected, ensure_ascii=False, indent=1) + "\n", "utf8")
     assert got == expected["meta"]
+
+
+_PIECES = [
+    "<meta property='og:title' content='T'>",
+    "<meta name='date' content='2021-02-30'>",
+    "<script type='application/ld+json'>",
+    "</script>",
+    '{"@type": "NewsArticle", "datePublished": ',
+    '"@graph": [',
+    "<h1>",
+    "</h1>",
+    "<time datetime='x'>",
+    "<span class=byline>By ",
+    "作者：",
+    "2021年13月40日 25:61",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=30)), max_size=40))
+def test_random_markup_never_raises(pieces: list[str]) -> None:
+    m = page_metadata(LexborHTMLParser("".join(pieces)), "https://example.com/")
+    assert isinstance(m, PageMeta)
