@@ -1,61 +1,667 @@
-"""Page -> metadata (title, author, dates, image, canonical). Interim version: Open Graph and <meta> only."""
+"""Page metadata from structured data first, then visible bylines and datelines.
+
+Per field the sources are tried in this order: JSON-LD (NewsArticle and kin, ``@graph`` included), Open Graph
+and ``article:*`` meta, Twitter cards, other ``<meta>`` names (Dublin Core, sailthru, Parse.ly, ...),
+microdata (``itemprop``), then what a reader sees: bylines and datelines, Chinese forms included.
+
+Everything here treats the page as hostile: bad JSON, huge attributes, absurd dates and deep nesting must
+give ``None`` for a field, never an exception.
+"""
 
 from __future__ import annotations
 
+import html
+import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser
 
+__all__ = ["PageMeta", "page_metadata", "parse_date"]
+
 
 @dataclass(frozen=True)
 class PageMeta:
-    """What a page says about itself."""
-
-    title: str | None = None
-    author: str | None = None
-    published: datetime | None = None
-    modified: datetime | None = None
-    image: str | None = None
-    site_name: str | None = None
-    language: str | None = None
-    canonical: str | None = None
-    description: str | None = None
+    title: str | None  # tags stripped, entities decoded, whitespace folded
+    author: str | None
+    published: datetime | None  # aware if the page gave an offset, naive if it gave none
+    modified: datetime | None
+    image: str | None  # absolute URL
+    site_name: str | None
+    language: str | None
+    canonical: str | None  # absolute <link rel=canonical> href
+    description: str | None
 
 
-def _meta(tree: LexborHTMLParser, *names: str) -> str | None:
-    for name in names:
-        node = tree.css_first(f'meta[property="{name}"], meta[name="{name}"]')
-        if node is not None:
-            value = (node.attrs.get("content") or "").strip()
-            if value:
-                return value
-    return None
+_MAX_VALUE = 2000  # longer attribute values are not metadata, just noise
+_MAX_JSONLD = 2_000_000
+_WS_RE = re.compile(r"\s+")
+_TAG_RE = re.compile(r"<[^>]{0,2000}>")
+
+# --- dates ----------------------------------------------------------------------------------------------
+
+_TZ = r"(?P<tz>Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
+_ISO_RE = re.compile(
+    r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})"
+    r"(?:[T\s]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?)?\s*" + _TZ + ")?"
+)
+_CJK_DATE_RE = re.compile(
+    r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"
+    r"(?:\s*(?:(?P<ampm>上午|下午|早上|晚上)\s*)?(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{2})(?:\s*[:：分]\s*(?P<S>\d{2}))?)?"
+)
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        (
+            "jan january",
+            "feb february",
+            "mar march",
+            "apr april",
+            "may",
+            "jun june",
+            "jul july",
+            "aug august",
+            "sep sept september",
+            "oct october",
+            "nov november",
+            "dec december",
+        )
+    )
+    for m in names.split()
+}
+_EN_TIME = (
+    r"(?:,?\s*(?:at\s+)?(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?\s*"
+    + _TZ
+    + ")?"
+)
+_EN_MDY_RE = re.compile(
+    r"(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})" + _EN_TIME
+)
+_EN_DMY_RE = re.compile(
+    r"(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?P<mon>[A-Za-z]{3,9})\.?,?\s+(?P<y>\d{4})" + _EN_TIME
+)
+_EPOCH_RE = re.compile(r"\d{10}(?:\d{3})?")
+# ISO 8601 basic format: 20180619T055000+0900
+_ISO_BASIC_RE = re.compile(
+    r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})T(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?" + _TZ
+)
 
 
-def _date(text: str | None) -> datetime | None:
-    if not text:
+def _tzinfo(tz: str | None) -> timezone | None:
+    if not tz:
         return None
+    if tz.upper() in ("Z", "UTC", "GMT"):
+        return UTC
+    sign = -1 if tz[0] == "-" else 1
+    digits = tz[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+    if hours > 14 or minutes > 59:
+        return None
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def _build(
+    y: str,
+    m: int,
+    d: str,
+    hh: str | None,
+    mm: str | None,
+    ss: str | None,
+    frac: str | None = None,
+    tz: str | None = None,
+    ampm: str | None = None,
+) -> datetime | None:
+    year = int(y)
+    if not 1970 <= year <= 2100:
+        return None
+    hour = int(hh or 0)
+    if ampm:
+        pm = ampm.lower().startswith("p") or ampm in ("下午", "晚上")
+        if pm and hour < 12:
+            hour += 12
+        elif not pm and hour == 12 and ampm.lower().startswith("a"):
+            hour = 0
+    micro = int((frac or "0")[:6].ljust(6, "0"))
     try:
-        return datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return datetime(year, m, int(d), hour, int(mm or 0), int(ss or 0), micro, tzinfo=_tzinfo(tz))
     except ValueError:
         return None
 
 
+def parse_date(text: str | None) -> datetime | None:
+    """Parse ISO 8601, RFC 822, Chinese (``2021年08月24日 15:07``), English and epoch dates.
+
+    The result is aware when the text carries an offset and naive otherwise. Returns None when nothing
+    date-like is found; never raises.
+    """
+    if not text:
+        return None
+    text = text.strip()[:200]
+    if _EPOCH_RE.fullmatch(text):
+        seconds = int(text) / (1000 if len(text) == 13 else 1)
+        return datetime.fromtimestamp(seconds, UTC)
+    match = _ISO_RE.search(text) or _ISO_BASIC_RE.match(text)
+    if match:
+        g = match.group
+        frac = g("f") if "f" in match.re.groupindex else None
+        return _build(g("y"), int(g("m")), g("d"), g("H"), g("M"), g("S"), frac, g("tz"))
+    match = _CJK_DATE_RE.search(text)
+    if match:
+        g = match.group
+        return _build(g("y"), int(g("m")), g("d"), g("H"), g("M"), g("S"), ampm=g("ampm"))
+    if "," in text[:5] or text[:3].isalpha():
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            parsed = None
+        if parsed is not None:
+            return parsed
+    for rx in (_EN_MDY_RE, _EN_DMY_RE):
+        match = rx.search(text)
+        if match and match.group("mon").lower() in _MONTHS:
+            g = match.group
+            return _build(
+                g("y"), _MONTHS[g("mon").lower()], g("d"), g("H"), g("M"), g("S"), None, g("tz"), g("ampm")
+            )
+    return None
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+
+
+def _clean(value: object) -> str | None:
+    """Text of a metadata value: entities decoded, tags stripped, whitespace folded."""
+    if not isinstance(value, str):
+        return None
+    value = value[:_MAX_VALUE]
+    if "<" in value:
+        value = _TAG_RE.sub(" ", value)
+    if "&" in value:
+        value = html.unescape(value)
+    value = _WS_RE.sub(" ", value).strip()
+    return value or None
+
+
+def _meta_index(tree: LexborHTMLParser) -> dict[str, str]:
+    """First non-empty content of every <meta> keyed by lower-cased property/name/itemprop."""
+    index: dict[str, str] = {}
+    for node in tree.css("meta[content]"):
+        attrs = node.attributes
+        content = attrs.get("content")
+        if not content or not content.strip():
+            continue
+        for attr in ("property", "name", "itemprop", "http-equiv"):
+            key = attrs.get(attr)
+            if key:
+                # "og:title twitter:title" style space-separated lists name several properties at once.
+                for part in key.lower().split():
+                    index.setdefault(part, content)
+    return index
+
+
+def _first_meta(index: dict[str, str], *keys: str) -> str | None:
+    for key in keys:
+        value = _clean(index.get(key))
+        if value:
+            return value
+    return None
+
+
+# --- JSON-LD --------------------------------------------------------------------------------------------
+
+# JSON-LD types by how surely they describe the article itself (lower is better).
+_TYPE_RANK = {
+    **dict.fromkeys(
+        (
+            "newsarticle",
+            "reportagenewsarticle",
+            "analysisnewsarticle",
+            "opinionnewsarticle",
+            "reviewnewsarticle",
+            "backgroundnewsarticle",
+            "askpublicnewsarticle",
+            "satiricalarticle",
+        ),
+        0,
+    ),
+    **dict.fromkeys(
+        (
+            "article",
+            "blogposting",
+            "scholarlyarticle",
+            "techarticle",
+            "report",
+            "liveblogposting",
+            "socialmediaposting",
+            "discussionforumposting",
+            "posting",
+            "reviewarticle",
+            "medicalscholarlyarticle",
+        ),
+        1,
+    ),
+    **dict.fromkeys(("creativework", "videoobject", "recipe", "review", "howto"), 2),
+    **dict.fromkeys(
+        ("webpage", "itempage", "aboutpage", "collectionpage", "profilepage", "medicalwebpage"), 3
+    ),
+}
+_CDATA_RE = re.compile(r"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$|^\s*<!--|-->\s*$")
+
+
+def _types(obj: dict[str, object]) -> set[str]:
+    t = obj.get("@type")
+    if isinstance(t, str):
+        return {t.lower()}
+    if isinstance(t, list):
+        return {x.lower() for x in t if isinstance(x, str)}
+    return set()
+
+
+def _jsonld_objects(tree: LexborHTMLParser) -> Iterator[dict[str, object]]:
+    """Every dict in every JSON-LD block, walked iteratively (no recursion on hostile nesting)."""
+    for script in tree.css("script[type='application/ld+json' i]"):
+        raw = script.text()
+        if not raw or len(raw) > _MAX_JSONLD:
+            continue
+        # Some pages (and Readability's test corpus) wrap the JSON in CDATA markers or comments.
+        raw = _CDATA_RE.sub("", raw).strip().rstrip(";")
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
+            continue
+        stack: list[tuple[object, int]] = [(data, 0)]
+        while stack:
+            item, depth = stack.pop()
+            if depth > 6:
+                continue
+            if isinstance(item, list):
+                stack.extend((x, depth + 1) for x in reversed(item))
+            elif isinstance(item, dict):
+                yield item
+                for key in ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement"):
+                    child = item.get(key)
+                    if isinstance(child, list | dict):
+                        stack.append((child, depth + 1))
+
+
+def _jsonld(tree: LexborHTMLParser) -> tuple[dict[str, object], dict[str, object]]:
+    """The object that best describes the article, and the web-page object (either may be empty)."""
+    best: dict[str, object] = {}
+    best_rank = 99
+    page: dict[str, object] = {}
+    for obj in _jsonld_objects(tree):
+        ranks = [_TYPE_RANK[t] for t in _types(obj) if t in _TYPE_RANK]
+        if not ranks:
+            continue
+        rank = min(ranks)
+        if rank == 3:
+            page = page or obj
+        elif rank < best_rank:
+            best, best_rank = obj, rank
+    return best, page
+
+
+def _ld_name(value: object) -> str | None:
+    """A person's or organisation's name from a JSON-LD value that may be a string, dict or list of them."""
+    items = value if isinstance(value, list) else [value]
+    names = []
+    for item in items[:10]:
+        name = _clean(item.get("name")) if isinstance(item, dict) else _clean(item)
+        if name and not name.startswith(("http://", "https://")) and name not in names:
+            names.append(name)
+    return ", ".join(names) or None
+
+
+def _ld_url(value: object) -> str | None:
+    for _ in range(4):
+        if isinstance(value, list):
+            value = value[0] if value else None
+        elif isinstance(value, dict):
+            value = value.get("url") or value.get("contentUrl") or value.get("@id")
+        else:
+            break
+    return _clean(value)
+
+
+# --- visible text ---------------------------------------------------------------------------------------
+
+_DATE_HINT_SELECTOR = (
+    "time[datetime], [itemprop=datePublished], [class*=date i], [class*=time i], [id*=date i], [id*=time i], "
+    "[class*=pub i], [class*=info i], [class*=source i], [class*=byline i], [class*=meta i]"
+)
+_VISIBLE_DATE_RE = re.compile(
+    r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日(?:\s*(?:上午|下午)?\s*\d{1,2}\s*[:：]\s*\d{2}(?:\s*[:：]\s*\d{2})?)?"
+    r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?"
+)
+_TIMED_DATE_RE = re.compile(
+    r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*(?:上午|下午)?\s*\d{1,2}\s*[:：]\s*\d{2}(?:\s*[:：]\s*\d{2})?"
+    r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s+\d{1,2}:\d{2}(?::\d{2})?"
+)
+_CJK_AUTHOR_RE = re.compile(
+    # A separator is required: "记者获悉" ("the reporter learned") is not a byline.
+    r"(?:(?:作者|撰文|记者|编译)\s*(?:[：:|丨/]\s*|\s+)|(?<![\u4e00-\u9fff])文\s*[：:/]\s*)"
+    r"([^\s，,。|丨/：:()（）]{2,20})"
+)
+_CJK_SOURCE_RE = re.compile(r"来源\s*[：:]\s*([^\s，,。|丨/：:()（）]{2,20})")
+_BY_RE = re.compile(r"^\s*(?:by|von|par|por|door|di)\s+(.{2,100})$", re.I)
+
+
+def _visible_date(tree: LexborHTMLParser) -> datetime | None:
+    for node in tree.css(_DATE_HINT_SELECTOR)[:200]:
+        stamp = node.attributes.get("datetime")
+        if stamp:
+            parsed = parse_date(stamp)
+            if parsed:
+                return parsed
+        text = node.text()[:300]
+        match = _VISIBLE_DATE_RE.search(text)
+        if match:
+            parsed = parse_date(match.group(0))
+            if parsed:
+                return parsed
+    body = tree.body
+    if body is None:
+        return None
+    # Anywhere else on the page only a date with a time of day counts: that is a dateline, while a bare
+    # date is as likely a date the article talks about.
+    match = _TIMED_DATE_RE.search(body.text()[:200_000])
+    return parse_date(match.group(0)) if match else None
+
+
+def _visible_author(tree: LexborHTMLParser) -> str | None:
+    for node in tree.css("[rel=author], [class*=byline i], [class*=author i], [id*=author i]")[:50]:
+        text = _clean(node.text(separator=" "))
+        if not text or len(text) > 120:
+            continue
+        if "编辑" in text or "来源" in text or "作者" in text:
+            # A labelled Chinese line: take the writer if named, never the editor (责任编辑).
+            match = _CJK_AUTHOR_RE.search(text)
+            if match:
+                return match.group(1)
+            continue
+        match = _BY_RE.match(text)
+        return match.group(1).strip() if match else text
+    body = tree.body
+    if body is None:
+        return None
+    # The separator keeps "作者：李四" from running into the next block's text.
+    text = body.text(separator="\n")[:200_000]
+    match = _CJK_AUTHOR_RE.search(text)
+    if match:
+        return match.group(1)
+    # GNE and most Chinese portals report the 来源 (source outlet) when no writer is named; the editor
+    # (责任编辑) is never the author.
+    match = _CJK_SOURCE_RE.search(text)
+    return match.group(1) if match else None
+
+
+def _microdata(tree: LexborHTMLParser, prop: str) -> str | None:
+    node = tree.css_first(f"[itemprop={prop}]")
+    if node is None:
+        return None
+    attrs = node.attributes
+    for attr in ("content", "datetime", "src", "href"):
+        if attrs.get(attr):
+            return _clean(attrs[attr])
+    name = node.css_first("[itemprop=name]")
+    return _clean((name or node).text()[:_MAX_VALUE])
+
+
+_NOT_LEAD_IMAGE_RE = re.compile(
+    r"logo|icon|avatar|sprite|blank|pixel|spacer|placeholder|/ads?/|badge|emoji", re.I
+)
+_CSS_WIDTH_RE = re.compile(r"(?:^|;)\s*width\s*:\s*(\d+)px", re.I)
+_MIN_LEAD_WIDTH = 300
+
+
+def _declared_width(attrs: dict[str, str | None]) -> int:
+    width = attrs.get("width") or ""
+    if width.isdigit():
+        return int(width)
+    match = _CSS_WIDTH_RE.search(attrs.get("style") or "")
+    return int(match.group(1)) if match else 0
+
+
+_CONTENT_IMAGES = (
+    "article img[src], main img[src], [itemprop=articleBody] img[src], [class*=article i] img[src], "
+    "[class*=story i] img[src], [class*=content i] img[src]"
+)
+
+
+def _usable_image(attrs: dict[str, str | None]) -> str | None:
+    src = (attrs.get("src") or "").strip()
+    if not src or src.startswith("data:") or _NOT_LEAD_IMAGE_RE.search(src):
+        return None
+    return src
+
+
+def _first_big_image(tree: LexborHTMLParser) -> str | None:
+    """Last resort for the lead image: the first picture the page declares as wide, else the first
+    picture of undeclared size inside the article container; never a logo, icon or spacer."""
+    body = tree.body
+    if body is None:
+        return None
+    for img in body.css("img[src]")[:200]:
+        attrs = img.attributes
+        src = _usable_image(attrs)
+        if src and _declared_width(attrs) >= _MIN_LEAD_WIDTH:
+            return src
+    for img in body.css(_CONTENT_IMAGES)[:50]:
+        attrs = img.attributes
+        src = _usable_image(attrs)
+        if src and not attrs.get("width") and not attrs.get("height"):
+            return src
+    return None
+
+
+# --- titles ---------------------------------------------------------------------------------------------
+
+_TITLE_SEP_RE = re.compile(r"\s+[|\-–—·•»:/\\]\s+|\s*[|_｜]\s*|\s+::\s+")
+_PORTAL_SUFFIX_RE = re.compile(r"(网|频道|新闻|资讯|在线|日报|晚报|报|中心|官网|首页|门户|社区)$")
+
+
+def _strip_site_suffix(title: str, site_name: str | None, h1: str | None) -> str:
+    """Drop a trailing " - Site Name" / " | Site" / "_新浪财经_新浪网" from a title."""
+    if h1 and len(h1) >= 4 and title.startswith(h1) and _TITLE_SEP_RE.match(title[len(h1) :]):
+        return h1
+    site = (site_name or "").casefold()
+    stripped = title
+    for _ in range(5):
+        pieces = list(_TITLE_SEP_RE.finditer(stripped))
+        if not pieces:
+            break
+        last = pieces[-1]
+        head, tail = stripped[: last.start()].strip(), stripped[last.end() :].strip()
+        if not head or len(head) < len(tail):
+            break
+        folded = tail.casefold()
+        # Portals chain short section names with underscores: "标题_新浪财经_新浪网".
+        if last.group(0).strip() == "_" and len(tail) <= 12:
+            stripped = head
+            continue
+        if (
+            (site and (folded in site or site in folded))
+            or _PORTAL_SUFFIX_RE.search(tail)
+            or (
+                len(pieces) == 1
+                and site
+                and len(tail) <= 30
+                and folded.replace(" ", "") in site.replace(" ", "")
+            )
+        ):
+            stripped = head
+            continue
+        break
+    return stripped
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD_RE.findall(text.casefold()))
+
+
+def _ld_title(ld: dict[str, object], doc_title: str | None) -> str | None:
+    headline, name = _clean(ld.get("headline")), _clean(ld.get("name"))
+    if headline and name and headline != name and doc_title:
+        # Wikipedia-style pages put a description in "headline" and the title in "name"; the one that
+        # shares more words with <title> is the title.
+        words = _words(doc_title)
+        return name if len(_words(name) & words) > len(_words(headline) & words) else headline
+    return headline or name
+
+
+def _title(
+    ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser, site: str | None
+) -> str | None:
+    h1_node = tree.css_first("h1")
+    h1 = _clean(h1_node.text()[:_MAX_VALUE]) if h1_node is not None else None
+    node = tree.css_first("title")
+    doc_title = _clean(node.text()[:_MAX_VALUE]) if node is not None else None
+    title = (
+        _ld_title(ld, doc_title)
+        or _first_meta(
+            index,
+            "og:title",
+            "twitter:title",
+            "dc.title",
+            "dc:title",
+            "dcterms.title",
+            "dcterm:title",
+            "dcterms:title",
+            "title",
+            "sailthru.title",
+            "parsely-title",
+            "headline",
+        )
+        or _microdata(tree, "headline")
+        or doc_title
+    )
+    if title is None:
+        return h1
+    if h1 and len(h1) > len(title) and h1.startswith(title) and h1[len(title)] in "\"'“”":
+        # A meta title cut short by an unescaped quote in its attribute (content="a "b" c").
+        return h1
+    return _strip_site_suffix(title, site, h1)
+
+
+_WORD_RE = re.compile(r"\w+")
+
+
+# --- entry point ----------------------------------------------------------------------------------------
+
+
+def _absolute(url: str, value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return urljoin(url, value.strip())
+    except ValueError:
+        return None
+
+
+def _keys(names: str) -> tuple[str, ...]:
+    return tuple(names.split())
+
+
+# <meta> names per field, Open Graph first, then Twitter, then the rest; earlier keys win.
+_SITE_KEYS = ("og:site_name", "application-name", "al:ios:app_name")
+_AUTHOR_KEYS = _keys(
+    "author article:author sailthru.author parsely-author dc.creator dcterms.creator byl byline "
+    "twitter:creator"
+)
+_PUBLISHED_KEYS = _keys(
+    "article:published_time og:published_time og:article:published_time pubdate publishdate "
+    "publish-date publish_date date dc.date dc.date.issued dcterms.created dcterms.date sailthru.date "
+    "parsely-pub-date article.published datepublished og:pubdate weibo:article:create_at "
+    "article:create_at citation_publication_date article_date_original date_published pub_date "
+    "article.created"
+)
+_MODIFIED_KEYS = _keys(
+    "article:modified_time og:updated_time dc.date.modified dcterms.modified last-modified "
+    "datemodified weibo:article:update_at article:update_at"
+)
+_IMAGE_KEYS = _keys(
+    "og:image og:image:url og:image:secure_url twitter:image twitter:image:src thumbnail image"
+)
+_LANGUAGE_KEYS = ("content-language", "og:locale", "dc.language", "language")
+_DESCRIPTION_KEYS = _keys(
+    "og:description twitter:description description dc.description sailthru.description"
+)
+
+
+def _author(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser) -> str | None:
+    author = (
+        _ld_name(ld.get("author") or ld.get("creator"))
+        or _first_meta(index, *_AUTHOR_KEYS)
+        or _microdata(tree, "author")
+        or _visible_author(tree)
+    )
+    if not author or author.startswith(("http://", "https://", "@")) or "@" in author:
+        return None  # a profile URL, a handle or a template's "name, email@example.com"
+    match = _BY_RE.match(author)
+    return match.group(1).strip() if match else author
+
+
+def _published(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser) -> datetime | None:
+    return (
+        parse_date(_clean(ld.get("datePublished") or ld.get("dateCreated")))
+        or parse_date(_first_meta(index, *_PUBLISHED_KEYS))
+        or parse_date(_microdata(tree, "datePublished"))
+        or _visible_date(tree)
+    )
+
+
+def _modified(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser) -> datetime | None:
+    return (
+        parse_date(_clean(ld.get("dateModified")))
+        or parse_date(_first_meta(index, *_MODIFIED_KEYS))
+        or parse_date(_microdata(tree, "dateModified"))
+    )
+
+
+def _image(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser) -> str | None:
+    image = (
+        _ld_url(ld.get("image") or ld.get("thumbnailUrl"))
+        or _first_meta(index, *_IMAGE_KEYS)
+        or _microdata(tree, "image")
+    )
+    if image is None:
+        link = tree.css_first("link[rel=image_src]")
+        image = _clean(link.attributes.get("href")) if link is not None else None
+    return image or _first_big_image(tree)
+
+
+def _language(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser) -> str | None:
+    html_node = tree.css_first("html")
+    language = (
+        _clean(ld.get("inLanguage"))
+        or (_clean(html_node.attributes.get("lang")) if html_node is not None else None)
+        or _first_meta(index, *_LANGUAGE_KEYS)
+    )
+    return language.replace("_", "-") if language else None  # og:locale writes en_US
+
+
 def page_metadata(tree: LexborHTMLParser, url: str) -> PageMeta:
-    """Metadata of a page from Open Graph and <meta> tags."""
-    title_node = tree.css_first("title")
-    canonical = tree.css_first('link[rel="canonical"]')
-    href = (canonical.attrs.get("href") or "").strip() if canonical is not None else ""
-    image = _meta(tree, "og:image", "twitter:image")
+    """Metadata of a page from JSON-LD (NewsArticle and kin, @graph too), Open Graph, Twitter cards,
+    <meta> tags, microdata, then visible bylines/datelines. Never raises on hostile input."""
+    article, page = _jsonld(tree)
+    ld = article or page
+    index = _meta_index(tree)
+    publisher = ld.get("publisher")
+    site_name = _first_meta(index, *_SITE_KEYS) or (_ld_name(publisher) if publisher else None)
+    canonical_node = tree.css_first("link[rel=canonical]")
+    canonical = _clean(canonical_node.attributes.get("href")) if canonical_node is not None else None
     return PageMeta(
-        title=_meta(tree, "og:title") or (title_node.text().strip() if title_node is not None else None),
-        author=_meta(tree, "author", "article:author"),
-        published=_date(_meta(tree, "article:published_time")),
-        modified=_date(_meta(tree, "article:modified_time")),
-        image=urljoin(url, image) if image else None,
-        site_name=_meta(tree, "og:site_name"),
-        canonical=urljoin(url, href) if href else None,
-        description=_meta(tree, "description", "og:description"),
+        title=_title(ld, index, tree, site_name),
+        author=_author(ld, index, tree),
+        published=_published(ld, index, tree),
+        modified=_modified(ld, index, tree),
+        image=_absolute(url, _image(ld, index, tree)),
+        site_name=site_name,
+        language=_language(ld, index, tree),
+        canonical=_absolute(url, canonical),
+        description=_clean(ld.get("description")) or _first_meta(index, *_DESCRIPTION_KEYS),
     )

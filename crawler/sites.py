@@ -1,4 +1,4 @@
-"""Built-in site rules, as data (sites.yaml): a domain -> body selectors and elements to remove."""
+"""Built-in extraction rules for well-known sites, kept as data in ``sites.yaml``."""
 
 from __future__ import annotations
 
@@ -9,28 +9,64 @@ from urllib.parse import urlsplit
 
 import yaml
 
+__all__ = ["SiteRule", "rule_for"]
+
 
 @dataclass(frozen=True)
 class SiteRule:
-    """Where a site keeps its article body."""
+    body: tuple[str, ...]  # CSS selectors tried in order; the first that matches wins
+    remove: tuple[str, ...]  # selectors dropped inside the body
 
-    body: tuple[str, ...]
-    remove: tuple[str, ...]
+
+def _selectors(value: object, domain: str, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError(f"sites.yaml: {domain}.{key} must be a list of CSS selectors")
+    return tuple(v.strip() for v in value)
 
 
 @functools.cache
 def _rules() -> dict[str, SiteRule]:
+    # Loaded once per process from the package data, so an installed wheel works without the source tree.
     text = resources.files("crawler").joinpath("sites.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text) or {}
-    return {
-        domain.lower(): SiteRule(body=tuple(rule.get("body", ())), remove=tuple(rule.get("remove", ())))
-        for domain, rule in data.items()
-    }
+    if not isinstance(data, dict):
+        raise ValueError("sites.yaml must map domains to rules")
+    rules: dict[str, SiteRule] = {}
+    for domain, spec in data.items():
+        if not isinstance(spec, dict):
+            raise ValueError(f"sites.yaml: rule for {domain} must be a mapping")
+        body = _selectors(spec.get("body"), str(domain), "body")
+        if not body:
+            raise ValueError(f"sites.yaml: rule for {domain} has no body selector")
+        rules[str(domain).lower().strip(".")] = SiteRule(
+            body, _selectors(spec.get("remove"), str(domain), "remove")
+        )
+    return rules
+
+
+def _host(url: str) -> str | None:
+    try:
+        host = urlsplit(url.strip()).hostname
+    except ValueError:
+        return None
+    if not host and "://" not in url:
+        # A bare host such as "news.sina.com.cn/..." without a scheme.
+        return _host("http://" + url)
+    return host.rstrip(".").lower() if host else None
 
 
 def rule_for(url: str) -> SiteRule | None:
-    """The built-in rule for the URL's host or its nearest parent domain, or None."""
-    host = (urlsplit(url).hostname or "").lower()
+    """The built-in rule for the URL's host (matching the domain or any parent domain), or None.
+
+    The most specific domain wins: ``finance.sina.com.cn`` before ``sina.com.cn``.
+    """
+    host = _host(url)
+    if not host:
+        return None
     rules = _rules()
     labels = host.split(".")
     for start in range(len(labels) - 1):

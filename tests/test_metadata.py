@@ -1,0 +1,217 @@
+"""Tests of crawler.metadata: date parsing, source precedence, Chinese bylines, hostile input."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from selectolax.lexbor import LexborHTMLParser
+
+from crawler.metadata import PageMeta, page_metadata, parse_date
+
+FIXTURES = Path(__file__).parent / "fixtures" / "extraction"
+CST = timezone(timedelta(hours=8))
+
+
+def meta(head: str = "", body: str = "", url: str = "https://example.com/news/a.html") -> PageMeta:
+    return page_metadata(LexborHTMLParser(f"<html><head>{head}</head><body>{body}</body></html>"), url)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2021-08-24T15:07:13+08:00", datetime(2021, 8, 24, 15, 7, 13, tzinfo=CST)),
+        ("2021-08-24T07:07:13Z", datetime(2021, 8, 24, 7, 7, 13, tzinfo=UTC)),
+        ("2021-08-24 15:07:13", datetime(2021, 8, 24, 15, 7, 13)),
+        ("2021-08-24", datetime(2021, 8, 24)),
+        ("2021/8/4 9:05", datetime(2021, 8, 4, 9, 5)),
+        ("2021年08月24日 15:07", datetime(2021, 8, 24, 15, 7)),
+        ("2021年8月24日15:07:30", datetime(2021, 8, 24, 15, 7, 30)),
+        ("发布时间：2021年08月24日 下午3:07", datetime(2021, 8, 24, 15, 7)),
+        ("Tue, 24 Aug 2021 15:07:13 +0000", datetime(2021, 8, 24, 15, 7, 13, tzinfo=UTC)),
+        ("August 24, 2021", datetime(2021, 8, 24)),
+        ("24 Aug 2021 3:07 pm", datetime(2021, 8, 24, 15, 7)),
+        ("2017-11-03 03:01:00.000000", datetime(2017, 11, 3, 3, 1)),
+        ("1629788833", datetime(2021, 8, 24, 7, 7, 13, tzinfo=UTC)),
+    ],
+)
+def test_parse_date(text: str, expected: datetime) -> None:
+    assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "yesterday", "2021-13-45", "0000-00-00", "9999-01-01", "12:30", None])
+def test_parse_date_rejects_garbage(text: str | None) -> None:
+    assert parse_date(text) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_parse_date_never_raises(text: str) -> None:
+    parse_date(text)
+
+
+def test_jsonld_graph_wins_over_open_graph() -> None:
+    ld = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "WebSite", "name": "Example"},
+            {
+                "@type": ["NewsArticle"],
+                "headline": "LD headline",
+                "datePublished": "2021-08-24T15:07:13+08:00",
+                "author": [{"@type": "Person", "name": "Ann"}, {"@type": "Person", "name": "Bob"}],
+                "image": {"@type": "ImageObject", "url": "/img/lead.jpg"},
+                "publisher": {"name": "Example News"},
+            },
+        ],
+    }
+    m = meta(
+        f"<script type='application/ld+json'>{json.dumps(ld)}</script>"
+        "<meta property='og:title' content='OG title'><meta property='og:image' content='/og.jpg'>"
+        "<title>Page title - Example News</title>"
+    )
+    assert m.title == "LD headline"
+    assert m.author == "Ann, Bob"
+    assert m.published == datetime(2021, 8, 24, 15, 7, 13, tzinfo=CST)
+    assert m.image == "https://example.com/img/lead.jpg"
+    assert m.site_name == "Example News"
+
+
+def test_open_graph_then_twitter_then_meta() -> None:
+    m = meta(
+        "<meta name='twitter:title' content='Tw title'><meta property='og:title' content='OG &amp; title'>"
+        "<meta name='twitter:image' content='https://cdn.example.com/tw.jpg'>"
+        "<meta property='article:published_time' content='2020-01-02T03:04:05-05:00'>"
+        "<meta name='author' content='Jane Doe'><link rel=canonical href='/news/a'>"
+        "<meta name=description content='  A   description. '><meta property='og:site_name' content='Ex'>"
+    )
+    assert m.title == "OG & title"
+    assert m.image == "https://cdn.example.com/tw.jpg"
+    assert m.published == datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-5)))
+    assert m.author == "Jane Doe"
+    assert m.canonical == "https://example.com/news/a"
+    assert m.description == "A description."
+
+
+def test_title_site_suffix_stripped() -> None:
+    assert (
+        meta(
+            "<title>Big News Today - Example News</title>"
+            "<meta property='og:site_name' content='Example News'>"
+        ).title
+        == "Big News Today"
+    )
+    assert meta("<title>最强中国芯本月商用_新浪财经_新浪网</title>").title == "最强中国芯本月商用"
+    assert meta("<title>Some Story | Site</title>", "<h1>Some Story</h1>").title == "Some Story"
+    # A separator inside the title proper stays.
+    assert (
+        meta("<title>Rock - Paper - Scissors: a history</title>").title
+        == "Rock - Paper - Scissors: a history"
+    )
+
+
+def test_chinese_dateline_byline_and_editor() -> None:
+    m = meta(
+        "<title>新闻标题_网易新闻</title>",
+        "<h1>新闻标题</h1><div class=post_info>2021年08月24日 15:07 来源：新华网 作者：李四</div>"
+        "<div id=artibody><p>正文内容，正文内容。</p><p class=editor>责任编辑：张三</p></div>",
+    )
+    assert m.title == "新闻标题"
+    assert m.published == datetime(2021, 8, 24, 15, 7)
+    assert m.author == "李四"
+
+
+def test_editor_is_not_the_author() -> None:
+    m = meta("", "<div class=article><p>正文内容。</p></div><p class=show_author>责任编辑：张三</p>")
+    assert m.author is None or "张三" not in m.author
+
+
+def test_microdata() -> None:
+    m = meta(
+        "",
+        "<article itemscope><h1 itemprop=headline>Micro title</h1>"
+        "<time itemprop=datePublished datetime='2019-05-06T07:08:09Z'>May 6</time>"
+        "<span itemprop=author itemscope><span itemprop=name>Max Mustermann</span></span></article>",
+    )
+    assert m.title == "Micro title"
+    assert m.published == datetime(2019, 5, 6, 7, 8, 9, tzinfo=UTC)
+    assert m.author == "Max Mustermann"
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "<script type='application/ld+json'>{not json</script>",
+        "<script type='application/ld+json'>" + "[" * 100_000 + "</script>",
+        '<script type=\'application/ld+json\'>{"@type": "NewsArticle", "headline": 5, '
+        '"author": {"name": [1]},'
+        ' "datePublished": {"x": 1}, "image": [[[]]]}</script>',
+        "<meta property='og:title' content='" + "x" * 1_000_000 + "'>",
+        "<meta property='article:published_time' content='2021-99-99T99:99:99+99:99'>",
+        "<link rel=canonical href='http://[bad'>",
+    ],
+)
+def test_hostile_input_never_raises(head: str) -> None:
+    m = meta(head)
+    assert m.title is None or len(m.title) <= 2000
+
+
+def test_empty_page() -> None:
+    assert meta() == PageMeta(None, None, None, None, None, None, None, None, None)
+
+
+GOLDEN = sorted(p.stem for p in FIXTURES.glob("*.html"))
+
+
+def _as_json(m: PageMeta) -> dict[str, str | None]:
+    return {
+        "title": m.title,
+        "author": m.author,
+        "published": m.published.isoformat() if m.published else None,
+        "image": m.image,
+        "site_name": m.site_name,
+        "language": m.language,
+        "canonical": m.canonical,
+    }
+
+
+@pytest.mark.parametrize("name", GOLDEN)
+def test_golden_metadata(name: str) -> None:
+    # Reviewed by eye once; regenerate with UPDATE_GOLDEN=1 after a deliberate change.
+    expected_path = FIXTURES / f"{name}.expected.json"
+    expected = json.loads(expected_path.read_text("utf8"))
+    got = _as_json(
+        page_metadata(LexborHTMLParser((FIXTURES / f"{name}.html").read_text("utf8")), expected["url"])
+    )
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        expected["meta"] = got
+        expected_path.write_text(json.dumps(expected, ensure_ascii=False, indent=1) + "\n", "utf8")
+    assert got == expected["meta"]
+
+
+_PIECES = [
+    "<meta property='og:title' content='T'>",
+    "<meta name='date' content='2021-02-30'>",
+    "<script type='application/ld+json'>",
+    "</script>",
+    '{"@type": "NewsArticle", "datePublished": ',
+    '"@graph": [',
+    "<h1>",
+    "</h1>",
+    "<time datetime='x'>",
+    "<span class=byline>By ",
+    "作者：",
+    "2021年13月40日 25:61",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=30)), max_size=40))
+def test_random_markup_never_raises(pieces: list[str]) -> None:
+    m = page_metadata(LexborHTMLParser("".join(pieces)), "https://example.com/")
+    assert isinstance(m, PageMeta)
