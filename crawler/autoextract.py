@@ -341,10 +341,17 @@ class _Block:
 
 
 def _blocks(body: LexborNode) -> list[_Block]:
-    """Every text node, attached to its nearest non-inline ancestor, in one iterative walk."""
+    """Every text node, attached to its nearest non-inline ancestor, in one iterative walk.
+
+    HTML comments met on the way are removed, as they have no place in the clean result.
+    """
     blocks: dict[int, _Block] = {}
+    comments = []
     for text_node in body.traverse(include_text=True, skip_empty=True):
-        if text_node.tag != "-text":
+        tag = text_node.tag
+        if tag != "-text":
+            if tag == "-comment":
+                comments.append(text_node)
             continue
         text = text_node.text_content
         if not text or text.isspace():
@@ -364,6 +371,7 @@ def _blocks(body: LexborNode) -> list[_Block]:
         block.parts.append(text)
         if in_link:
             block.link_chars += len(text)
+    _drop(comments)  # leaves, so their order does not matter
     return list(blocks.values())
 
 
