@@ -627,19 +627,22 @@ def _paragraphs(node: LexborNode, raw: int, para_ids: set[int]) -> int:
     return raw + sum(1 for d in node.css("div, section, span, center, font") if d.mem_id in para_ids)
 
 
-def _should_drop(node: LexborNode, root_id: int, para_ids: set[int]) -> bool:
+def _should_drop(node: LexborNode, root_id: int, root_chars: int, para_ids: set[int]) -> bool:
     """Readability's conditional cleaning: drop blocks that look like widgets rather than prose.
 
-    Blocks inside <pre>/<code> are kept; that test walks up the tree, so it runs only for blocks the
-    other rules would drop.
+    A block holding most of the article's text is never dropped, whatever its name: cleaning must
+    not undo the choice of the article. Blocks inside <pre>/<code> are kept; that test walks up the
+    tree, so it runs only for blocks the other rules would drop.
     """
     tag = node.tag
+    text = node.text()
+    if len(text) * 2 > root_chars:
+        return False
     weight = _class_weight(node)
     if weight < 0:
         return True
     if tag == "table" and _is_data_table(node):
         return False
-    text = node.text()
     if _commas(text) >= 10:
         return False
     return _looks_like_widget(node, tag or "", weight, text, root_id, para_ids) and not _has_ancestor(
@@ -701,13 +704,14 @@ def _shallow(root: LexborNode, nodes: list[LexborNode]) -> list[LexborNode]:
 
 def _clean(root: LexborNode, para_ids: set[int]) -> None:
     root_id = root.mem_id
+    root_chars = len(root.text())
     nodes = _shallow(root, root.css("form, fieldset, table, ul, ol, div, section"))
     # Reverse document order: inner widgets go first, so outer blocks are judged on what remains.
     for node in reversed(nodes):
         # css() above includes root itself, which is kept whatever it looks like.
         if node.parent is None or node.mem_id in para_ids or node.mem_id == root_id:
             continue
-        if _should_drop(node, root_id, para_ids):
+        if _should_drop(node, root_id, root_chars, para_ids):
             node.decompose()
     _drop(
         n

@@ -225,3 +225,17 @@ _ATTRS = [
 def test_random_markup_never_raises(pieces: list[str]) -> None:
     result = extract("".join(pieces))
     assert result is None or isinstance(result, str)
+
+
+def test_badly_named_wrapper_of_the_whole_article_is_kept() -> None:
+    # Boilerplate names on the only prose of the page: Readability would retry without its filters.
+    html = page("<div class=comments-area><div class=comment-body>" + ARTICLE + "</div></div>")
+    assert "sentence number 7" in (extract(html) or "")
+
+
+def test_nested_boilerplate_names_do_not_blow_up() -> None:
+    html = "<div class=comment>" * 5000 + ARTICLE + "</div>" * 5000
+    start = time.perf_counter()
+    result = extract(html)
+    assert time.perf_counter() - start < 3
+    assert result is not None and "sentence number 7" in result
