@@ -261,7 +261,7 @@ def _preclean(tree: LexborHTMLParser, body: LexborNode) -> None:
     the rest of a step, so they are merged and told apart here. Nothing is removed before the end of
     the pass, so every handle stays valid.
     """
-    titles = _page_titles(tree)
+    titles: list[str] | None = None  # read on the first <h2>; many pages have none
     # (position in the pass, node): _drop needs document order, and strict-tier nodes are decided last.
     doomed: list[tuple[int, LexborNode]] = []
     strict: list[tuple[int, LexborNode, int]] = []  # boilerplate-named blocks and their text length
@@ -287,6 +287,8 @@ def _preclean(tree: LexborHTMLParser, body: LexborNode) -> None:
             doomed.append((pos, node))  # the title is metadata, not body text
             continue
         if tag == "h2":
+            if titles is None:
+                titles = _page_titles(tree)
             text = _fold(node.text())
             if text and any(text in t or t in text for t in titles):
                 doomed.append((pos, node))
