@@ -349,6 +349,7 @@ def _blocks(body: LexborNode) -> list[_Block]:
     """
     blocks: dict[int, _Block] = {}
     comments = []
+    inline = _INLINE  # a local: this loop runs once per text node of the page
     for text_node in body.traverse(include_text=True, skip_empty=True):
         tag = text_node.tag
         if tag != "-text":
@@ -360,8 +361,11 @@ def _blocks(body: LexborNode) -> list[_Block]:
             continue
         parent = text_node.parent
         in_link = False
-        while parent is not None and parent.tag in _INLINE:
-            if parent.tag == "a":
+        while parent is not None:
+            ptag = parent.tag
+            if ptag not in inline:
+                break
+            if ptag == "a":
                 in_link = True
             parent = parent.parent
         if parent is None:
