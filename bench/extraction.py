@@ -296,10 +296,8 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict[str, Any] = {"extraction": {}, "metadata": {}}
     per_page_all: dict[str, Any] = {}
-    print(
-        f"{'set':<12} {'extractor':<17} {'pages':>5} {'F1':>6} {'P':>6} {'R':>6} {'pages/s':>8}"
-        "  (per CPU second)"
-    )
+    columns = f"{'set':<12} {'extractor':<17} {'pages':>5} {'F1':>6} {'P':>6} {'R':>6} {'pages/s':>8}"
+    print(columns + "  (per CPU second)")
     for set_name, pages in sets.items():
         scored = [p for p in pages if p["truth"] is not None]
         truth = {p["id"]: p["truth"] for p in scored}

@@ -33,7 +33,7 @@ _JUNK_TAGS = _names(
 )
 _PROSE_JUNK = frozenset({"nav", "aside", "footer", "dialog", "template", "noscript"})
 _UNLIKELY_ROLES = _names(
-    "navigation complementary dialog alertdialog menu menubar banner contentinfo search alert"
+    "navigation complementary dialog alertdialog menu menubar banner contentinfo search alert",
 )
 
 
@@ -95,7 +95,7 @@ _MIN_PROSE_LEFT = 500
 _HINT_BUDGET = 300  # size checks per page; nested hinted wrappers would make them quadratic
 # Overrides for the list above: "article-header-comment" must not kill the article wrapper.
 _MAYBE_RE = re.compile(
-    _trie_pattern("and article body column content main mathjax shadow entry post-text story")
+    _trie_pattern("and article body column content main mathjax shadow entry post-text story"),
 )
 _POSITIVE_RE = re.compile(
     _trie_pattern(
@@ -550,9 +550,9 @@ def _siblings(top: _Cand, cands: dict[int, _Cand], para_ids: set[int]) -> list[L
             text = sib.text().strip()
             length = _eff_len(text)
             ld = _link_density(sib)
-            if (length > 80 and ld < 0.25) or (
-                0 < length <= 80 and ld == 0 and _SENTENCE_END_RE.search(text)
-            ):
+            long_prose = length > 80 and ld < 0.25
+            short_sentence = 0 < length <= 80 and ld == 0 and _SENTENCE_END_RE.search(text)
+            if long_prose or short_sentence:
                 chosen.append(sib)
     return chosen
 
@@ -657,7 +657,12 @@ def _should_drop(node: LexborNode, root_id: int, root_chars: int, para_ids: set[
 
 
 def _looks_like_widget(
-    node: LexborNode, tag: str, weight: int, text: str, root_id: int, para_ids: set[int]
+    node: LexborNode,
+    tag: str,
+    weight: int,
+    text: str,
+    root_id: int,
+    para_ids: set[int],
 ) -> bool:
     n = _parts(node)
     length = _eff_len(text.strip())
@@ -719,11 +724,11 @@ def _clean(root: LexborNode, para_ids: set[int]) -> None:
             continue
         if _should_drop(node, root_id, root_chars, para_ids):
             node.decompose()
-    _drop(
-        n
-        for n in root.css("p")
-        if not n.text().strip() and n.css_first("img, picture, video, iframe") is None
-    )
+    _drop(n for n in root.css("p") if _is_empty_paragraph(n))
+
+
+def _is_empty_paragraph(node: LexborNode) -> bool:
+    return not node.text().strip() and node.css_first("img, picture, video, iframe") is None
 
 
 def _div_paragraphs(blocks: list[_Block]) -> set[int]:
