@@ -120,7 +120,7 @@ _PRECLEAN_SELECTOR = (
     # Each selector of the list costs a test per element, so roles are told apart in Python.
     + ", h1, h2, [hidden], [aria-hidden=true], [role], [style*=none i], [style*=hidden i], [rel=author], "
     "[itemprop~=author], p, "
-    ":is(div, section, ul, ol, header, form, dl):is([class], [id])"
+    ":is(div, section, ul, header):is([class], [id])"
 )
 
 
