@@ -366,6 +366,24 @@ def _visible_date(tree: LexborHTMLParser) -> datetime | None:
     return parse_date(match.group(0)) if match else None
 
 
+_BYLINE_END_RE = re.compile(
+    r"\s*(?:\||·|•|—|–|\bon\b|\bupdated\b|\bpublished\b|\d{1,2}:\d{2}|\d{4}[-/.年]).*$|"
+    r"\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b.*$",
+    re.I,
+)
+
+
+def _byline_name(text: str) -> str | None:
+    """The name in a visible byline: "By Jane Doe March 25, 2015 | Updated" -> "Jane Doe"; None for
+    anything that does not look like a name (a menu caught by a class name, a sentence)."""
+    match = _BY_RE.match(text)
+    name = match.group(1) if match else text
+    name = _BYLINE_END_RE.sub("", name).strip(" ,;:")
+    if not name or len(name) > 80 or len(name.split()) > 12:
+        return None
+    return name
+
+
 def _visible_author(tree: LexborHTMLParser) -> str | None:
     for node in tree.css("[rel=author], [class*=byline i], [class*=author i], [id*=author i]")[:50]:
         text = _clean(node.text(separator=" "))
@@ -377,8 +395,9 @@ def _visible_author(tree: LexborHTMLParser) -> str | None:
             if match:
                 return match.group(1)
             continue
-        match = _BY_RE.match(text)
-        return match.group(1).strip() if match else text
+        name = _byline_name(text)
+        if name:
+            return name
     body = tree.body
     if body is None:
         return None
