@@ -207,3 +207,20 @@ _PIECES = [
 def test_random_markup_never_raises(pieces: list[str]) -> None:
     m = page_metadata(LexborHTMLParser("".join(pieces)), "https://example.com/")
     assert isinstance(m, PageMeta)
+
+
+@pytest.mark.parametrize(
+    ("byline", "author"),
+    [
+        ("<span class=byline>By Jane Doe March 25, 2015 | Updated 3:46 PM</span>", "Jane Doe"),
+        ("<div class=author-box>By\n\t\tJOHN ROE\n</div>", "JOHN ROE"),
+        ("<p class=byline>Par Sébastien Farcis</p>", "Sébastien Farcis"),
+    ],
+)
+def test_visible_byline_is_reduced_to_the_name(byline: str, author: str) -> None:
+    assert meta("", byline + "<article><p>Text of the story.</p></article>").author == author
+
+
+def test_menu_caught_by_an_author_class_is_not_a_name() -> None:
+    menu = "<div class=authorization>" + " | ".join(f"Menu entry {i}" for i in range(12)) + "</div>"
+    assert meta("", menu).author is None
