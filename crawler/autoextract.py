@@ -636,17 +636,15 @@ def _paragraphs(node: LexborNode, raw: int, para_ids: set[int]) -> int:
 def _should_drop(node: LexborNode, root_id: int, root_chars: int, para_ids: set[int]) -> bool:
     """Readability's conditional cleaning: drop blocks that look like widgets rather than prose.
 
-    A block holding most of the article's text is never dropped, whatever its name: cleaning must
+    A block holding most of the article's text is never dropped for its name alone: cleaning must
     not undo the choice of the article. Blocks inside <pre>/<code> are kept; that test walks up the
     tree, so it runs only for blocks the other rules would drop.
     """
     tag = node.tag
     text = node.text()
-    if len(text) * 2 > root_chars:
-        return False
     weight = _class_weight(node)
     if weight < 0:
-        return True
+        return len(text) * 2 <= root_chars
     if tag == "table" and _is_data_table(node):
         return False
     if _commas(text) >= 10:

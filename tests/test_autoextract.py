@@ -236,3 +236,11 @@ def test_nested_boilerplate_names_do_not_blow_up() -> None:
     result = extract(html)
     assert time.perf_counter() - start < 3
     assert result is not None and "sentence number 7" in result
+
+
+def test_link_farm_larger_than_the_article_is_dropped() -> None:
+    links = " ".join(f"<a href=/x{i}>link number {i}</a>" for i in range(3000))
+    html = page(f"<div class=more>{links}</div><div class=story>{ARTICLE}</div>")
+    result = extract(html) or ""
+    assert "sentence number 7" in result
+    assert "link number" not in result
