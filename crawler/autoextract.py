@@ -154,6 +154,8 @@ _RANKED = 12  # candidates whose link density is measured
 _MINOR_SHARE = 0.25
 _SIBLING_TEXT = 5.0
 _CLIMB_SHARE = 0.8
+_LINK_LIST_ITEMS = 8
+_LINK_LIST_ITEM_CHARS = 60
 
 
 @dataclass
@@ -688,6 +690,8 @@ def _looks_like_widget(
         return True
     if weight >= 25 and ld > 0.5:
         return True
+    if is_list and ld > 0.9 and n.li >= _LINK_LIST_ITEMS and n.li_chars / n.li < _LINK_LIST_ITEM_CHARS:
+        return True  # a list of short links (related stories, tags), not one with prose between links
     return (n.embeds == 1 and length < 75) or n.embeds > 1
 
 

@@ -238,9 +238,13 @@ def test_nested_boilerplate_names_do_not_blow_up() -> None:
     assert result is not None and "sentence number 7" in result
 
 
-def test_link_farm_larger_than_the_article_is_dropped() -> None:
-    links = " ".join(f"<a href=/x{i}>link number {i}</a>" for i in range(3000))
-    html = page(f"<div class=more>{links}</div><div class=story>{ARTICLE}</div>")
+@pytest.mark.parametrize("layout", ["beside", "inside"])
+def test_link_farm_larger_than_the_article_is_dropped(layout: str) -> None:
+    links = "".join(f"<li><a href=/x{i}>link number {i}</a></li>" for i in range(3000))
+    if layout == "beside":
+        html = page(f"<div class=more><ul>{links}</ul></div><div class=story>{ARTICLE}</div>")
+    else:
+        html = page(f"<div class=story>{ARTICLE}<div class=more><ul>{links}</ul></div></div>")
     result = extract(html) or ""
     assert "sentence number 7" in result
     assert "link number" not in result
