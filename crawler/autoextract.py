@@ -296,14 +296,17 @@ def _preclean(tree: LexborHTMLParser, body: LexborNode) -> None:
                 doomed.append((pos, node))
             continue
         attrs = node.attributes
-        if _is_hidden(attrs):
-            doomed.append((pos, node))
-            prose_junk.append(node)
-            continue
-        if attrs.get("rel") == "author" or "author" in (attrs.get("itemprop") or ""):
-            if len(node.text()) < 100:
+        # Most elements here are containers carrying just a class and/or an id; only other attributes
+        # can make one hidden or a byline, so those tests are skipped for the rest.
+        if len(attrs) > ("class" in attrs) + ("id" in attrs):
+            if _is_hidden(attrs):
                 doomed.append((pos, node))
-            continue
+                prose_junk.append(node)
+                continue
+            if attrs.get("rel") == "author" or "author" in (attrs.get("itemprop") or ""):
+                if len(node.text()) < 100:
+                    doomed.append((pos, node))
+                continue
         if tag in ("td", "tr", "tbody", "table", "p"):
             continue
         verdict = _unlikely(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")
