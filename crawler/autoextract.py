@@ -33,7 +33,7 @@ _JUNK_TAGS = _names(
 )
 _PROSE_JUNK = frozenset({"nav", "aside", "footer", "dialog", "template", "noscript"})
 _UNLIKELY_ROLES = _names(
-    "navigation complementary dialog alertdialog menu menubar banner contentinfo search alert"
+    "navigation complementary dialog alertdialog menu menubar banner contentinfo search alert",
 )
 
 
@@ -95,7 +95,7 @@ _MIN_PROSE_LEFT = 500
 _HINT_BUDGET = 300  # size checks per page; nested hinted wrappers would make them quadratic
 # Overrides for the list above: "article-header-comment" must not kill the article wrapper.
 _MAYBE_RE = re.compile(
-    _trie_pattern("and article body column content main mathjax shadow entry post-text story")
+    _trie_pattern("and article body column content main mathjax shadow entry post-text story"),
 )
 _POSITIVE_RE = re.compile(
     _trie_pattern(
@@ -120,7 +120,7 @@ _PRECLEAN_SELECTOR = (
     # Each selector of the list costs a test per element, so roles are told apart in Python.
     + ", h1, h2, [hidden], [aria-hidden=true], [role], [style*=none i], [style*=hidden i], [rel=author], "
     "[itemprop~=author], p, "
-    ":is(div, section, ul, ol, header, form, dl):is([class], [id])"
+    ":is(div, section, ul, header):is([class], [id])"
 )
 
 
@@ -154,6 +154,8 @@ _RANKED = 12  # candidates whose link density is measured
 _MINOR_SHARE = 0.25
 _SIBLING_TEXT = 5.0
 _CLIMB_SHARE = 0.8
+_LINK_LIST_ITEMS = 8
+_LINK_LIST_ITEM_CHARS = 60
 
 
 @dataclass
@@ -261,7 +263,7 @@ def _preclean(tree: LexborHTMLParser, body: LexborNode) -> None:
     the rest of a step, so they are merged and told apart here. Nothing is removed before the end of
     the pass, so every handle stays valid.
     """
-    titles = _page_titles(tree)
+    titles: list[str] | None = None  # read on the first <h2>; many pages have none
     # (position in the pass, node): _drop needs document order, and strict-tier nodes are decided last.
     doomed: list[tuple[int, LexborNode]] = []
     strict: list[tuple[int, LexborNode, int]] = []  # boilerplate-named blocks and their text length
@@ -287,19 +289,24 @@ def _preclean(tree: LexborHTMLParser, body: LexborNode) -> None:
             doomed.append((pos, node))  # the title is metadata, not body text
             continue
         if tag == "h2":
+            if titles is None:
+                titles = _page_titles(tree)
             text = _fold(node.text())
             if text and any(text in t or t in text for t in titles):
                 doomed.append((pos, node))
             continue
         attrs = node.attributes
-        if _is_hidden(attrs):
-            doomed.append((pos, node))
-            prose_junk.append(node)
-            continue
-        if attrs.get("rel") == "author" or "author" in (attrs.get("itemprop") or ""):
-            if len(node.text()) < 100:
+        # Most elements here are containers carrying just a class and/or an id; only other attributes
+        # can make one hidden or a byline, so those tests are skipped for the rest.
+        if len(attrs) > ("class" in attrs) + ("id" in attrs):
+            if _is_hidden(attrs):
                 doomed.append((pos, node))
-            continue
+                prose_junk.append(node)
+                continue
+            if attrs.get("rel") == "author" or "author" in (attrs.get("itemprop") or ""):
+                if len(node.text()) < 100:
+                    doomed.append((pos, node))
+                continue
         if tag in ("td", "tr", "tbody", "table", "p"):
             continue
         verdict = _unlikely(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")
@@ -341,18 +348,29 @@ class _Block:
 
 
 def _blocks(body: LexborNode) -> list[_Block]:
-    """Every text node, attached to its nearest non-inline ancestor, in one iterative walk."""
+    """Every text node, attached to its nearest non-inline ancestor, in one iterative walk.
+
+    HTML comments met on the way are removed, as they have no place in the clean result.
+    """
     blocks: dict[int, _Block] = {}
+    comments = []
+    inline = _INLINE  # a local: this loop runs once per text node of the page
     for text_node in body.traverse(include_text=True, skip_empty=True):
-        if text_node.tag != "-text":
+        tag = text_node.tag
+        if tag != "-text":
+            if tag == "-comment":
+                comments.append(text_node)
             continue
         text = text_node.text_content
         if not text or text.isspace():
             continue
         parent = text_node.parent
         in_link = False
-        while parent is not None and parent.tag in _INLINE:
-            if parent.tag == "a":
+        while parent is not None:
+            ptag = parent.tag
+            if ptag not in inline:
+                break
+            if ptag == "a":
                 in_link = True
             parent = parent.parent
         if parent is None:
@@ -364,6 +382,7 @@ def _blocks(body: LexborNode) -> list[_Block]:
         block.parts.append(text)
         if in_link:
             block.link_chars += len(text)
+    _drop(comments)  # leaves, so their order does not matter
     return list(blocks.values())
 
 
@@ -536,9 +555,9 @@ def _siblings(top: _Cand, cands: dict[int, _Cand], para_ids: set[int]) -> list[L
             text = sib.text().strip()
             length = _eff_len(text)
             ld = _link_density(sib)
-            if (length > 80 and ld < 0.25) or (
-                0 < length <= 80 and ld == 0 and _SENTENCE_END_RE.search(text)
-            ):
+            long_prose = length > 80 and ld < 0.25
+            short_sentence = 0 < length <= 80 and ld == 0 and _SENTENCE_END_RE.search(text)
+            if long_prose or short_sentence:
                 chosen.append(sib)
     return chosen
 
@@ -619,19 +638,20 @@ def _paragraphs(node: LexborNode, raw: int, para_ids: set[int]) -> int:
     return raw + sum(1 for d in node.css("div, section, span, center, font") if d.mem_id in para_ids)
 
 
-def _should_drop(node: LexborNode, root_id: int, para_ids: set[int]) -> bool:
+def _should_drop(node: LexborNode, root_id: int, root_chars: int, para_ids: set[int]) -> bool:
     """Readability's conditional cleaning: drop blocks that look like widgets rather than prose.
 
-    Blocks inside <pre>/<code> are kept; that test walks up the tree, so it runs only for blocks the
-    other rules would drop.
+    A block holding most of the article's text is never dropped for its name alone: cleaning must
+    not undo the choice of the article. Blocks inside <pre>/<code> are kept; that test walks up the
+    tree, so it runs only for blocks the other rules would drop.
     """
     tag = node.tag
+    text = node.text()
     weight = _class_weight(node)
     if weight < 0:
-        return True
+        return len(text) * 2 <= root_chars
     if tag == "table" and _is_data_table(node):
         return False
-    text = node.text()
     if _commas(text) >= 10:
         return False
     return _looks_like_widget(node, tag or "", weight, text, root_id, para_ids) and not _has_ancestor(
@@ -640,7 +660,12 @@ def _should_drop(node: LexborNode, root_id: int, para_ids: set[int]) -> bool:
 
 
 def _looks_like_widget(
-    node: LexborNode, tag: str, weight: int, text: str, root_id: int, para_ids: set[int]
+    node: LexborNode,
+    tag: str,
+    weight: int,
+    text: str,
+    root_id: int,
+    para_ids: set[int],
 ) -> bool:
     n = _parts(node)
     length = _eff_len(text.strip())
@@ -668,6 +693,8 @@ def _looks_like_widget(
         return True
     if weight >= 25 and ld > 0.5:
         return True
+    if is_list and ld > 0.9 and n.li >= _LINK_LIST_ITEMS and n.li_chars / n.li < _LINK_LIST_ITEM_CHARS:
+        return True  # a list of short links (related stories, tags), not one with prose between links
     return (n.embeds == 1 and length < 75) or n.embeds > 1
 
 
@@ -693,19 +720,20 @@ def _shallow(root: LexborNode, nodes: list[LexborNode]) -> list[LexborNode]:
 
 def _clean(root: LexborNode, para_ids: set[int]) -> None:
     root_id = root.mem_id
+    root_chars = len(root.text())
     nodes = _shallow(root, root.css("form, fieldset, table, ul, ol, div, section"))
     # Reverse document order: inner widgets go first, so outer blocks are judged on what remains.
     for node in reversed(nodes):
         # css() above includes root itself, which is kept whatever it looks like.
         if node.parent is None or node.mem_id in para_ids or node.mem_id == root_id:
             continue
-        if _should_drop(node, root_id, para_ids):
+        if _should_drop(node, root_id, root_chars, para_ids):
             node.decompose()
-    _drop(
-        n
-        for n in root.css("p")
-        if not n.text().strip() and n.css_first("img, picture, video, iframe") is None
-    )
+    _drop(n for n in root.css("p") if _is_empty_paragraph(n))
+
+
+def _is_empty_paragraph(node: LexborNode) -> bool:
+    return not node.text().strip() and node.css_first("img, picture, video, iframe") is None
 
 
 def _div_paragraphs(blocks: list[_Block]) -> set[int]:

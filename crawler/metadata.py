@@ -73,21 +73,15 @@ _MONTHS = {
     )
     for m in names.split()
 }
-_EN_TIME = (
-    r"(?:,?\s*(?:at\s+)?(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?\s*"
-    + _TZ
-    + ")?"
-)
-_EN_MDY_RE = re.compile(
-    r"(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})" + _EN_TIME
-)
-_EN_DMY_RE = re.compile(
-    r"(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?P<mon>[A-Za-z]{3,9})\.?,?\s+(?P<y>\d{4})" + _EN_TIME
-)
+_EN_CLOCK = r"(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?"
+_EN_TIME = r"(?:,?\s*(?:at\s+)?" + _EN_CLOCK + r"\s*" + _TZ + ")?"
+_EN_DAY = r"(?P<d>\d{1,2})(?:st|nd|rd|th)?"
+_EN_MDY_RE = re.compile(r"(?P<mon>[A-Za-z]{3,9})\.?\s+" + _EN_DAY + r",?\s+(?P<y>\d{4})" + _EN_TIME)
+_EN_DMY_RE = re.compile(_EN_DAY + r"\s+(?P<mon>[A-Za-z]{3,9})\.?,?\s+(?P<y>\d{4})" + _EN_TIME)
 _EPOCH_RE = re.compile(r"\d{10}(?:\d{3})?")
 # ISO 8601 basic format: 20180619T055000+0900
 _ISO_BASIC_RE = re.compile(
-    r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})T(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?" + _TZ
+    r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})T(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?" + _TZ,
 )
 
 
@@ -164,9 +158,8 @@ def parse_date(text: str | None) -> datetime | None:
         match = rx.search(text)
         if match and match.group("mon").lower() in _MONTHS:
             g = match.group
-            return _build(
-                g("y"), _MONTHS[g("mon").lower()], g("d"), g("H"), g("M"), g("S"), None, g("tz"), g("ampm")
-            )
+            month = _MONTHS[g("mon").lower()]
+            return _build(g("y"), month, g("d"), g("H"), g("M"), g("S"), None, g("tz"), g("ampm"))
     return None
 
 
@@ -246,7 +239,8 @@ _TYPE_RANK = {
     ),
     **dict.fromkeys(("creativework", "videoobject", "recipe", "review", "howto"), 2),
     **dict.fromkeys(
-        ("webpage", "itempage", "aboutpage", "collectionpage", "profilepage", "medicalwebpage"), 3
+        ("webpage", "itempage", "aboutpage", "collectionpage", "profilepage", "medicalwebpage"),
+        3,
     ),
 }
 _CDATA_RE = re.compile(r"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$|^\s*<!--|-->\s*$")
@@ -372,6 +366,24 @@ def _visible_date(tree: LexborHTMLParser) -> datetime | None:
     return parse_date(match.group(0)) if match else None
 
 
+_BYLINE_END_RE = re.compile(
+    r"\s*(?:\||·|•|—|–|\bon\b|\bupdated\b|\bpublished\b|\d{1,2}:\d{2}|\d{4}[-/.年]).*$|"
+    r"\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b.*$",
+    re.I,
+)
+
+
+def _byline_name(text: str) -> str | None:
+    """The name in a visible byline: "By Jane Doe March 25, 2015 | Updated" -> "Jane Doe"; None for
+    anything that does not look like a name (a menu caught by a class name, a sentence)."""
+    match = _BY_RE.match(text)
+    name = match.group(1) if match else text
+    name = _BYLINE_END_RE.sub("", name).strip(" ,;:")
+    if not name or len(name) > 80 or len(name.split()) > 12:
+        return None
+    return name
+
+
 def _visible_author(tree: LexborHTMLParser) -> str | None:
     for node in tree.css("[rel=author], [class*=byline i], [class*=author i], [id*=author i]")[:50]:
         text = _clean(node.text(separator=" "))
@@ -383,8 +395,9 @@ def _visible_author(tree: LexborHTMLParser) -> str | None:
             if match:
                 return match.group(1)
             continue
-        match = _BY_RE.match(text)
-        return match.group(1).strip() if match else text
+        name = _byline_name(text)
+        if name:
+            return name
     body = tree.body
     if body is None:
         return None
@@ -412,7 +425,8 @@ def _microdata(tree: LexborHTMLParser, prop: str) -> str | None:
 
 
 _NOT_LEAD_IMAGE_RE = re.compile(
-    r"logo|icon|avatar|sprite|blank|pixel|spacer|placeholder|/ads?/|badge|emoji", re.I
+    r"logo|icon|avatar|sprite|blank|pixel|spacer|placeholder|/ads?/|badge|emoji",
+    re.I,
 )
 _CSS_WIDTH_RE = re.compile(r"(?:^|;)\s*width\s*:\s*(\d+)px", re.I)
 _MIN_LEAD_WIDTH = 300
@@ -486,12 +500,7 @@ def _strip_site_suffix(title: str, site_name: str | None, h1: str | None) -> str
         if (
             (site and (folded in site or site in folded))
             or _PORTAL_SUFFIX_RE.search(tail)
-            or (
-                len(pieces) == 1
-                and site
-                and len(tail) <= 30
-                and folded.replace(" ", "") in site.replace(" ", "")
-            )
+            or (len(pieces) == 1 and site and len(tail) <= 30 and _squeeze(folded) in _squeeze(site))
         ):
             stripped = head
             continue
@@ -513,8 +522,15 @@ def _ld_title(ld: dict[str, object], doc_title: str | None) -> str | None:
     return headline or name
 
 
+def _squeeze(text: str) -> str:
+    return text.replace(" ", "")
+
+
 def _title(
-    ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser, site: str | None
+    ld: dict[str, object],
+    index: dict[str, str],
+    tree: LexborHTMLParser,
+    site: str | None,
 ) -> str | None:
     h1_node = tree.css_first("h1")
     h1 = _clean(h1_node.text()[:_MAX_VALUE]) if h1_node is not None else None
@@ -568,9 +584,9 @@ def _keys(names: str) -> tuple[str, ...]:
 
 # <meta> names per field, Open Graph first, then Twitter, then the rest; earlier keys win.
 _SITE_KEYS = ("og:site_name", "application-name", "al:ios:app_name")
-_AUTHOR_KEYS = _keys(
-    "author article:author sailthru.author parsely-author dc.creator dcterms.creator byl byline "
-    "twitter:creator"
+_AUTHOR_KEYS = (
+    *_keys("author article:author sailthru.author parsely-author dc.creator dcterms.creator byl byline"),
+    "twitter:creator",
 )
 _PUBLISHED_KEYS = _keys(
     "article:published_time og:published_time og:article:published_time pubdate publishdate "
@@ -584,11 +600,11 @@ _MODIFIED_KEYS = _keys(
     "datemodified weibo:article:update_at article:update_at"
 )
 _IMAGE_KEYS = _keys(
-    "og:image og:image:url og:image:secure_url twitter:image twitter:image:src thumbnail image"
+    "og:image og:image:url og:image:secure_url twitter:image twitter:image:src thumbnail image",
 )
 _LANGUAGE_KEYS = ("content-language", "og:locale", "dc.language", "language")
 _DESCRIPTION_KEYS = _keys(
-    "og:description twitter:description description dc.description sailthru.description"
+    "og:description twitter:description description dc.description sailthru.description",
 )
 
 

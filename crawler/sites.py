@@ -42,9 +42,8 @@ def _rules() -> dict[str, SiteRule]:
         body = _selectors(spec.get("body"), str(domain), "body")
         if not body:
             raise ValueError(f"sites.yaml: rule for {domain} has no body selector")
-        rules[str(domain).lower().strip(".")] = SiteRule(
-            body, _selectors(spec.get("remove"), str(domain), "remove")
-        )
+        remove = _selectors(spec.get("remove"), str(domain), "remove")
+        rules[str(domain).lower().strip(".")] = SiteRule(body, remove)
     return rules
 
 

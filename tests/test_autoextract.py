@@ -26,9 +26,8 @@ _BLOCK_RE = re.compile(
     r"\b[^>]*>",
     re.I,
 )
-_TOKEN_RE = re.compile(
-    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]|[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]+"
-)
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+_TOKEN_RE = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")
 
 
 def text_of(html: str | None) -> str:
@@ -118,10 +117,8 @@ def test_chinese_text_density() -> None:
         for i in range(6)
     )
     side = "".join(f"<li><a href=/n{i}>热门新闻标题第{i}条</a></li>" for i in range(20))
-    html = page(
-        f"<div class=side><ul>{side}</ul></div>"
-        f"<div id=artibody>{para}<p class=editor>责任编辑：张三</p></div>"
-    )
+    article = f"<div id=artibody>{para}<p class=editor>责任编辑：张三</p></div>"
+    html = page(f"<div class=side><ul>{side}</ul></div>{article}")
     text = text_of(extract(html))
     assert "第0段新闻正文" in text and "第5段新闻正文" in text
     assert "热门新闻标题" not in text
@@ -225,3 +222,29 @@ _ATTRS = [
 def test_random_markup_never_raises(pieces: list[str]) -> None:
     result = extract("".join(pieces))
     assert result is None or isinstance(result, str)
+
+
+def test_badly_named_wrapper_of_the_whole_article_is_kept() -> None:
+    # Boilerplate names on the only prose of the page: Readability would retry without its filters.
+    html = page("<div class=comments-area><div class=comment-body>" + ARTICLE + "</div></div>")
+    assert "sentence number 7" in (extract(html) or "")
+
+
+def test_nested_boilerplate_names_do_not_blow_up() -> None:
+    html = "<div class=comment>" * 5000 + ARTICLE + "</div>" * 5000
+    start = time.perf_counter()
+    result = extract(html)
+    assert time.perf_counter() - start < 3
+    assert result is not None and "sentence number 7" in result
+
+
+@pytest.mark.parametrize("layout", ["beside", "inside"])
+def test_link_farm_larger_than_the_article_is_dropped(layout: str) -> None:
+    links = "".join(f"<li><a href=/x{i}>link number {i}</a></li>" for i in range(3000))
+    if layout == "beside":
+        html = page(f"<div class=more><ul>{links}</ul></div><div class=story>{ARTICLE}</div>")
+    else:
+        html = page(f"<div class=story>{ARTICLE}<div class=more><ul>{links}</ul></div></div>")
+    result = extract(html) or ""
+    assert "sentence number 7" in result
+    assert "link number" not in result

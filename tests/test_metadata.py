@@ -99,20 +99,13 @@ def test_open_graph_then_twitter_then_meta() -> None:
 
 
 def test_title_site_suffix_stripped() -> None:
-    assert (
-        meta(
-            "<title>Big News Today - Example News</title>"
-            "<meta property='og:site_name' content='Example News'>"
-        ).title
-        == "Big News Today"
-    )
+    site = "<meta property='og:site_name' content='Example News'>"
+    assert meta(f"<title>Big News Today - Example News</title>{site}").title == "Big News Today"
     assert meta("<title>最强中国芯本月商用_新浪财经_新浪网</title>").title == "最强中国芯本月商用"
     assert meta("<title>Some Story | Site</title>", "<h1>Some Story</h1>").title == "Some Story"
     # A separator inside the title proper stays.
-    assert (
-        meta("<title>Rock - Paper - Scissors: a history</title>").title
-        == "Rock - Paper - Scissors: a history"
-    )
+    title = "Rock - Paper - Scissors: a history"
+    assert meta(f"<title>{title}</title>").title == title
 
 
 def test_chinese_dateline_byline_and_editor() -> None:
@@ -185,9 +178,8 @@ def test_golden_metadata(name: str) -> None:
     # Reviewed by eye once; regenerate with UPDATE_GOLDEN=1 after a deliberate change.
     expected_path = FIXTURES / f"{name}.expected.json"
     expected = json.loads(expected_path.read_text("utf8"))
-    got = _as_json(
-        page_metadata(LexborHTMLParser((FIXTURES / f"{name}.html").read_text("utf8")), expected["url"])
-    )
+    tree = LexborHTMLParser((FIXTURES / f"{name}.html").read_text("utf8"))
+    got = _as_json(page_metadata(tree, expected["url"]))
     if os.environ.get("UPDATE_GOLDEN") == "1":
         expected["meta"] = got
         expected_path.write_text(json.dumps(expected, ensure_ascii=False, indent=1) + "\n", "utf8")
@@ -215,3 +207,20 @@ _PIECES = [
 def test_random_markup_never_raises(pieces: list[str]) -> None:
     m = page_metadata(LexborHTMLParser("".join(pieces)), "https://example.com/")
     assert isinstance(m, PageMeta)
+
+
+@pytest.mark.parametrize(
+    ("byline", "author"),
+    [
+        ("<span class=byline>By Jane Doe March 25, 2015 | Updated 3:46 PM</span>", "Jane Doe"),
+        ("<div class=author-box>By\n\t\tJOHN ROE\n</div>", "JOHN ROE"),
+        ("<p class=byline>Par Sébastien Farcis</p>", "Sébastien Farcis"),
+    ],
+)
+def test_visible_byline_is_reduced_to_the_name(byline: str, author: str) -> None:
+    assert meta("", byline + "<article><p>Text of the story.</p></article>").author == author
+
+
+def test_menu_caught_by_an_author_class_is_not_a_name() -> None:
+    menu = "<div class=authorization>" + " | ".join(f"Menu entry {i}" for i in range(12)) + "</div>"
+    assert meta("", menu).author is None

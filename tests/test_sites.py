@@ -79,3 +79,18 @@ def test_chinese_rules_match_real_pages(fixture: str, url: str) -> None:
     tree = LexborHTMLParser((FIXTURES / f"{fixture}.html").read_text("utf8"))
     body = next((n for n in (tree.css_first(s) for s in rule.body) if n is not None), None)
     assert body is not None and len(body.text(strip=True)) > 300
+
+
+def test_sina_rule_keeps_company_names_and_drops_prices() -> None:
+    rule = rule_for("https://finance.sina.com.cn/x.shtml")
+    assert rule is not None
+    tree = LexborHTMLParser(
+        "<div id=artibody><p>包括<span id=usstock_JPM><a href=/q>摩根大通</a></span>"
+        "<span id=quote_JPM>(<font>-0.5%</font>)</span>等</p><div class=appendQr_wrap>扫码</div></div>"
+    )
+    body = tree.css_first(rule.body[0])
+    assert body is not None
+    for selector in rule.remove:
+        for node in body.css(selector):
+            node.decompose()
+    assert body.text() == "包括摩根大通等"
