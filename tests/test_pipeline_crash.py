@@ -17,8 +17,8 @@ def test_an_unexpected_error_fails_one_article_and_the_rest_are_archived(
     server: TestServer, work: Workdir, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server.add("/f.xml", body=rss([{"title": t, "link": server.url(f"/{t}")} for t in ("good", "boom")]))
-    server.add("/good", body=article_page("Good"))
-    server.add("/boom", body=article_page("Boom"))
+    server.add("/good", body=article_page("Good", ["The good story is told here in full, at length. " * 6]))
+    server.add("/boom", body=article_page("Boom", ["The story that met a bug is told here, at length. " * 6]))
     work.write_config(config(feed_entry("f", server.url("/f.xml"))))
     real_extract = pipeline.extract_page
 

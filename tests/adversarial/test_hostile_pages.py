@@ -174,7 +174,9 @@ def test_a_100_kb_title_is_written_on_one_line_and_reads_back(server: TestServer
     text = _archive_one(server, work, page, feed=_feed(server, title=""))
 
     archived = read_archive_file(text)
-    assert archived.front["title"] == " ".join(title.split())
+    folded = " ".join(title.split())
+    # Page metadata is capped at 2,000 characters (longer is noise, not a title): a clean prefix, on one line.
+    assert archived.front["title"] == folded[:2000]
     assert text.split("\n")[1].startswith("title: '")
 
 
