@@ -394,7 +394,7 @@ class Daemon:
         fetcher = previous.fetcher if previous is not None and same_http else None
         if fetcher is None:
             fetcher = ObservedFetcher(config.http, config.politeness, self.metrics)
-        return _Generation(config, fetcher, Pipeline(config, self._store, fetcher))
+        return _Generation(config, fetcher, Pipeline(config, self._store, fetcher, stopping=self._stop))
 
     def _schedule(self, name: str, *, changed: bool = False, not_before: float | None = None) -> None:
         assert self._gen is not None and self._store is not None and self._scheduler is not None

@@ -32,6 +32,7 @@ MAX_PAGE_ATTEMPTS = 3  # polls on which a passing page failure is retried before
 UNCONDITIONAL_EVERY = 86400.0  # guards against servers that answer 304 forever
 MAX_BACKOFF = 86400.0
 WHOLE_ARTICLE_CHARS = 1200  # `content: auto`: an item this long (in text) is an article, not a teaser
+ARTICLES_IN_FLIGHT_PER_FEED = 16  # the fetcher's per-host caps decide the pace; this bounds what waits for them
 MIN_DEDUP_TEXT = 200  # shorter bodies are too generic to prove two URLs are one article
 MIN_REFRESHES_IN_FLIGHT = 100  # feeds refreshed at once by fetch_feeds, at least (twice max_connections if more)
 
@@ -60,7 +61,7 @@ class FeedResult:
 class EntryOutcome:
     """What became of one pending entry."""
 
-    status: str  # "new", "known" or "failed"
+    status: str  # "new", "known", "failed" or "deferred" (not started: the crawler is stopping)
     fallback: bool = False
     error: str | None = None
     note: str | None = None  # why the feed's content was archived instead of the page
@@ -160,8 +161,17 @@ def compose(feed: FeedConfig, entry: Entry, page: Extracted | None, final_url: s
 class Pipeline:
     """Refreshes feeds into the archive; one instance per run (or per daemon), sharing a Store and a Fetcher."""
 
-    def __init__(self, config: Config, store: Store, fetcher: Fetcher, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        fetcher: Fetcher,
+        progress: Progress | None = None,
+        stopping: asyncio.Event | None = None,
+    ) -> None:
         self._config = config
+        # Once set, articles not yet started stay pending for the next run; those under way finish.
+        self._stopping = stopping or asyncio.Event()
         self._store = store
         self._fetcher = fetcher
         self._progress = progress or Progress()
@@ -305,7 +315,16 @@ class Pipeline:
     async def _archive_pending(self, feed: FeedConfig) -> list[EntryOutcome]:
         pending = self._store.pending(feed.name)
         self._progress.found(len(pending))
-        return list(await asyncio.gather(*(self._archive_one(feed, item) for item in pending)))
+        # Articles wait for a turn here rather than inside the fetcher, where a stop could no longer hold them back.
+        turns = asyncio.Semaphore(ARTICLES_IN_FLIGHT_PER_FEED)
+        return list(await asyncio.gather(*(self._archive_in_turn(turns, feed, item) for item in pending)))
+
+    async def _archive_in_turn(self, turns: asyncio.Semaphore, feed: FeedConfig, item: PendingEntry) -> EntryOutcome:
+        async with turns:
+            if self._stopping.is_set():
+                self._progress.done()
+                return EntryOutcome("deferred")
+            return await self._archive_one(feed, item)
 
     async def _archive_one(self, feed: FeedConfig, item: PendingEntry) -> EntryOutcome:
         try:

@@ -134,6 +134,28 @@ def test_sigterm_while_a_page_is_served_slowly_archives_it_and_exits_0(
     assert temp_files(work.archive) == []
 
 
+def test_sigterm_starts_no_new_article_and_the_rest_wait_pending_for_the_next_run(
+    server: TestServer, work: Workdir, start_daemon: StartDaemon
+) -> None:
+    _serve_feed(server, "/queue.xml", "q", count=40, delay=0.5)
+    work.write_config(_config(server, [("queue", "/queue.xml", "1h")]))
+    daemon = start_daemon("--grace", "60s")
+    daemon.wait_for("the first articles", lambda: len(_articles(work)) >= 2, timeout=60)
+
+    daemon.signal(signal.SIGTERM)
+
+    assert daemon.wait(timeout=60) == 0
+    assert "grace period over" not in daemon.log()
+    archived = len(_articles(work))
+    requested = len([r for r in server.requests() if r.path.startswith("/q/")])
+    # Only the articles already under way were finished; the others were not even requested.
+    assert archived == requested < 40
+    result = work.run("fetch", "--no-progress", "--json")
+    assert result.code == 0, result.stderr
+    assert len(_articles(work)) == 40
+    assert len([r for r in server.requests() if r.path.startswith("/q/")]) == 40
+
+
 def test_kill_9_in_the_middle_of_200_articles_then_fetch_archives_each_exactly_once(
     server: TestServer, work: Workdir, start_daemon: StartDaemon
 ) -> None:
