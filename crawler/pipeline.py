@@ -218,7 +218,7 @@ class Pipeline:
                 "update its url in feeds.yaml"
             )
         known = 0
-        ttl = None
+        ttl = state.ttl  # a 304 says nothing new about the feed's <ttl>: keep what it said last
         if parsed is not None:
             known = self._record_entries(feed, parsed)
             ttl = parsed.ttl
@@ -236,6 +236,7 @@ class Pipeline:
                 failures=0,
                 last_error=None,
                 moved_to=response.permanent_redirect,
+                ttl=ttl,
                 next_poll=now
                 + poll_interval(
                     feed.interval,

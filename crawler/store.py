@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS feeds (
     failures INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     gone INTEGER NOT NULL DEFAULT 0,
-    moved_to TEXT
+    moved_to TEXT,
+    ttl REAL
 );
 CREATE TABLE IF NOT EXISTS entries (
     feed TEXT NOT NULL,
@@ -83,6 +84,7 @@ class FeedState:
     last_error: str | None = None
     gone: bool = False
     moved_to: str | None = None
+    ttl: float | None = None  # seconds the feed itself asks between polls, kept for polls that answer 304
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ class SqliteStore:
             # the archive files themselves are fsynced, and a lost record only means a re-check, never a duplicate.
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(_SCHEMA)
+            _migrate(self._db)
             self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
             raise StoreError(_explain(path, exc)) from None
@@ -221,9 +224,12 @@ class SqliteStore:
             state.last_error,
             int(state.gone),
             state.moved_to,
+            state.ttl,
         )
         with self._transaction() as db:
-            db.execute(f"INSERT OR REPLACE INTO feeds ({_FEED_COLUMNS}) VALUES ({', '.join('?' * 13)})", values)
+            db.execute(
+                f"INSERT OR REPLACE INTO feeds ({_FEED_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values
+            )
 
     def known_keys(self, feed: str, keys: Iterable[str]) -> set[str]:
         """Which of `keys` the feed has listed before (archived, duplicate or pending)."""
@@ -346,8 +352,15 @@ class SqliteStore:
 
 _FEED_COLUMNS = (
     "name, url, etag, last_modified, body_hash, last_poll, last_success, next_poll, "
-    "last_unconditional, failures, last_error, gone, moved_to"
+    "last_unconditional, failures, last_error, gone, moved_to, ttl"
 )
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version up to this schema (columns are only ever added)."""
+    columns = {str(row[1]) for row in db.execute("PRAGMA table_info(feeds)")}
+    if "ttl" not in columns:
+        db.execute("ALTER TABLE feeds ADD COLUMN ttl REAL")
 
 
 def _feed_state(row: tuple[object, ...]) -> FeedState:
@@ -365,6 +378,7 @@ def _feed_state(row: tuple[object, ...]) -> FeedState:
         last_error=_opt(row[10]),
         gone=bool(row[11]),
         moved_to=_opt(row[12]),
+        ttl=_float(row[13]),
     )
 
 

@@ -279,6 +279,11 @@ def test_feed_ttl_and_cache_control_stretch_the_stored_interval_within_max_inter
     assert _stored_interval(work, "ttl") == pytest.approx(3600)
     assert _stored_interval(work, "cached") == pytest.approx(120)
     assert _stored_interval(work, "huge") == pytest.approx(7200)
+    # Polled again unchanged (not parsed): the <ttl> the feed gave last time still holds.
+    again = work.run("fetch", "--no-progress", "--json")
+    assert again.code == 0, again.stderr
+    assert all(feed["not_modified"] for feed in again.json()["feeds"])
+    assert _stored_interval(work, "ttl") == pytest.approx(3600)
 
 
 def test_a_second_signal_exits_at_once_and_the_article_stays_pending_for_the_next_run(
