@@ -188,26 +188,19 @@ def load_scorer(eval_dir: Path) -> Any:
 
 # --- metadata -------------------------------------------------------------------------------------------
 
-_SEP_RE = re.compile(r"^\s*[-|–—_:·•»/\\]")
-
-
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "＂": '"'})
 
 
 def _norm(text: str | None) -> str:
     # Typographic and straight quotes are the same title.
-    return re.sub(r"\s+", " ", text or "").strip().casefold().translate(_QUOTES)
+    return re.sub(r"\s+", " ", text or "").strip().translate(_QUOTES)
 
 
 def title_ok(got: str | None, want: str) -> bool:
-    """Equal after folding, or equal up to a trailing " - Site" part that the brief asks us to strip."""
-    g, w = _norm(got), _norm(want)
-    if not g:
-        return False
-    if g == w:
-        return True
-    longer, shorter = (g, w) if len(g) > len(w) else (w, g)
-    return longer.startswith(shorter) and bool(_SEP_RE.match(longer[len(shorter) :]))
+    """Equal once whitespace, case and quote styles are folded; nothing else is forgiven (a leftover
+    " - Site" suffix is a miss)."""
+    g = _norm(got)
+    return bool(g) and g == _norm(want)
 
 
 def date_ok(got: datetime | None, want: str) -> bool:

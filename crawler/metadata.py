@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 __all__ = ["PageMeta", "page_metadata", "parse_date"]
 
@@ -366,6 +366,78 @@ def _visible_date(tree: LexborHTMLParser) -> datetime | None:
     return parse_date(match.group(0)) if match else None
 
 
+_HEADER_TEXT = 300  # characters after the headline that still count as the article header
+_UPDATE_WORD_RE = re.compile(r"(?:更新|修改|编辑于|updated|modified|edited)[^\d]{0,12}$", re.I)
+_SKIP_TAGS = ("script", "style", "noscript", "template", "-comment")
+
+
+def _headline_node(tree: LexborHTMLParser, title: str) -> LexborNode | None:
+    """The visible heading that shows the title (portals put their logo in the first <h1>)."""
+    for node in tree.css("h1, h2")[:20]:
+        if _clean(node.text()[:_MAX_VALUE]) == title:
+            return node
+    return None
+
+
+def _text_after(node: LexborNode, limit: int) -> str:
+    """About ``limit`` characters of the text that follows ``node`` in document order (scripts and
+    styles skipped), walking its following siblings, then its ancestors' following siblings."""
+    parts: list[str] = []
+    size = 0
+    current: LexborNode | None = node
+    for _ in range(4):  # up to the headline's great-grandparent: far enough for any header layout
+        if current is None:
+            break
+        sibling = current.next
+        while sibling is not None and size < limit:
+            if sibling.tag not in _SKIP_TAGS:
+                text = sibling.text(separator=" ")[: limit - size] if sibling.tag != "-text" else sibling.text()
+                parts.append(text)
+                size += len(text)
+            sibling = sibling.next
+        if size >= limit:
+            break
+        current = current.parent
+    return _WS_RE.sub(" ", " ".join(parts))[:limit]
+
+
+def _header_dateline(tree: LexborHTMLParser, title: str | None) -> datetime | None:
+    """The date and time printed right below the headline (Sina's ``.date-source``, a byline's
+    timestamp), when it carries minutes and is not labelled as an update."""
+    if not title:
+        return None
+    headline = _headline_node(tree, title)
+    if headline is None:
+        return None
+    text = _text_after(headline, _HEADER_TEXT)
+    match = _TIMED_DATE_RE.search(text)
+    if match is None or _UPDATE_WORD_RE.search(text[: match.start()]):
+        return None
+    return parse_date(match.group(0))
+
+
+def _reconcile(declared: datetime, shown: datetime) -> datetime:
+    """The published date when the page's metadata and its visible dateline disagree.
+
+    Portals rewrite ``article:published_time`` when they re-index a story (Sina's is minutes to hours
+    after the dateline and after its own ``weibo: article:create_at``), while the dateline next to the
+    headline is what the newsroom printed. So the dateline wins when the two differ by more than the
+    minute it is printed to and by less than a day. A difference of whole quarter hours, or any
+    difference of hours from a UTC metadata date, may be a time-zone shift between the two (UTC in the
+    meta, local time on the page) and keeps the metadata date.
+    """
+    wall = declared.replace(tzinfo=None)
+    if wall.time() == datetime.min.time() and wall.date() == shown.date():
+        return shown.replace(tzinfo=declared.tzinfo)  # the metadata gave the day only
+    gap = abs((wall.replace(second=0, microsecond=0) - shown.replace(second=0, microsecond=0)).total_seconds())
+    if gap < 60 or gap >= 86_400 or gap % 900 == 0:
+        return declared
+    if declared.utcoffset() == timedelta(0) and gap >= 900:
+        return declared
+    # The dateline's wall clock, in the metadata's zone: they differ by less than any zone shift.
+    return shown.replace(tzinfo=declared.tzinfo)
+
+
 _BYLINE_END_RE = re.compile(
     r"\s*(?:\||·|•|—|–|\bon\b|\bupdated\b|\bpublished\b|\d{1,2}:\d{2}|\d{4}[-/.年]).*$|"
     r"\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b.*$",
@@ -474,13 +546,17 @@ def _first_big_image(tree: LexborHTMLParser) -> str | None:
 
 # --- titles ---------------------------------------------------------------------------------------------
 
-_TITLE_SEP_RE = re.compile(r"\s+[|\-–—·•»:/\\]\s+|\s*[|_｜]\s*|\s+::\s+")
+_TITLE_SEP_RE = re.compile(
+    r"\s+[|\-–—·•»:/\\]\s+|\s*[|_｜]\s*|\s+(?:::|--)\s+"
+    # CJK titles join the site name with a bare hyphen: "全力保障临床用药需求-新华网".
+    r"|(?<=[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff60])[-－–—](?=[\u3400-\u9fff\uf900-\ufaff])"
+)
 _PORTAL_SUFFIX_RE = re.compile(r"(网|频道|新闻|资讯|在线|日报|晚报|报|中心|官网|首页|门户|社区)$")
 
 
 def _strip_site_suffix(title: str, site_name: str | None, h1: str | None) -> str:
     """Drop a trailing " - Site Name" / " | Site" / "_新浪财经_新浪网" from a title."""
-    if h1 and len(h1) >= 4 and title.startswith(h1) and _TITLE_SEP_RE.match(title[len(h1) :]):
+    if h1 and len(h1) >= 4 and title.startswith(h1) and _TITLE_SEP_RE.match(title, len(h1)):
         return h1
     site = (site_name or "").casefold()
     stripped = title
@@ -621,13 +697,18 @@ def _author(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser
     return match.group(1).strip() if match else author
 
 
-def _published(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser) -> datetime | None:
-    return (
+def _published(
+    ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser, title: str | None
+) -> datetime | None:
+    declared = (
         parse_date(_clean(ld.get("datePublished") or ld.get("dateCreated")))
         or parse_date(_first_meta(index, *_PUBLISHED_KEYS))
         or parse_date(_microdata(tree, "datePublished"))
-        or _visible_date(tree)
     )
+    if declared is None:
+        return _visible_date(tree)
+    shown = _header_dateline(tree, title)
+    return _reconcile(declared, shown) if shown is not None else declared
 
 
 def _modified(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser) -> datetime | None:
@@ -670,10 +751,11 @@ def page_metadata(tree: LexborHTMLParser, url: str) -> PageMeta:
     site_name = _first_meta(index, *_SITE_KEYS) or (_ld_name(publisher) if publisher else None)
     canonical_node = tree.css_first("link[rel=canonical]")
     canonical = _clean(canonical_node.attributes.get("href")) if canonical_node is not None else None
+    title = _title(ld, index, tree, site_name)
     return PageMeta(
-        title=_title(ld, index, tree, site_name),
+        title=title,
         author=_author(ld, index, tree),
-        published=_published(ld, index, tree),
+        published=_published(ld, index, tree, title),
         modified=_modified(ld, index, tree),
         image=_absolute(url, _image(ld, index, tree)),
         site_name=site_name,

@@ -224,3 +224,59 @@ def test_visible_byline_is_reduced_to_the_name(byline: str, author: str) -> None
 def test_menu_caught_by_an_author_class_is_not_a_name() -> None:
     menu = "<div class=authorization>" + " | ".join(f"Menu entry {i}" for i in range(12)) + "</div>"
     assert meta("", menu).author is None
+
+
+def test_title_suffix_after_double_dash_stripped() -> None:
+    site = "<meta property='og:site_name' content='Sott.net'>"
+    assert meta(f"<meta property='og:title' content='Court files expose a spy team -- Sott.net'>{site}").title == (
+        "Court files expose a spy team"
+    )
+
+
+def test_cjk_title_suffix_after_bare_hyphen_stripped() -> None:
+    assert (
+        meta("<title>短缺药品保供稳价 全力保障临床用药需求-新华网</title>").title
+        == "短缺药品保供稳价 全力保障临床用药需求"
+    )
+    # A hyphen inside the title proper stays.
+    assert meta("<title>京津冀-长三角协同发展</title>").title == "京津冀-长三角协同发展"
+
+
+def _sina_like(published_time: str, dateline: str) -> PageMeta:
+    return meta(
+        f"<meta property='article:published_time' content='{published_time}'><title>新闻标题_新浪网</title>",
+        "<h1 class=channel-logo><a href='/'>新闻中心</a></h1><h1 class=main-title>新闻标题</h1>"
+        "<div class=top-bar><div class=second-title>新闻标题</div>"
+        f"<div class=date-source><span class=date>{dateline}</span> <a class=source>北京日报</a></div></div>"
+        "<div id=article><p>正文内容，正文内容。</p></div>",
+    )
+
+
+def test_header_dateline_beats_a_reindexed_meta_date() -> None:
+    # Sina rewrites article:published_time when it re-indexes; the dateline under the headline holds.
+    m = _sina_like("2019-09-07T06:52:51+08:00", "2019年09月07日 04:04")
+    assert m.published == datetime(2019, 9, 7, 4, 4, tzinfo=CST)
+    m = _sina_like("2018-12-28T19:56:29+08:00", "2018年12月28日 19:55")
+    assert m.published == datetime(2018, 12, 28, 19, 55, tzinfo=CST)
+
+
+@pytest.mark.parametrize(
+    ("published_time", "dateline", "expected"),
+    [
+        # Agrees to the minute: the metadata's seconds are kept.
+        ("2019-09-09T20:52:38+08:00", "2019年09月09日 20:52", datetime(2019, 9, 9, 20, 52, 38, tzinfo=CST)),
+        # UTC in the meta, local time on the page: the same instant, not a disagreement.
+        ("2019-09-06T20:04:43Z", "2019年09月07日 04:04", datetime(2019, 9, 6, 20, 4, 43, tzinfo=UTC)),
+        # Days apart: not a clock slip but another event; the metadata stays.
+        ("2019-09-01T06:52:51+08:00", "2019年09月07日 04:04", datetime(2019, 9, 1, 6, 52, 51, tzinfo=CST)),
+        # The metadata gave the day only: the dateline adds the time.
+        ("2019-09-07", "2019-09-07 04:04", datetime(2019, 9, 7, 4, 4)),
+    ],
+)
+def test_meta_date_against_header_dateline(published_time: str, dateline: str, expected: datetime) -> None:
+    assert _sina_like(published_time, dateline).published == expected
+
+
+def test_update_time_under_the_headline_is_not_the_dateline() -> None:
+    m = _sina_like("2019-09-07T04:04:43+08:00", "更新时间：2019年09月07日 09:08")
+    assert m.published == datetime(2019, 9, 7, 4, 4, 43, tzinfo=CST)
