@@ -203,6 +203,22 @@ def title_ok(got: str | None, want: str) -> bool:
     return bool(g) and g == _norm(want)
 
 
+_SITE_SEP_RE = re.compile(r"^\s*(?:[-|–—_:·•»/\\]|--)")
+
+
+def title_ok_but_site_name(got: str | None, want: str) -> bool:
+    """Equal, or equal but for a trailing " - Site Name" one side keeps: the references disagree on it
+    (Readability keeps og:title's suffix, newspaper4k strips it), so both counts are reported."""
+    g, w = _norm(got), _norm(want)
+    if not g:
+        return False
+    if g == w:
+        return True
+    longer, shorter = (g, w) if len(g) > len(w) else (w, g)
+    tail = longer[len(shorter) :]
+    return longer.startswith(shorter) and len(tail) <= 40 and bool(_SITE_SEP_RE.match(tail))
+
+
 def date_ok(got: datetime | None, want: str) -> bool:
     """Right at the precision the truth gives: instant when both carry offsets, wall clock otherwise."""
     if got is None:
@@ -242,7 +258,7 @@ def metadata_scores(sets: dict[str, list[Page]]) -> tuple[dict[str, Any], float]
     spent = 0.0
     count = 0
     for name, pages in sets.items():
-        counts = {"title": [0, 0], "date": [0, 0], "image": [0, 0], "author": [0, 0]}
+        counts = {"title": [0, 0], "title_site": [0, 0], "date": [0, 0], "image": [0, 0], "author": [0, 0]}
         misses: dict[str, list[str]] = {k: [] for k in counts}
         for page in pages:
             truth = page.get("meta")
@@ -255,6 +271,7 @@ def metadata_scores(sets: dict[str, list[Page]]) -> tuple[dict[str, Any], float]
             checks: list[tuple[str, bool]] = []
             if truth.get("title"):
                 checks.append(("title", title_ok(meta.title, truth["title"])))
+                checks.append(("title_site", title_ok_but_site_name(meta.title, truth["title"])))
             if truth.get("date"):
                 checks.append(("date", date_ok(meta.published, truth["date"])))
             if truth.get("top_image"):
