@@ -19,9 +19,6 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
@@ -335,7 +332,7 @@ def parse_config(text: str, path: Path) -> Config:
 def _build_config(data: object, path: Path) -> Config:
     label = path.name
     if data is None:
-        data = CommentedMap()
+        data = {}
     # A plain dict only comes from the fast reading; errors are reported from the round-trip one.
     if not isinstance(data, dict):
         raise ConfigError(f"{label}:1: the file must be a mapping with a `feeds:` list")
@@ -370,9 +367,12 @@ def _read_yaml_fast(text: str) -> object:
 
 
 def _read_yaml(text: str, label: str) -> object:
-    yaml = YAML(typ="rt")
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError
+
+    reader = YAML(typ="rt")
     try:
-        return yaml.load(io.StringIO(text))
+        return reader.load(io.StringIO(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -387,7 +387,7 @@ def _validate_feeds(data: dict[str, Any], defaults: Mapping[str, Any], label: st
     if unknown:
         where = _line_of(data.get("defaults"), unknown[0], data)
         raise ConfigError(f"{label}:{where}: defaults: unknown key '{unknown[0]}' ({_known_keys()})")
-    raw_feeds = data.get("feeds") or CommentedSeq()
+    raw_feeds = data.get("feeds") or ()
     seen: dict[str, int] = {}
     feeds: list[FeedConfig] = []
     for index, raw in enumerate(raw_feeds):
@@ -443,10 +443,10 @@ def _describe(error: ErrorDetails, data: dict[str, Any], label: str) -> str:
     node: Any = data
     line = 1
     for part in loc:
-        if isinstance(node, CommentedMap) and part in node:
+        if _has_lines(node, dict) and part in node:
             line = _line_of(node, str(part), node)
             node = node[part]
-        elif isinstance(node, CommentedMap):
+        elif _has_lines(node, dict):
             line = _line_of(node, str(part), node)
             break
         else:
@@ -454,10 +454,16 @@ def _describe(error: ErrorDetails, data: dict[str, Any], label: str) -> str:
     return f"{label}:{line}: {_message(error)}"
 
 
+def _has_lines(node: object, kind: type) -> bool:
+    # Only the round-trip reader's mappings and lists (CommentedMap, CommentedSeq) know their lines; testing for
+    # that without naming them keeps ruamel unimported when the fast reading succeeds.
+    return isinstance(node, kind) and hasattr(node, "lc")
+
+
 def _line_of(node: Any, key: str, fallback: Any = None) -> int:
     """1-based line of `key` in a round-trip mapping (or else in `fallback`), else the mapping's own line."""
     for candidate in (node, fallback):
-        if isinstance(candidate, CommentedMap):
+        if _has_lines(candidate, dict):
             if key in candidate:
                 return int(candidate.lc.key(key)[0]) + 1
             return int(candidate.lc.line) + 1
@@ -465,7 +471,7 @@ def _line_of(node: Any, key: str, fallback: Any = None) -> int:
 
 
 def _item_line(seq: Any, index: int) -> int:
-    if isinstance(seq, CommentedSeq):
+    if _has_lines(seq, list):
         try:
             return int(seq.lc.item(index)[0]) + 1
         except (KeyError, TypeError, IndexError):
