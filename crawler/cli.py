@@ -11,17 +11,17 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crawler import __version__
 from crawler.archive import ArchiveError
 from crawler.config import Config, ConfigError, FeedConfig, load_config, parse_config, parse_duration
-from crawler.document import http_date, render
-from crawler.extract import ExtractError
-from crawler.fetch import FetchError
-from crawler.pipeline import FeedResult, Progress, fetch_feeds, preview
-from crawler.reindex import reindex
-from crawler.status import feed_statuses, render_table
 from crawler.store import StoreError
+
+# Each command imports what it needs when it runs: `crawler status` or `crawler feeds list` need no HTTP client,
+# feed parser or HTML parser, whose imports cost more than the command itself.
+if TYPE_CHECKING:
+    from crawler.pipeline import FeedResult
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -364,6 +364,8 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 async def _fetch_with_progress(config: Config, feeds: list[FeedConfig], show: bool) -> list[FeedResult]:
+    from crawler.pipeline import Progress, fetch_feeds
+
     if not show:
         return await fetch_feeds(config, feeds)
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
@@ -395,6 +397,11 @@ def _print_summary(results: Sequence[FeedResult]) -> None:
 
 
 def _extract(args: argparse.Namespace) -> int:
+    from crawler.document import http_date, render
+    from crawler.extract import ExtractError
+    from crawler.fetch import FetchError
+    from crawler.pipeline import preview
+
     config = load_config(args.config) if args.config.exists() else parse_config("{}", args.config)
     try:
         shown = asyncio.run(preview(config, args.url, args.body, args.remove))
@@ -437,6 +444,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _reindex(args: argparse.Namespace) -> int:
+    from crawler.reindex import reindex
+
     config = load_config(args.config)
     result = reindex(config)
     if result.moved_aside is not None:
@@ -448,6 +457,8 @@ def _reindex(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from crawler.status import feed_statuses, render_table
+
     rows = feed_statuses(load_config(args.config))
     if args.json:
         print(json.dumps({"feeds": [row.to_json() for row in rows]}, ensure_ascii=False, indent=2))

@@ -64,6 +64,7 @@ _FLAT = frozenset(
         "tbody", "thead", "tfoot", "colgroup", "caption", "html", "head", "body", "image", "isindex",
     }
 )  # fmt: skip
+_LONG_TAG = re.compile(rf"</?[A-Za-z][^>]{{{2 * MAX_ATTRIBUTES}}}")
 _ATTRIBUTE = re.compile(r"[^\s=/>]+\s*(?:=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]*))?")
 _SCRIPT_BLOCK = re.compile(r"<(script|style|template)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
@@ -208,6 +209,8 @@ def fix_node(root: LexborNode, base_url: str) -> str | None:
 def markup_problem(markup: str) -> str | None:
     """Why `markup` is too hostile to parse (nested deeper than MAX_NESTING, an element with more than
     MAX_ATTRIBUTES attributes), or None. A linear scan of the tags, skipping comments and raw text."""
+    if not _may_be_hostile(markup):
+        return None
     depth = 0
     position = 0
     while True:
@@ -234,6 +237,17 @@ def markup_problem(markup: str) -> str | None:
         depth += 1
         if depth > MAX_NESTING:
             return f"nests elements more than {MAX_NESTING} deep"
+
+
+def _may_be_hostile(markup: str) -> bool:
+    """False when neither of markup_problem's limits can be reached, decided in C-speed string operations (the
+    tag-by-tag scan costs milliseconds on every page): each level of nesting needs a `<` of its own, and an
+    attribute list longer than 2 * MAX_ATTRIBUTES characters needs a run that long between a tag's `<` and
+    the next `>` (_LONG_TAG finds every such run, and some that are no tag, which the full scan then clears)."""
+    if markup.count("<") > MAX_NESTING:
+        return True
+    # At most MAX_NESTING tag starts, each looked past by at most 2 * MAX_ATTRIBUTES characters: linear.
+    return _LONG_TAG.search(markup) is not None
 
 
 def plain_text(markup: str) -> str:

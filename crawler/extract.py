@@ -44,8 +44,9 @@ def extract_page(html: str, url: str, body: str | None = None, remove: Sequence[
         node = _select(tree, rule.body, (*rule.remove, *remove))
         if node is not None:
             return _finish(node, url, meta, "site-rule")
-    # Automatic extraction may rewrite the tree, so it works on a tree of its own.
-    main = extract_main(LexborHTMLParser(html), url)
+    # Automatic extraction rewrites the tree it is given. Nothing has changed this one yet (metadata only reads it;
+    # a selector that matched would have returned above) and nothing reads it after, so it needs no second parse.
+    main = extract_main(tree, url)
     if main is None or not main.strip():
         raise ExtractError("no article body found on the page")
     fixed = document.fix_body(_remove_inside(main, remove), url)

@@ -520,13 +520,18 @@ async def fetch_feeds(
             pipeline = Pipeline(config, store, fetcher, progress)
             # The fetcher's caps already bound the requests on the wire; this bounds the refreshes held in memory
             # at once, so that ten thousand feeds do not mean ten thousand suspended refreshes and their buffers.
-            slots = asyncio.Semaphore(max(MIN_REFRESHES_IN_FLIGHT, 2 * config.politeness.max_connections))
+            # Refreshers take the next feed as they finish one: a waiting feed costs nothing, where a task per feed
+            # held ten thousand suspended coroutines from the start.
+            slots = max(MIN_REFRESHES_IN_FLIGHT, 2 * config.politeness.max_connections)
+            results: list[FeedResult | None] = [None] * len(feeds)
+            queue = iter(enumerate(feeds))
 
-            async def refresh(feed: FeedConfig) -> FeedResult:
-                async with slots:
-                    return await pipeline.refresh(feed)
+            async def refresher() -> None:
+                for index, feed in queue:  # shared: each feed is taken by exactly one refresher
+                    results[index] = await pipeline.refresh(feed)
 
-            return list(await asyncio.gather(*(refresh(feed) for feed in feeds)))
+            await asyncio.gather(*(refresher() for _ in range(min(slots, len(feeds)))))
+            return [result for result in results if result is not None]
     finally:
         store.close()
 

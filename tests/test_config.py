@@ -109,3 +109,31 @@ def test_the_shipped_feeds_yaml_is_valid() -> None:
     config = load_config(Path(__file__).resolve().parent.parent / "feeds.yaml")
     assert any(feed.content == "feed" for feed in config.feeds)
     assert any(feed.body == "#artibody" and ".appendQr_wrap" in feed.remove for feed in config.feeds)
+
+
+# A `!` anywhere (here in a comment) sends the file to the round-trip reader: the reference for the fast one.
+_ROUND_TRIP = "\n# !\n"
+_SPELLINGS = [
+    "10m", "90", "1.5", "1.", ".5", "+.5", "1e3", "1_000", "010", "0o10", "0x1F", "1:30", "yes", "no", "on", "off",
+    "y", "true", "True", "FALSE", "~", "null", "", "2021-01-01", ".inf", "-.inf", ".nan", "NaN", "'010'", '"yes"',
+    "0", "-0", "+5", "[a, b]", "{a: b}", "1.5e+3", "0b101",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("key", ["interval", "enabled", "categories", "title", "headers", "timezone", "content"])
+@pytest.mark.parametrize("value", _SPELLINGS)
+def test_fast_reading_gives_the_round_trip_result_or_error(key: str, value: str) -> None:
+    text = f"feeds:\n  - name: a\n    url: https://example.com/feed\n    {key}: {value}\n"
+    outcomes = []
+    for variant in (text, text + _ROUND_TRIP):
+        try:
+            outcomes.append(parse_config(variant, Path("feeds.yaml")))
+        except ConfigError as exc:
+            outcomes.append(str(exc))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_fast_reading_keeps_duplicate_keys_an_error_with_its_line() -> None:
+    text = "feeds:\n  - name: a\n    url: https://example.com/a\n    url: https://example.com/b\n"
+    with pytest.raises(ConfigError, match=r"feeds.yaml:4: invalid YAML"):
+        parse_config(text, Path("feeds.yaml"))

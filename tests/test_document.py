@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crawler import document
 from crawler.document import fix_body, title_text
 from crawler.urls import article_id, normalize_url
 
@@ -47,3 +48,14 @@ def test_article_id_is_16_hex_of_sha256() -> None:
     the_id = article_id("https://example.com/")
     assert len(the_id) == 16
     assert the_id == "0f115db062b7c0dd"
+
+
+def test_markup_problem_fast_path_agrees_with_the_limits() -> None:
+    # Many tags but shallow: more `<` than MAX_NESTING takes the full scan, which finds nothing.
+    assert document.markup_problem("<p>x</p>" * (document.MAX_NESTING + 10)) is None
+    assert document.markup_problem("<div>" * (document.MAX_NESTING + 1)) is not None
+    many = " ".join(f"a{i}=1" for i in range(document.MAX_ATTRIBUTES + 1))
+    # The attribute-heavy tag behind a long text and a script full of `<` comparisons is still found.
+    assert document.markup_problem("<p>" + "字" * 2000 + f"</p><img {many}>") is not None
+    assert document.markup_problem("<script>" + "a<b;" * 500 + "</script><p>ok</p>") is None
+    assert document.markup_problem("<!--" + "<div>" * 6000 + "-->") is None
