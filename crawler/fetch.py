@@ -20,6 +20,7 @@ import asyncio
 import ipaddress
 import random
 import socket
+import ssl
 import time
 import zlib
 from collections.abc import Iterator, Mapping
@@ -231,6 +232,7 @@ class Fetcher:
         self._slots: dict[tuple[str, str | None], _HostSlot] = {}
         self._global = asyncio.Semaphore(politeness.max_connections)
         self._user_agent = user_agent(http)
+        self._ssl_context: ssl.SSLContext | None = None
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -422,12 +424,19 @@ class Fetcher:
             raise FetchError(url, "status", f"HTTP {status}", transient=True, status=status, retry_after=wait)
         raise FetchError(url, "status", f"HTTP {status}", transient=status >= 500, status=status)
 
+    def _tls_context(self) -> ssl.SSLContext:
+        # One context for every host's client: each loads the whole CA bundle (about 1 MB of memory a client).
+        if self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context(trust_env=True)
+        return self._ssl_context
+
     def _slot(self, host: str, proxy: str | None) -> _HostSlot:
         key = (host, proxy)
         slot = self._slots.get(key)
         if slot is None:
             concurrency, delay, robots = self._politeness.for_host(host)
             client = httpx.AsyncClient(
+                verify=self._tls_context(),
                 http2=self._http.http2,
                 proxy=proxy or self._http.proxy,
                 trust_env=True,
