@@ -145,6 +145,11 @@ def _is_css_selector(selector: str) -> bool:
     return bool(selector.strip())
 
 
+def _none_is_empty(value: object) -> object:
+    # `feeds:` with nothing under it yet is an empty list, as an operator starting a file means it.
+    return () if value is None else value
+
+
 def _string_list(value: object) -> object:
     # `categories: 金融` reads naturally as a list of one; accept it.
     if isinstance(value, str):
@@ -278,7 +283,7 @@ class _File(_Frozen):
     http: HttpConfig = Field(default_factory=HttpConfig)
     politeness: PolitenessConfig = Field(default_factory=PolitenessConfig)
     defaults: Mapping[str, Any] = Field(default_factory=dict)
-    feeds: tuple[Mapping[str, Any], ...] = ()
+    feeds: Annotated[tuple[Mapping[str, Any], ...], BeforeValidator(_none_is_empty)] = ()
 
 
 @dataclass(frozen=True)

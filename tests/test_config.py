@@ -137,3 +137,7 @@ def test_fast_reading_keeps_duplicate_keys_an_error_with_its_line() -> None:
     text = "feeds:\n  - name: a\n    url: https://example.com/a\n    url: https://example.com/b\n"
     with pytest.raises(ConfigError, match=r"feeds.yaml:4: invalid YAML"):
         parse_config(text, Path("feeds.yaml"))
+
+
+def test_an_empty_feeds_key_is_an_empty_list() -> None:
+    assert parse_config("archive: archive\nfeeds:\n", Path("/srv/feeds.yaml")).feeds == ()
