@@ -1,0 +1,94 @@
+"""HTTP/2 where offered: against a real nginx speaking h2 over TLS on 127.0.0.1 (skipped where nginx or openssl is
+missing; CI installs nginx)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Workdir
+
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+pytestmark = pytest.mark.skipif(
+    NGINX is None or shutil.which("openssl") is None, reason="nginx and openssl are needed for an h2 server"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def h2_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    site = tmp_path / "h2"
+    (site / "www").mkdir(parents=True)
+    (site / "logs").mkdir()
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(site / "key.pem"), "-out", str(site / "cert.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    port = _free_port()
+    base = f"https://127.0.0.1:{port}"
+    (site / "www" / "feed.xml").write_text(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>h2</title><item><title>Over h2</title>'
+        f"<link>{base}/a.html</link></item></channel></rss>"
+    )
+    (site / "www" / "a.html").write_text(
+        "<html><body><article><p>An article served over HTTP/2, long enough to be the body.</p></article></body></html>"
+    )
+    # Started as root, nginx's workers drop to `nobody`, who cannot read pytest's private temp folders.
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    (site / "nginx.conf").write_text(f"""{user}worker_processes 1;
+pid {site}/nginx.pid;
+error_log {site}/logs/error.log;
+events {{ worker_connections 64; }}
+http {{
+  access_log {site}/logs/access.log;
+  types {{ text/html html; application/rss+xml xml; }}
+  server {{
+    listen 127.0.0.1:{port} ssl http2;
+    ssl_certificate {site}/cert.pem;
+    ssl_certificate_key {site}/key.pem;
+    root {site}/www;
+  }}
+}}
+""")
+    assert NGINX is not None
+    subprocess.run([NGINX, "-c", str(site / "nginx.conf"), "-p", str(site)], check=True, capture_output=True)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield base, site
+    finally:
+        subprocess.run([NGINX, "-c", str(site / "nginx.conf"), "-p", str(site), "-s", "stop"], capture_output=True)
+
+
+def test_feed_and_page_are_fetched_over_http2_where_the_server_offers_it(
+    h2_site: tuple[str, Path], work: Workdir
+) -> None:
+    base, site = h2_site
+    work.write_config(f"politeness:\n  delay: 0\nfeeds:\n  - name: h2\n    url: {base}/feed.xml\n")
+
+    # The server's self-signed certificate is trusted the standard way: SSL_CERT_FILE.
+    result = work.run("fetch", env={"SSL_CERT_FILE": str(site / "cert.pem")})
+
+    assert result.code == 0, result.stderr
+    assert len(work.files()) == 1
+    log = (site / "logs" / "access.log").read_text()
+    assert '"GET /feed.xml HTTP/2.0" 200' in log
+    assert '"GET /a.html HTTP/2.0" 200' in log
