@@ -232,6 +232,8 @@ class Fetcher:
         self._slots: dict[tuple[str, str | None], _HostSlot] = {}
         self._global = asyncio.Semaphore(politeness.max_connections)
         self._user_agent = user_agent(http)
+        # Built once: most requests send exactly these, and httpx copies what it is given, never changes it.
+        self._base_headers = httpx.Headers({"User-Agent": self._user_agent, "Accept-Encoding": ACCEPT_ENCODING})
         self._ssl_context: ssl.SSLContext | None = None
 
     async def __aenter__(self) -> Fetcher:
@@ -247,8 +249,17 @@ class Fetcher:
 
     async def get(self, request: Request) -> Response:
         """GET with retries on passing failures (timeouts, resets, 408/425/429/5xx), honouring Retry-After."""
+        # The first attempt runs bare: almost every request succeeds at once, and building tenacity's machinery for
+        # each one cost more than the rest of our per-request work. Only a retryable failure enters it.
+        try:
+            return await self._get_once(request)
+        except FetchError as exc:
+            if self._http.retries < 1 or not _retryable(exc):
+                raise
+            first = exc
+        await asyncio.sleep(self._wait_after(first, 1))
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._http.retries + 1),
+            stop=stop_after_attempt(self._http.retries),
             retry=retry_if_exception(lambda exc: isinstance(exc, FetchError) and _retryable(exc)),
             wait=self._wait,
             reraise=True,
@@ -259,10 +270,15 @@ class Fetcher:
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     def _wait(self, state: RetryCallState) -> float:
+        # Tenacity counts from the second attempt (the first ran in `get`), hence the + 1.
         error = state.outcome.exception() if state.outcome is not None else None
+        return self._wait_after(error, state.attempt_number + 1)
+
+    def _wait_after(self, error: BaseException | None, attempt: int) -> float:
+        """Seconds to wait after failed attempt number `attempt`: the server's Retry-After, else the backoff."""
         if isinstance(error, FetchError) and error.retry_after is not None:
             return error.retry_after
-        return backoff_wait(self._http.backoff, state.attempt_number)
+        return backoff_wait(self._http.backoff, attempt)
 
     async def _get_once(self, request: Request) -> Response:
         url = request.url
@@ -313,13 +329,15 @@ class Fetcher:
         slot = self._slot(host, request.proxy)
         if request.check_robots and slot.robots:
             await self._check_robots(slot, url, request)
-        headers = httpx.Headers({"User-Agent": self._user_agent, "Accept-Encoding": ACCEPT_ENCODING})
-        if request.etag:
-            headers["If-None-Match"] = request.etag
-        if request.last_modified:
-            headers["If-Modified-Since"] = request.last_modified
-        # The feed's own headers win, whatever their case (a `user-agent:` key replaces ours, not joins it).
-        headers.update(request.headers)
+        headers = self._base_headers
+        if request.etag or request.last_modified or request.headers:
+            headers = headers.copy()
+            if request.etag:
+                headers["If-None-Match"] = request.etag
+            if request.last_modified:
+                headers["If-Modified-Since"] = request.last_modified
+            # The feed's own headers win, whatever their case (a `user-agent:` key replaces ours, not joins it).
+            headers.update(request.headers)
         response = await self._polite_send(slot, url, headers)
         self._raise_for_status(url, slot, response)
         return response
@@ -356,6 +374,14 @@ class Fetcher:
                     decoder = _Decoder(url, answer.headers.get("content-encoding", ""))
                     chunks: list[bytes] = []
                     size = 0
+                    if decoder.passthrough:
+                        # No Content-Encoding (or identity): the raw bytes are the body, no decoder in between.
+                        async for raw in answer.aiter_raw():
+                            size += len(raw)
+                            if size > limit:
+                                raise _too_large(url, limit)
+                            chunks.append(raw)
+                        return Response(url, url, answer.status_code, answer.headers, b"".join(chunks))
                     # Raw bytes are decompressed here in bounded pieces (not by httpx, which inflates a whole
                     # network read at once), so the limit holds after decompression and a gzip bomb stays small.
                     async for raw in answer.aiter_raw():
@@ -553,6 +579,11 @@ class _Decoder:
                 self._layers.append(_Inflater(zlib.MAX_WBITS, raw_fallback=True))
             elif name != "identity":
                 raise FetchError(url, "network", f"unsupported Content-Encoding '{name}'", transient=False)
+
+    @property
+    def passthrough(self) -> bool:
+        """Whether there is nothing to undo: the raw bytes are the body."""
+        return not self._layers
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         """The decoded pieces of the next raw bytes."""
