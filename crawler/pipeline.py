@@ -33,6 +33,7 @@ UNCONDITIONAL_EVERY = 86400.0  # guards against servers that answer 304 forever
 MAX_BACKOFF = 86400.0
 WHOLE_ARTICLE_CHARS = 1200  # `content: auto`: an item this long (in text) is an article, not a teaser
 ARTICLES_IN_FLIGHT_PER_FEED = 16  # the fetcher's per-host caps decide the pace; this bounds what waits for them
+PRIVATE_CHECK_TTL = 600.0
 MIN_DEDUP_TEXT = 200  # shorter bodies are too generic to prove two URLs are one article
 MIN_REFRESHES_IN_FLIGHT = 100  # feeds refreshed at once by fetch_feeds, at least (twice max_connections if more)
 
@@ -177,6 +178,7 @@ class Pipeline:
         self._progress = progress or Progress()
         # An article being fetched for one feed is awaited, not fetched again, by another feed listing it.
         self._in_flight: dict[str, asyncio.Future[str | None]] = {}
+        self._private_ok: dict[str, tuple[bool, float]] = {}
 
     async def refresh(self, feed: FeedConfig) -> FeedResult:
         """Poll `feed` once and archive every new (and every still pending) entry. A bug or an unforeseen input
@@ -380,7 +382,7 @@ class Pipeline:
                         headers=feed.headers,
                         proxy=feed.proxy,
                         check_robots=True,
-                        allow_private=await private_addresses_allowed(feed.url, self._config.private_allowed(feed)),
+                        allow_private=await self._private_allowed(feed),
                     )
                 )
                 final_url = response.final_url
@@ -411,6 +413,16 @@ class Pipeline:
             note = f"feed '{feed.name}': {entry.link}: {fallback_reason}; archived from the feed's own content"
             outcome = replace(outcome, note=note)
         return outcome, archived_id
+
+    async def _private_allowed(self, feed: FeedConfig) -> bool:
+        # Whether the feed's own host is private needs a DNS lookup: once per feed and ten minutes, not per article.
+        cached = self._private_ok.get(feed.url)
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < PRIVATE_CHECK_TTL:
+            return cached[0]
+        allowed = await private_addresses_allowed(feed.url, self._config.private_allowed(feed))
+        self._private_ok[feed.url] = (allowed, now)
+        return allowed
 
     def _extract(self, feed: FeedConfig, response: Response) -> Extracted:
         html = charset.decode(response.content, response.content_type)
