@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,8 +47,15 @@ class Workdir:
         self.config.write_text(text, encoding="utf-8")
         return self.config
 
-    def run(self, *args: str, timeout: float = 120, env: dict[str, str] | None = None) -> Result:
-        """Run the real command line, as an operator would, in this folder."""
+    def run(
+        self,
+        *args: str,
+        timeout: float = 120,
+        env: dict[str, str] | None = None,
+        limits: Callable[[], None] | None = None,
+    ) -> Result:
+        """Run the real command line, as an operator would, in this folder (`limits` runs in the child before it
+        starts: rlimits and such)."""
         full_env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", **(env or {})}
         proc = subprocess.run(
             [sys.executable, "-m", "crawler", *args],
@@ -57,6 +64,7 @@ class Workdir:
             text=True,
             timeout=timeout,
             env=full_env,
+            preexec_fn=limits,
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import html
-import os
 import re
 import resource
 import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +13,7 @@ from pathlib import Path
 import yaml
 from selectolax.lexbor import LexborHTMLParser
 
-from tests.conftest import REPO, Result, Workdir
+from tests.conftest import Result, Workdir
 
 FEED_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
 
@@ -48,17 +45,7 @@ def read_archive_file(text: str) -> ArchiveFile:
 
 def run_limited(work: Workdir, *args: str, limits: Callable[[], None], timeout: float = 120) -> Result:
     """Run the real CLI in `work` with `limits()` applied in the child before it starts (rlimits and such)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "crawler", *args],
-        cwd=work.path,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        preexec_fn=limits,
-    )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+    return work.run(*args, timeout=timeout, limits=limits)
 
 
 def file_size_limit(size: int) -> Callable[[], None]:
