@@ -11,7 +11,7 @@ import html
 import json
 import re
 import xml.parsers.expat
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -57,7 +57,8 @@ class Entry:
 
     def to_json(self) -> str:
         """The entry as JSON, for the state database's record of a pending entry."""
-        data = asdict(self)
+        # A shallow dict of the fields: dataclasses.asdict deep-copies every value, and this runs per entry.
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         for name in ("published", "updated"):
             value = data[name]
             data[name] = value.isoformat() if value is not None else None
