@@ -12,9 +12,9 @@ from tests.support.server import Answer, TestServer
 
 HOST_B = "127.0.0.2"
 HOST_C = "127.0.0.3"
-# The server stamps a request when it has read its headers; thread scheduling there can make two arrivals look a few
-# milliseconds closer than the crawler sent them.
-STAMP_SLACK = 0.03
+# The server stamps a request when it has read its headers; thread scheduling there (in the pytest process, beside
+# other tests on a loaded CI machine) can make two arrivals look up to about a tenth of a second closer than sent.
+STAMP_SLACK = 0.15
 
 
 def _articles(server: TestServer, host: str, count: int, *, prefix: str = "/p", delay: float = 0.0) -> list[Item]:
@@ -64,7 +64,7 @@ def test_no_two_requests_to_one_host_closer_than_the_delay(server: TestServer, w
     work.write_config(
         config(
             {"name": "news", "url": server.url("/feed.xml")},
-            politeness={"per_host": 2, "delay": 0, "hosts": {HOST_B: {"delay": "400ms"}}},
+            politeness={"per_host": 2, "delay": 0, "hosts": {HOST_B: {"delay": "800ms"}}},
         )
     )
 
@@ -73,7 +73,7 @@ def test_no_two_requests_to_one_host_closer_than_the_delay(server: TestServer, w
     assert result.code == 0, result.stderr
     seen = server.requests(host=HOST_B)  # robots.txt and the four pages
     assert len(seen) == 5
-    assert all(b.started - a.started >= 0.4 - STAMP_SLACK for a, b in pairwise(seen))
+    assert all(b.started - a.started >= 0.8 - STAMP_SLACK for a, b in pairwise(seen))
 
 
 def test_default_delay_is_one_second(server: TestServer, work: Workdir) -> None:
