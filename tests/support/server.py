@@ -230,6 +230,7 @@ class TestServer:
             def do_GET(self) -> None:
                 started = time.monotonic()
                 server._enter(address)
+                self._counted = True
                 target = self.path
                 path = target
                 if target.startswith(("http://", "https://")):
@@ -252,8 +253,15 @@ class TestServer:
                     answer = server._answer_for(seen)
                     self._serve(answer)
                 finally:
-                    server._leave(address)
+                    self._stop_counting()
                     server._finish(index)
+
+            def _stop_counting(self) -> None:
+                # A request stops counting as active just before its last bytes go out: once the client has them it
+                # may rightly send its next request, possibly before this thread is scheduled again to say it is done.
+                if self._counted:
+                    self._counted = False
+                    server._leave(address)
 
             def _serve(self, answer: Answer) -> None:
                 if answer.fault == "reset":
@@ -291,6 +299,7 @@ class TestServer:
                             self.wfile.flush()
                             time.sleep(answer.delay / 20)
                     else:
+                        self._stop_counting()
                         self.wfile.write(body)
                 except OSError:
                     pass
