@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 from collections.abc import Iterator
@@ -12,7 +13,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 _ID_RE = re.compile(r"[0-9a-f]{16}\Z")
-_TEMP_RE = re.compile(r"\.([0-9a-f]{16})\.md\.(\d+)\.tmp\Z")
+_TEMP_RE = re.compile(r"\.([0-9a-f]{16})\.md\.(\d+)(?:\.\d+)?\.tmp\Z")
+_temp_numbers = itertools.count()
 
 
 class ArchiveError(Exception):
@@ -38,8 +40,16 @@ def relative_path(article_id: str, date: datetime, timezone: str = "UTC") -> Pat
 
 def write_atomic(root: Path, relative: Path, text: str) -> Path:
     """Write `text` to `root/relative` so that a reader (or a crash) sees either no file or the whole file."""
+    return commit(write_temp(root, relative, text), root, relative)
+
+
+def write_temp(root: Path, relative: Path, text: str) -> Path:
+    """Write `text` to a temp file beside `root/relative`, flushed to disk, and return its path: the first half of
+    an atomic write, which `commit` completes (or `discard` abandons). A crash in between leaves only a temp file,
+    which `remove_stale_temp_files` deletes once its writer is gone."""
     target = root / relative
-    temp = target.with_name(f".{target.stem}.md.{os.getpid()}.tmp")
+    # Unique per write, not only per process: a worker may stage one article twice before either is committed.
+    temp = target.with_name(f".{target.stem}.md.{os.getpid()}.{next(_temp_numbers)}.tmp")
     data = text.encode("utf-8")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -47,13 +57,28 @@ def write_atomic(root: Path, relative: Path, text: str) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+    except OSError as exc:
+        discard(temp)
+        raise ArchiveError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    return temp
+
+
+def commit(temp: Path, root: Path, relative: Path) -> Path:
+    """Move a file from `write_temp` into its place, durably."""
+    target = root / relative
+    try:
         os.replace(temp, target)
         _fsync_dir(target.parent)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            temp.unlink()
+        discard(temp)
         raise ArchiveError(f"cannot write {target}: {exc.strerror or exc}") from exc
     return target
+
+
+def discard(temp: Path) -> None:
+    """Delete a temp file from `write_temp` that will not be committed."""
+    with contextlib.suppress(OSError):
+        temp.unlink()
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -85,7 +110,7 @@ def remove_stale_temp_files(root: Path) -> int:
 
 def _process_alive(pid: int) -> bool:
     if pid == os.getpid():
-        return False  # our own leftovers cannot be in progress: we write synchronously
+        return False  # called before this process stages anything, so its own leftovers are from a past life
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
