@@ -128,6 +128,17 @@ def _timezone(value: object) -> str:
     return str(value)
 
 
+MAX_WORKERS = 64
+
+
+def _workers(value: object) -> int | Literal["auto"]:
+    if value == "auto":
+        return "auto"
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_WORKERS:
+        return value
+    raise ValueError(f"is not 'auto' or a number of worker processes from 0 to {MAX_WORKERS}")
+
+
 def _http_url(value: object) -> str:
     text = str(value).strip()
     parts = urlsplit(text)
@@ -162,6 +173,7 @@ Size = Annotated[int, BeforeValidator(parse_size)]
 TimeZone = Annotated[str, BeforeValidator(_timezone)]
 HttpUrl = Annotated[str, BeforeValidator(_http_url)]
 StringList = Annotated[tuple[str, ...], BeforeValidator(_string_list)]
+WorkerCount = Annotated[int | Literal["auto"], BeforeValidator(_workers)]
 ContentMode = Literal["page", "feed", "auto"]
 
 
@@ -280,6 +292,7 @@ class _File(_Frozen):
     allow_private_addresses: bool = False
     min_interval: Duration = 300.0
     max_interval: Duration = 86400.0
+    workers: WorkerCount = "auto"
     http: HttpConfig = Field(default_factory=HttpConfig)
     politeness: PolitenessConfig = Field(default_factory=PolitenessConfig)
     defaults: Mapping[str, Any] = Field(default_factory=dict)
@@ -297,6 +310,7 @@ class Config:
     allow_private_addresses: bool
     min_interval: float
     max_interval: float
+    workers: int | Literal["auto"]
     http: HttpConfig
     politeness: PolitenessConfig
     feeds: tuple[FeedConfig, ...]
@@ -355,6 +369,7 @@ def _build_config(data: object, path: Path) -> Config:
         allow_private_addresses=top.allow_private_addresses,
         min_interval=top.min_interval,
         max_interval=top.max_interval,
+        workers=top.workers,
         http=top.http,
         politeness=top.politeness,
         feeds=feeds,

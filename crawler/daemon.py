@@ -38,6 +38,7 @@ from crawler.config import Config, ConfigError, FeedConfig, HttpConfig, Politene
 from crawler.fetch import Fetcher, FetchError, Request, Response
 from crawler.pipeline import FeedResult, Pipeline, poll_interval
 from crawler.store import FeedState, SqliteStore
+from crawler.workers import Workers, process_count
 
 log = logging.getLogger("crawler")
 
@@ -286,6 +287,8 @@ class Daemon:
         self._rng = rng or random.Random()
         self.metrics = Metrics()
         self._store: SqliteStore | None = None
+        # One pool for the daemon's life (its processes stop when idle); `workers:` takes effect at a restart.
+        self._workers = Workers(process_count(config.workers))
         self._gen: _Generation | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -346,6 +349,7 @@ class Daemon:
             if self._scheduler.running:
                 self._scheduler.shutdown(wait=False)
             await self._gen.fetcher.aclose()
+            await self._workers.aclose()
             if health is not None:
                 health.close()
             self._store.close()
@@ -394,7 +398,8 @@ class Daemon:
         fetcher = previous.fetcher if previous is not None and same_http else None
         if fetcher is None:
             fetcher = ObservedFetcher(config.http, config.politeness, self.metrics)
-        return _Generation(config, fetcher, Pipeline(config, self._store, fetcher, stopping=self._stop))
+        pipeline = Pipeline(config, self._store, fetcher, stopping=self._stop, workers=self._workers)
+        return _Generation(config, fetcher, pipeline)
 
     def _schedule(self, name: str, *, changed: bool = False, not_before: float | None = None) -> None:
         assert self._gen is not None and self._store is not None and self._scheduler is not None

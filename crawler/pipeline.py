@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -25,6 +26,7 @@ from crawler.feeds import Entry, FeedError, ParsedFeed, parse_feed
 from crawler.fetch import Fetcher, FetchError, Request, Response, private_addresses_allowed
 from crawler.store import ArchivedArticle, FeedState, NewEntry, PendingEntry, SqliteStore, Store, StoreError
 from crawler.urls import article_id, normalize_url, same_site
+from crawler.workers import Workers, process_count
 
 log = logging.getLogger("crawler")
 
@@ -159,6 +161,67 @@ def compose(feed: FeedConfig, entry: Entry, page: Extracted | None, final_url: s
     return Composed(article, article_id(canonical_norm), names, text, text_hash(text))
 
 
+@dataclass(frozen=True)
+class FetchedPage:
+    """An article's page as fetched: what extraction needs of the response."""
+
+    content: bytes
+    content_type: str | None
+    url: str  # after redirects
+
+
+@dataclass(frozen=True)
+class Staged:
+    """An article rendered and written to a temp file beside its place in the archive, waiting for
+    de-duplication to commit or discard it; with what the state database needs to know of it."""
+
+    article_id: str
+    names: tuple[str, ...]  # the URLs it is known by
+    text_chars: int
+    body_hash: str
+    path: str  # its place, relative to the archive, in POSIX form
+    temp: str  # the temp file holding it
+    extract_error: str | None = None  # the page held no body, so the feed's content was used
+    kept_feed_text: bool = False  # `content: auto`: the page gave clearly less text than the item
+
+
+def stage_article(
+    root: Path,
+    feed: FeedConfig,
+    entry: Entry,
+    page: FetchedPage | None,
+    final_url: str,
+    first_seen: float,
+    archive_tz: str,
+) -> Staged:
+    """Everything CPU-bound about one article, from its fetched page (or the item alone) to its file's text,
+    written to a temp file under `root`. Reads no state, so it can run in a worker process."""
+    extracted: Extracted | None = None
+    extract_error: str | None = None
+    kept_feed_text = False
+    if page is not None:
+        try:
+            extracted = extract_page(charset.decode(page.content, page.content_type), page.url, feed.body, feed.remove)
+        except ExtractError as exc:
+            extract_error = str(exc)
+        feed_text = document.body_text(entry.content) if extracted and feed.content == "auto" and entry.content else ""
+        if extracted is not None and len(extracted.text) < 0.5 * len(feed_text):
+            extracted, kept_feed_text = None, True
+    composed = compose(feed, entry, extracted, final_url, first_seen)
+    relative = archive.relative_path(composed.article_id, composed.article.date, feed.archive_timezone or archive_tz)
+    temp = archive.write_temp(root, relative, document.render(composed.article))
+    return Staged(
+        article_id=composed.article_id,
+        names=composed.names,
+        text_chars=len(composed.text),
+        body_hash=composed.body_hash,
+        path=relative.as_posix(),
+        temp=str(temp),
+        extract_error=extract_error,
+        kept_feed_text=kept_feed_text,
+    )
+
+
 class Pipeline:
     """Refreshes feeds into the archive; one instance per run (or per daemon), sharing a Store and a Fetcher."""
 
@@ -169,8 +232,11 @@ class Pipeline:
         fetcher: Fetcher,
         progress: Progress | None = None,
         stopping: asyncio.Event | None = None,
+        workers: Workers | None = None,
     ) -> None:
         self._config = config
+        # Pages are extracted and rendered there; without one, in threads of this process.
+        self._workers = workers or Workers(0)
         # Once set, articles not yet started stay pending for the next run; those under way finish.
         self._stopping = stopping or asyncio.Event()
         self._store = store
@@ -178,6 +244,9 @@ class Pipeline:
         self._progress = progress or Progress()
         # An article being fetched for one feed is awaited, not fetched again, by another feed listing it.
         self._in_flight: dict[str, asyncio.Future[str | None]] = {}
+        # What articles being committed right now are known by (URLs, body hash, id): another article with one of
+        # these names waits for that commit instead of racing it to a second file.
+        self._committing: dict[str, asyncio.Future[str | None]] = {}
         self._private_ok: dict[str, tuple[bool, float]] = {}
 
     async def refresh(self, feed: FeedConfig) -> FeedResult:
@@ -277,7 +346,7 @@ class Pipeline:
         # is broken (a fresh ETag on every answer) are common.
         if hashlib.sha256(response.content).hexdigest() == state.body_hash:
             return None
-        return await asyncio.to_thread(parse_feed, response.content, response.final_url, response.content_type)
+        return await self._workers.run(parse_feed, response.content, response.final_url, response.content_type)
 
     def _feed_failed(
         self, feed: FeedConfig, state: FeedState, result: FeedResult, exc: Exception, now: float
@@ -318,6 +387,7 @@ class Pipeline:
     async def _archive_pending(self, feed: FeedConfig) -> list[EntryOutcome]:
         pending = self._store.pending(feed.name)
         self._progress.found(len(pending))
+        self._workers.expect(len(pending))
         # Articles wait for a turn here rather than inside the fetcher, where a stop could no longer hold them back.
         turns = asyncio.Semaphore(ARTICLES_IN_FLIGHT_PER_FEED)
         return list(await asyncio.gather(*(self._archive_in_turn(turns, feed, item) for item in pending)))
@@ -371,7 +441,7 @@ class Pipeline:
     async def _build_and_write(
         self, feed: FeedConfig, item: PendingEntry, entry: Entry, link: str | None
     ) -> tuple[EntryOutcome, str | None]:
-        page: Extracted | None = None
+        page: FetchedPage | None = None
         final_url = entry.link or feed.url
         fallback_reason: str | None = None
         if entry.link and _wants_page(feed, entry):
@@ -386,29 +456,38 @@ class Pipeline:
                     )
                 )
                 final_url = response.final_url
-                page = await asyncio.to_thread(self._extract, feed, response)
+                page = FetchedPage(response.content, response.content_type, response.final_url)
             except FetchError as exc:
                 attempts = self._store.record_failure(feed.name, item.key, exc.reason)
                 if exc.transient and attempts < MAX_PAGE_ATTEMPTS:
                     return EntryOutcome("failed", error=f"feed '{feed.name}': {exc.url}: {exc.reason}"), None
                 fallback_reason = exc.reason
-            except ExtractError as exc:
-                fallback_reason = str(exc)
-            if page is not None and feed.content == "auto" and entry.content:
-                feed_text = document.body_text(entry.content)
-                if len(page.text) < 0.5 * len(feed_text):
-                    log.warning(
-                        "extraction shorter than the feed's text; keeping the feed's",
-                        extra={"feed": feed.name, "url": final_url},
-                    )
-                    page = None
+        try:
+            staged = await self._workers.run(
+                stage_article,
+                self._config.archive,
+                feed,
+                entry,
+                page,
+                final_url,
+                item.first_seen,
+                self._config.archive_timezone,
+            )
+        except archive.ArchiveError as exc:
+            return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
+        if staged.kept_feed_text:
+            log.warning(
+                "extraction shorter than the feed's text; keeping the feed's",
+                extra={"feed": feed.name, "url": final_url},
+            )
+        fallback_reason = fallback_reason or staged.extract_error
         if fallback_reason is None:
-            return await self._write(feed, item, entry, link, final_url, page, fallback=False)
+            return await self._commit(feed, item, entry, link, staged, fallback=False)
         log.warning(
             "archiving the feed's content instead of the page",
             extra={"feed": feed.name, "url": entry.link, "error": fallback_reason},
         )
-        outcome, archived_id = await self._write(feed, item, entry, link, final_url, page, fallback=True)
+        outcome, archived_id = await self._commit(feed, item, entry, link, staged, fallback=True)
         if outcome.status == "new":
             note = f"feed '{feed.name}': {entry.link}: {fallback_reason}; archived from the feed's own content"
             outcome = replace(outcome, note=note)
@@ -424,47 +503,61 @@ class Pipeline:
         self._private_ok[feed.url] = (allowed, now)
         return allowed
 
-    def _extract(self, feed: FeedConfig, response: Response) -> Extracted:
-        html = charset.decode(response.content, response.content_type)
-        return extract_page(html, response.final_url, feed.body, feed.remove)
-
-    async def _write(
-        self,
-        feed: FeedConfig,
-        item: PendingEntry,
-        entry: Entry,
-        link: str | None,
-        final_url: str,
-        page: Extracted | None,
-        *,
-        fallback: bool,
+    async def _commit(
+        self, feed: FeedConfig, item: PendingEntry, entry: Entry, link: str | None, staged: Staged, *, fallback: bool
     ) -> tuple[EntryOutcome, str | None]:
-        composed = compose(feed, entry, page, final_url, item.first_seen)
-        names = tuple(dict.fromkeys(url for url in (link, *composed.names) if url))
-        existing = next((found for url in names if (found := self._store.article_for_url(url))), None)
-        if existing is None and len(composed.text) >= MIN_DEDUP_TEXT:
-            existing = self._store.article_for_body(composed.body_hash)
-        if existing is None and self._store.article_path(composed.article_id) is not None:
-            # Its canonical URL is one already archived (known by id alone after `crawler reindex`).
-            existing = composed.article_id
+        names = tuple(dict.fromkeys(url for url in (link, *staged.names) if url))
+        keys = (
+            *(f"url {url}" for url in names),
+            f"id {staged.article_id}",
+            *((f"body {staged.body_hash}",) if staged.text_chars >= MIN_DEDUP_TEXT else ()),
+        )
+        existing = await self._existing(names, staged, keys)
         if existing is not None:
+            archive.discard(Path(staged.temp))
             self._store.record_duplicate(feed.name, item.key, existing, names)
             return EntryOutcome("known"), existing
-        article, the_id, body_hash = composed.article, composed.article_id, composed.body_hash
-        relative = archive.relative_path(the_id, article.date, feed.archive_timezone or self._config.archive_timezone)
-        text_out = document.render(article)
+        committed: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        for key in keys:
+            self._committing[key] = committed
         try:
-            await asyncio.to_thread(archive.write_atomic, self._config.archive, relative, text_out)
+            await asyncio.to_thread(archive.commit, Path(staged.temp), self._config.archive, Path(staged.path))
+            # Only now, with the file in place, is the article recorded as done.
+            self._store.record_archived(
+                feed.name,
+                item.key,
+                ArchivedArticle(article_id=staged.article_id, path=staged.path, body_hash=staged.body_hash, urls=names),
+            )
+            committed.set_result(staged.article_id)
         except archive.ArchiveError as exc:
             return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
-        # Only now, with the file in place, is the article recorded as done.
-        self._store.record_archived(
-            feed.name,
-            item.key,
-            ArchivedArticle(article_id=the_id, path=relative.as_posix(), body_hash=body_hash, urls=names),
-        )
-        log.info("archived", extra={"feed": feed.name, "url": entry.link, "path": relative.as_posix()})
-        return EntryOutcome("new", fallback=fallback), the_id
+        finally:
+            if not committed.done():
+                committed.set_result(None)
+            for key in keys:
+                if self._committing.get(key) is committed:
+                    del self._committing[key]
+        log.info("archived", extra={"feed": feed.name, "url": entry.link, "path": staged.path})
+        return EntryOutcome("new", fallback=fallback), staged.article_id
+
+    async def _existing(self, names: tuple[str, ...], staged: Staged, keys: tuple[str, ...]) -> str | None:
+        """The id of the article already archived (or being committed) under one of these names, if any."""
+        while True:
+            existing = next((found for url in names if (found := self._store.article_for_url(url))), None)
+            if existing is None and staged.text_chars >= MIN_DEDUP_TEXT:
+                existing = self._store.article_for_body(staged.body_hash)
+            if existing is None and self._store.article_path(staged.article_id) is not None:
+                # Its canonical URL is one already archived (known by id alone after `crawler reindex`).
+                existing = staged.article_id
+            if existing is not None:
+                return existing
+            committing = next((self._committing[key] for key in keys if key in self._committing), None)
+            if committing is None:
+                return None
+            # An article with one of these names is being committed: it decides. If its commit failed, look again.
+            existing = await asyncio.shield(committing)
+            if existing is not None:
+                return existing
 
 
 def _asked_wait(exc: Exception) -> float:
@@ -527,9 +620,10 @@ async def fetch_feeds(
     """Poll `feeds` once, all at once (the fetcher's per-host caps keep it polite), and archive what is new."""
     await asyncio.to_thread(archive.remove_stale_temp_files, config.archive)
     store = SqliteStore(config.state)
+    workers = Workers(process_count(config.workers))
     try:
         async with Fetcher(config.http, config.politeness, transport=transport) as fetcher:
-            pipeline = Pipeline(config, store, fetcher, progress)
+            pipeline = Pipeline(config, store, fetcher, progress, workers=workers)
             # The fetcher's caps already bound the requests on the wire; this bounds the refreshes held in memory
             # at once, so that ten thousand feeds do not mean ten thousand suspended refreshes and their buffers.
             # Refreshers take the next feed as they finish one: a waiting feed costs nothing, where a task per feed
@@ -545,6 +639,7 @@ async def fetch_feeds(
             await asyncio.gather(*(refresher() for _ in range(min(slots, len(feeds)))))
             return [result for result in results if result is not None]
     finally:
+        await workers.aclose()
         store.close()
 
 

@@ -141,3 +141,14 @@ def test_fast_reading_keeps_duplicate_keys_an_error_with_its_line() -> None:
 
 def test_an_empty_feeds_key_is_an_empty_list() -> None:
     assert parse_config("archive: archive\nfeeds:\n", Path("/srv/feeds.yaml")).feeds == ()
+
+
+def test_workers_is_auto_or_a_process_count() -> None:
+    assert parse_config(GOLDEN_EXAMPLE, Path("feeds.yaml")).workers == "auto"
+    assert parse_config("workers: 0\n" + GOLDEN_EXAMPLE, Path("feeds.yaml")).workers == 0
+    assert parse_config("workers: 4\n" + GOLDEN_EXAMPLE, Path("feeds.yaml")).workers == 4
+    for bad in ("-1", "lots", "2.5", "65", "true"):
+        assert _error(f"workers: {bad}\n" + GOLDEN_EXAMPLE) == (
+            f"feeds.yaml:1: workers '{'True' if bad == 'true' else bad}' is not 'auto' or a number of worker "
+            "processes from 0 to 64"
+        )

@@ -1,0 +1,135 @@
+"""Where the CPU-bound work of archiving runs: worker threads for a small run, worker processes for a big one.
+
+One process holds one GIL. With every page decoded, extracted, rendered and written on the crawler's own process,
+the event loop that drives every connection waits behind that work, and a crawl uses one core however many the
+machine has. Once a run proves big, jobs go to a pool of worker processes instead and the event loop keeps only
+the network and the state database, which stay in one process so that politeness and de-duplication stay exact.
+A small run never pays for starting a process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Literal, TypeVar
+
+log = logging.getLogger("crawler")
+
+T = TypeVar("T")
+
+WARM_AFTER = 32  # jobs (run or announced) after which worker processes start
+IDLE_CLOSE = 120.0  # seconds without a job after which the processes stop (the daemon between polls)
+
+
+class WorkerCrashed(Exception):
+    """A worker process died while running a job (killed, out of memory, or a crash in a C extension)."""
+
+
+def process_count(setting: int | Literal["auto"]) -> int:
+    """Worker processes for a `workers:` setting: `auto` leaves one CPU to the event loop (none on one CPU)."""
+    if setting != "auto":
+        return setting
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(0, cpus - 1)
+
+
+def _worker_init() -> None:
+    # Ctrl-C reaches the whole process group; the crawler's own process decides how to stop (its grace period),
+    # so a worker must not die under the jobs it is finishing.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _ready() -> None:
+    """A job that does nothing: submitted early so that processes start while pages are still being fetched."""
+
+
+class Workers:
+    """Runs picklable functions off the event loop: `await run(fn, *args)` returns what `fn(*args)` returns."""
+
+    def __init__(self, processes: int, *, warm_after: int = WARM_AFTER) -> None:
+        self._processes = processes
+        self._warm_after = warm_after
+        self._seen = 0  # jobs run or announced since the pool last stopped
+        self._running = 0
+        self._pool: ProcessPoolExecutor | None = None
+        self._idle: asyncio.TimerHandle | None = None
+        self._unavailable = processes <= 0
+
+    def expect(self, jobs: int) -> None:
+        """Announce `jobs` coming soon, so that a big batch starts the processes before its first job."""
+        self._seen += jobs
+        if self._pool is None and self._wants_pool():
+            self._start()
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """Run `fn(*args)` in a worker process (or thread); raise WorkerCrashed if its process died under it."""
+        self._seen += 1
+        if self._pool is None and self._wants_pool():
+            self._start()
+        pool = self._pool
+        if pool is None:
+            return await asyncio.to_thread(fn, *args)
+        self._running += 1
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(pool, fn, *args)
+        except BrokenProcessPool:
+            self._discard(pool)
+            raise WorkerCrashed("a worker process died while handling this page") from None
+        finally:
+            self._running -= 1
+            if self._running == 0 and self._pool is not None:
+                self._idle = loop.call_later(IDLE_CLOSE, self._close_idle)
+
+    def _wants_pool(self) -> bool:
+        return not self._unavailable and self._seen >= self._warm_after
+
+    def _start(self) -> None:
+        # spawn, not fork: this process has threads (to_thread's, the resolver's) whose locks a forked child could
+        # inherit held.
+        context = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(self._processes, mp_context=context, initializer=_worker_init)
+        try:
+            pool.submit(_ready)
+        except (OSError, RuntimeError) as exc:
+            # Embedded in a program whose main module cannot be re-imported, or out of processes: threads still work.
+            pool.shutdown(wait=False)
+            self._unavailable = True
+            log.warning("worker processes unavailable; extracting in threads", extra={"error": str(exc)})
+            return
+        self._pool = pool
+        log.info("worker processes started", extra={"processes": self._processes})
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        # The next job starts a fresh pool; the jobs that were in the dead one fail, and their articles stay pending.
+        if self._pool is pool:
+            self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def _close_idle(self) -> None:
+        self._idle = None
+        if self._running == 0 and self._pool is not None:
+            pool, self._pool = self._pool, None
+            self._seen = 0  # a quiet spell ends the big run: the next one warms up again
+            pool.shutdown(wait=False)
+
+    async def aclose(self) -> None:
+        """Wait for running jobs and stop the processes."""
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, True)

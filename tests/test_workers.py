@@ -1,0 +1,111 @@
+"""Worker processes: a big run extracts and writes pages in other processes, with the very same archive as a small
+one; a worker that dies fails only its own articles, which a later run archives."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from crawler.workers import WorkerCrashed, Workers, process_count
+from tests.conftest import Workdir
+from tests.support.server import TestServer
+from tests.test_fetch_command import PARAGRAPHS, article_page, config, feed_entry, rss
+
+
+def where() -> tuple[int, int]:
+    """The process and thread a job ran in."""
+    return os.getpid(), threading.get_ident()
+
+
+def die() -> None:
+    os._exit(3)  # as a worker killed by the OOM killer or a segfault in a C extension would
+
+
+def test_a_small_run_stays_in_threads_and_a_big_one_moves_to_processes() -> None:
+    async def scenario() -> list[tuple[int, int]]:
+        workers = Workers(1, warm_after=3)
+        try:
+            seen = [await workers.run(where), await workers.run(where)]
+            workers.expect(5)  # a feed with five new articles: the processes start before the first of them
+            seen += [await workers.run(where) for _ in range(3)]
+            return seen
+        finally:
+            await workers.aclose()
+
+    seen = asyncio.run(scenario())
+    assert all(pid == os.getpid() for pid, _ in seen[:2])
+    assert all(thread != threading.get_ident() for _, thread in seen[:2])  # never on the event loop's thread
+    assert len({pid for pid, _ in seen[2:]}) == 1 and seen[2][0] != os.getpid()
+
+
+def test_no_processes_means_threads_however_big_the_run() -> None:
+    async def scenario() -> set[int]:
+        workers = Workers(0, warm_after=0)
+        workers.expect(1000)
+        try:
+            return {(await workers.run(where))[0] for _ in range(5)}
+        finally:
+            await workers.aclose()
+
+    assert asyncio.run(scenario()) == {os.getpid()}
+
+
+def test_a_dead_worker_fails_its_job_and_the_next_job_gets_a_fresh_process() -> None:
+    async def scenario() -> tuple[int, int]:
+        workers = Workers(1, warm_after=0)
+        try:
+            before = (await workers.run(where))[0]
+            with pytest.raises(WorkerCrashed):
+                await workers.run(die)
+            after = (await workers.run(where))[0]
+            return before, after
+        finally:
+            await workers.aclose()
+
+    before, after = asyncio.run(scenario())
+    assert os.getpid() not in (before, after) and before != after
+
+
+def test_auto_leaves_one_cpu_to_the_event_loop() -> None:
+    assert process_count(3) == 3
+    assert process_count(0) == 0
+    assert process_count("auto") == max(0, len(os.sched_getaffinity(0)) - 1)
+
+
+def test_worker_processes_write_the_same_archive_as_threads(server: TestServer, tmp_path: Path) -> None:
+    # Enough articles for the processes to start (more than WARM_AFTER), with lazy images, relative links and a
+    # page that yields no body (archived from the feed instead), so every branch of the work crosses the process.
+    items = []
+    for i in range(45):
+        path = f"/story/{i}.html"
+        paragraphs = [f"{paragraph} This is story number {i}." for paragraph in PARAGRAPHS]
+        page = article_page(f"Story {i}", paragraphs) if i != 7 else "<html><body><nav>menu only</nav></body></html>"
+        page = page.replace("</h1>", f'</h1><p><img data-src="/img/{i}.jpg" src="/blank.gif"></p>')
+        server.add(path, body=page.encode(), content_type="text/html; charset=utf-8")
+        items.append(
+            {
+                "title": f"Story {i}",
+                "link": server.url(path),
+                "guid": f"story-{i}",
+                "description": f"Teaser of story {i}.",
+                "pubDate": f"Tue, 24 Aug 2021 07:{i:02d}:13 GMT",
+            }
+        )
+    server.add("/feed.xml", body=rss(items).encode(), content_type="application/rss+xml")
+    archives = {}
+    for processes in (0, 1):
+        work = Workdir(tmp_path / f"workers-{processes}")
+        work.path.mkdir()
+        work.write_config(config(feed_entry("harbour", server.url("/feed.xml")), extra=f"workers: {processes}\n"))
+        result = work.run("fetch", "--json", "--verbose")
+        assert result.code == 0, result.stderr
+        assert result.json()["feeds"][0]["new"] == 45
+        assert ("worker processes started" in result.stderr) == (processes > 0)
+        archives[processes] = {p.relative_to(work.archive): p.read_bytes() for p in work.files()}
+    assert len(archives[0]) == 45
+    assert archives[1] == archives[0]
+    assert not [p for p in archives[1] if p.name.endswith(".tmp")]
