@@ -173,6 +173,7 @@ def fix_body(body_html: str, base_url: str) -> FixedBody:
 
     A fragment nested or attributed past what a parser can take in reasonable time (see `markup_problem`) is kept
     as its plain text, escaped, rather than parsed: the words survive, the markup could not be trusted anyway."""
+    body_html = strip_junk(body_html)
     if markup_problem(body_html) is not None:
         return FixedBody(
             html=brace_escape(f"<p>{html.escape(plain_text(body_html), quote=False)}</p>"), first_image=None
@@ -335,6 +336,17 @@ def _absolute(value: str, base_url: str) -> str:
         return urljoin(base_url, stripped)
     except ValueError:
         return value
+
+
+def has_junk(text: str) -> bool:
+    """Whether `text` holds characters no archive file may (control characters, lone surrogates)."""
+    return _BODY_JUNK.search(text) is not None
+
+
+def strip_junk(text: str) -> str:
+    """`text` without the characters `render` would drop. Body HTML must lose them before it is parsed and
+    sanitised: dropped afterwards they could join the pieces of a tag name (`<b\x01ase>`) into one never checked."""
+    return _BODY_JUNK.sub("", text) if has_junk(text) else text
 
 
 def brace_escape(text: str) -> str:

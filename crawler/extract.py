@@ -93,6 +93,10 @@ def _drop(node: LexborNode, remove: Sequence[str]) -> LexborNode:
 def _finish(node: LexborNode, url: str, meta: PageMeta, method: str) -> Extracted:
     first_image = document.fix_node(node, url)
     html = document.brace_escape(node.inner_html or "")
+    if document.has_junk(html):
+        # Sanitised with its control characters in, it is sanitised again without them (see `strip_junk`).
+        fixed = document.fix_body(html, url)
+        html, first_image = fixed.html, fixed.first_image or first_image
     return Extracted(
         body=html,
         first_image=first_image,

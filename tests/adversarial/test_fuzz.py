@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -174,3 +175,17 @@ def test_fuzzed_pages_extract_or_fail_with_extract_error_and_write_valid_files(
         assert "\n" not in str(exc)
         return
     _write_and_check(tmp_path, extracted.body, document.title_text(extracted.meta.title or "") or "untitled")
+
+
+@pytest.mark.parametrize("selector", [None, "article"])
+def test_control_characters_cannot_assemble_a_tag_after_sanitising(tmp_path: Path, selector: str | None) -> None:
+    # Found by the fuzzer above: `<b\x01ase>` is no tag the sanitiser knows, but the file may not hold \x01, and
+    # dropping it once sanitised would have written a live `<base>` (or `<script>`) into the archive.
+    page = (
+        '<html><head><title>t</title></head><body><article><b\x01ase href="http://evil.example/">'
+        "<scr\x02ipt>alert(1)</scr\x02ipt><p>" + "Words of the story. " * 20 + "</p></article></body></html>"
+    )
+    extracted = extract_page(page, "http://example.org/a/story.html", selector)
+    _write_and_check(tmp_path, extracted.body, "t")
+    fixed = document.fix_body("<b\x01ase href='http://evil.example/'><p>text</p>", "http://example.org/")
+    _write_and_check(tmp_path, fixed.html, "t")
