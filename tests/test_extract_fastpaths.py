@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from selectolax.lexbor import LexborHTMLParser
+
 from crawler import document
+from crawler.metadata import page_metadata
 
 _CROWDED = " ".join(f"a{i}=1" for i in range(document.MAX_ATTRIBUTES + 1))
 
@@ -36,3 +39,24 @@ def test_nesting_bound_counts_only_opening_tags() -> None:
     assert document.markup_problem("<div>" * 10 + closers) is None
     assert document.markup_problem("<!---->" * (document.MAX_NESTING + 10) + "<div>" * 3) is None
     assert document.markup_problem("<div>" * (document.MAX_NESTING + 1) + closers) is not None
+
+
+def test_metadata_from_one_pass_keeps_each_selector_meaning() -> None:
+    page = (
+        "<html lang=de><head><title>Fallback title</title>"
+        '<link rel=stylesheet href="/s.css"><link rel=Canonical href="/canon">'
+        # An itemprop on a <meta> without content and on a JSON-LD script: both selectors must still decide.
+        '<meta itemprop=description><meta itemprop=author content="">'
+        '<script type="APPLICATION/LD+JSON" itemprop=x>{"@type": "NewsArticle", "datePublished": "2021-08-24"}'
+        "</script></head><body>"
+        "<div itemprop=Headline>Wrong case is not the headline</div><h2>Sub</h2>"
+        "<span itemprop=headline>Micro headline</span><h1 itemprop=name>Micro headline</h1>"
+        "<span itemprop=author>Jane Roe</span><p>2021年08月24日 15:07</p></body></html>"
+    )
+    meta = page_metadata(LexborHTMLParser(page), "https://example.com/a/b.html")
+    assert meta.title == "Micro headline"
+    assert meta.author is None  # the first [itemprop=author] is the empty <meta>, as the selector finds it
+    # JSON-LD gave the day only, the dateline under the <h1> (found among the headings) gives the time.
+    assert meta.published is not None and meta.published.isoformat() == "2021-08-24T15:07:00"
+    assert meta.canonical == "https://example.com/canon"
+    assert meta.language == "de"
