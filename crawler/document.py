@@ -299,7 +299,12 @@ def _css_unescape(match: re.Match[str]) -> str:
 
 def _fix_attributes(node: LexborNode, base_url: str) -> None:
     attrs = node.attrs
-    for name, value in list(attrs.items()):
+    # Reads go to a plain dict copy kept in step with every change: each lookup through `attrs` is a call into
+    # Lexbor, and most elements carry no attribute this function changes.
+    current = node.attributes
+    if not current and node.tag != "img":
+        return
+    for name, value in list(current.items()):
         lowered = name.lower()
         if (
             lowered.startswith("on")
@@ -309,10 +314,12 @@ def _fix_attributes(node: LexborNode, base_url: str) -> None:
             or (lowered in _URL_LIST_ATTRS and value is not None and _has_dangerous_url(value))
         ):
             del attrs[name]
+            del current[name]
     if node.tag == "img":
         _promote_lazy_image(node)
+        current = node.attributes
     for name in _URL_ATTRS:
-        value = attrs.get(name)
+        value = current.get(name)
         if value is None:
             continue
         if _is_dangerous_url(value, allow_data_image=(node.tag == "img" and name == "src")):
@@ -340,6 +347,8 @@ def _promote_lazy_image(node: LexborNode) -> None:
 def _is_dangerous_url(
     value: str, *, allow_data_image: bool = False, schemes: tuple[str, ...] = _DANGEROUS_SCHEMES
 ) -> bool:
+    if ":" not in value and "&" not in value:
+        return False  # every scheme ends in a colon, and only a character reference could make one appear
     # The parser has decoded entities once; decode again (a second layer fools some filters), and drop the
     # white space and control characters browsers ignore inside a scheme (`java\tscript:`).
     compact = _SCHEME_JUNK.sub("", html.unescape(value)).lower()
