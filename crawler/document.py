@@ -64,7 +64,12 @@ _FLAT = frozenset(
         "tbody", "thead", "tfoot", "colgroup", "caption", "html", "head", "body", "image", "isindex",
     }
 )  # fmt: skip
+# Where a tag's attribute list could pass 2 * MAX_ATTRIBUTES characters: _ANY_LONG_RUN finds the first such place
+# quickly (a plain `<` prefix lets the regex engine skip ahead), _LONG_TAG then every candidate, overlapping ones
+# included (a `<` inside a long attribute value starts a candidate of its own).
+_ANY_LONG_RUN = re.compile(rf"<[^>]{{{2 * MAX_ATTRIBUTES + 1}}}")
 _LONG_TAG = re.compile(rf"</?[A-Za-z][^>]{{{2 * MAX_ATTRIBUTES}}}")
+_LONG_TAG_CHECKS = 64  # candidates looked at before leaving the decision to the full scan
 _ATTRIBUTE = re.compile(r"[^\s=/>]+\s*(?:=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]*))?")
 _SCRIPT_BLOCK = re.compile(r"<(script|style|template)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
@@ -224,7 +229,7 @@ def markup_problem(markup: str) -> str | None:
             position = len(markup) if end < 0 else end + 3
             continue
         closing, name, attributes = match.group(1), match.group(2).lower(), match.group(3)
-        if len(attributes) > 2 * MAX_ATTRIBUTES and len(_ATTRIBUTE.findall(attributes)) > MAX_ATTRIBUTES:
+        if _too_many_attributes(attributes):
             return f"has an element with more than {MAX_ATTRIBUTES} attributes"
         if name in _FLAT:
             continue
@@ -242,13 +247,33 @@ def markup_problem(markup: str) -> str | None:
 
 def _may_be_hostile(markup: str) -> bool:
     """False when neither of markup_problem's limits can be reached, decided in C-speed string operations (the
-    tag-by-tag scan costs milliseconds on every page): each level of nesting needs a `<` of its own, and an
-    attribute list longer than 2 * MAX_ATTRIBUTES characters needs a run that long between a tag's `<` and
-    the next `>` (_LONG_TAG finds every such run, and some that are no tag, which the full scan then clears)."""
-    if markup.count("<") > MAX_NESTING:
+    tag-by-tag scan costs milliseconds on every page, and half the real pages carry some long attribute list).
+
+    Nesting: each level needs an opening tag, a `<` that starts neither `</` nor `<!`. Attributes: the full scan
+    only ever reports a tag found by `_MARKUP_TOKEN` at a position where _LONG_TAG matches; such a tag is
+    tested here with the same expressions, so a False here is the full scan's None. Past _LONG_TAG_CHECKS
+    candidates the full scan decides, which keeps this linear."""
+    opens = markup.count("<")
+    if opens > MAX_NESTING and opens - markup.count("</") - markup.count("<!") > MAX_NESTING:
         return True
-    # At most MAX_NESTING tag starts, each looked past by at most 2 * MAX_ATTRIBUTES characters: linear.
-    return _LONG_TAG.search(markup) is not None
+    first = _ANY_LONG_RUN.search(markup)
+    if first is None:
+        return False
+    position = first.start()
+    for _ in range(_LONG_TAG_CHECKS):
+        candidate = _LONG_TAG.search(markup, position)
+        if candidate is None:
+            return False
+        token = _MARKUP_TOKEN.match(markup, candidate.start())
+        attributes = token.group(3) if token is not None else None
+        if attributes is not None and _too_many_attributes(attributes):
+            return True
+        position = candidate.start() + 1  # the next candidate may start inside this one
+    return True
+
+
+def _too_many_attributes(attributes: str) -> bool:
+    return len(attributes) > 2 * MAX_ATTRIBUTES and len(_ATTRIBUTE.findall(attributes)) > MAX_ATTRIBUTES
 
 
 def plain_text(markup: str) -> str:
@@ -275,7 +300,12 @@ def _css_unescape(match: re.Match[str]) -> str:
 
 def _fix_attributes(node: LexborNode, base_url: str) -> None:
     attrs = node.attrs
-    for name, value in list(attrs.items()):
+    # Reads go to a plain dict copy kept in step with every change: each lookup through `attrs` is a call into
+    # Lexbor, and most elements carry no attribute this function changes.
+    current = node.attributes
+    if not current and node.tag != "img":
+        return
+    for name, value in list(current.items()):
         lowered = name.lower()
         if (
             lowered.startswith("on")
@@ -285,10 +315,12 @@ def _fix_attributes(node: LexborNode, base_url: str) -> None:
             or (lowered in _URL_LIST_ATTRS and value is not None and _has_dangerous_url(value))
         ):
             del attrs[name]
+            del current[name]
     if node.tag == "img":
         _promote_lazy_image(node)
+        current = node.attributes
     for name in _URL_ATTRS:
-        value = attrs.get(name)
+        value = current.get(name)
         if value is None:
             continue
         if _is_dangerous_url(value, allow_data_image=(node.tag == "img" and name == "src")):
@@ -316,6 +348,8 @@ def _promote_lazy_image(node: LexborNode) -> None:
 def _is_dangerous_url(
     value: str, *, allow_data_image: bool = False, schemes: tuple[str, ...] = _DANGEROUS_SCHEMES
 ) -> bool:
+    if ":" not in value and "&" not in value:
+        return False  # every scheme ends in a colon, and only a character reference could make one appear
     # The parser has decoded entities once; decode again (a second layer fools some filters), and drop the
     # white space and control characters browsers ignore inside a scheme (`java\tscript:`).
     compact = _SCHEME_JUNK.sub("", html.unescape(value)).lower()

@@ -179,10 +179,64 @@ def _clean(value: object) -> str | None:
     return value or None
 
 
-def _meta_index(tree: LexborHTMLParser) -> dict[str, str]:
+# Every full-tree CSS query costs about the same, mostly the walk over the elements rather than the test of each,
+# so what several fields read is gathered in one walk (see _Scan). Lexbor returns the elements of a selector list in
+# document order, an element once per selector of the list it matches.
+_SCAN_SELECTOR = (
+    "meta[content], script[type='application/ld+json' i], [itemprop], link[rel=canonical], link[rel=image_src], h1, h2"
+)
+_LD_TYPE = "application/ld+json"
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """The page and what one CSS pass over it found, in document order."""
+
+    tree: LexborHTMLParser
+    metas: tuple[LexborNode, ...]  # <meta content>
+    ld_scripts: tuple[LexborNode, ...]  # <script type=application/ld+json>
+    itemprops: tuple[tuple[str | None, LexborNode], ...]  # every [itemprop] element and its itemprop
+    headings: tuple[LexborNode, ...]  # every <h1> and <h2>
+    has_link: bool  # whether a <link rel=canonical> or <link rel=image_src> is there to look up
+
+
+def _scan(tree: LexborHTMLParser) -> _Scan:
+    metas: list[LexborNode] = []
+    scripts: list[LexborNode] = []
+    itemprops: list[tuple[str | None, LexborNode]] = []
+    headings: list[LexborNode] = []
+    has_link = False
+    last = -1
+    for node in tree.css(_SCAN_SELECTOR):
+        key = node.mem_id
+        if key == last:  # the same element again, for another selector of the list
+            continue
+        last = key
+        tag = node.tag
+        attrs = node.attributes
+        itemprop = attrs.get("itemprop")
+        if "itemprop" in attrs:
+            itemprops.append((itemprop, node))
+        if tag == "meta":
+            if "content" in attrs:
+                metas.append(node)
+        elif tag == "script":
+            # Without an itemprop only the JSON-LD selector can have matched; with one, the type decides as the
+            # selector's `i` does (ASCII case-insensitive).
+            kind = attrs.get("type")
+            if "itemprop" not in attrs or (kind is not None and kind.isascii() and kind.lower() == _LD_TYPE):
+                scripts.append(node)
+        elif tag in ("h1", "h2"):
+            headings.append(node)
+        elif tag == "link":
+            has_link = True
+    return _Scan(tree, tuple(metas), tuple(scripts), tuple(itemprops), tuple(headings), has_link)
+
+
+def _meta_index(scan: _Scan) -> dict[str, str]:
     """First non-empty content of every <meta> keyed by lower-cased property/name/itemprop."""
     index: dict[str, str] = {}
-    for node in tree.css("meta[content]"):
+    for node in scan.metas:
         attrs = node.attributes
         content = attrs.get("content")
         if not content or not content.strip():
@@ -255,9 +309,9 @@ def _types(obj: dict[str, object]) -> set[str]:
     return set()
 
 
-def _jsonld_objects(tree: LexborHTMLParser) -> Iterator[dict[str, object]]:
+def _jsonld_objects(scan: _Scan) -> Iterator[dict[str, object]]:
     """Every dict in every JSON-LD block, walked iteratively (no recursion on hostile nesting)."""
-    for script in tree.css("script[type='application/ld+json' i]"):
+    for script in scan.ld_scripts:
         raw = script.text()
         if not raw or len(raw) > _MAX_JSONLD:
             continue
@@ -282,12 +336,12 @@ def _jsonld_objects(tree: LexborHTMLParser) -> Iterator[dict[str, object]]:
                         stack.append((child, depth + 1))
 
 
-def _jsonld(tree: LexborHTMLParser) -> tuple[dict[str, object], dict[str, object]]:
+def _jsonld(scan: _Scan) -> tuple[dict[str, object], dict[str, object]]:
     """The object that best describes the article, and the web-page object (either may be empty)."""
     best: dict[str, object] = {}
     best_rank = 99
     page: dict[str, object] = {}
-    for obj in _jsonld_objects(tree):
+    for obj in _jsonld_objects(scan):
         ranks = [_TYPE_RANK[t] for t in _types(obj) if t in _TYPE_RANK]
         if not ranks:
             continue
@@ -371,9 +425,9 @@ _UPDATE_WORD_RE = re.compile(r"(?:更新|修改|编辑于|updated|modified|edite
 _SKIP_TAGS = ("script", "style", "noscript", "template", "-comment")
 
 
-def _headline_node(tree: LexborHTMLParser, title: str) -> LexborNode | None:
+def _headline_node(scan: _Scan, title: str) -> LexborNode | None:
     """The visible heading that shows the title (portals put their logo in the first <h1>)."""
-    for node in tree.css("h1, h2")[:20]:
+    for node in scan.headings[:20]:
         if _clean(node.text()[:_MAX_VALUE]) == title:
             return node
     return None
@@ -401,12 +455,12 @@ def _text_after(node: LexborNode, limit: int) -> str:
     return _WS_RE.sub(" ", " ".join(parts))[:limit]
 
 
-def _header_dateline(tree: LexborHTMLParser, title: str | None) -> datetime | None:
+def _header_dateline(scan: _Scan, title: str | None) -> datetime | None:
     """The date and time printed right below the headline (Sina's ``.date-source``, a byline's
     timestamp), when it carries minutes and is not labelled as an update."""
     if not title:
         return None
-    headline = _headline_node(tree, title)
+    headline = _headline_node(scan, title)
     if headline is None:
         return None
     text = _text_after(headline, _HEADER_TEXT)
@@ -484,8 +538,9 @@ def _visible_author(tree: LexborHTMLParser) -> str | None:
     return match.group(1) if match else None
 
 
-def _microdata(tree: LexborHTMLParser, prop: str) -> str | None:
-    node = tree.css_first(f"[itemprop={prop}]")
+def _microdata(scan: _Scan, prop: str) -> str | None:
+    # The first element whose itemprop is exactly `prop`, as `[itemprop=prop]` selects it (case-sensitive).
+    node = next((node for itemprop, node in scan.itemprops if itemprop == prop), None)
     if node is None:
         return None
     attrs = node.attributes
@@ -605,12 +660,12 @@ def _squeeze(text: str) -> str:
 def _title(
     ld: dict[str, object],
     index: dict[str, str],
-    tree: LexborHTMLParser,
+    scan: _Scan,
     site: str | None,
 ) -> str | None:
-    h1_node = tree.css_first("h1")
+    h1_node = next((node for node in scan.headings if node.tag == "h1"), None)
     h1 = _clean(h1_node.text()[:_MAX_VALUE]) if h1_node is not None else None
-    node = tree.css_first("title")
+    node = scan.tree.css_first("title")
     doc_title = _clean(node.text()[:_MAX_VALUE]) if node is not None else None
     title = (
         _ld_title(ld, doc_title)
@@ -628,7 +683,7 @@ def _title(
             "parsely-title",
             "headline",
         )
-        or _microdata(tree, "headline")
+        or _microdata(scan, "headline")
         or doc_title
     )
     if title is None:
@@ -684,12 +739,12 @@ _DESCRIPTION_KEYS = _keys(
 )
 
 
-def _author(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser) -> str | None:
+def _author(ld: dict[str, object], index: dict[str, str], scan: _Scan) -> str | None:
     author = (
         _ld_name(ld.get("author") or ld.get("creator"))
         or _first_meta(index, *_AUTHOR_KEYS)
-        or _microdata(tree, "author")
-        or _visible_author(tree)
+        or _microdata(scan, "author")
+        or _visible_author(scan.tree)
     )
     if not author or author.startswith(("http://", "https://", "@")) or "@" in author:
         return None  # a profile URL, a handle or a template's "name, email@example.com"
@@ -697,38 +752,36 @@ def _author(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser
     return match.group(1).strip() if match else author
 
 
-def _published(
-    ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser, title: str | None
-) -> datetime | None:
+def _published(ld: dict[str, object], index: dict[str, str], scan: _Scan, title: str | None) -> datetime | None:
     declared = (
         parse_date(_clean(ld.get("datePublished") or ld.get("dateCreated")))
         or parse_date(_first_meta(index, *_PUBLISHED_KEYS))
-        or parse_date(_microdata(tree, "datePublished"))
+        or parse_date(_microdata(scan, "datePublished"))
     )
     if declared is None:
-        return _visible_date(tree)
-    shown = _header_dateline(tree, title)
+        return _visible_date(scan.tree)
+    shown = _header_dateline(scan, title)
     return _reconcile(declared, shown) if shown is not None else declared
 
 
-def _modified(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser) -> datetime | None:
+def _modified(ld: dict[str, object], index: dict[str, str], scan: _Scan) -> datetime | None:
     return (
         parse_date(_clean(ld.get("dateModified")))
         or parse_date(_first_meta(index, *_MODIFIED_KEYS))
-        or parse_date(_microdata(tree, "dateModified"))
+        or parse_date(_microdata(scan, "dateModified"))
     )
 
 
-def _image(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser) -> str | None:
+def _image(ld: dict[str, object], index: dict[str, str], scan: _Scan) -> str | None:
     image = (
         _ld_url(ld.get("image") or ld.get("thumbnailUrl"))
         or _first_meta(index, *_IMAGE_KEYS)
-        or _microdata(tree, "image")
+        or _microdata(scan, "image")
     )
     if image is None:
-        link = tree.css_first("link[rel=image_src]")
+        link = scan.tree.css_first("link[rel=image_src]") if scan.has_link else None
         image = _clean(link.attributes.get("href")) if link is not None else None
-    return image or _first_big_image(tree)
+    return image or _first_big_image(scan.tree)
 
 
 def _language(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLParser) -> str | None:
@@ -744,20 +797,22 @@ def _language(ld: dict[str, object], index: dict[str, str], tree: LexborHTMLPars
 def page_metadata(tree: LexborHTMLParser, url: str) -> PageMeta:
     """Metadata of a page from JSON-LD (NewsArticle and kin, @graph too), Open Graph, Twitter cards,
     <meta> tags, microdata, then visible bylines/datelines. Never raises on hostile input."""
-    article, page = _jsonld(tree)
+    scan = _scan(tree)
+    article, page = _jsonld(scan)
     ld = article or page
-    index = _meta_index(tree)
+    index = _meta_index(scan)
     publisher = ld.get("publisher")
     site_name = _first_meta(index, *_SITE_KEYS) or (_ld_name(publisher) if publisher else None)
-    canonical_node = tree.css_first("link[rel=canonical]")
+    # The scan saw whether either link exists; which one, Lexbor's rel matching (case-insensitive) tells.
+    canonical_node = tree.css_first("link[rel=canonical]") if scan.has_link else None
     canonical = _clean(canonical_node.attributes.get("href")) if canonical_node is not None else None
-    title = _title(ld, index, tree, site_name)
+    title = _title(ld, index, scan, site_name)
     return PageMeta(
         title=title,
-        author=_author(ld, index, tree),
-        published=_published(ld, index, tree, title),
-        modified=_modified(ld, index, tree),
-        image=_absolute(url, _image(ld, index, tree)),
+        author=_author(ld, index, scan),
+        published=_published(ld, index, scan, title),
+        modified=_modified(ld, index, scan),
+        image=_absolute(url, _image(ld, index, scan)),
         site_name=site_name,
         language=_language(ld, index, tree),
         canonical=_absolute(url, canonical),
