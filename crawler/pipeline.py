@@ -35,6 +35,7 @@ UNCONDITIONAL_EVERY = 86400.0  # guards against servers that answer 304 forever
 MAX_BACKOFF = 86400.0
 WHOLE_ARTICLE_CHARS = 1200  # `content: auto`: an item this long (in text) is an article, not a teaser
 ARTICLES_IN_FLIGHT_PER_FEED = 16  # the fetcher's per-host caps decide the pace; this bounds what waits for them
+ARTICLES_IN_FLIGHT_PER_CONNECTION = 2
 PRIVATE_CHECK_TTL = 600.0
 MIN_DEDUP_TEXT = 200  # shorter bodies are too generic to prove two URLs are one article
 MIN_REFRESHES_IN_FLIGHT = 100  # feeds refreshed at once by fetch_feeds, at least (twice max_connections if more)
@@ -244,6 +245,9 @@ class Pipeline:
         self._progress = progress or Progress()
         # An article being fetched for one feed is awaited, not fetched again, by another feed listing it.
         self._in_flight: dict[str, asyncio.Future[str | None]] = {}
+        # Articles of all feeds under way at once: enough to keep every allowed connection busy and the workers fed,
+        # few enough that fetched pages waiting for a worker never pile up in memory.
+        self._articles = asyncio.Semaphore(ARTICLES_IN_FLIGHT_PER_CONNECTION * config.politeness.max_connections)
         # What articles being committed right now are known by (URLs, body hash, id): another article with one of
         # these names waits for that commit instead of racing it to a second file.
         self._committing: dict[str, asyncio.Future[str | None]] = {}
@@ -393,7 +397,7 @@ class Pipeline:
         return list(await asyncio.gather(*(self._archive_in_turn(turns, feed, item) for item in pending)))
 
     async def _archive_in_turn(self, turns: asyncio.Semaphore, feed: FeedConfig, item: PendingEntry) -> EntryOutcome:
-        async with turns:
+        async with turns, self._articles:
             if self._stopping.is_set():
                 self._progress.done()
                 return EntryOutcome("deferred")
