@@ -26,7 +26,7 @@ from crawler.feeds import Entry, FeedError, ParsedFeed, parse_feed
 from crawler.fetch import Fetcher, FetchError, Request, Response, private_addresses_allowed
 from crawler.store import ArchivedArticle, FeedState, NewEntry, PendingEntry, SqliteStore, Store, StoreError
 from crawler.urls import article_id, normalize_url, same_site
-from crawler.workers import Workers, process_count
+from crawler.workers import WorkerCrashed, Workers, process_count
 
 log = logging.getLogger("crawler")
 
@@ -467,16 +467,16 @@ class Pipeline:
                     return EntryOutcome("failed", error=f"feed '{feed.name}': {exc.url}: {exc.reason}"), None
                 fallback_reason = exc.reason
         try:
-            staged = await self._workers.run(
-                stage_article,
-                self._config.archive,
-                feed,
-                entry,
-                page,
-                final_url,
-                item.first_seen,
-                self._config.archive_timezone,
-            )
+            try:
+                staged = await self._stage(feed, item, entry, page, final_url)
+            except WorkerCrashed as exc:
+                attempts = self._store.record_failure(feed.name, item.key, str(exc))
+                if page is None or attempts < MAX_PAGE_ATTEMPTS:
+                    return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
+                # This page took a worker down on every try (a crash in a C library on hostile markup, say): the
+                # feed's own content is archived instead, as for a page that cannot be fetched.
+                fallback_reason = f"{exc} ({attempts} times)"
+                staged = await self._stage(feed, item, entry, None, final_url)
         except archive.ArchiveError as exc:
             return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
         if staged.kept_feed_text:
@@ -496,6 +496,20 @@ class Pipeline:
             note = f"feed '{feed.name}': {entry.link}: {fallback_reason}; archived from the feed's own content"
             outcome = replace(outcome, note=note)
         return outcome, archived_id
+
+    async def _stage(
+        self, feed: FeedConfig, item: PendingEntry, entry: Entry, page: FetchedPage | None, final_url: str
+    ) -> Staged:
+        return await self._workers.run(
+            stage_article,
+            self._config.archive,
+            feed,
+            entry,
+            page,
+            final_url,
+            item.first_seen,
+            self._config.archive_timezone,
+        )
 
     async def _private_allowed(self, feed: FeedConfig) -> bool:
         # Whether the feed's own host is private needs a DNS lookup: once per feed and ten minutes, not per article.

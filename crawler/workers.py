@@ -66,6 +66,8 @@ class Workers:
         self._pool: ProcessPoolExecutor | None = None
         self._idle: asyncio.TimerHandle | None = None
         self._unavailable = processes <= 0
+        self._alone: ProcessPoolExecutor | None = None  # where the jobs of a pool that broke are run again, singly
+        self._alone_lock = asyncio.Lock()
 
     def expect(self, jobs: int) -> None:
         """Announce `jobs` coming soon, so that a big batch starts the processes before its first job."""
@@ -90,20 +92,38 @@ class Workers:
             return await loop.run_in_executor(pool, fn, *args)
         except BrokenProcessPool:
             self._discard(pool)
-            raise WorkerCrashed("a worker process died while handling this page") from None
+            return await self._run_alone(fn, *args)
         finally:
             self._running -= 1
             if self._running == 0 and self._pool is not None:
                 self._idle = loop.call_later(IDLE_CLOSE, self._close_idle)
 
+    async def _run_alone(self, fn: Callable[..., T], *args: object) -> T:
+        # A dying worker takes down every job the pool held, not only the one that killed it. Each is run again on
+        # its own in a process of its own, one at a time: the innocent ones finish, and only the culprit, dying
+        # there alone, is reported.
+        async with self._alone_lock:
+            if self._alone is None:
+                self._alone = self._new_pool(1)
+            alone = self._alone
+            try:
+                return await asyncio.get_running_loop().run_in_executor(alone, fn, *args)
+            except BrokenProcessPool:
+                self._alone = None
+                alone.shutdown(wait=False, cancel_futures=True)
+                raise WorkerCrashed("a worker process died while handling this page") from None
+
+    def _new_pool(self, processes: int) -> ProcessPoolExecutor:
+        # spawn, not fork: this process has threads (to_thread's, the resolver's) whose locks a forked child could
+        # inherit held.
+        context = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(processes, mp_context=context, initializer=_worker_init)
+
     def _wants_pool(self) -> bool:
         return not self._unavailable and self._seen >= self._warm_after
 
     def _start(self) -> None:
-        # spawn, not fork: this process has threads (to_thread's, the resolver's) whose locks a forked child could
-        # inherit held.
-        context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(self._processes, mp_context=context, initializer=_worker_init)
+        pool = self._new_pool(self._processes)
         try:
             pool.submit(_ready)
         except (OSError, RuntimeError) as exc:
@@ -127,12 +147,16 @@ class Workers:
             pool, self._pool = self._pool, None
             self._seen = 0  # a quiet spell ends the big run: the next one warms up again
             pool.shutdown(wait=False)
+            if self._alone is not None and not self._alone_lock.locked():
+                alone, self._alone = self._alone, None
+                alone.shutdown(wait=False)
 
     async def aclose(self) -> None:
         """Wait for running jobs and stop the processes."""
         if self._idle is not None:
             self._idle.cancel()
             self._idle = None
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await asyncio.to_thread(pool.shutdown, True)
+        for pool in (self._pool, self._alone):
+            if pool is not None:
+                await asyncio.to_thread(pool.shutdown, True)
+        self._pool = self._alone = None
