@@ -1,10 +1,11 @@
-"""Where the CPU-bound work of archiving runs: worker threads for a small run, worker processes for a big one.
+"""Where the CPU-bound work of archiving runs: worker threads for a trickle, worker processes for a burst.
 
 One process holds one GIL. With every page decoded, extracted, rendered and written on the crawler's own process,
 the event loop that drives every connection waits behind that work, and a crawl uses one core however many the
-machine has. Once a run proves big, jobs go to a pool of worker processes instead and the event loop keeps only
-the network and the state database, which stay in one process so that politeness and de-duplication stay exact.
-A small run never pays for starting a process.
+machine has. During a burst (a first crawl, a feed with many new items: WARM_AFTER jobs within BURST_WINDOW), jobs
+go to a pool of worker processes instead and the event loop keeps only the network and the state database, which
+stay in one process so that politeness and de-duplication stay exact. A small run never pays for starting a process,
+and a daemon between bursts keeps none alive.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import logging
 import multiprocessing
 import os
 import signal
+import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -23,7 +26,9 @@ log = logging.getLogger("crawler")
 
 T = TypeVar("T")
 
-WARM_AFTER = 32  # jobs (run or announced) after which worker processes start
+WARM_AFTER = 32  # jobs (run or announced) within BURST_WINDOW that make a burst worth processes
+BURST_WINDOW = 10.0  # seconds
+MAX_AUTO = 4  # worker processes `auto` starts at most
 IDLE_CLOSE = 120.0  # seconds without a job after which the processes stop (the daemon between polls)
 
 
@@ -32,8 +37,8 @@ class WorkerCrashed(Exception):
 
 
 def process_count(setting: int | Literal["auto"]) -> int:
-    """Worker processes for a `workers:` setting: `auto` is one per CPU, and none on a single CPU, where a process
-    would only add its start-up and copying to the same core."""
+    """Worker processes for a `workers:` setting: `auto` is one per CPU up to MAX_AUTO, and none on a single CPU,
+    where a process would only add its start-up and copying to the same core."""
     if setting != "auto":
         return setting
     try:
@@ -41,8 +46,9 @@ def process_count(setting: int | Literal["auto"]) -> int:
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
     # As many as CPUs, not one fewer: the event loop is mostly waiting on the network, and measured on two CPUs,
-    # two workers beat one (6.8-7.2 s against 7.5-7.7 s for the bench's first crawl, three interleaved runs).
-    return cpus if cpus > 1 else 0
+    # two workers beat one (6.8-7.2 s against 7.5-7.7 s for the bench's first crawl, three interleaved runs). Never
+    # more than MAX_AUTO: past that the one event loop is the limit, and each worker holds about 70 MB.
+    return min(cpus, MAX_AUTO) if cpus > 1 else 0
 
 
 def _worker_init() -> None:
@@ -58,10 +64,12 @@ def _ready() -> None:
 class Workers:
     """Runs picklable functions off the event loop: `await run(fn, *args)` returns what `fn(*args)` returns."""
 
-    def __init__(self, processes: int, *, warm_after: int = WARM_AFTER) -> None:
+    def __init__(self, processes: int, *, warm_after: int = WARM_AFTER, window: float = BURST_WINDOW) -> None:
         self._processes = processes
         self._warm_after = warm_after
-        self._seen = 0  # jobs run or announced since the pool last stopped
+        self._window = window
+        self._recent: deque[tuple[float, int]] = deque()  # (when, how many) jobs were run or announced lately
+        self._recent_jobs = 0
         self._running = 0
         self._pool: ProcessPoolExecutor | None = None
         self._idle: asyncio.TimerHandle | None = None
@@ -71,17 +79,18 @@ class Workers:
 
     def expect(self, jobs: int) -> None:
         """Announce `jobs` coming soon, so that a big batch starts the processes before its first job."""
-        self._seen += jobs
-        if self._pool is None and self._wants_pool():
+        if self._busy(jobs) and self._pool is None and not self._unavailable:
             self._start()
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
-        """Run `fn(*args)` in a worker process (or thread); raise WorkerCrashed if its process died under it."""
-        self._seen += 1
-        if self._pool is None and self._wants_pool():
+        """Run `fn(*args)` in a worker process during a burst of jobs, else in a thread; raise WorkerCrashed if its
+        process died under it."""
+        busy = self._busy(1)
+        if busy and self._pool is None and not self._unavailable:
             self._start()
         pool = self._pool
-        if pool is None:
+        if pool is None or not busy:
+            # A trickle (a daemon's few new articles a minute) is not worth a process, nor keeping one alive.
             return await asyncio.to_thread(fn, *args)
         self._running += 1
         if self._idle is not None:
@@ -119,8 +128,14 @@ class Workers:
         context = multiprocessing.get_context("spawn")
         return ProcessPoolExecutor(processes, mp_context=context, initializer=_worker_init)
 
-    def _wants_pool(self) -> bool:
-        return not self._unavailable and self._seen >= self._warm_after
+    def _busy(self, jobs: int) -> bool:
+        """Count `jobs` more; whether the last `window` seconds have seen a burst worth the processes."""
+        now = time.monotonic()
+        self._recent.append((now, jobs))
+        self._recent_jobs += jobs
+        while self._recent and self._recent[0][0] < now - self._window:
+            self._recent_jobs -= self._recent.popleft()[1]
+        return self._recent_jobs >= self._warm_after
 
     def _start(self) -> None:
         pool = self._new_pool(self._processes)
@@ -145,7 +160,6 @@ class Workers:
         self._idle = None
         if self._running == 0 and self._pool is not None:
             pool, self._pool = self._pool, None
-            self._seen = 0  # a quiet spell ends the big run: the next one warms up again
             pool.shutdown(wait=False)
             if self._alone is not None and not self._alone_lock.locked():
                 alone, self._alone = self._alone, None

@@ -48,6 +48,24 @@ def test_a_small_run_stays_in_threads_and_a_big_one_moves_to_processes() -> None
     assert len({pid for pid, _ in seen[2:]}) == 1 and seen[2][0] != os.getpid()
 
 
+def test_a_trickle_stays_in_threads_and_a_burst_uses_the_processes() -> None:
+    async def scenario() -> tuple[list[int], list[int]]:
+        workers = Workers(1, warm_after=3, window=0.2)
+        try:
+            trickle = []
+            for _ in range(4):  # one job at a time, each alone in its window: a daemon's occasional new article
+                trickle.append((await workers.run(where))[0])
+                await asyncio.sleep(0.3)
+            burst = [pid for pid, _ in await asyncio.gather(*(workers.run(where) for _ in range(4)))]
+            return trickle, burst
+        finally:
+            await workers.aclose()
+
+    trickle, burst = asyncio.run(scenario())
+    assert set(trickle) == {os.getpid()}
+    assert os.getpid() not in burst[2:]  # the third job of the burst makes it one
+
+
 def test_no_processes_means_threads_however_big_the_run() -> None:
     async def scenario() -> set[int]:
         workers = Workers(0, warm_after=0)
@@ -84,11 +102,11 @@ def test_a_dead_worker_fails_only_its_own_job_and_the_next_job_gets_a_fresh_proc
     assert os.getpid() not in (before, after) and before != after
 
 
-def test_auto_is_one_process_per_cpu_and_none_on_a_single_cpu() -> None:
+def test_auto_is_one_process_per_cpu_up_to_four_and_none_on_a_single_cpu() -> None:
     assert process_count(3) == 3
     assert process_count(0) == 0
     cpus = len(os.sched_getaffinity(0))
-    assert process_count("auto") == (cpus if cpus > 1 else 0)
+    assert process_count("auto") == (min(cpus, 4) if cpus > 1 else 0)
 
 
 def test_worker_processes_write_the_same_archive_as_threads(server: TestServer, tmp_path: Path) -> None:
