@@ -287,6 +287,13 @@ def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
 
 
 def _feeds_import(args: argparse.Namespace) -> int:
+    from crawler.feedsfile import edit_lock
+
+    with edit_lock(args.config):  # from reading the names and URLs taken to writing the new feeds
+        return _import_opml(args)
+
+
+def _import_opml(args: argparse.Namespace) -> int:
     from crawler.feedsfile import NewFeed, add_feeds, derive_name
     from crawler.opml import OpmlError, read_opml
 
