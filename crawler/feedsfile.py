@@ -117,6 +117,7 @@ class NewFeed:
     title: str | None = None
     categories: tuple[str, ...] = ()
     author: str | None = None
+    site: str | None = None
     body: str | None = None
     content: str | None = None
     interval: str | None = None
@@ -237,6 +238,8 @@ def render_feed(feed: NewFeed, dash_col: int, key_col: int, newline: str = "\n")
     node["url"] = feed.url
     if feed.title:
         node["title"] = feed.title
+    if feed.site:
+        node["site"] = feed.site
     if feed.categories:
         categories = CommentedSeq(feed.categories)
         categories.fa.set_flow_style()
