@@ -287,6 +287,14 @@ def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
 
 
 def _feeds_import(args: argparse.Namespace) -> int:
+    from crawler.feedsfile import edit_lock
+
+    with edit_lock(args.config):  # from reading the names and URLs taken to writing the new feeds
+        return _import_opml(args)
+
+
+def _import_opml(args: argparse.Namespace) -> int:
+    from crawler.config import is_http_url
     from crawler.feedsfile import NewFeed, add_feeds, derive_name
     from crawler.opml import OpmlError, read_opml
 
@@ -307,7 +315,11 @@ def _feeds_import(args: argparse.Namespace) -> int:
         name = derive_name(item.title, item.url, taken)
         taken.append(name)
         known_urls.add(item.url)
-        new.append(NewFeed(name=name, url=item.url, title=item.title, categories=item.categories))
+        site = item.site
+        if site is not None and not is_http_url(site):  # informational: keep the feed, leave out the address
+            print(f"{args.opml.name}: {item.url}: htmlUrl '{site}' is not an http(s) URL; not kept", file=sys.stderr)
+            site = None
+        new.append(NewFeed(name=name, url=item.url, title=item.title, categories=item.categories, site=site))
     if new:
         add_feeds(args.config, new)
     print(f"{args.config}: imported {len(new)} feeds from {args.opml.name}")

@@ -147,6 +147,15 @@ def _http_url(value: object) -> str:
     return text
 
 
+def is_http_url(value: str) -> bool:
+    """Whether `value` is an http(s) URL with a host, as the config's URL keys require."""
+    try:
+        _http_url(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _is_css_selector(selector: str) -> bool:
     # Checked here so a typo in a selector is a config error with its line, not a silent fallback later.
     try:
@@ -187,6 +196,7 @@ class FeedConfig(_Frozen):
     name: str
     url: HttpUrl
     title: str | None = None  # for people and OPML export; the archive takes titles from the items
+    site: HttpUrl | None = None  # the site's own address (OPML htmlUrl), for people and OPML export
     categories: StringList = ()
     author: str | None = None
     body: str | None = None

@@ -7,6 +7,9 @@ above a feed to the previous feed's last key (or to the list, depending on that 
 feed from the loaded document drops or shifts its neighbour's comment. New feeds are rendered by ruamel in the
 file's own indentation. The edited text is validated with `config.parse_config` before it is written (atomically):
 an edit that would make the file invalid is refused and the file is left untouched.
+
+Every edit holds an exclusive lock (`edit_lock`) from its read to its write, so two `crawler feeds` commands at once
+cannot both read the old file and have the second write drop the first's change.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import contextlib
 import io
 import os
 import re
+import sys
+import time
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +32,80 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from crawler.config import NAME_RE, Config, ConfigError, parse_config
 
+if sys.platform != "win32":
+    import fcntl
+
 _SLUG_DROP = re.compile(r"[^a-z0-9._-]+")
 MAX_NAME = 60
+LOCK_TIMEOUT = 30.0  # seconds an edit waits for another one to finish before giving up
+_LOCK_POLL = 0.05
+_held: dict[Path, int] = {}  # lock files this process holds, with their depth, so nested edit_lock()s do not wait on
+# themselves (flock locks belong to an open file, so a second open in the same process would block on the first)
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file of the feeds file at `path`: `.feeds.yaml.lock` beside it."""
+    return path.with_name(f".{path.name}.lock")
+
+
+@contextlib.contextmanager
+def edit_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold the exclusive edit lock of the feeds file at `path`, waiting up to `timeout` (LOCK_TIMEOUT) seconds.
+
+    The lock is taken on a separate file, never on feeds.yaml itself: an edit replaces feeds.yaml by renaming a new
+    file over it, so a lock on feeds.yaml would stay with the old inode, and a command that opened the file after the
+    rename would lock the new inode and run alongside one still waiting on the old. The lock file is never replaced
+    or removed (removing it reopens that race), so every command locks the same inode. It is advisory: it orders the
+    `crawler feeds` commands among themselves; the daemon only reads, and the atomic rename already keeps it from
+    seeing a half-written file. Re-entrant within one process.
+    """
+    if sys.platform == "win32":  # no fcntl; the crawler targets Linux and macOS, so edits are unlocked there
+        yield
+        return
+    if not path.exists():  # the edit fails on reading it, and creates no file a lock would have to order
+        yield
+        return
+    lock = lock_path(path).absolute()
+    if lock in _held:
+        _held[lock] += 1
+        try:
+            yield
+        finally:
+            _held[lock] -= 1
+        return
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot open the lock file {lock.name}: {exc.strerror or exc}") from None
+    try:
+        _acquire(fd, path, lock, LOCK_TIMEOUT if timeout is None else timeout)
+        _held[lock] = 1
+        try:
+            yield
+        finally:
+            del _held[lock]
+    finally:
+        os.close(fd)  # closing the file releases the lock
+
+
+def _acquire(fd: int, path: Path, lock: Path, timeout: float) -> None:
+    if sys.platform == "win32":
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass  # another command is editing the file: wait, within the deadline
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot lock {lock.name}: {exc.strerror or exc}") from None
+        if time.monotonic() >= deadline:
+            raise ConfigError(
+                f"{path}: waited {timeout:g} s for another `crawler feeds` command to finish editing it "
+                f"(it holds {lock.name}); try again when it has finished"
+            )
+        time.sleep(_LOCK_POLL)
 
 
 @dataclass(frozen=True)
@@ -40,6 +117,7 @@ class NewFeed:
     title: str | None = None
     categories: tuple[str, ...] = ()
     author: str | None = None
+    site: str | None = None
     body: str | None = None
     content: str | None = None
     interval: str | None = None
@@ -160,6 +238,8 @@ def render_feed(feed: NewFeed, dash_col: int, key_col: int, newline: str = "\n")
     node["url"] = feed.url
     if feed.title:
         node["title"] = feed.title
+    if feed.site:
+        node["site"] = feed.site
     if feed.categories:
         categories = CommentedSeq(feed.categories)
         categories.fa.set_flow_style()
@@ -179,28 +259,29 @@ def render_feed(feed: NewFeed, dash_col: int, key_col: int, newline: str = "\n")
 
 def add_feeds(path: Path, feeds: Sequence[NewFeed]) -> Config:
     """Append `feeds` to the end of the `feeds:` list; refuse (ConfigError) a duplicate or an invalid result."""
-    doc = _Document(path)
-    taken = {item.name: item for item in doc.items if item.name}
-    for feed in feeds:
-        if feed.name in taken:
-            line = taken[feed.name].dash_line + 1
-            raise ConfigError(f"{path.name}:{line}: a feed named '{feed.name}' already exists")
-    lines = list(doc.lines)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += doc.newline
-    if doc.items:
-        last = doc.items[-1]
-        at, dash_col, key_col = last.end, last.dash_col, last.key_col
-    else:
-        at, dash_col = _open_feeds_list(doc, lines)
-        key_col = dash_col + 2
-    block: list[str] = []
-    for number, feed in enumerate(feeds):
-        if doc.separated() or (number and not doc.items):
-            block.append(doc.newline)
-        block += render_feed(feed, dash_col, key_col, doc.newline)
-    lines[at:at] = block
-    return _commit(doc, "".join(lines))
+    with edit_lock(path):
+        doc = _Document(path)
+        taken = {item.name: item for item in doc.items if item.name}
+        for feed in feeds:
+            if feed.name in taken:
+                line = taken[feed.name].dash_line + 1
+                raise ConfigError(f"{path.name}:{line}: a feed named '{feed.name}' already exists")
+        lines = list(doc.lines)
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += doc.newline
+        if doc.items:
+            last = doc.items[-1]
+            at, dash_col, key_col = last.end, last.dash_col, last.key_col
+        else:
+            at, dash_col = _open_feeds_list(doc, lines)
+            key_col = dash_col + 2
+        block: list[str] = []
+        for number, feed in enumerate(feeds):
+            if doc.separated() or (number and not doc.items):
+                block.append(doc.newline)
+            block += render_feed(feed, dash_col, key_col, doc.newline)
+        lines[at:at] = block
+        return _commit(doc, "".join(lines))
 
 
 def _open_feeds_list(doc: _Document, lines: list[str]) -> tuple[int, int]:
@@ -220,32 +301,34 @@ def _open_feeds_list(doc: _Document, lines: list[str]) -> tuple[int, int]:
 
 def remove_feed(path: Path, name: str) -> Config:
     """Delete feed `name` with the comment above it; refuse (ConfigError) when that would make the file invalid."""
-    doc = _Document(path)
-    item = doc.find(name)
-    lines = list(doc.lines)
-    del lines[doc.leading_start(item) : item.end]
-    return _commit(doc, "".join(lines))
+    with edit_lock(path):
+        doc = _Document(path)
+        item = doc.find(name)
+        lines = list(doc.lines)
+        del lines[doc.leading_start(item) : item.end]
+        return _commit(doc, "".join(lines))
 
 
 def set_enabled(path: Path, name: str, enabled: bool) -> bool:
     """Set feed `name`'s `enabled:`; return False when it already was (the file is then left alone)."""
-    doc = _Document(path)
-    current = parse_config(doc.text, path).feed(name)
-    item = doc.find(name)
-    if current is not None and current.enabled == enabled:
-        return False
-    lines = list(doc.lines)
-    word = "true" if enabled else "false"
-    if "enabled" in item.node:
-        line, col = (int(part) for part in item.node.lc.value("enabled"))
-        match = re.compile(r"[^\s#,}]+").match(lines[line], col)
-        if match is None:
-            raise ConfigError(f"{path.name}:{line + 1}: feed '{name}': cannot find the value of `enabled:`")
-        lines[line] = lines[line][: match.start()] + word + lines[line][match.end() :]
-    else:
-        lines.insert(item.end, " " * item.key_col + f"enabled: {word}" + doc.newline)
-    _commit(doc, "".join(lines))
-    return True
+    with edit_lock(path):
+        doc = _Document(path)
+        current = parse_config(doc.text, path).feed(name)
+        item = doc.find(name)
+        if current is not None and current.enabled == enabled:
+            return False
+        lines = list(doc.lines)
+        word = "true" if enabled else "false"
+        if "enabled" in item.node:
+            line, col = (int(part) for part in item.node.lc.value("enabled"))
+            match = re.compile(r"[^\s#,}]+").match(lines[line], col)
+            if match is None:
+                raise ConfigError(f"{path.name}:{line + 1}: feed '{name}': cannot find the value of `enabled:`")
+            lines[line] = lines[line][: match.start()] + word + lines[line][match.end() :]
+        else:
+            lines.insert(item.end, " " * item.key_col + f"enabled: {word}" + doc.newline)
+        _commit(doc, "".join(lines))
+        return True
 
 
 def _commit(doc: _Document, text: str) -> Config:

@@ -2,7 +2,7 @@
 
 Folders become categories and categories become folders. A feed listed in several folders is one feed with
 several categories, and is written back into each of its folders (as Feedly and Inoreader do), so an import
-followed by an export keeps every feed URL, title and folder.
+followed by an export keeps every feed URL, title, site address (htmlUrl) and folder.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class OpmlFeed:
     url: str
     title: str | None
     categories: tuple[str, ...]
+    site: str | None = None  # the outline's htmlUrl, as written (the importer checks it is an http(s) URL)
 
 
 def read_opml(data: bytes, label: str) -> list[OpmlFeed]:
@@ -48,13 +49,14 @@ def read_opml(data: bytes, label: str) -> list[OpmlFeed]:
         if not url:
             continue
         title = (outline.get("title") or outline.get("text") or "").strip() or None
+        site = (outline.get("htmlUrl") or "").strip() or None
         categories = folders + _category_attribute(outline.get("category"))
         if url in found:
             known = found[url]
             merged = known.categories + tuple(c for c in categories if c not in known.categories)
-            found[url] = OpmlFeed(url=url, title=known.title or title, categories=merged)
+            found[url] = OpmlFeed(url=url, title=known.title or title, categories=merged, site=known.site or site)
         else:
-            found[url] = OpmlFeed(url=url, title=title, categories=_unique(categories))
+            found[url] = OpmlFeed(url=url, title=title, categories=_unique(categories), site=site)
     return list(found.values())
 
 
@@ -106,4 +108,6 @@ def write_opml(feeds: Sequence[FeedConfig], title: str = "crawler feeds") -> str
 
 def _feed_outline(parent: ET.Element, feed: FeedConfig) -> None:
     label = feed.title or feed.name
-    ET.SubElement(parent, "outline", type="rss", text=label, title=label, xmlUrl=feed.url)
+    outline = ET.SubElement(parent, "outline", type="rss", text=label, title=label, xmlUrl=feed.url)
+    if feed.site:
+        outline.set("htmlUrl", feed.site)

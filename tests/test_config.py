@@ -72,6 +72,19 @@ def test_bad_url_is_refused() -> None:
     assert _error(text) == "feeds.yaml:4: feed 'sina-finance-china': url 'ftp://example.org/feed' is not an http(s) URL"
 
 
+def test_site_is_an_http_url_else_an_error_naming_file_line_and_feed() -> None:
+    good = parse_config(GOLDEN_EXAMPLE + "    site: https://finance.sina.com.cn/\n", Path("/srv/feeds.yaml"))
+    assert good.feeds[0].site == "https://finance.sina.com.cn/"
+    assert parse_config(GOLDEN_EXAMPLE, Path("/srv/feeds.yaml")).feeds[0].site is None
+
+    assert _error(GOLDEN_EXAMPLE + "    site: javascript:alert(1)\n") == (
+        "feeds.yaml:8: feed 'sina-finance-china': site 'javascript:alert(1)' is not an http(s) URL"
+    )
+    assert _error(GOLDEN_EXAMPLE + "    site: finance.sina.com.cn\n") == (
+        "feeds.yaml:8: feed 'sina-finance-china': site 'finance.sina.com.cn' is not an http(s) URL"
+    )
+
+
 def test_bad_name_content_and_timezone_are_refused() -> None:
     assert "is not a name" in _error(GOLDEN_EXAMPLE.replace("sina-finance-china", "Sina Finance"))
     assert "content 'all' is not one of" in _error(GOLDEN_EXAMPLE + "    content: all\n")
@@ -120,7 +133,9 @@ _SPELLINGS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("key", ["interval", "enabled", "categories", "title", "headers", "timezone", "content"])
+@pytest.mark.parametrize(
+    "key", ["interval", "enabled", "categories", "title", "site", "headers", "timezone", "content"]
+)
 @pytest.mark.parametrize("value", _SPELLINGS)
 def test_fast_reading_gives_the_round_trip_result_or_error(key: str, value: str) -> None:
     text = f"feeds:\n  - name: a\n    url: https://example.com/feed\n    {key}: {value}\n"

@@ -138,6 +138,58 @@ def test_import_feedly_opml_then_export_keeps_every_url_title_and_folder(work: W
     assert len(names) == len(set(names))
 
 
+def _html_urls(text: bytes | str) -> dict[str, str | None]:
+    """Each feed URL of an OPML document with its htmlUrl (None when the outline has none)."""
+    return {o.get("xmlUrl") or "": o.get("htmlUrl") for o in ET.fromstring(text).iter("outline") if o.get("xmlUrl")}
+
+
+def test_import_keeps_each_html_url_as_site_and_export_gives_it_back(work: Workdir) -> None:
+    work.config.write_bytes(COMMENTED)
+    original = _html_urls(FEEDLY.read_bytes())
+    assert len(original) == 17 and all(original.values())
+
+    imported = work.run("feeds", "import", str(FEEDLY))
+    exported = work.run("feeds", "export")
+
+    assert imported.code == 0, imported.stderr
+    assert imported.stderr == ""
+    text = work.config.read_text(encoding="utf-8")
+    site_lines = [line.strip() for line in text.splitlines() if line.strip().startswith("site:")]
+    assert sorted(site_lines) == sorted(f"site: {site}" for site in original.values())
+    assert work.run("check").code == 0
+    assert exported.code == 0, exported.stderr
+    back = _html_urls(exported.stdout)
+    assert {url: back[url] for url in original} == original
+    assert all(back[url] is None for url in back if url not in original)  # the file's own feeds have no site
+
+
+def test_import_leaves_out_a_missing_or_unusable_html_url(work: Workdir) -> None:
+    work.write_config("archive: archive\nfeeds: []\n")
+    (work.path / "x.opml").write_text(
+        '<opml version="2.0"><body>'
+        '<outline text="None" xmlUrl="https://none.example/feed"/>'
+        '<outline text="Script" xmlUrl="https://script.example/feed" htmlUrl="javascript:alert(1)"/>'
+        '<outline text="Good" xmlUrl="https://good.example/feed" htmlUrl="https://good.example/"/>'
+        "</body></opml>",
+        encoding="utf-8",
+    )
+
+    result = work.run("feeds", "import", "x.opml")
+
+    assert result.code == 0, result.stderr
+    assert "imported 3 feeds" in result.stdout
+    assert result.stderr == (
+        "x.opml: https://script.example/feed: htmlUrl 'javascript:alert(1)' is not an http(s) URL; not kept\n"
+    )
+    text = work.config.read_text(encoding="utf-8")
+    assert [line.strip() for line in text.splitlines() if "site:" in line] == ["site: https://good.example/"]
+    assert _html_urls(work.run("feeds", "export").stdout) == {
+        "https://none.example/feed": None,
+        "https://script.example/feed": None,
+        "https://good.example/feed": "https://good.example/",
+    }
+
+
 def test_import_twice_adds_nothing_the_second_time(work: Workdir) -> None:
     work.write_config("archive: archive\nfeeds: []\n")
     assert work.run("feeds", "import", str(FEEDLY)).code == 0

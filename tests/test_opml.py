@@ -16,7 +16,12 @@ def test_feedly_export_gives_every_feed_with_its_folder_as_category() -> None:
     feeds = read_opml((FIXTURES / "opml" / "feedly-export.opml").read_bytes(), "feedly-export.opml")
 
     assert len(feeds) == 17
-    assert feeds[0] == OpmlFeed(url="https://www.williamtai.moe/feed/", title="白髮‧青春", categories=("博客",))
+    assert feeds[0] == OpmlFeed(
+        url="https://www.williamtai.moe/feed/",
+        title="白髮‧青春",
+        categories=("博客",),
+        site="https://www.williamtai.moe",
+    )
     assert {feed.categories for feed in feeds} == {("博客",), ("移民",), ("前端",), ("Tech",)}
 
 
@@ -63,6 +68,28 @@ def test_export_puts_a_feed_in_each_of_its_folders_and_reads_back() -> None:
         OpmlFeed(url="https://a.example/feed", title='Quotes " & <tags>', categories=("X", "Y")),
         OpmlFeed(url="https://b.example/feed", title="b", categories=()),
     ]
+
+
+def test_html_url_is_the_site_and_is_written_back() -> None:
+    data = b"""<opml version="2.0"><body>
+      <outline text="A" xmlUrl="https://a.example/feed" htmlUrl=" https://a.example/ "/>
+      <outline text="B" xmlUrl="https://b.example/feed"/>
+      <outline text="News"><outline text="B" xmlUrl="https://b.example/feed" htmlUrl="https://b.example/"/></outline>
+    </body></opml>"""
+
+    feeds = read_opml(data, "x.opml")
+
+    assert [(feed.url, feed.site) for feed in feeds] == [
+        ("https://a.example/feed", "https://a.example/"),
+        ("https://b.example/feed", "https://b.example/"),  # the second listing of a feed fills in a missing site
+    ]
+    configs = [
+        FeedConfig(name="a", url=feeds[0].url, site=feeds[0].site),
+        FeedConfig(name="c", url="https://c.example/"),
+    ]
+    written = write_opml(configs)
+    assert 'xmlUrl="https://a.example/feed" htmlUrl="https://a.example/"' in written
+    assert [feed.site for feed in read_opml(written.encode("utf-8"), "export.opml")] == ["https://a.example/", None]
 
 
 @pytest.mark.parametrize(
