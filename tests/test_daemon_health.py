@@ -57,18 +57,20 @@ class Health:
             return None
 
     def wait_for(self, what: str, status: int, reason: str = "", timeout: float = 20.0) -> httpx.Response:
-        """Wait until /healthz answers `status` with `reason` in its JSON reason; return that answer."""
-        seen: list[httpx.Response] = []
-
-        def check() -> bool:
+        """Wait until /healthz answers `status` with `reason` in its JSON reason; return that answer. Fail with the
+        last answers and the daemon's log when it does not within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        seen: list[str] = []
+        while time.monotonic() < deadline:
             answer = self.get()
-            if answer is None:
-                return False
-            seen.append(answer)
-            return answer.status_code == status and reason in answer.json()["reason"]
-
-        self.daemon.wait_for(f"{what} (last /healthz answers: {[a.text for a in seen[-3:]]})", check, timeout)
-        return seen[-1]
+            if answer is not None:
+                seen.append(f"{answer.status_code} {answer.text}")
+                if answer.status_code == status and reason in answer.json()["reason"]:
+                    return answer
+            if not self.daemon.alive():
+                break
+            time.sleep(0.1)
+        pytest.fail(f"no {status} for {what}; last answers {seen[-3:]}; the daemon's log:\n{self.daemon.log()}")
 
 
 @contextmanager
@@ -115,7 +117,7 @@ def test_healthz_is_503_while_a_due_poll_cannot_start_and_200_once_it_has(
     # its time, which comes and goes while the loop is blocked. The loop stall threshold is set well beyond the
     # block, so only the late poll can make /healthz unhealthy.
     _serve_empty_feeds(server, "tick", "due")
-    work.write_config(_config(server, [("tick", "1s"), ("due", "5s")]))
+    work.write_config(_config(server, [("tick", "1s"), ("due", "4s")]))
     port = free_port()
     daemon = start_daemon("--health", f"127.0.0.1:{port}", "--stall-after", "60s", "--late-after", "2s")
     health = Health(daemon, port)
@@ -123,14 +125,14 @@ def test_healthz_is_503_while_a_due_poll_cannot_start_and_200_once_it_has(
     health.wait_for("a healthy daemon", 200)
 
     # Wait for a fresh poll of `due`, then lock a second and a half later: by then that poll has ended and
-    # scheduled the next one (5 to 5.5 s after it), and a heartbeat has seen it waiting; `tick` blocks the loop
+    # scheduled the next one (4 to 4.4 s after it), and a heartbeat has seen it waiting; `tick` blocks the loop
     # on its next write, at most a second after the lock, well before `due` is next due.
     polled = len(server.requests("/due.xml"))
     daemon.wait_for("a fresh poll of `due`", lambda: len(server.requests("/due.xml")) > polled, timeout=10)
     due_polls = len(server.requests("/due.xml"))
     time.sleep(max(0.0, server.requests("/due.xml")[-1].started + 1.5 - time.monotonic()))
     with state_database_locked(work):
-        # `due`'s time passes at about 5 s, and 2 s later it counts as late: well within SQLite's 10 s wait.
+        # `due`'s time passes at about 4 s, and 2 s later it counts as late: well within SQLite's 10 s wait.
         late = health.wait_for("the late poll", 503, "has not started", timeout=9)
         assert late.json()["status"] == "stuck"
         assert len(server.requests("/due.xml")) == due_polls  # it did not start
