@@ -146,6 +146,20 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="serve /healthz and /metrics (Prometheus) on this address (default: off)",
     )
     run.add_argument(
+        "--stall-after",
+        type=_duration,
+        default=15.0,
+        metavar="DURATION",
+        help="/healthz answers 503 once the event loop has been blocked this long (default: 15s; at least 2s)",
+    )
+    run.add_argument(
+        "--late-after",
+        type=_duration,
+        default=300.0,
+        metavar="DURATION",
+        help="/healthz answers 503 once a poll due this long ago has not started (default: 5m; at least 2s)",
+    )
+    run.add_argument(
         "--log-format", choices=("text", "json"), default="text", help="log lines as key=value text or JSON"
     )
     run.set_defaults(handler=_run)
@@ -171,8 +185,14 @@ def _run(args: argparse.Namespace) -> int:
 
     setup_logging(args.log_format)
     config = load_config(args.config)
-    options = DaemonOptions(config_path=args.config, grace=args.grace, health=args.health)
     try:
+        options = DaemonOptions(
+            config_path=args.config,
+            grace=args.grace,
+            health=args.health,
+            stall_after=args.stall_after,
+            late_after=args.late_after,
+        )
         return asyncio.run(Daemon(config, options).run())
     except DaemonError as exc:
         print(f"crawler: {exc}", file=sys.stderr)

@@ -48,6 +48,9 @@ WATCH_EVERY = 0.5  # seconds between two looks at feeds.yaml
 HEARTBEAT_EVERY = 1.0
 LOOP_STALL = 15.0  # the event loop has not run our heartbeat for this long: something blocks it
 STUCK_AFTER = 300.0  # a poll due this long ago that has not started: the scheduler is not firing
+# The heartbeat refreshes what /healthz reads once every HEARTBEAT_EVERY, so a healthy loop can look that stale at
+# any moment: a threshold must leave a beat to spare, or /healthz would flap on a daemon doing its work.
+MIN_HEALTH_THRESHOLD = 2 * HEARTBEAT_EVERY
 EXIT_SIGNALLED = 128  # + the signal's number, when a second signal ends the process at once
 
 
@@ -62,6 +65,16 @@ class DaemonOptions:
     config_path: Path
     grace: float = 30.0
     health: tuple[str, int] | None = None
+    stall_after: float = LOOP_STALL  # /healthz is 503 once the event loop has not run for this long
+    late_after: float = STUCK_AFTER  # ... or once a due poll has not started for this long after its time
+
+    def __post_init__(self) -> None:
+        for flag, seconds in (("--stall-after", self.stall_after), ("--late-after", self.late_after)):
+            if seconds < MIN_HEALTH_THRESHOLD:
+                raise DaemonError(
+                    f"{flag} {seconds:g}s is too short: the health heartbeat runs every {HEARTBEAT_EVERY:g}s, "
+                    f"so use {MIN_HEALTH_THRESHOLD:g}s or more"
+                )
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,22 @@ class HealthReport:
                 "polls_in_flight": self.polls_in_flight,
             }
         )
+
+
+def unhealthy_reason(
+    *, stopping: bool, scheduler_running: bool, stalled: float, late: float | None, options: DaemonOptions
+) -> str | None:
+    """Why /healthz answers 503, or None when the daemon is doing its work. `stalled` is how long the event loop
+    has not run the heartbeat; `late` how long ago the earliest poll still waiting to start was due (None: none)."""
+    if stopping:
+        return "stopping"
+    if not scheduler_running:
+        return "the scheduler is not running"
+    if stalled > options.stall_after:
+        return f"the event loop has been blocked for {stalled:.0f}s"
+    if late is not None and late > options.late_after:
+        return f"a poll due {late:.0f}s ago has not started"
+    return None
 
 
 def jitter(interval: float, rng: random.Random) -> float:
@@ -601,18 +630,12 @@ class Daemon:
         """Whether the daemon is doing its work; called from the health server's thread, so it only reads."""
         feeds = sum(feed.enabled for feed in self._gen.config.feeds) if self._gen else 0
         running = len(self._running)
-        reason = "polling"
-        healthy = False
-        stalled = time.monotonic() - self._heartbeat
         oldest = self._oldest_due
-        if self._stopping:
-            reason = "stopping"
-        elif self._scheduler is None or not self._scheduler.running:
-            reason = "the scheduler is not running"
-        elif stalled > LOOP_STALL:
-            reason = f"the event loop has been blocked for {stalled:.0f}s"
-        elif oldest is not None and time.time() - oldest > STUCK_AFTER:
-            reason = f"a poll due {time.time() - oldest:.0f}s ago has not started"
-        else:
-            healthy = True
-        return HealthReport(healthy, reason, self._last_success, feeds, running)
+        reason = unhealthy_reason(
+            stopping=self._stopping,
+            scheduler_running=self._scheduler is not None and self._scheduler.running,
+            stalled=time.monotonic() - self._heartbeat,
+            late=None if oldest is None else time.time() - oldest,
+            options=self._options,
+        )
+        return HealthReport(reason is None, reason or "polling", self._last_success, feeds, running)
