@@ -117,7 +117,16 @@ def _process_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    # A writer that has exited but is not yet reaped (a worker of a crawler just killed) still answers kill(0).
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False  # not Linux, or gone meanwhile: kill(0) decided
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def archived_files(root: Path) -> Iterator[ArchivedFile]:

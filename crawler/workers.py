@@ -11,10 +11,13 @@ and a daemon between bursts keeps none alive.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -29,6 +32,7 @@ T = TypeVar("T")
 WARM_AFTER = 32  # jobs (run or announced) within BURST_WINDOW that make a burst worth processes
 BURST_WINDOW = 10.0  # seconds
 MAX_AUTO = 4  # worker processes `auto` starts at most
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 IDLE_CLOSE = 120.0  # seconds without a job after which the processes stop (the daemon between polls)
 
 
@@ -51,10 +55,24 @@ def process_count(setting: int | Literal["auto"]) -> int:
     return min(cpus, MAX_AUTO) if cpus > 1 else 0
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
     # Ctrl-C reaches the whole process group; the crawler's own process decides how to stop (its grace period),
     # so a worker must not die under the jobs it is finishing.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with(parent)
+
+
+def _die_with(parent: int) -> None:
+    # A crawler killed outright (kill -9, the OOM killer) must take its workers along at once: one finishing a temp
+    # file after its parent is gone would leave that file to a next run that finds its writer still alive, and it
+    # would hold memory for nothing. Linux ties a child's life to its parent's on request; elsewhere a worker ends
+    # when it next finds its job queue closed.
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
 
 
 def _ready() -> None:
@@ -126,7 +144,7 @@ class Workers:
         # spawn, not fork: this process has threads (to_thread's, the resolver's) whose locks a forked child could
         # inherit held.
         context = multiprocessing.get_context("spawn")
-        return ProcessPoolExecutor(processes, mp_context=context, initializer=_worker_init)
+        return ProcessPoolExecutor(processes, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),))
 
     def _busy(self, jobs: int) -> bool:
         """Count `jobs` more; whether the last `window` seconds have seen a burst worth the processes."""

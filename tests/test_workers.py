@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -183,3 +185,43 @@ def test_a_page_that_kills_its_worker_fails_alone_and_is_kept_from_the_feed_afte
     assert len(files) == 120 and not [f for f in files if f.name.endswith(".tmp")]
     (story13,) = [f for f in files if "Story 13'" in f.read_text(encoding="utf-8")]
     assert "Teaser of story 13." in story13.read_text(encoding="utf-8")
+
+
+def test_workers_die_with_a_crawler_killed_outright(tmp_path: Path) -> None:
+    script = tmp_path / "holder.py"
+    script.write_text(
+        "import asyncio, os\n"
+        "from crawler.workers import Workers\n"
+        "async def main() -> None:\n"
+        "    workers = Workers(1, warm_after=0)\n"
+        "    print(await workers.run(os.getpid), flush=True)\n"
+        "    await asyncio.sleep(60)\n"
+        "if __name__ == '__main__':\n"
+        "    asyncio.run(main())\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    holder = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert holder.stdout is not None
+        worker = int(holder.stdout.readline())
+        assert worker != holder.pid and archive_alive(worker)
+        holder.kill()  # SIGKILL: no cleanup of its own runs
+        holder.wait()
+        deadline = time.monotonic() + 10
+        while archive_alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not archive_alive(worker)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def archive_alive(pid: int) -> bool:
+    """Whether `pid` is a live (not zombie) process, as the archive's stale-temp-file cleanup judges it."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
