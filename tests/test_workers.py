@@ -18,7 +18,7 @@ import pytest
 from crawler import pipeline
 from crawler.config import FeedConfig, load_config
 from crawler.feeds import Entry
-from crawler.workers import WorkerCrashed, Workers, process_count
+from crawler.workers import WARM_AFTER, WorkerCrashed, Workers, process_count
 from tests.conftest import Workdir
 from tests.support.server import TestServer
 from tests.test_fetch_command import PARAGRAPHS, article_page, config, feed_entry, rss
@@ -112,10 +112,11 @@ def test_auto_is_one_process_per_cpu_up_to_four_and_none_on_a_single_cpu() -> No
 
 
 def test_worker_processes_write_the_same_archive_as_threads(server: TestServer, tmp_path: Path) -> None:
-    # Enough articles for the processes to start (more than WARM_AFTER), with lazy images, relative links and a
-    # page that yields no body (archived from the feed instead), so every branch of the work crosses the process.
+    # Enough articles for the processes to start (WARM_AFTER), with lazy images, relative links and a page that
+    # yields no body (archived from the feed instead), so every branch of the work crosses the process.
+    count = WARM_AFTER + 10
     items = []
-    for i in range(45):
+    for i in range(count):
         path = f"/story/{i}.html"
         paragraphs = [f"{paragraph} This is story number {i}." for paragraph in PARAGRAPHS]
         page = article_page(f"Story {i}", paragraphs) if i != 7 else "<html><body><nav>menu only</nav></body></html>"
@@ -127,7 +128,7 @@ def test_worker_processes_write_the_same_archive_as_threads(server: TestServer, 
                 "link": server.url(path),
                 "guid": f"story-{i}",
                 "description": f"Teaser of story {i}.",
-                "pubDate": f"Tue, 24 Aug 2021 07:{i:02d}:13 GMT",
+                "pubDate": f"Tue, 24 Aug 2021 {7 + i // 60:02d}:{i % 60:02d}:13 GMT",
             }
         )
     server.add("/feed.xml", body=rss(items).encode(), content_type="application/rss+xml")
@@ -138,10 +139,10 @@ def test_worker_processes_write_the_same_archive_as_threads(server: TestServer, 
         work.write_config(config(feed_entry("harbour", server.url("/feed.xml")), extra=f"workers: {processes}\n"))
         result = work.run("fetch", "--json", "--verbose")
         assert result.code == 0, result.stderr
-        assert result.json()["feeds"][0]["new"] == 45
+        assert result.json()["feeds"][0]["new"] == count
         assert ("worker processes started" in result.stderr) == (processes > 0)
         archives[processes] = {p.relative_to(work.archive): p.read_bytes() for p in work.files()}
-    assert len(archives[0]) == 45
+    assert len(archives[0]) == count
     assert archives[1] == archives[0]
     assert not [p for p in archives[1] if p.name.endswith(".tmp")]
 
@@ -161,8 +162,9 @@ def test_a_page_that_kills_its_worker_fails_alone_and_is_kept_from_the_feed_afte
     server: TestServer, work: Workdir, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The one stand-in here: no real page can be made to crash Lexbor on demand, so the worker process is made to
-    # die for real (os._exit) on one page. Each poll brings 40 new stories, enough for the processes to start.
+    # die for real (os._exit) on one page. Each poll brings 40 new stories, made a burst by a lower threshold.
     monkeypatch.setattr(pipeline, "stage_article", stage_or_die)
+    monkeypatch.setattr("crawler.workers.WARM_AFTER", 32)
     work.write_config(config(feed_entry("harbour", server.url("/feed.xml")), extra="workers: 1\n"))
     items: list[dict[str, str]] = []
     outcomes = []
