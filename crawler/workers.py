@@ -30,13 +30,13 @@ log = logging.getLogger("crawler")
 T = TypeVar("T")
 
 # Jobs (run or announced) within BURST_WINDOW that make a burst worth the processes' start (about 0.4 s of CPU and
-# 60 MB each). Measured with bench/throughput.py: its 96-article crawl ran at 74-78 articles/s with them and 107-109
+# 60-70 MB each). Measured with bench/throughput.py: its 96-article crawl ran at 74-78 articles/s with them and 107-109
 # without; its 1,600-article crawl took 5.3-5.7 s with them and 6.1-6.5 s without (interleaved runs).
 WARM_AFTER = 200
 BURST_WINDOW = 10.0  # seconds
+IDLE_CLOSE = 120.0  # seconds without a job after which the processes stop (the daemon between polls)
 MAX_AUTO = 4  # worker processes `auto` starts at most
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
-IDLE_CLOSE = 120.0  # seconds without a job after which the processes stop (the daemon between polls)
 
 
 class WorkerCrashed(Exception):
@@ -54,7 +54,7 @@ def process_count(setting: int | Literal["auto"]) -> int:
         cpus = os.cpu_count() or 1
     # As many as CPUs, not one fewer: the event loop is mostly waiting on the network, and measured on two CPUs,
     # two workers beat one (6.8-7.2 s against 7.5-7.7 s for the bench's first crawl, three interleaved runs). Never
-    # more than MAX_AUTO: past that the one event loop is the limit, and each worker holds about 70 MB.
+    # more than MAX_AUTO: past that the one event loop is the limit, and each worker holds 60-70 MB.
     return min(cpus, MAX_AUTO) if cpus > 1 else 0
 
 
