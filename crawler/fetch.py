@@ -10,8 +10,9 @@ Errors are one type, FetchError, whose `kind` says what happened and whether a l
 
 Within one poll only timeouts, resets, network errors and 408/425/429/500/502/503/504 are retried (exponential
 backoff with jitter, or the server's Retry-After up to http.max_retry_after). Every request to a host goes through
-that host's slot: its own client (at most 10 connections: httpx's pool slows sharply beyond that), a concurrency cap
-and a minimum delay between request starts; a global cap bounds all hosts together.
+that host's slot: its own client (at most 10 connections: httpx's pool slows sharply beyond that; one per proxy), a
+concurrency cap and a minimum delay between request starts, the same whichever proxy a request goes through; a global
+cap bounds all hosts together.
 """
 
 from __future__ import annotations
@@ -191,10 +192,10 @@ class _RobotsEntry:
 
 
 @dataclass
-class _HostSlot:
-    """One host's share of us: a client of its own, a concurrency cap and the time its next request may start."""
+class _HostPace:
+    """One target host's politeness: its concurrency cap, the time its next request may start and its robots.txt.
+    Shared by every way of reaching the host (direct or through any proxy): the site is the one to be polite to."""
 
-    client: httpx.AsyncClient
     limit: asyncio.Semaphore
     delay: float
     robots: bool
@@ -202,6 +203,15 @@ class _HostSlot:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     robots_cache: _RobotsEntry | None = None
     robots_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass(frozen=True)
+class _HostSlot:
+    """One way of reaching a host: a client of its own (direct or through `proxy`) and the host's shared pace."""
+
+    client: httpx.AsyncClient
+    pace: _HostPace
+    proxy: str | None  # the proxy the client uses, if configured (environment proxies are httpx's business)
 
 
 @dataclass(frozen=True)
@@ -230,6 +240,7 @@ class Fetcher:
         self._politeness = politeness
         self._transport = transport
         self._slots: dict[tuple[str, str | None], _HostSlot] = {}
+        self._paces: dict[str, _HostPace] = {}
         self._global = asyncio.Semaphore(politeness.max_connections)
         self._user_agent = user_agent(http)
         # Built once: most requests send exactly these, and httpx copies what it is given, never changes it.
@@ -245,6 +256,7 @@ class Fetcher:
     async def aclose(self) -> None:
         """Close every client."""
         slots, self._slots = list(self._slots.values()), {}
+        self._paces = {}
         await asyncio.gather(*(slot.client.aclose() for slot in slots), return_exceptions=True)
 
     async def get(self, request: Request) -> Response:
@@ -327,7 +339,7 @@ class Fetcher:
                 transient=False,
             )
         slot = self._slot(host, request.proxy)
-        if request.check_robots and slot.robots:
+        if request.check_robots and slot.pace.robots:
             await self._check_robots(slot, url, request)
         headers = self._base_headers
         if request.etag or request.last_modified or request.headers:
@@ -344,25 +356,26 @@ class Fetcher:
 
     async def _polite_send(self, slot: _HostSlot, url: str, headers: httpx.Headers) -> Response:
         """Send once the host's cap, its delay and the global cap all allow it."""
-        async with slot.limit:
-            async with slot.lock:
+        pace = slot.pace
+        async with pace.limit:
+            async with pace.lock:
                 now = time.monotonic()
-                if slot.next_start > now:
-                    await asyncio.sleep(slot.next_start - now)
+                if pace.next_start > now:
+                    await asyncio.sleep(pace.next_start - now)
                 # The host's turn is taken only with a global permit in hand, so waiting for one can never make this
                 # request start closer than the delay to the next one; and no permit is held while sleeping.
                 await self._global.acquire()
-                slot.next_start = time.monotonic() + slot.delay
+                pace.next_start = time.monotonic() + pace.delay
             try:
-                return await self._send(slot.client, url, headers)
+                return await self._send(slot, url, headers)
             finally:
                 self._global.release()
 
-    async def _send(self, client: httpx.AsyncClient, url: str, headers: httpx.Headers) -> Response:
+    async def _send(self, slot: _HostSlot, url: str, headers: httpx.Headers) -> Response:
         limit = self._http.max_bytes
         try:
             async with asyncio.timeout(self._http.timeout):
-                async with client.stream("GET", url, headers=headers) as answer:
+                async with slot.client.stream("GET", url, headers=headers) as answer:
                     declared = answer.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > limit:
                         raise _too_large(url, limit)
@@ -415,7 +428,9 @@ class Fetcher:
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             raise FetchError(url, "reset", f"connection broken: {_reason(exc)}", transient=True) from None
         except httpx.ConnectError as exc:
-            raise FetchError(url, "network", f"cannot connect: {_reason(exc)}", transient=True) from None
+            # Through a proxy the only connection we open is to the proxy: name it, or the site gets the blame.
+            where = f" to proxy {_without_credentials(slot.proxy)}" if slot.proxy else ""
+            raise FetchError(url, "network", f"cannot connect{where}: {_reason(exc)}", transient=True) from None
         except httpx.HTTPError as exc:
             raise FetchError(url, "network", _reason(exc), transient=True) from None
 
@@ -446,7 +461,7 @@ class Fetcher:
                 )
             if wait is not None:
                 # The whole host asked for a pause, not just this URL: hold back every request to it.
-                slot.next_start = max(slot.next_start, time.monotonic() + wait)
+                slot.pace.next_start = max(slot.pace.next_start, time.monotonic() + wait)
             raise FetchError(url, "status", f"HTTP {status}", transient=True, status=status, retry_after=wait)
         raise FetchError(url, "status", f"HTTP {status}", transient=status >= 500, status=status)
 
@@ -460,7 +475,7 @@ class Fetcher:
         key = (host, proxy)
         slot = self._slots.get(key)
         if slot is None:
-            concurrency, delay, robots = self._politeness.for_host(host)
+            concurrency, _, _ = self._politeness.for_host(host)
             client = httpx.AsyncClient(
                 verify=self._tls_context(),
                 http2=self._http.http2,
@@ -471,25 +486,35 @@ class Fetcher:
                 limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
                 transport=self._transport,
             )
-            slot = _HostSlot(client=client, limit=asyncio.Semaphore(concurrency), delay=delay, robots=robots)
+            slot = _HostSlot(client=client, pace=self._pace(host), proxy=proxy or self._http.proxy)
             self._slots[key] = slot
         return slot
 
+    def _pace(self, host: str) -> _HostPace:
+        """The host's politeness state, created on first use and shared by all its slots."""
+        pace = self._paces.get(host)
+        if pace is None:
+            concurrency, delay, robots = self._politeness.for_host(host)
+            pace = _HostPace(limit=asyncio.Semaphore(concurrency), delay=delay, robots=robots)
+            self._paces[host] = pace
+        return pace
+
     async def _check_robots(self, slot: _HostSlot, url: str, request: Request) -> None:
-        async with slot.robots_lock:
-            entry = slot.robots_cache
+        pace = slot.pace
+        async with pace.robots_lock:
+            entry = pace.robots_cache
             if entry is None or entry.expires < time.monotonic():
                 entry = await self._load_robots(url, request)
-                slot.robots_cache = entry
+                pace.robots_cache = entry
         if entry.rules is None:
             return
         agent = self._user_agent.split("/", 1)[0]
         if not entry.rules.can_fetch(url, agent):
             raise FetchError(url, "robots", "disallowed by the site's robots.txt", transient=False)
         crawl_delay = entry.rules.crawl_delay(agent)
-        if crawl_delay is not None and float(crawl_delay) > slot.delay:
+        if crawl_delay is not None and float(crawl_delay) > pace.delay:
             # Honoured, but never beyond what we would wait for a Retry-After: a huge value must not stall a run.
-            slot.delay = min(float(crawl_delay), self._http.max_retry_after)
+            pace.delay = min(float(crawl_delay), self._http.max_retry_after)
 
     async def _load_robots(self, url: str, request: Request) -> _RobotsEntry:
         parts = urlsplit(url)
@@ -624,6 +649,14 @@ def _is_challenge(response: Response) -> bool:
         return False
     head = response.content[:16384]
     return any(marker in head for marker in _CHALLENGE_MARKERS)
+
+
+def _without_credentials(url: str) -> str:
+    """`url` without a `user:password@` part: a proxy's credentials have no place in an error message or a log."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def _reason(exc: Exception) -> str:
