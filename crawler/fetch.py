@@ -35,6 +35,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from crawler import __version__
 from crawler.config import HttpConfig, PolitenessConfig
+from crawler.connections import ALLOW_PRIVATE, AddressRefused, GuardedTransport, environment_proxies
 
 PROJECT_URL = "https://github.com/feed-crawler/feed-crawler"
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -170,11 +171,17 @@ async def host_is_public(host: str) -> bool:
         return address_is_public(host.strip("[]"))
     except ValueError:
         pass
+    return all(address_is_public(address) for address in await resolve_host(host))
+
+
+async def resolve_host(host: str) -> list[str]:
+    """The addresses the pre-check judges `host` by (none when it does not resolve). The connection itself resolves
+    again and judges what it connects to (crawler.connections), so a changed DNS answer cannot slip past."""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        return True
-    return all(address_is_public(str(info[4][0])) for info in infos)
+        return []
+    return [str(info[4][0]) for info in infos]
 
 
 async def private_addresses_allowed(feed_url: str, configured: bool) -> bool:
@@ -350,11 +357,11 @@ class Fetcher:
                 headers["If-Modified-Since"] = request.last_modified
             # The feed's own headers win, whatever their case (a `user-agent:` key replaces ours, not joins it).
             headers.update(request.headers)
-        response = await self._polite_send(slot, url, headers)
+        response = await self._polite_send(slot, url, headers, request.allow_private)
         self._raise_for_status(url, slot, response)
         return response
 
-    async def _polite_send(self, slot: _HostSlot, url: str, headers: httpx.Headers) -> Response:
+    async def _polite_send(self, slot: _HostSlot, url: str, headers: httpx.Headers, allow_private: bool) -> Response:
         """Send once the host's cap, its delay and the global cap all allow it."""
         pace = slot.pace
         async with pace.limit:
@@ -367,15 +374,17 @@ class Fetcher:
                 await self._global.acquire()
                 pace.next_start = time.monotonic() + pace.delay
             try:
-                return await self._send(slot, url, headers)
+                return await self._send(slot, url, headers, allow_private)
             finally:
                 self._global.release()
 
-    async def _send(self, slot: _HostSlot, url: str, headers: httpx.Headers) -> Response:
+    async def _send(self, slot: _HostSlot, url: str, headers: httpx.Headers, allow_private: bool) -> Response:
         limit = self._http.max_bytes
+        # The transport connects only to addresses the same policy allows, unless this request may reach any.
+        extensions = {ALLOW_PRIVATE: allow_private}
         try:
             async with asyncio.timeout(self._http.timeout):
-                async with slot.client.stream("GET", url, headers=headers) as answer:
+                async with slot.client.stream("GET", url, headers=headers, extensions=extensions) as answer:
                     declared = answer.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > limit:
                         raise _too_large(url, limit)
@@ -418,6 +427,14 @@ class Fetcher:
         except TimeoutError:
             raise FetchError(
                 url, "timeout", f"no complete answer within {self._http.timeout:g}s", transient=True
+            ) from None
+        except AddressRefused as exc:
+            raise FetchError(
+                url,
+                "address",
+                f"refused at connect: {exc.host} now resolves to {exc.address}, not a public address "
+                "(set allow_private_addresses: true to allow it)",
+                transient=False,
             ) from None
         except zlib.error as exc:
             raise FetchError(url, "network", f"undecodable compressed body: {exc}", transient=True) from None
@@ -484,7 +501,8 @@ class Fetcher:
                 follow_redirects=False,
                 timeout=httpx.Timeout(self._http.read_timeout, connect=self._http.connect_timeout),
                 limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-                transport=self._transport,
+                transport=self._transport or self._direct_transport(concurrency),
+                mounts=self._environment_mounts(proxy or self._http.proxy, concurrency),
             )
             slot = _HostSlot(client=client, pace=self._pace(host), proxy=proxy or self._http.proxy)
             self._slots[key] = slot
@@ -498,6 +516,29 @@ class Fetcher:
             pace = _HostPace(limit=asyncio.Semaphore(concurrency), delay=delay, robots=robots)
             self._paces[host] = pace
         return pace
+
+    def _direct_transport(self, concurrency: int) -> httpx.AsyncBaseTransport:
+        # Every request not sent through a proxy: connections open only to addresses the request may reach.
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        return GuardedTransport(self._tls_context(), self._http.http2, limits, address_is_public)
+
+    def _environment_mounts(
+        self, configured: str | None, concurrency: int
+    ) -> dict[str, httpx.AsyncBaseTransport | None] | None:
+        # httpx reads HTTP(S)_PROXY / ALL_PROXY / NO_PROXY only when it builds its own transport; ours replaces it, so
+        # the environment's proxies are mounted here. A configured proxy wins over them, as it did; a test's transport
+        # never had them.
+        if self._transport is not None or configured:
+            return None
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        return {
+            pattern: None
+            if url is None
+            else httpx.AsyncHTTPTransport(
+                verify=self._tls_context(), http2=self._http.http2, limits=limits, proxy=url, trust_env=True
+            )
+            for pattern, url in environment_proxies().items()
+        }
 
     async def _check_robots(self, slot: _HostSlot, url: str, request: Request) -> None:
         pace = slot.pace
@@ -531,7 +572,8 @@ class Fetcher:
                     return allow_all
                 if not request.allow_private and not await host_is_public(host):
                     return allow_all  # not fetched; the page itself is refused by the same policy if it goes there
-                answer = await self._polite_send(self._slot(host, request.proxy), target, headers)
+                slot = self._slot(host, request.proxy)
+                answer = await self._polite_send(slot, target, headers, request.allow_private)
                 location = answer.headers.get("location")
                 if answer.status not in REDIRECT_STATUSES or not location:
                     break
@@ -539,8 +581,8 @@ class Fetcher:
             else:
                 return allow_all  # too many redirects: RFC 9309 treats it as "unavailable", so allowed
         except FetchError as exc:
-            if exc.kind == "too-large":
-                return allow_all
+            if exc.kind in ("too-large", "address"):
+                return allow_all  # refused at connect: the page itself is refused by the same policy if it goes there
             # RFC 9309: an unreachable robots.txt means "assume disallowed" for now; try again soon.
             raise FetchError(
                 url, "robots", f"robots.txt unreachable ({exc.reason}); will try again", transient=True

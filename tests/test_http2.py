@@ -3,16 +3,21 @@ missing; CI installs nginx)."""
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from crawler.connections import AddressRefused, GuardedTransport
 from tests.conftest import Workdir
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -35,7 +40,8 @@ def h2_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     (site / "logs").mkdir()
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(site / "key.pem"), "-out", str(site / "cert.pem")],
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(site / "key.pem"),
+         "-out", str(site / "cert.pem")],
         check=True, capture_output=True,
     )  # fmt: skip
     port = _free_port()
@@ -54,7 +60,8 @@ pid {site}/nginx.pid;
 error_log {site}/logs/error.log;
 events {{ worker_connections 64; }}
 http {{
-  access_log {site}/logs/access.log;
+  log_format sni '$ssl_server_name "$request" $status';
+  access_log {site}/logs/access.log sni;
   types {{ text/html html; application/rss+xml xml; }}
   server {{
     listen 127.0.0.1:{port} ssl http2;
@@ -92,3 +99,38 @@ def test_feed_and_page_are_fetched_over_http2_where_the_server_offers_it(
     log = (site / "logs" / "access.log").read_text()
     assert '"GET /feed.xml HTTP/2.0" 200' in log
     assert '"GET /a.html HTTP/2.0" 200' in log
+
+
+def _get_vetted(url: str, cert: Path, allowed: bool) -> httpx.Response:
+    """GET through the pool for requests that may not reach private addresses, with loopback standing in for the
+    public addresses the policy allows (`allowed`) or refusing every address (not `allowed`)."""
+
+    def policy(address: str) -> bool:
+        return allowed and ipaddress.ip_address(address).is_loopback
+
+    async def main() -> httpx.Response:
+        context = ssl.create_default_context(cafile=str(cert))
+        transport = GuardedTransport(context, True, httpx.Limits(max_connections=2), policy)
+        async with httpx.AsyncClient(transport=transport) as client:
+            return await client.get(url)
+
+    return asyncio.run(main())
+
+
+def test_vetted_connection_to_a_name_keeps_the_name_for_tls_and_speaks_http2(h2_site: tuple[str, Path]) -> None:
+    base, site = h2_site
+    # Connected to the vetted address 127.0.0.1, but TLS is asked for "localhost" (SNI) and the certificate checked
+    # against that name, and HTTP/2 is negotiated as it is for any connection.
+    response = _get_vetted(base.replace("127.0.0.1", "localhost") + "/feed.xml", site / "cert.pem", allowed=True)
+
+    assert response.status_code == 200 and response.http_version == "HTTP/2"
+    assert 'localhost "GET /feed.xml HTTP/2.0" 200' in (site / "logs" / "access.log").read_text()
+
+
+def test_vetted_connection_to_a_refused_address_never_reaches_the_server(h2_site: tuple[str, Path]) -> None:
+    base, site = h2_site
+
+    with pytest.raises(AddressRefused, match=r"^localhost resolved to 127\.0\.0\.1 at connect time"):
+        _get_vetted(base.replace("127.0.0.1", "localhost") + "/feed.xml", site / "cert.pem", allowed=False)
+
+    assert (site / "logs" / "access.log").read_text() == ""

@@ -1,0 +1,248 @@
+"""Connections opened only to addresses the address policy allows: the httpx transport behind every direct request.
+
+Checking a host name before a request and letting the HTTP client resolve it again to connect leaves a gap (DNS
+rebinding): a hostile DNS server can answer a public address to the check and 127.0.0.1 to the connection. Here the
+name is resolved once, every address is judged, and the socket is opened to one of those very addresses; the URL
+keeps the name, so the Host header, TLS SNI and certificate checks are unchanged.
+
+    GuardedTransport(ssl_context, http2, limits, address_allowed)
+      a request whose extensions say ALLOW_PRIVATE: True  -> a pool connecting by name, as httpx would
+      any other request                                  -> a pool whose connections are vetted (AddressRefused)
+
+Two pools, so a connection opened for a request that may reach a private address is never reused by one that may not.
+Proxied requests never come here: through a proxy the proxy connects, and only the pre-check on the name applies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import ssl
+import time
+import urllib.request
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+
+import httpcore
+import httpx
+
+ALLOW_PRIVATE = "crawler.allow_private"  # request extension: True when the request may reach non-public addresses
+
+
+class AddressRefused(Exception):
+    """A connection refused because the host name resolved to an address the policy does not allow."""
+
+    def __init__(self, host: str, address: str) -> None:
+        super().__init__(f"{host} resolved to {address} at connect time, not a public address")
+        self.host = host
+        self.address = address
+
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over two httpcore pools: requests marked ALLOW_PRIVATE connect by name, every other
+    request only to addresses `address_allowed` accepts (judged on the very addresses connected to)."""
+
+    def __init__(
+        self,
+        ssl_context: ssl.SSLContext,
+        http2: bool,
+        limits: httpx.Limits,
+        address_allowed: Callable[[str], bool],
+    ) -> None:
+        self._open = _pool(ssl_context, http2, limits, None)
+        self._vetted = _pool(ssl_context, http2, limits, VettingBackend(address_allowed))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send `request` through the pool its ALLOW_PRIVATE extension picks (the vetted one when absent)."""
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        pool = self._open if request.extensions.get(ALLOW_PRIVATE) is True else self._vetted
+        core = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _httpx_errors():
+            answer = await pool.handle_async_request(core)
+        assert isinstance(answer.stream, AsyncIterable)
+        return httpx.Response(
+            status_code=answer.status,
+            headers=answer.headers,
+            stream=_Body(answer.stream),
+            extensions=answer.extensions,
+        )
+
+    async def aclose(self) -> None:
+        """Close both pools."""
+        await self._open.aclose()
+        await self._vetted.aclose()
+
+
+class VettingBackend(httpcore.AsyncNetworkBackend):
+    """Resolves a host name once, refuses it if any address is not allowed, and connects to those addresses in turn
+    (the name stays with httpcore for TLS)."""
+
+    def __init__(
+        self, address_allowed: Callable[[str], bool], inner: httpcore.AsyncNetworkBackend | None = None
+    ) -> None:
+        self._allowed = address_allowed
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """A stream to an allowed address of `host`; AddressRefused when any address it resolves to is not allowed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        addresses = await _resolve(host, port, timeout)
+        for address in addresses:
+            # Any refused address refuses the name, as the pre-check does: a mixed answer is no accident.
+            if not self._allowed(address):
+                raise AddressRefused(host, address)
+        failure: Exception = httpcore.ConnectError(f"{host} resolved to no address")
+        for address in addresses:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout=left, local_address=local_address, socket_options=socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc  # the next address may answer (a dead IPv6 route, one server of several down)
+        raise failure
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        """Refused: a Unix socket is never an internet address (and the crawler never configures one)."""
+        raise AddressRefused(path, "a Unix socket")
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep, as the wrapped backend does (httpcore's connect retries)."""
+        await self._inner.sleep(seconds)
+
+
+async def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
+    """Every address `host` resolves to, once, in the resolver's order of preference (an IP literal is itself)."""
+    try:
+        ipaddress.ip_address(host)
+        return [host]
+    except ValueError:
+        pass
+    try:
+        async with asyncio.timeout(timeout):
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except TimeoutError:
+        raise httpcore.ConnectTimeout(f"resolving {host} took longer than {timeout:g}s") from None
+    except (socket.gaierror, UnicodeError) as exc:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
+    addresses: list[str] = []
+    for info in infos:
+        address = str(info[4][0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+def environment_proxies() -> dict[str, str | None]:
+    """The environment's proxies (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY; NO_PROXY as None, meaning direct) as httpx mount
+    patterns, read as httpx reads them: httpx does so only when it builds its own transport, and ours replaces it."""
+    found = urllib.request.getproxies()
+    mounts: dict[str, str | None] = {}
+    for scheme in ("http", "https", "all"):
+        url = found.get(scheme)
+        if url:
+            mounts[f"{scheme}://"] = url if "://" in url else f"http://{url}"
+    for name in (part.strip() for part in found.get("no", "").split(",")):
+        # curl's NO_PROXY conventions, as httpx applies them: "*" is every host, "example.com" also its subdomains.
+        if name == "*":
+            return {}
+        if "://" in name:
+            mounts[name] = None
+        elif _is_ip(name, ipaddress.IPv4Address) or name.lower() == "localhost":
+            mounts[f"all://{name}"] = None
+        elif _is_ip(name, ipaddress.IPv6Address):
+            mounts[f"all://[{name}]"] = None
+        elif name:
+            mounts[f"all://*{name}"] = None
+    return mounts
+
+
+def _is_ip(name: str, kind: type[ipaddress.IPv4Address] | type[ipaddress.IPv6Address]) -> bool:
+    try:
+        kind(name.split("/")[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _pool(
+    ssl_context: ssl.SSLContext, http2: bool, limits: httpx.Limits, backend: httpcore.AsyncNetworkBackend | None
+) -> httpcore.AsyncConnectionPool:
+    # The same settings httpx.AsyncHTTPTransport gives its own pool.
+    return httpcore.AsyncConnectionPool(
+        ssl_context=ssl_context,
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        http1=True,
+        http2=http2,
+        network_backend=backend,
+    )
+
+
+class _Body(httpx.AsyncByteStream):
+    """A response body from httpcore, its errors raised as httpx's."""
+
+    def __init__(self, stream: AsyncIterable[bytes]) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _httpx_errors():
+            async for part in self._stream:
+                yield part
+
+    async def aclose(self) -> None:
+        closer = getattr(self._stream, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+# httpcore's errors and httpx's names for them (what httpx.AsyncHTTPTransport does, minus proxies), most specific
+# first: the caller tells a timeout from a reset from a refused connection by these types.
+_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+@contextlib.contextmanager
+def _httpx_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        for core, mapped in _ERRORS:
+            if isinstance(exc, core):
+                raise mapped(str(exc)) from exc
+        raise
