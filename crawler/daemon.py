@@ -37,7 +37,7 @@ from crawler import archive
 from crawler.config import Config, ConfigError, FeedConfig, HttpConfig, PolitenessConfig, parse_config
 from crawler.fetch import Fetcher, FetchError, Request, Response
 from crawler.pipeline import FeedResult, Pipeline, poll_interval
-from crawler.store import FeedState, SqliteStore
+from crawler.store import FeedState, SqliteStore, StoreError
 from crawler.workers import Workers, process_count
 
 log = logging.getLogger("crawler")
@@ -48,6 +48,7 @@ WATCH_EVERY = 0.5  # seconds between two looks at feeds.yaml
 HEARTBEAT_EVERY = 1.0
 LOOP_STALL = 15.0  # the event loop has not run our heartbeat for this long: something blocks it
 STUCK_AFTER = 300.0  # a poll due this long ago that has not started: the scheduler is not firing
+STORE_RETRY = 60.0  # seconds before a feed whose state could not be read is tried again, at most
 # The heartbeat refreshes what /healthz reads once every HEARTBEAT_EVERY, so a healthy loop can look that stale at
 # any moment: a threshold must leave a beat to spare, or /healthz would flap on a daemon doing its work.
 MIN_HEALTH_THRESHOLD = 2 * HEARTBEAT_EVERY
@@ -102,16 +103,25 @@ class HealthReport:
 
 
 def unhealthy_reason(
-    *, stopping: bool, scheduler_running: bool, stalled: float, late: float | None, options: DaemonOptions
+    *,
+    stopping: bool,
+    scheduler_running: bool,
+    stalled: float,
+    late: float | None,
+    options: DaemonOptions,
+    store_error: str | None = None,
 ) -> str | None:
     """Why /healthz answers 503, or None when the daemon is doing its work. `stalled` is how long the event loop
-    has not run the heartbeat; `late` how long ago the earliest poll still waiting to start was due (None: none)."""
+    has not run the heartbeat; `late` how long ago the earliest poll still waiting to start was due (None: none);
+    `store_error` why the state database failed the last poll that used it (None: it did not)."""
     if stopping:
         return "stopping"
     if not scheduler_running:
         return "the scheduler is not running"
     if stalled > options.stall_after:
         return f"the event loop has been blocked for {stalled:.0f}s"
+    if store_error is not None:
+        return f"the state database is failing: {store_error}"
     if late is not None and late > options.late_after:
         return f"a poll due {late:.0f}s ago has not started"
     return None
@@ -316,6 +326,7 @@ class Daemon:
         self._rng = rng or random.Random()
         self.metrics = Metrics()
         self._store: SqliteStore | None = None
+        self._store_error: str | None = None  # why the state database failed the last poll, until one succeeds
         # One pool for the daemon's life (its processes stop when idle); `workers:` takes effect at a restart.
         self._workers = Workers(process_count(config.workers))
         self._gen: _Generation | None = None
@@ -435,7 +446,14 @@ class Daemon:
         feed = self._gen.config.feed(name)
         if feed is None or not feed.enabled or self._stopping:
             return
-        state = self._store.feed_state(name)
+        try:
+            state = self._store.feed_state(name)
+        except StoreError as exc:
+            # Without its state the next time is unknown: try again soon rather than never (a lost schedule would
+            # leave the feed unpolled until a restart).
+            self._store_failed(name, exc)
+            self._add_job(name, max(time.time() + min(feed.interval, STORE_RETRY), not_before or 0.0))
+            return
         if state.gone and state.url == feed.url:
             log.warning(
                 "feed gone (HTTP 410): not polled again; remove it from feeds.yaml",
@@ -446,6 +464,10 @@ class Daemon:
         when = next_poll_time(feed, state, self._gen.config, time.time(), self._rng, changed=changed)
         if not_before is not None:
             when = max(when, not_before)
+        self._add_job(name, when)
+
+    def _add_job(self, name: str, when: float) -> None:
+        assert self._scheduler is not None
         self._due[name] = when
         self._scheduler.add_job(
             self._fire,
@@ -455,6 +477,12 @@ class Daemon:
             name=name,
             replace_existing=True,
         )
+
+    def _store_failed(self, name: str, exc: StoreError) -> None:
+        # Shown on /healthz until a poll goes through again: polls failing on a locked or broken database would
+        # otherwise look healthy whenever SQLite's wait is shorter than the stall threshold.
+        self._store_error = str(exc)
+        log.error("state database failing", extra={"feed": name, "error": str(exc)})
 
     def _unschedule(self, name: str) -> None:
         assert self._scheduler is not None
@@ -487,6 +515,8 @@ class Daemon:
         result: FeedResult | None = None
         try:
             result = await gen.pipeline.refresh(feed)
+        except StoreError as exc:
+            self._store_failed(name, exc)
         except Exception:  # one poll's bug must not end the daemon; it is logged with its traceback
             log.exception("poll crashed", extra={"feed": name, "url": feed.url})
         finally:
@@ -494,12 +524,19 @@ class Daemon:
             self.metrics.in_flight.dec()
             await self._release(gen)
         elapsed = time.monotonic() - started
-        state = self._store.feed_state(name)
-        if state.last_success is not None:
-            self._last_success = max(self._last_success or 0.0, state.last_success)
-            self.metrics.last_success.set(self._last_success)
-        if self._gen is not None and self._gen.config.feed(name) is not None:
-            self.metrics.pending.labels(name).set(self._store.counts(name).pending)
+        try:
+            state = self._store.feed_state(name)
+            if self._gen is not None and self._gen.config.feed(name) is not None:
+                self.metrics.pending.labels(name).set(self._store.counts(name).pending)
+        except StoreError as exc:
+            self._store_failed(name, exc)
+            result = None
+        else:
+            if state.last_success is not None:
+                self._last_success = max(self._last_success or 0.0, state.last_success)
+                self.metrics.last_success.set(self._last_success)
+            if result is not None:
+                self._store_error = None  # the database served a whole poll again
         if result is None:
             self.metrics.polls.labels(name, "failed").inc()
         else:
@@ -637,5 +674,6 @@ class Daemon:
             stalled=time.monotonic() - self._heartbeat,
             late=None if oldest is None else time.time() - oldest,
             options=self._options,
+            store_error=self._store_error,
         )
         return HealthReport(reason is None, reason or "polling", self._last_success, feeds, running)

@@ -197,3 +197,26 @@ def test_a_threshold_shorter_than_two_heartbeats_is_refused(work: Workdir) -> No
         "crawler: --late-after 0.5s is too short: the health heartbeat runs every 1s, so use 2s or more"
     )
     assert not (work.path / ".crawler").exists()  # refused before anything started
+
+
+def test_a_state_database_locked_past_its_wait_is_reported_and_polls_go_on_once_it_is_free(
+    server: TestServer, work: Workdir, start_daemon: StartDaemon
+) -> None:
+    # Locked longer than SQLite's 10 s wait: the poll's write fails rather than waits. The daemon must say so on
+    # /healthz (the loop runs again, so no stall shows) and must keep the feed scheduled for when the lock is gone.
+    _serve_empty_feeds(server, "tick")
+    work.write_config(_config(server, [("tick", "1s")]))
+    port = free_port()
+    daemon = start_daemon("--health", f"127.0.0.1:{port}", "--stall-after", "60s", "--late-after", "60s")
+    health = Health(daemon, port)
+    daemon.wait_for("a first poll", lambda: len(server.requests("/tick.xml")) >= 2)
+    health.wait_for("a healthy daemon", 200)
+
+    with state_database_locked(work):
+        failing = health.wait_for("the failing database", 503, "state database", timeout=25)
+        assert "locked" in failing.json()["reason"]
+        polls = len(server.requests("/tick.xml"))
+
+    health.wait_for("health once the lock is gone", 200, timeout=25)
+    daemon.wait_for("polls going on", lambda: len(server.requests("/tick.xml")) >= polls + 3, timeout=25)
+    assert daemon.alive()
