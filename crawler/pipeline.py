@@ -186,6 +186,16 @@ class Staged:
     kept_feed_text: bool = False  # `content: auto`: the page gave clearly less text than the item
 
 
+def extract_fetched(feed: FeedConfig, page: FetchedPage) -> Extracted:
+    """The article in a fetched page, by the feed's selectors (or a site rule, or automatic extraction)."""
+    return extract_page(charset.decode(page.content, page.content_type), page.url, feed.body, feed.remove)
+
+
+def place(feed: FeedConfig, composed: Composed, archive_tz: str) -> Path:
+    """Where `composed` goes in the archive: its dated folder (in the feed's or the file's time zone) and id."""
+    return archive.relative_path(composed.article_id, composed.article.date, feed.archive_timezone or archive_tz)
+
+
 def stage_article(
     root: Path,
     feed: FeedConfig,
@@ -202,14 +212,15 @@ def stage_article(
     kept_feed_text = False
     if page is not None:
         try:
-            extracted = extract_page(charset.decode(page.content, page.content_type), page.url, feed.body, feed.remove)
+            extracted = extract_fetched(feed, page)
         except ExtractError as exc:
             extract_error = str(exc)
-        feed_text = document.body_text(entry.content) if extracted and feed.content == "auto" and entry.content else ""
-        if extracted is not None and len(extracted.text) < 0.5 * len(feed_text):
-            extracted, kept_feed_text = None, True
+    if extracted is not None and feed.content == "auto" and entry.content:
+        kept_feed_text = len(extracted.text) < 0.5 * len(document.body_text(entry.content))
+        if kept_feed_text:
+            extracted = None
     composed = compose(feed, entry, extracted, final_url, first_seen)
-    relative = archive.relative_path(composed.article_id, composed.article.date, feed.archive_timezone or archive_tz)
+    relative = place(feed, composed, archive_tz)
     temp = archive.write_temp(root, relative, document.render(composed.article))
     return Staged(
         article_id=composed.article_id,
@@ -689,8 +700,7 @@ async def preview(config: Config, url: str, body: str | None = None, remove: Seq
     async with Fetcher(config.http, config.politeness) as fetcher:
         # The operator named this URL on the command line: no robots.txt or address policy stands between.
         response = await fetcher.get(Request(url=url, headers=feed.headers))
-    html_text = charset.decode(response.content, response.content_type)
-    page = await asyncio.to_thread(extract_page, html_text, response.final_url, body, tuple(remove))
+    fetched = FetchedPage(response.content, response.content_type, response.final_url)
+    page = await asyncio.to_thread(extract_fetched, feed, fetched)
     composed = compose(feed, entry, page, response.final_url, time.time())
-    relative = archive.relative_path(composed.article_id, composed.article.date, config.archive_timezone)
-    return Preview(composed, page, response.final_url, relative.as_posix())
+    return Preview(composed, page, response.final_url, place(feed, composed, config.archive_timezone).as_posix())
