@@ -8,24 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import html
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 
-from crawler import archive, charset, document
+from crawler import archive, document
+from crawler.article import Composed, FetchedPage, Staged, compose, extract_fetched, place, stage_article
 from crawler.config import Config, FeedConfig
-from crawler.extract import Extracted, ExtractError, extract_page
+from crawler.extract import Extracted
 from crawler.feeds import Entry, FeedError, ParsedFeed, parse_feed
 from crawler.fetch import Fetcher, FetchError, Request, Response, private_addresses_allowed
 from crawler.store import ArchivedArticle, FeedState, NewEntry, PendingEntry, SqliteStore, Store, StoreError
-from crawler.urls import article_id, normalize_url, same_site
+from crawler.urls import normalize_url
 from crawler.workers import WorkerCrashed, Workers, process_count
 
 log = logging.getLogger("crawler")
@@ -39,6 +37,7 @@ ARTICLES_IN_FLIGHT_PER_CONNECTION = 2
 PRIVATE_CHECK_TTL = 600.0
 MIN_DEDUP_TEXT = 200  # shorter bodies are too generic to prove two URLs are one article
 MIN_REFRESHES_IN_FLIGHT = 100  # feeds refreshed at once by fetch_feeds, at least (twice max_connections if more)
+WORKER_MODULES = ("crawler.article", "crawler.feeds")  # what the jobs sent to worker processes run
 
 
 @dataclass(frozen=True)
@@ -95,145 +94,6 @@ def poll_interval(
     return float(min(max(wanted, minimum), max(maximum, minimum)))
 
 
-def local_date(moment: datetime | None, timezone: str) -> datetime | None:
-    """An aware datetime: naive ones are read in the feed's `timezone` (dates that carry no offset)."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=ZoneInfo(timezone))
-
-
-def article_date(entry: Entry, page_published: datetime | None, timezone: str, seen_at: float) -> datetime:
-    """FORMAT.md's date: item published, else updated, else the page's, else first seen; never in the future."""
-    seen = datetime.fromtimestamp(seen_at, UTC)
-    for candidate in (entry.published, entry.updated, page_published):
-        moment = local_date(candidate, timezone)
-        if moment is not None:
-            return min(moment.astimezone(UTC), seen)
-    return seen
-
-
-def merged_categories(configured: Sequence[str], own: Sequence[str]) -> tuple[str, ...]:
-    """The feed's categories, then the item's own ones not already listed, in order."""
-    merged = list(configured)
-    for category in own:
-        if category not in merged:
-            merged.append(category)
-    return tuple(merged)
-
-
-def text_hash(text: str) -> str:
-    """Hash of a body's text with white space normalized: equal for one article under two URLs."""
-    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class Composed:
-    """An article ready to write, with what identifies it: its id, the URLs it is known by, its text's hash."""
-
-    article: document.Article
-    article_id: str
-    names: tuple[str, ...]
-    text: str
-    body_hash: str
-
-
-def compose(feed: FeedConfig, entry: Entry, page: Extracted | None, final_url: str, first_seen: float) -> Composed:
-    """Choose every field of the archive file by FORMAT.md's precedence: feed config, item, page, first seen.
-    Without a page, the item's own content is the body."""
-    if page is not None:
-        body, first_image, text = page.body, page.first_image, page.text
-        canonical = _canonical(page, final_url)
-    else:
-        fixed = document.fix_body(entry.content or _link_only(entry), entry.link or feed.url)
-        body, first_image, text = fixed.html, fixed.first_image, document.body_text(fixed.html)
-        canonical = final_url
-    canonical_norm = normalize_url(canonical)
-    meta = page.meta if page is not None else None
-    article = document.Article(
-        title=_title(entry, page) or canonical,
-        categories=merged_categories(feed.categories, entry.categories),
-        author=feed.author or entry.author or (meta.author if meta else None) or entry.feed_title,
-        comments=feed.comments,
-        date=article_date(entry, meta.published if meta else None, feed.timezone, first_seen),
-        body=body,
-        image=first_image or (meta.image if meta else None) or entry.image,
-    )
-    names = tuple(dict.fromkeys((canonical_norm, normalize_url(final_url))))
-    return Composed(article, article_id(canonical_norm), names, text, text_hash(text))
-
-
-@dataclass(frozen=True)
-class FetchedPage:
-    """An article's page as fetched: what extraction needs of the response."""
-
-    content: bytes
-    content_type: str | None
-    url: str  # after redirects
-
-
-@dataclass(frozen=True)
-class Staged:
-    """An article rendered and written to a temp file beside its place in the archive, waiting for
-    de-duplication to commit or discard it; with what the state database needs to know of it."""
-
-    article_id: str
-    names: tuple[str, ...]  # the URLs it is known by
-    text_chars: int
-    body_hash: str
-    path: str  # its place, relative to the archive, in POSIX form
-    temp: str  # the temp file holding it
-    extract_error: str | None = None  # the page held no body, so the feed's content was used
-    kept_feed_text: bool = False  # `content: auto`: the page gave clearly less text than the item
-
-
-def extract_fetched(feed: FeedConfig, page: FetchedPage) -> Extracted:
-    """The article in a fetched page, by the feed's selectors (or a site rule, or automatic extraction)."""
-    return extract_page(charset.decode(page.content, page.content_type), page.url, feed.body, feed.remove)
-
-
-def place(feed: FeedConfig, composed: Composed, archive_tz: str) -> Path:
-    """Where `composed` goes in the archive: its dated folder (in the feed's or the file's time zone) and id."""
-    return archive.relative_path(composed.article_id, composed.article.date, feed.archive_timezone or archive_tz)
-
-
-def stage_article(
-    root: Path,
-    feed: FeedConfig,
-    entry: Entry,
-    page: FetchedPage | None,
-    final_url: str,
-    first_seen: float,
-    archive_tz: str,
-) -> Staged:
-    """Everything CPU-bound about one article, from its fetched page (or the item alone) to its file's text,
-    written to a temp file under `root`. Reads no state, so it can run in a worker process."""
-    extracted: Extracted | None = None
-    extract_error: str | None = None
-    kept_feed_text = False
-    if page is not None:
-        try:
-            extracted = extract_fetched(feed, page)
-        except ExtractError as exc:
-            extract_error = str(exc)
-    if extracted is not None and feed.content == "auto" and entry.content:
-        kept_feed_text = len(extracted.text) < 0.5 * len(document.body_text(entry.content))
-        if kept_feed_text:
-            extracted = None
-    composed = compose(feed, entry, extracted, final_url, first_seen)
-    relative = place(feed, composed, archive_tz)
-    temp = archive.write_temp(root, relative, document.render(composed.article))
-    return Staged(
-        article_id=composed.article_id,
-        names=composed.names,
-        text_chars=len(composed.text),
-        body_hash=composed.body_hash,
-        path=relative.as_posix(),
-        temp=str(temp),
-        extract_error=extract_error,
-        kept_feed_text=kept_feed_text,
-    )
-
-
 class Pipeline:
     """Refreshes feeds into the archive; one instance per run (or per daemon), sharing a Store and a Fetcher."""
 
@@ -263,6 +123,10 @@ class Pipeline:
         # these names waits for that commit instead of racing it to a second file.
         self._committing: dict[str, asyncio.Future[str | None]] = {}
         self._private_ok: dict[str, tuple[bool, float]] = {}
+        # Feeds parsed at once: as many as there are workers. The jobs are run in turn, and forty changed feeds
+        # queued at once (10-30 ms each) put every article of the first feed behind the last feed's parse, with
+        # its fetched page waiting in memory and the network idle; one parse per worker keeps articles flowing.
+        self._parsing = asyncio.Semaphore(max(1, self._workers.processes))
 
     async def refresh(self, feed: FeedConfig) -> FeedResult:
         """Poll `feed` once and archive every new (and every still pending) entry. A bug or an unforeseen input
@@ -361,7 +225,9 @@ class Pipeline:
         # is broken (a fresh ETag on every answer) are common.
         if hashlib.sha256(response.content).hexdigest() == state.body_hash:
             return None
-        return await self._workers.run(parse_feed, response.content, response.final_url, response.content_type)
+        self._workers.prepare()  # a changed feed is the first sign of a burst of new articles
+        async with self._parsing:
+            return await self._workers.run(parse_feed, response.content, response.final_url, response.content_type)
 
     def _feed_failed(
         self, feed: FeedConfig, state: FeedState, result: FeedResult, exc: Exception, now: float
@@ -608,28 +474,6 @@ def _wants_page(feed: FeedConfig, entry: Entry) -> bool:
     return True
 
 
-def _canonical(page: Extracted, final_url: str) -> str:
-    canonical = page.meta.canonical
-    if canonical and canonical.startswith(("http://", "https://")) and same_site(canonical, final_url):
-        return canonical
-    return final_url
-
-
-def _title(entry: Entry, page: Extracted | None) -> str | None:
-    for raw in (entry.title, page.meta.title if page is not None else None):
-        if raw:
-            title = document.title_text(raw)
-            if title:
-                return title
-    return None
-
-
-def _link_only(entry: Entry) -> str:
-    # Nothing but a link survives of this article: keep at least that, so it is never lost.
-    link = html.escape(entry.link or "")
-    return f'<p><a href="{link}">{link}</a></p>' if link else ""
-
-
 def _unique(entries: Sequence[Entry]) -> list[Entry]:
     seen: set[str] = set()
     unique: list[Entry] = []
@@ -649,7 +493,7 @@ async def fetch_feeds(
     """Poll `feeds` once, all at once (the fetcher's per-host caps keep it polite), and archive what is new."""
     await asyncio.to_thread(archive.remove_stale_temp_files, config.archive)
     store = SqliteStore(config.state)
-    workers = Workers(process_count(config.workers))
+    workers = Workers(process_count(config.workers), preload=WORKER_MODULES)
     try:
         async with Fetcher(config.http, config.politeness, transport=transport) as fetcher:
             pipeline = Pipeline(config, store, fetcher, progress, workers=workers)

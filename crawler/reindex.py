@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crawler import archive, document
+from crawler.article import text_hash
 from crawler.config import Config
-from crawler.pipeline import text_hash
 from crawler.store import IndexedArticle, SqliteStore, StoreError, database_problem
 
 _BODY_START = "\n---\n\n<div>"

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from crawler import pipeline
+from crawler import article, pipeline
 from crawler.config import load_config
 from tests.conftest import Workdir
 from tests.support.server import TestServer
@@ -20,15 +20,15 @@ def test_an_unexpected_error_fails_one_article_and_the_rest_are_archived(
     server.add("/good", body=article_page("Good", ["The good story is told here in full, at length. " * 6]))
     server.add("/boom", body=article_page("Boom", ["The story that met a bug is told here, at length. " * 6]))
     work.write_config(config(feed_entry("f", server.url("/f.xml"))))
-    real_extract = pipeline.extract_page
+    real_extract = article.extract_page
 
-    def extract_or_crash(html: str, url: str, *args: object) -> pipeline.Extracted:
+    def extract_or_crash(html: str, url: str, *args: object) -> article.Extracted:
         if url.endswith("/boom"):
             raise RuntimeError("simulated bug in a stage")
         return real_extract(html, url, *args)  # type: ignore[arg-type]
 
     # The one stand-in in the suite: a real stage cannot be made to have a bug on demand.
-    monkeypatch.setattr(pipeline, "extract_page", extract_or_crash)
+    monkeypatch.setattr(article, "extract_page", extract_or_crash)
     cfg = load_config(work.config)
 
     [result] = asyncio.run(pipeline.fetch_feeds(cfg, cfg.feeds))
@@ -40,7 +40,7 @@ def test_an_unexpected_error_fails_one_article_and_the_rest_are_archived(
     )
     assert len(work.files()) == 1
     # The crashed article stays pending and is archived once the bug is gone.
-    monkeypatch.setattr(pipeline, "extract_page", real_extract)
+    monkeypatch.setattr(article, "extract_page", real_extract)
     [again] = asyncio.run(pipeline.fetch_feeds(cfg, cfg.feeds))
     assert again.new == 1
     assert len(work.files()) == 2

@@ -18,6 +18,8 @@ import pytest
 from crawler import pipeline
 from crawler.config import FeedConfig, load_config
 from crawler.feeds import Entry
+from crawler.fetch import Fetcher
+from crawler.store import SqliteStore
 from crawler.workers import WARM_AFTER, WorkerCrashed, Workers, process_count
 from tests.conftest import Workdir
 from tests.support.server import TestServer
@@ -39,7 +41,10 @@ def test_a_small_run_stays_in_threads_and_a_big_one_moves_to_processes() -> None
         try:
             seen = [await workers.run(where), await workers.run(where)]
             workers.expect(5)  # a feed with five new articles: the processes start before the first of them
+            during = await workers.run(where)  # while they start, jobs do not wait for them
+            await workers.started()
             seen += [await workers.run(where) for _ in range(3)]
+            assert during[0] == os.getpid()
             return seen
         finally:
             await workers.aclose()
@@ -58,14 +63,17 @@ def test_a_trickle_stays_in_threads_and_a_burst_uses_the_processes() -> None:
             for _ in range(4):  # one job at a time, each alone in its window: a daemon's occasional new article
                 trickle.append((await workers.run(where))[0])
                 await asyncio.sleep(0.3)
-            burst = [pid for pid, _ in await asyncio.gather(*(workers.run(where) for _ in range(4)))]
+            burst = [pid for pid, _ in await asyncio.gather(*(workers.run(where) for _ in range(3)))]
+            await workers.started()
+            burst += [pid for pid, _ in await asyncio.gather(*(workers.run(where) for _ in range(2)))]
             return trickle, burst
         finally:
             await workers.aclose()
 
     trickle, burst = asyncio.run(scenario())
     assert set(trickle) == {os.getpid()}
-    assert os.getpid() not in burst[2:]  # the third job of the burst makes it one
+    assert burst[:2] == [os.getpid()] * 2  # the third job of the burst makes it one (and starts the processes)
+    assert os.getpid() not in burst[3:]
 
 
 def test_no_processes_means_threads_however_big_the_run() -> None:
@@ -85,15 +93,19 @@ def slow_where(seconds: float) -> tuple[int, int]:
     return where()
 
 
-def test_a_dead_worker_fails_only_its_own_job_and_the_next_job_gets_a_fresh_process() -> None:
+def test_a_dead_worker_fails_only_its_own_job_and_later_jobs_get_a_fresh_process() -> None:
     async def scenario() -> tuple[int, list[object], int]:
         workers = Workers(2, warm_after=0)
         try:
+            workers.expect(1)
+            await workers.started()
             before = (await workers.run(where))[0]
             # Innocent jobs share the pool with the one that kills its worker, and the pool breaks under all of them.
             outcomes = await asyncio.gather(
                 *(workers.run(slow_where, 0.3) for _ in range(4)), workers.run(die), return_exceptions=True
             )
+            workers.expect(1)  # a fresh pool starts
+            await workers.started()
             after = (await workers.run(where))[0]
             return before, outcomes, after
         finally:
@@ -162,22 +174,34 @@ def test_a_page_that_kills_its_worker_fails_alone_and_is_kept_from_the_feed_afte
     server: TestServer, work: Workdir, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The one stand-in here: no real page can be made to crash Lexbor on demand, so the worker process is made to
-    # die for real (os._exit) on one page. Each poll brings 40 new stories, made a burst by a lower threshold.
+    # die for real (os._exit) on one page. Each poll brings 40 new stories, and the processes are running before it
+    # starts, so that story 13 goes to one of them (while they start, jobs run in threads).
     monkeypatch.setattr(pipeline, "stage_article", stage_or_die)
-    monkeypatch.setattr("crawler.workers.WARM_AFTER", 32)
     work.write_config(config(feed_entry("harbour", server.url("/feed.xml")), extra="workers: 1\n"))
+    cfg = load_config(work.config)
     items: list[dict[str, str]] = []
+
+    async def poll() -> pipeline.FeedResult:
+        workers = Workers(1, warm_after=0, preload=pipeline.WORKER_MODULES)
+        store = SqliteStore(cfg.state)
+        try:
+            workers.expect(1)
+            await workers.started()
+            async with Fetcher(cfg.http, cfg.politeness) as fetcher:
+                return await pipeline.Pipeline(cfg, store, fetcher, workers=workers).refresh(cfg.feeds[0])
+        finally:
+            await workers.aclose()
+            store.close()
+
     outcomes = []
-    for poll in range(3):
-        for i in range(poll * 40, poll * 40 + 40):
+    for round in range(3):
+        for i in range(round * 40, round * 40 + 40):
             path = f"/story/{i}.html"
             paragraphs = [f"{paragraph} This is story number {i}." for paragraph in PARAGRAPHS]
             server.add(path, body=article_page(f"Story {i}", paragraphs).encode())
             items.append({"title": f"Story {i}", "link": server.url(path), "description": f"Teaser of story {i}."})
         server.add("/feed.xml", body=rss(items).encode(), content_type="application/rss+xml")
-        cfg = load_config(work.config)
-        [result] = asyncio.run(pipeline.fetch_feeds(cfg, cfg.feeds))
-        outcomes.append(result)
+        outcomes.append(asyncio.run(poll()))
 
     crash = f"feed 'harbour': {server.url('/story/13.html')}: a worker process died while handling this page"
     assert crash in outcomes[0].errors and crash in outcomes[1].errors
@@ -196,6 +220,8 @@ def test_workers_die_with_a_crawler_killed_outright(tmp_path: Path) -> None:
         "from crawler.workers import Workers\n"
         "async def main() -> None:\n"
         "    workers = Workers(1, warm_after=0)\n"
+        "    workers.expect(1)\n"
+        "    await workers.started()\n"
         "    print(await workers.run(os.getpid), flush=True)\n"
         "    await asyncio.sleep(60)\n"
         "if __name__ == '__main__':\n"
