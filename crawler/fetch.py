@@ -18,13 +18,14 @@ cap bounds all hosts together.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import random
 import socket
 import ssl
 import time
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
@@ -219,6 +220,10 @@ class _HostSlot:
     client: httpx.AsyncClient
     pace: _HostPace
     proxy: str | None  # the proxy the client uses, if configured (environment proxies are httpx's business)
+    # The one transport every request of this slot goes to, when no proxy (configured or from the environment) can
+    # route one elsewhere: requests then go to it straight, with the client's cookies. The client's own layers
+    # (request building, auth, redirects, cookie jar, hooks) cost 0.2 ms of CPU per request, 28% of a 100 KB GET.
+    transport: httpx.AsyncBaseTransport | None = None
 
 
 @dataclass(frozen=True)
@@ -251,7 +256,17 @@ class Fetcher:
         self._global = asyncio.Semaphore(politeness.max_connections)
         self._user_agent = user_agent(http)
         # Built once: most requests send exactly these, and httpx copies what it is given, never changes it.
-        self._base_headers = httpx.Headers({"User-Agent": self._user_agent, "Accept-Encoding": ACCEPT_ENCODING})
+        # The client's defaults, which a request sent straight to a transport does not get.
+        self._base_headers = httpx.Headers(
+            {
+                "Accept": "*/*",
+                "Accept-Encoding": ACCEPT_ENCODING,
+                "Connection": "keep-alive",
+                "User-Agent": self._user_agent,
+            }
+        )
+        self._timeouts = httpx.Timeout(http.read_timeout, connect=http.connect_timeout)
+        self._timeouts_extension = self._timeouts.as_dict()  # how a transport is told them
         self._ssl_context: ssl.SSLContext | None = None
 
     async def __aenter__(self) -> Fetcher:
@@ -384,7 +399,7 @@ class Fetcher:
         extensions = {ALLOW_PRIVATE: allow_private}
         try:
             async with asyncio.timeout(self._http.timeout):
-                async with slot.client.stream("GET", url, headers=headers, extensions=extensions) as answer:
+                async with self._open(slot, url, headers, extensions) as answer:
                     declared = answer.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > limit:
                         raise _too_large(url, limit)
@@ -451,6 +466,31 @@ class Fetcher:
         except httpx.HTTPError as exc:
             raise FetchError(url, "network", _reason(exc), transient=True) from None
 
+    @contextlib.asynccontextmanager
+    async def _open(
+        self, slot: _HostSlot, url: str, headers: httpx.Headers, extensions: Mapping[str, object]
+    ) -> AsyncIterator[httpx.Response]:
+        """A GET's response, its body still to be read; closed on leaving."""
+        transport = slot.transport
+        if transport is None:
+            async with slot.client.stream("GET", url, headers=headers, extensions=extensions) as answer:
+                yield answer
+            return
+        request = httpx.Request(
+            "GET", url, headers=headers, extensions={**extensions, "timeout": self._timeouts_extension}
+        )
+        cookies = slot.client.cookies
+        if cookies:
+            cookies.set_cookie_header(request)
+        answer = await transport.handle_async_request(request)
+        answer.request = request
+        try:
+            if "set-cookie" in answer.headers:
+                cookies.extract_cookies(answer)
+            yield answer
+        finally:
+            await answer.aclose()
+
     def _raise_for_status(self, url: str, slot: _HostSlot, response: Response) -> None:
         status = response.status
         if status < 400:
@@ -493,18 +533,25 @@ class Fetcher:
         slot = self._slots.get(key)
         if slot is None:
             concurrency, _, _ = self._politeness.for_host(host)
+            transport = self._transport or self._direct_transport(concurrency)
+            mounts = self._environment_mounts(proxy or self._http.proxy, concurrency)
             client = httpx.AsyncClient(
                 verify=self._tls_context(),
                 http2=self._http.http2,
                 proxy=proxy or self._http.proxy,
                 trust_env=True,
                 follow_redirects=False,
-                timeout=httpx.Timeout(self._http.read_timeout, connect=self._http.connect_timeout),
+                timeout=self._timeouts,
                 limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-                transport=self._transport or self._direct_transport(concurrency),
-                mounts=self._environment_mounts(proxy or self._http.proxy, concurrency),
+                transport=transport,
+                mounts=mounts,
             )
-            slot = _HostSlot(client=client, pace=self._pace(host), proxy=proxy or self._http.proxy)
+            slot = _HostSlot(
+                client=client,
+                pace=self._pace(host),
+                proxy=proxy or self._http.proxy,
+                transport=None if proxy or self._http.proxy or mounts else transport,
+            )
             self._slots[key] = slot
         return slot
 
