@@ -95,22 +95,23 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def remove_stale_temp_files(root: Path) -> int:
-    """Delete temp files left by a process that died mid-write; return how many were removed."""
+def remove_stale_temp_files(root: Path, *, at_start: bool = True) -> int:
+    """Delete temp files left by a process that died mid-write; return how many were removed. `at_start`: called
+    before this process stages anything, so that files bearing its own pid are a past life's (pids are reused)."""
     removed = 0
     for folder, _dirs, files in os.walk(root):
         for name in files:
             match = _TEMP_RE.match(name)
-            if match and not _process_alive(int(match.group(2))):
+            if match and not _process_alive(int(match.group(2)), at_start):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(folder, name))
                     removed += 1
     return removed
 
 
-def _process_alive(pid: int) -> bool:
+def _process_alive(pid: int, at_start: bool) -> bool:
     if pid == os.getpid():
-        return False  # called before this process stages anything, so its own leftovers are from a past life
+        return not at_start
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

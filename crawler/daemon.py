@@ -36,7 +36,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from crawler import archive
 from crawler.config import Config, ConfigError, FeedConfig, HttpConfig, PolitenessConfig, parse_config
 from crawler.fetch import Fetcher, FetchError, Request, Response
-from crawler.pipeline import WORKER_MODULES, FeedResult, Pipeline, poll_interval
+from crawler.pipeline import WORKER_MODULES, FeedResult, Pipeline, poll_interval, stale_temp_files
 from crawler.store import FeedState, SqliteStore, StoreError
 from crawler.workers import Workers, process_count
 
@@ -328,7 +328,9 @@ class Daemon:
         self._store: SqliteStore | None = None
         self._store_error: str | None = None  # why the state database failed the last poll, until one succeeds
         # One pool for the daemon's life (its processes stop when idle); `workers:` takes effect at a restart.
-        self._workers = Workers(process_count(config.workers), preload=WORKER_MODULES)
+        self._workers = Workers(
+            process_count(config.workers), preload=WORKER_MODULES, on_crash=stale_temp_files(config)
+        )
         self._gen: _Generation | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._running: dict[str, asyncio.Task[None]] = {}

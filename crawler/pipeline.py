@@ -7,6 +7,7 @@ page -> extract -> deduplicate -> render -> write the file atomically -> record 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import time
@@ -455,6 +456,11 @@ class Pipeline:
                 return existing
 
 
+def stale_temp_files(config: Config) -> Callable[[], int]:
+    """What clears the archive of temp files that dead worker processes left (for Workers' `on_crash`)."""
+    return functools.partial(archive.remove_stale_temp_files, config.archive, at_start=False)
+
+
 def _asked_wait(exc: Exception) -> float:
     if isinstance(exc, FetchError) and exc.retry_after is not None:
         return min(exc.retry_after, MAX_BACKOFF)
@@ -493,7 +499,7 @@ async def fetch_feeds(
     """Poll `feeds` once, all at once (the fetcher's per-host caps keep it polite), and archive what is new."""
     await asyncio.to_thread(archive.remove_stale_temp_files, config.archive)
     store = SqliteStore(config.state)
-    workers = Workers(process_count(config.workers), preload=WORKER_MODULES)
+    workers = Workers(process_count(config.workers), preload=WORKER_MODULES, on_crash=stale_temp_files(config))
     try:
         async with Fetcher(config.http, config.politeness, transport=transport) as fetcher:
             pipeline = Pipeline(config, store, fetcher, progress, workers=workers)

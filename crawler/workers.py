@@ -22,11 +22,13 @@ import select
 import signal
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Literal, TypeVar
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
 log = logging.getLogger("crawler")
 
@@ -36,6 +38,7 @@ T = TypeVar("T")
 # 60-70 MB each). Measured with bench/throughput.py: its 96-article crawl ran at 74-78 articles/s with them and 107-109
 # without; its 1,600-article crawl took 5.3-5.7 s with them and 6.1-6.5 s without (interleaved runs).
 WARM_AFTER = 200
+GROUP_SIZE = 8  # jobs sent to a worker process in one hand-off, at most
 BURST_WINDOW = 10.0  # seconds
 IDLE_CLOSE = 120.0  # seconds without a job after which the processes stop (the daemon between polls)
 MAX_AUTO = 4  # worker processes `auto` starts at most
@@ -87,6 +90,45 @@ def _exit_when_readable(fd: int) -> None:
     os._exit(1)
 
 
+class RemoteTraceback(Exception):
+    """The traceback, in a worker process, of an error a job raised there (the error's cause, for the log)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+@dataclass(frozen=True)
+class _Job:
+    fn: Callable[..., Any]
+    args: tuple[object, ...]
+    done: asyncio.Future[Any]
+
+
+_Outcome = tuple[Any, BaseException | None, str]  # what a job returned, or what it raised and where
+
+
+def _run_group(jobs: list[tuple[Callable[..., Any], tuple[object, ...]]]) -> list[_Outcome]:
+    """Run each job in this worker process; one job's error is its own, not the group's."""
+    outcomes: list[_Outcome] = []
+    for fn, args in jobs:
+        try:
+            outcomes.append((fn(*args), None, ""))
+        except Exception as exc:
+            outcomes.append((None, exc, traceback.format_exc()))
+    return outcomes
+
+
+def _settle(jobs: list[_Job], error: BaseException) -> None:
+    for job in jobs:
+        if not job.done.done():
+            job.done.set_exception(error)
+
+
+def _cleanup_failed(cleaning: asyncio.Future[object]) -> None:
+    if not cleaning.cancelled() and cleaning.exception() is not None:
+        log.warning("cleaning up after a dead worker failed", extra={"error": str(cleaning.exception())})
+
+
 def _server_failed(starting: asyncio.Future[None]) -> None:
     # Reported when a pool fails to start; here it is only retrieved, so that asyncio does not warn of it.
     if not starting.cancelled() and starting.exception() is not None:
@@ -114,9 +156,12 @@ class Workers:
         warm_after: int | None = None,
         window: float = BURST_WINDOW,
         preload: Sequence[str] = (),
+        on_crash: Callable[[], object] | None = None,
     ) -> None:
         self._processes = processes
         self._preload = list(preload)
+        self._on_crash = on_crash  # run (in a thread) when a worker process has died: clears what it left behind
+        self._cleaning: asyncio.Future[object] | None = None
         self._warm_after = WARM_AFTER if warm_after is None else warm_after
         self._window = window
         self._recent: deque[tuple[float, int]] = deque()  # (when, how many) jobs were run or announced lately
@@ -136,6 +181,8 @@ class Workers:
         # articles are on their way after its own 10 ms.
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="crawler-job")
         self._thread_turn = asyncio.Lock()  # jobs wait here, not in the thread's queue, free to go to the processes
+        self._queued: deque[_Job] = deque()  # jobs for the processes, not yet sent
+        self._groups_out = 0  # groups of jobs sent to the processes and not yet back
 
     def expect(self, jobs: int) -> None:
         """Announce `jobs` coming soon, so that a big batch starts the processes before its first job."""
@@ -169,8 +216,11 @@ class Workers:
             self._idle.cancel()
             self._idle = None
         loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+        self._queued.append(_Job(fn, args, done))
+        self._send_groups()
         try:
-            return await loop.run_in_executor(pool, fn, *args)
+            return await done
         except BrokenProcessPool:
             self._discard(pool)
             return await self._run_alone(fn, *args)
@@ -179,10 +229,54 @@ class Workers:
             if self._running == 0 and self._pool is not None:
                 self._idle = loop.call_later(IDLE_CLOSE, self._close_idle)
 
+    def _send_groups(self) -> None:
+        # Jobs waiting at the same time travel to a process together, up to GROUP_SIZE: each hand-off costs this
+        # process's pool threads and the event loop about 0.2 ms, whatever it carries. Two groups per process are out
+        # at a time, one running and one ready, so a process never waits for the next.
+        pool = self._pool
+        while self._queued and self._groups_out < 2 * self._processes:
+            group: list[_Job] = []
+            while self._queued and len(group) < GROUP_SIZE:
+                job = self._queued.popleft()
+                if not job.done.cancelled():
+                    group.append(job)
+            if not group:
+                return
+            try:
+                if pool is None:
+                    raise BrokenProcessPool("the pool was discarded")
+                sent = asyncio.get_running_loop().run_in_executor(pool, _run_group, [(j.fn, j.args) for j in group])
+            except (BrokenProcessPool, RuntimeError) as exc:  # broken, or shut down while these waited
+                _settle(group, BrokenProcessPool(str(exc)))
+                continue
+            self._groups_out += 1
+            sent.add_done_callback(functools.partial(self._group_done, group))
+
+    def _group_done(self, group: list[_Job], sent: asyncio.Future[list[_Outcome]]) -> None:
+        self._groups_out -= 1
+        if sent.cancelled():
+            for job in group:
+                job.done.cancel()
+        elif (error := sent.exception()) is not None:
+            _settle(group, error)
+        else:
+            for job, (value, error, remote) in zip(group, sent.result(), strict=True):
+                if job.done.done():
+                    continue
+                if error is None:
+                    job.done.set_result(value)
+                else:
+                    error.__cause__ = RemoteTraceback(remote)
+                    job.done.set_exception(error)
+        self._send_groups()
+
     async def _run_alone(self, fn: Callable[..., T], *args: object) -> T:
         # A dying worker takes down every job the pool held, not only the one that killed it. Each is run again on
         # its own in a process of its own, one at a time: the innocent ones finish, and only the culprit, dying
         # there alone, is reported.
+        if self._cleaning is not None:
+            with contextlib.suppress(Exception):  # reported by _cleanup_failed
+                await asyncio.shield(self._cleaning)
         async with self._alone_lock:
             if self._alone is None:
                 self._alone = self._new_pool(1)
@@ -274,6 +368,11 @@ class Workers:
         # The next job starts a fresh pool; the jobs that were in the dead one fail, and their articles stay pending.
         if self._pool is pool:
             self._pool = None
+            if self._on_crash is not None:
+                # A group's jobs that finished before one of them killed the process lost their results with it,
+                # but not what they left on disk; they are run again (after this, see _run_alone).
+                self._cleaning = asyncio.get_running_loop().run_in_executor(None, self._on_crash)
+                self._cleaning.add_done_callback(_cleanup_failed)
         pool.shutdown(wait=False, cancel_futures=True)
 
     def _close_idle(self) -> None:

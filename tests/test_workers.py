@@ -116,6 +116,30 @@ def test_a_dead_worker_fails_only_its_own_job_and_later_jobs_get_a_fresh_process
     assert os.getpid() not in (before, after) and before != after
 
 
+def fail_on(value: int, bad: int) -> int:
+    if value == bad:
+        raise ValueError(f"job {value} failed")
+    return value * 10
+
+
+def test_jobs_sent_together_keep_their_own_results_and_errors() -> None:
+    async def scenario() -> list[object]:
+        workers = Workers(2, warm_after=0)
+        try:
+            workers.expect(1)
+            await workers.started()
+            # Twenty jobs at once: they travel to the processes in groups, and job 7's error is its own.
+            return await asyncio.gather(*(workers.run(fail_on, i, 7) for i in range(20)), return_exceptions=True)
+        finally:
+            await workers.aclose()
+
+    outcomes = asyncio.run(scenario())
+    error = outcomes.pop(7)
+    assert outcomes == [i * 10 for i in range(20) if i != 7]
+    assert isinstance(error, ValueError) and str(error) == "job 7 failed"
+    assert "fail_on" in str(error.__cause__)  # the worker's traceback, for the log
+
+
 def test_auto_is_one_process_per_cpu_up_to_four_and_none_on_a_single_cpu() -> None:
     assert process_count(3) == 3
     assert process_count(0) == 0
@@ -182,7 +206,7 @@ def test_a_page_that_kills_its_worker_fails_alone_and_is_kept_from_the_feed_afte
     items: list[dict[str, str]] = []
 
     async def poll() -> pipeline.FeedResult:
-        workers = Workers(1, warm_after=0, preload=pipeline.WORKER_MODULES)
+        workers = Workers(1, warm_after=0, preload=pipeline.WORKER_MODULES, on_crash=pipeline.stale_temp_files(cfg))
         store = SqliteStore(cfg.state)
         try:
             workers.expect(1)
