@@ -6,7 +6,7 @@ import contextlib
 import itertools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,14 +65,31 @@ def write_temp(root: Path, relative: Path, text: str) -> Path:
 
 def commit(temp: Path, root: Path, relative: Path) -> Path:
     """Move a file from `write_temp` into its place, durably."""
-    target = root / relative
-    try:
-        os.replace(temp, target)
-        _fsync_dir(target.parent)
-    except OSError as exc:
-        discard(temp)
-        raise ArchiveError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    return target
+    error = commit_all([(temp, relative)], root)[0]
+    if error is not None:
+        raise error
+    return root / relative
+
+
+def commit_all(moves: Sequence[tuple[Path, Path]], root: Path) -> list[ArchiveError | None]:
+    """Move files from `write_temp` (temp, relative place) into their places, durably; return each move's error,
+    if any. Each folder they went into is fsynced once, after all of them: that makes every rename into it
+    durable, and a burst of articles for one day shares one folder."""
+    errors: list[ArchiveError | None] = []
+    folders: dict[Path, None] = {}
+    for temp, relative in moves:
+        target = root / relative
+        try:
+            os.replace(temp, target)
+        except OSError as exc:
+            discard(temp)
+            errors.append(ArchiveError(f"cannot write {target}: {exc.strerror or exc}"))
+            continue
+        folders[target.parent] = None
+        errors.append(None)
+    for folder in folders:
+        _fsync_dir(folder)
+    return errors
 
 
 def discard(temp: Path) -> None:

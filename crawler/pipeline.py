@@ -124,6 +124,7 @@ class Pipeline:
         # these names waits for that commit instead of racing it to a second file.
         self._committing: dict[str, asyncio.Future[str | None]] = {}
         self._private_ok: dict[str, tuple[bool, float]] = {}
+        self._commits = _Commits(config.archive, store)
         # Feeds parsed at once: as many as there are workers. The jobs are run in turn, and forty changed feeds
         # queued at once (10-30 ms each) put every article of the first feed behind the last feed's parse, with
         # its fetched page waiting in memory and the network idle; one parse per worker keeps articles flowing.
@@ -417,13 +418,10 @@ class Pipeline:
         for key in keys:
             self._committing[key] = committed
         try:
-            await asyncio.to_thread(archive.commit, Path(staged.temp), self._config.archive, Path(staged.path))
-            # Only now, with the file in place, is the article recorded as done.
-            self._store.record_archived(
-                feed.name,
-                item.key,
-                ArchivedArticle(article_id=staged.article_id, path=staged.path, body_hash=staged.body_hash, urls=names),
+            article = ArchivedArticle(
+                article_id=staged.article_id, path=staged.path, body_hash=staged.body_hash, urls=names
             )
+            await self._commits.commit(feed.name, item.key, Path(staged.temp), article)
             committed.set_result(staged.article_id)
         except archive.ArchiveError as exc:
             return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
@@ -459,6 +457,72 @@ class Pipeline:
 def stale_temp_files(config: Config) -> Callable[[], int]:
     """What clears the archive of temp files that dead worker processes left (for Workers' `on_crash`)."""
     return functools.partial(archive.remove_stale_temp_files, config.archive, at_start=False)
+
+
+@dataclass(frozen=True)
+class _Commit:
+    feed: str
+    key: str
+    temp: Path
+    article: ArchivedArticle
+    done: asyncio.Future[None]
+
+
+class _Commits:
+    """Moves staged files into the archive and records them, in groups: the articles that reach this point while
+    one group is being moved go together in the next, with one thread hand-off, one fsync per folder and one
+    transaction for all of them. Alone, an article is a group of one, committed at once."""
+
+    def __init__(self, root: Path, store: Store) -> None:
+        self._root = root
+        self._store = store
+        self._waiting: list[_Commit] = []
+        self._mover: asyncio.Task[None] | None = None
+
+    async def commit(self, feed: str, key: str, temp: Path, article: ArchivedArticle) -> None:
+        """Move `temp` to the article's place, then record it (only then) as done; raise ArchiveError if the file
+        could not be moved, StoreError if it could not be recorded."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Commit(feed, key, temp, article, done))
+        if self._mover is None:
+            self._mover = asyncio.create_task(self._move())
+        await done
+
+    async def _move(self) -> None:
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                await self._commit_group(group)
+        except asyncio.CancelledError:
+            for one in self._waiting:
+                one.done.cancel()
+            self._waiting = []
+            raise
+        finally:
+            self._mover = None
+
+    async def _commit_group(self, group: list[_Commit]) -> None:
+        outcomes: list[BaseException | None]
+        try:
+            moves = [(one.temp, Path(one.article.path)) for one in group]
+            errors = await asyncio.to_thread(archive.commit_all, moves, self._root)
+            moved = [one for one, error in zip(group, errors, strict=True) if error is None]
+            if moved:
+                self._store.record_archived_all([(one.feed, one.key, one.article) for one in moved])
+            outcomes = list(errors)
+        except asyncio.CancelledError:
+            for one in group:
+                one.done.cancel()
+            raise
+        except Exception as exc:  # the state database failed (or a bug): each article of the group says so
+            outcomes = [exc] * len(group)
+        for one, outcome in zip(group, outcomes, strict=True):
+            if one.done.done():  # its waiter was cancelled; the file is in place and recorded all the same
+                continue
+            if outcome is None:
+                one.done.set_result(None)
+            else:
+                one.done.set_exception(outcome)
 
 
 def _asked_wait(exc: Exception) -> float:

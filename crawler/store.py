@@ -10,7 +10,7 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -150,6 +150,7 @@ class Store(Protocol):
     def add_pending(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int: ...
     def pending(self, feed: str) -> list[PendingEntry]: ...
     def record_archived(self, feed: str, key: str, article: ArchivedArticle) -> None: ...
+    def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> None: ...
     def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None: ...
     def record_failure(self, feed: str, key: str, error: str) -> int: ...
     def counts(self, feed: str) -> FeedCounts: ...
@@ -294,16 +295,22 @@ class SqliteStore:
 
     def record_archived(self, feed: str, key: str, article: ArchivedArticle) -> None:
         """The article's file is in place: record it, the URLs it is known by, and the entry as done."""
+        self.record_archived_all([(feed, key, article)])
+
+    def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> None:
+        """`record_archived` for each (feed, entry key, article), in one transaction."""
+        now = time.time()
         with self._transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO articles (id, path, body_hash, archived_at) VALUES (?, ?, ?, ?)",
-                (article.article_id, article.path, article.body_hash, time.time()),
-            )
-            _add_urls(db, article.article_id, article.urls)
-            db.execute(
-                "UPDATE entries SET state = ?, article_id = ?, last_error = NULL WHERE feed = ? AND entry_key = ?",
-                (ARCHIVED, article.article_id, feed, key),
-            )
+            for feed, key, article in archived:
+                db.execute(
+                    "INSERT OR REPLACE INTO articles (id, path, body_hash, archived_at) VALUES (?, ?, ?, ?)",
+                    (article.article_id, article.path, article.body_hash, now),
+                )
+                _add_urls(db, article.article_id, article.urls)
+                db.execute(
+                    "UPDATE entries SET state = ?, article_id = ?, last_error = NULL WHERE feed = ? AND entry_key = ?",
+                    (ARCHIVED, article.article_id, feed, key),
+                )
 
     def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None:
         """The entry is an article already archived under another name: remember the names, write nothing."""
