@@ -34,9 +34,11 @@ log = logging.getLogger("crawler")
 
 T = TypeVar("T")
 
-# Jobs (run or announced) within BURST_WINDOW that make a burst worth the processes' start (about 0.4 s of CPU and
-# 60-70 MB each). Measured with bench/throughput.py: its 96-article crawl ran at 74-78 articles/s with them and 107-109
-# without; its 1,600-article crawl took 5.3-5.7 s with them and 6.1-6.5 s without (interleaved runs).
+# Jobs (run or announced) within BURST_WINDOW that make a burst worth the processes' start (the fork server's imports,
+# about 0.3 s of CPU once, and some 45 MB for each process). Measured with bench/throughput.py when each worker was
+# spawned (0.4 s of CPU each): its 96-article crawl ran at 74-78 articles/s with them and 107-109 without; its
+# 1,600-article crawl took 5.3-5.7 s with them and 6.1-6.5 s without (interleaved runs). With the fork server, 40
+# made no measurable difference to the large crawl.
 WARM_AFTER = 200
 GROUP_SIZE = 8  # jobs sent to a worker process in one hand-off, at most
 BURST_WINDOW = 10.0  # seconds
@@ -58,8 +60,8 @@ def process_count(setting: int | Literal["auto"]) -> int:
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
     # As many as CPUs, not one fewer: the event loop is mostly waiting on the network, and measured on two CPUs,
-    # two workers beat one (6.8-7.2 s against 7.5-7.7 s for the bench's first crawl, three interleaved runs). Never
-    # more than MAX_AUTO: past that the one event loop is the limit, and each worker holds 60-70 MB.
+    # two workers beat one (4.8 s against 5.6 s for the bench's first crawl, medians of four interleaved runs; three
+    # gave 5.2 s). Never more than MAX_AUTO: past that the one event loop is the limit, and each worker holds 45 MB.
     return min(cpus, MAX_AUTO) if cpus > 1 else 0
 
 
