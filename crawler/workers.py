@@ -1,4 +1,4 @@
-"""Where the CPU-bound work of archiving runs: worker threads for a trickle, worker processes for a burst.
+"""Where the CPU-bound work of archiving runs: a worker thread for a trickle, worker processes for a burst.
 
 One process holds one GIL. With every page decoded, extracted, rendered and written on the crawler's own process,
 the event loop that drives every connection waits behind that work, and a crawl uses one core however many the
@@ -223,8 +223,7 @@ class Workers:
         self._send_groups()
         try:
             return await done
-        except BrokenProcessPool:
-            self._discard(pool)
+        except BrokenProcessPool:  # its pool is discarded already
             return await self._run_alone(fn, *args)
         finally:
             self._running -= 1
@@ -249,17 +248,21 @@ class Workers:
                     raise BrokenProcessPool("the pool was discarded")
                 sent = asyncio.get_running_loop().run_in_executor(pool, _run_group, [(j.fn, j.args) for j in group])
             except (BrokenProcessPool, RuntimeError) as exc:  # broken, or shut down while these waited
+                if pool is not None:
+                    self._discard(pool)
                 _settle(group, BrokenProcessPool(str(exc)))
                 continue
             self._groups_out += 1
-            sent.add_done_callback(functools.partial(self._group_done, group))
+            sent.add_done_callback(functools.partial(self._group_done, pool, group))
 
-    def _group_done(self, group: list[_Job], sent: asyncio.Future[list[_Outcome]]) -> None:
+    def _group_done(self, pool: ProcessPoolExecutor, group: list[_Job], sent: asyncio.Future[list[_Outcome]]) -> None:
         self._groups_out -= 1
         if sent.cancelled():
             for job in group:
                 job.done.cancel()
         elif (error := sent.exception()) is not None:
+            if isinstance(error, BrokenProcessPool):
+                self._discard(pool)  # the pool these were sent to, which may not be the one there was when they came
             _settle(group, error)
         else:
             for job, (value, error, remote) in zip(group, sent.result(), strict=True):
