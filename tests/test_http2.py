@@ -4,12 +4,14 @@ missing; CI installs nginx)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import os
 import shutil
 import socket
 import ssl
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ import pytest
 
 from crawler.connections import AddressRefused, GuardedTransport
 from tests.conftest import Workdir
+from tests.test_fetch_proxy import NO_ENV_PROXY
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
@@ -134,3 +137,68 @@ def test_vetted_connection_to_a_refused_address_never_reaches_the_server(h2_site
         _get_vetted(base.replace("127.0.0.1", "localhost") + "/feed.xml", site / "cert.pem", allowed=False)
 
     assert (site / "logs" / "access.log").read_text() == ""
+
+
+@pytest.fixture
+def connect_proxy() -> Iterator[tuple[str, list[str]]]:
+    """A forward proxy that only tunnels (CONNECT, as for any HTTPS site): its URL, and the targets asked for."""
+    targets: list[str] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def tunnel(client: socket.socket) -> None:
+        with client:
+            head = b""
+            while b"\r\n\r\n" not in head and (chunk := client.recv(4096)):
+                head += chunk
+            method, target, _version = head.split(b"\r\n", 1)[0].decode("ascii").split(" ", 2)
+            if method != "CONNECT":
+                client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+                return
+            targets.append(target)
+            host, _, target_port = target.rpartition(":")
+            with socket.create_connection((host, int(target_port))) as upstream:
+                client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                back = threading.Thread(target=pipe, args=(upstream, client), daemon=True)
+                back.start()
+                pipe(client, upstream)
+                back.join(10)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):  # closed at the end of the test
+            while True:
+                client, _ = listener.accept()
+                threading.Thread(target=tunnel, args=(client,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{port}", targets
+    finally:
+        listener.close()
+
+
+def test_an_https_site_is_fetched_through_the_configured_proxy_by_a_connect_tunnel(
+    h2_site: tuple[str, Path], connect_proxy: tuple[str, list[str]], work: Workdir
+) -> None:
+    base, site = h2_site
+    proxy, targets = connect_proxy
+    work.write_config(
+        f"politeness:\n  delay: 0\nhttp:\n  proxy: {proxy}\nfeeds:\n  - name: tls\n    url: {base}/feed.xml\n"
+    )
+
+    result = work.run("fetch", env={"SSL_CERT_FILE": str(site / "cert.pem"), **NO_ENV_PROXY})
+
+    assert result.code == 0, result.stderr
+    assert len(work.files()) == 1
+    # Every request went through the tunnel (the proxy saw only where to, never a request in the clear), and TLS was
+    # end to end: nginx served both, with the site's name, through the proxy's connections.
+    assert targets and set(targets) == {base.removeprefix("https://")}
+    log = (site / "logs" / "access.log").read_text()
+    assert '"GET /feed.xml HTTP/2.0" 200' in log and '"GET /a.html HTTP/2.0" 200' in log
