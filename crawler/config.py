@@ -147,6 +147,27 @@ def _http_url(value: object) -> str:
     return text
 
 
+DIRECT = "direct"  # a feed's `proxy:` that sends it straight to its sites, whatever http.proxy or the environment say
+
+
+def _feed_proxy(value: object) -> str | None:
+    if value is None:
+        return None
+    if str(value).strip() == DIRECT:
+        return DIRECT
+    return _proxy_url(value)
+
+
+def _proxy_url(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname:
+        raise ValueError("is not a proxy URL (http://, https:// or socks5://)")
+    return text
+
+
 def is_http_url(value: str) -> bool:
     """Whether `value` is an http(s) URL with a host, as the config's URL keys require."""
     try:
@@ -208,7 +229,7 @@ class FeedConfig(_Frozen):
     timezone: TimeZone = "UTC"
     archive_timezone: TimeZone | None = None
     headers: Mapping[str, str] = Field(default_factory=dict)
-    proxy: str | None = None
+    proxy: Annotated[str | None, BeforeValidator(_feed_proxy)] = None  # a proxy URL, or DIRECT
     allow_private_addresses: bool | None = None
 
     @field_validator("name")
@@ -257,7 +278,7 @@ class HttpConfig(_Frozen):
     max_redirects: int = Field(default=10, ge=0, le=30)
     user_agent: str | None = None
     contact: str | None = None
-    proxy: str | None = None
+    proxy: Annotated[str | None, BeforeValidator(_proxy_url)] = None
     http2: bool = True
 
 

@@ -35,7 +35,7 @@ from protego import Protego
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from crawler import __version__
-from crawler.config import HttpConfig, PolitenessConfig
+from crawler.config import DIRECT, HttpConfig, PolitenessConfig
 from crawler.connections import ALLOW_PRIVATE, AddressRefused, GuardedTransport, environment_proxies
 
 PROJECT_URL = "https://github.com/feed-crawler/feed-crawler"
@@ -236,7 +236,7 @@ class Request:
     last_modified: str | None = None
     check_robots: bool = False
     allow_private: bool = True
-    proxy: str | None = None
+    proxy: str | None = None  # the feed's `proxy:`: a URL, or DIRECT (no proxy at all); None takes http.proxy
 
 
 class Fetcher:
@@ -534,11 +534,13 @@ class Fetcher:
         if slot is None:
             concurrency, _, _ = self._politeness.for_host(host)
             transport = self._transport or self._direct_transport(concurrency)
-            mounts = self._environment_mounts(proxy or self._http.proxy, concurrency)
+            # A feed's own proxy wins over http.proxy, which wins over the environment's; `direct` refuses them all.
+            route = None if proxy == DIRECT else proxy or self._http.proxy
+            mounts = None if proxy == DIRECT else self._environment_mounts(route, concurrency)
             client = httpx.AsyncClient(
                 verify=self._tls_context(),
                 http2=self._http.http2,
-                proxy=proxy or self._http.proxy,
+                proxy=route,
                 trust_env=True,
                 follow_redirects=False,
                 timeout=self._timeouts,
@@ -549,8 +551,8 @@ class Fetcher:
             slot = _HostSlot(
                 client=client,
                 pace=self._pace(host),
-                proxy=proxy or self._http.proxy,
-                transport=None if proxy or self._http.proxy or mounts else transport,
+                proxy=route,
+                transport=None if route or mounts else transport,
             )
             self._slots[key] = slot
         return slot

@@ -85,6 +85,16 @@ def test_site_is_an_http_url_else_an_error_naming_file_line_and_feed() -> None:
     )
 
 
+def test_a_proxy_is_a_proxy_url_or_direct_else_an_error_naming_file_line_and_feed() -> None:
+    for value in ("http://proxy:3128", "socks5://127.0.0.1:1080", "direct"):
+        assert parse_config(GOLDEN_EXAMPLE + f"    proxy: {value}\n", Path("/srv/feeds.yaml")).feeds[0].proxy == value
+    assert _error(GOLDEN_EXAMPLE + "    proxy: proxy.example:3128\n") == (
+        "feeds.yaml:8: feed 'sina-finance-china': proxy 'proxy.example:3128' is not a proxy URL "
+        "(http://, https:// or socks5://)"
+    )
+    assert "is not a proxy URL" in _error("http:\n  proxy: direct\n" + GOLDEN_EXAMPLE)  # `direct` is a feed's word
+
+
 def test_bad_name_content_and_timezone_are_refused() -> None:
     assert "is not a name" in _error(GOLDEN_EXAMPLE.replace("sina-finance-china", "Sina Finance"))
     assert "content 'all' is not one of" in _error(GOLDEN_EXAMPLE + "    content: all\n")

@@ -107,6 +107,31 @@ def test_a_feeds_own_proxy_overrides_http_proxy_and_the_others_keep_http_proxy(
     assert server.requests(host=SITE_B) == []
 
 
+def test_a_feed_with_proxy_direct_goes_straight_to_its_site_past_http_proxy_and_the_environment(
+    server: TestServer, work: Workdir
+) -> None:
+    common = server.also_on(HTTP_PROXY)
+    env_proxy = server.also_on(FEED_PROXY)
+    proxied = _feed(server, SITE_A, "proxied")
+    direct = _feed(server, SITE_B, "direct")
+    work.write_config(
+        config(
+            {"name": "proxied", "url": proxied[0]},
+            {"name": "direct", "url": direct[0], "proxy": "direct"},
+            http={"proxy": common},
+        )
+    )
+    environment = {**NO_ENV_PROXY, "HTTP_PROXY": env_proxy, "http_proxy": env_proxy}
+
+    result = work.run("fetch", "--json", env=environment)
+
+    assert result.code == 0, result.stderr
+    assert [feed["new"] for feed in result.json()["feeds"]] == [2, 2]
+    assert _targets(server, HTTP_PROXY) == sorted(proxied)
+    assert sorted(_direct(server, SITE_B)) == sorted(["/direct/feed.xml", "/robots.txt", "/direct/0", "/direct/1"])
+    assert server.requests(host=FEED_PROXY) == [] and server.requests(host=SITE_A) == []
+
+
 def test_a_feed_whose_proxy_refuses_connections_fails_alone_with_one_line_naming_feed_url_and_proxy(
     server: TestServer, work: Workdir, closed_port: int
 ) -> None:
