@@ -517,7 +517,7 @@ class _Commits:
         except Exception as exc:  # the state database failed (or a bug): each article of the group says so
             outcomes = [exc] * len(group)
         for one, outcome in zip(group, outcomes, strict=True):
-            if one.done.done():  # its waiter was cancelled; the file is in place and recorded all the same
+            if one.done.done():  # its waiter was cancelled; the group went on without it
                 continue
             if outcome is None:
                 one.done.set_result(None)
