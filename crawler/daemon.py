@@ -332,6 +332,7 @@ class Daemon:
             process_count(config.workers), preload=WORKER_MODULES, on_crash=stale_temp_files(config)
         )
         self._gen: _Generation | None = None
+        self._retired: list[_Generation] = []  # replaced by a reload, with polls under way
         self._scheduler: AsyncIOScheduler | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
         self._due: dict[str, float] = {}
@@ -570,8 +571,13 @@ class Daemon:
         )
 
     async def _release(self, gen: _Generation) -> None:
-        # A fetcher replaced by a reload is closed once the last poll using it is done.
-        if gen.retired and gen.users == 0 and (self._gen is None or gen.fetcher is not self._gen.fetcher):
+        # A fetcher replaced by a reload is closed once the last poll using it is done, whichever generation that
+        # poll belongs to: a reload that keeps the http settings hands the same fetcher to the next generation.
+        if not gen.retired or gen.users > 0 or gen not in self._retired:
+            return
+        self._retired.remove(gen)
+        live = [self._gen, *self._retired] if self._gen is not None else self._retired
+        if all(other.fetcher is not gen.fetcher for other in live):
             await gen.fetcher.aclose()
 
     # -- reload --------------------------------------------------------------------------------------------------
@@ -640,9 +646,9 @@ class Daemon:
             )
         changes = feed_changes(old.config, config)
         self._gen = self._generation(config, old)
-        if self._gen.fetcher is not old.fetcher:
-            old.retired = True
-            await self._release(old)
+        old.retired = True
+        self._retired.append(old)
+        await self._release(old)
         for name in changes.removed:
             self._unschedule(name)
             self.metrics.forget_feed(name)

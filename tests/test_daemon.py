@@ -54,6 +54,19 @@ def _serve_feed(server: TestServer, path: str, prefix: str, count: int = 1, dela
         server.add(page, body=article(title, f"marker-{prefix}-{page.rsplit('/', 1)[1]}"), delay=delay)
 
 
+def _serve_slow_feed(server: TestServer, delay: float) -> threading.Event:
+    """Serve /slow.xml with one article whose page takes `delay` seconds; the event is set when it is asked for."""
+    arrived = threading.Event()
+
+    def slow_page(_seen: Seen) -> Answer:
+        arrived.set()
+        return Answer(body=article("Slow", "marker-slow").encode(), delay=delay)
+
+    server.add("/slow.xml", body=rss(server.base, [("Slow", "/slow/1")]), content_type="application/rss+xml")
+    server.add_dynamic("/slow/1", slow_page)
+    return arrived
+
+
 def _archived(work: Workdir, marker: str) -> Callable[[], bool]:
     return lambda: any(marker in text for text in archived_texts(work))
 
@@ -104,17 +117,32 @@ def test_sighup_reloads_feeds_yaml(server: TestServer, work: Workdir, start_daem
     assert "reloading on SIGHUP" in daemon.log()
 
 
+def test_a_poll_under_way_survives_two_reloads_the_second_replacing_its_http_client(
+    server: TestServer, work: Workdir, start_daemon: StartDaemon
+) -> None:
+    arrived = _serve_slow_feed(server, delay=4.0)
+    _serve_feed(server, "/b.xml", "b")
+    feeds = [("slow", "/slow.xml", "1h")]
+    work.write_config(_config(server, feeds))
+    daemon = start_daemon()
+    daemon.wait_for("the slow article's request", arrived.is_set)
+
+    # A reload that keeps the http settings (its fetcher is the one the slow poll uses), then one that changes them.
+    work.write_config(_config(server, [*feeds, ("feed-b", "/b.xml", "1h")]))
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_for("the first reload", lambda: daemon.log().count("config reloaded") >= 1)
+    work.write_config(_config(server, [*feeds, ("feed-b", "/b.xml", "1h")]) + "http:\n  user_agent: other/1.0\n")
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_for("the second reload", lambda: daemon.log().count("config reloaded") >= 2)
+
+    daemon.wait_for("the slow article", _archived(work, "marker-slow"), timeout=30)
+    assert len(server.requests("/slow/1")) == 1  # fetched once, not failed and fetched again
+
+
 def test_sigterm_while_a_page_is_served_slowly_archives_it_and_exits_0(
     server: TestServer, work: Workdir, start_daemon: StartDaemon
 ) -> None:
-    arrived = threading.Event()
-
-    def slow_page(_seen: Seen) -> Answer:
-        arrived.set()
-        return Answer(body=article("Slow", "marker-slow").encode(), delay=3.0)
-
-    server.add("/slow.xml", body=rss(server.base, [("Slow", "/slow/1")]), content_type="application/rss+xml")
-    server.add_dynamic("/slow/1", slow_page)
+    arrived = _serve_slow_feed(server, delay=3.0)
     port = free_port()
     work.write_config(_config(server, [("slow", "/slow.xml", "1h")]))
     daemon = start_daemon("--grace", "20s", "--health", f"127.0.0.1:{port}")
