@@ -251,11 +251,12 @@ class ObservedFetcher(Fetcher):
 
 
 class _Generation:
-    """One applied config with the pipeline and fetcher built for it; polls hold it while they run."""
+    """One applied config with the pipeline, fetcher and workers built for it; polls hold it while they run."""
 
-    def __init__(self, config: Config, fetcher: ObservedFetcher, pipeline: Pipeline) -> None:
+    def __init__(self, config: Config, fetcher: ObservedFetcher, workers: Workers, pipeline: Pipeline) -> None:
         self.config = config
         self.fetcher = fetcher
+        self.workers = workers
         self.pipeline = pipeline
         self.users = 0
         self.retired = False
@@ -327,10 +328,6 @@ class Daemon:
         self.metrics = Metrics()
         self._store: SqliteStore | None = None
         self._store_error: str | None = None  # why the state database failed the last poll, until one succeeds
-        # One pool for the daemon's life (its processes stop when idle); `workers:` takes effect at a restart.
-        self._workers = Workers(
-            process_count(config.workers), preload=WORKER_MODULES, on_crash=stale_temp_files(config)
-        )
         self._gen: _Generation | None = None
         self._retired: list[_Generation] = []  # replaced by a reload, with polls under way
         self._scheduler: AsyncIOScheduler | None = None
@@ -392,7 +389,7 @@ class Daemon:
             if self._scheduler.running:
                 self._scheduler.shutdown(wait=False)
             await self._gen.fetcher.aclose()
-            await self._workers.aclose()
+            await self._gen.workers.aclose()
             if health is not None:
                 health.close()
             self._store.close()
@@ -441,8 +438,14 @@ class Daemon:
         fetcher = previous.fetcher if previous is not None and same_http else None
         if fetcher is None:
             fetcher = ObservedFetcher(config.http, config.politeness, self.metrics)
-        pipeline = Pipeline(config, self._store, fetcher, stopping=self._stop, workers=self._workers)
-        return _Generation(config, fetcher, pipeline)
+        # One pool for as long as `workers:` stays the same (its processes stop when idle).
+        processes = process_count(config.workers)
+        if previous is not None and previous.workers.processes == processes:
+            workers = previous.workers
+        else:
+            workers = Workers(processes, preload=WORKER_MODULES, on_crash=stale_temp_files(config))
+        pipeline = Pipeline(config, self._store, fetcher, stopping=self._stop, workers=workers)
+        return _Generation(config, fetcher, workers, pipeline)
 
     def _schedule(self, name: str, *, changed: bool = False, not_before: float | None = None) -> None:
         assert self._gen is not None and self._store is not None and self._scheduler is not None
@@ -571,14 +574,16 @@ class Daemon:
         )
 
     async def _release(self, gen: _Generation) -> None:
-        # A fetcher replaced by a reload is closed once the last poll using it is done, whichever generation that
-        # poll belongs to: a reload that keeps the http settings hands the same fetcher to the next generation.
+        # A fetcher or worker pool replaced by a reload is closed once the last poll using it is done, whichever
+        # generation that poll belongs to: a reload that keeps the settings hands them on to the next generation.
         if not gen.retired or gen.users > 0 or gen not in self._retired:
             return
         self._retired.remove(gen)
         live = [self._gen, *self._retired] if self._gen is not None else self._retired
         if all(other.fetcher is not gen.fetcher for other in live):
             await gen.fetcher.aclose()
+        if all(other.workers is not gen.workers for other in live):
+            await gen.workers.aclose()
 
     # -- reload --------------------------------------------------------------------------------------------------
 

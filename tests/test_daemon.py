@@ -139,6 +139,27 @@ def test_a_poll_under_way_survives_two_reloads_the_second_replacing_its_http_cli
     assert len(server.requests("/slow/1")) == 1  # fetched once, not failed and fetched again
 
 
+def test_workers_set_by_a_reload_take_effect_without_a_restart(
+    server: TestServer, work: Workdir, start_daemon: StartDaemon
+) -> None:
+    _serve_feed(server, "/a.xml", "a")
+    items = [(f"Item {i}", f"/big/{i}") for i in range(210)]
+    server.add("/big.xml", body=rss(server.base, items), content_type="application/rss+xml")
+    feeds = [("feed-a", "/a.xml", "1h")]
+    work.write_config("workers: 0\n" + _config(server, feeds))
+    daemon = start_daemon()
+    daemon.wait_for("feed-a's article", _archived(work, "marker-a-0"))
+
+    # A feed of 210 items archived from their feed text: a burst, which with `workers: 1` goes to a process.
+    big = f"  - name: big\n    url: {server.url('/big.xml')}\n    content: feed\n"
+    work.write_config("workers: 1\n" + _config(server, feeds, extra_feed=big))
+    daemon.signal(signal.SIGHUP)
+
+    daemon.wait_for("the big feed", lambda: len(_articles(work)) == 211, timeout=60)
+    # The processes are started for the burst; the jobs do not wait for them (they may all be done in the thread).
+    daemon.wait_for("the worker processes", lambda: "worker processes started" in daemon.log(), timeout=30)
+
+
 def test_sigterm_while_a_page_is_served_slowly_archives_it_and_exits_0(
     server: TestServer, work: Workdir, start_daemon: StartDaemon
 ) -> None:
