@@ -23,7 +23,7 @@ import socket
 import ssl
 import time
 import urllib.request
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import httpcore
@@ -90,8 +90,8 @@ class GuardedTransport(httpx.AsyncBaseTransport):
 
 
 class VettingBackend(httpcore.AsyncNetworkBackend):
-    """Resolves a host name once, refuses it if any address is not allowed, and connects to those addresses in turn
-    (the name stays with httpcore for TLS)."""
+    """Resolves a host name once, refuses it if any address is not allowed, and connects to one of those addresses,
+    racing them as browsers do (`happy_eyeballs`); the name stays with httpcore for TLS."""
 
     def __init__(
         self, address_allowed: Callable[[str], bool], inner: httpcore.AsyncNetworkBackend | None = None
@@ -114,16 +114,16 @@ class VettingBackend(httpcore.AsyncNetworkBackend):
             # Any refused address refuses the name, as the pre-check does: a mixed answer is no accident.
             if not self._allowed(address):
                 raise AddressRefused(host, address)
-        failure: Exception = httpcore.ConnectError(f"{host} resolved to no address")
-        for address in addresses:
+        if not addresses:
+            raise httpcore.ConnectError(f"{host} resolved to no address")
+
+        async def connect(address: str) -> httpcore.AsyncNetworkStream:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            try:
-                return await self._inner.connect_tcp(
-                    address, port, timeout=left, local_address=local_address, socket_options=socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc  # the next address may answer (a dead IPv6 route, one server of several down)
-        raise failure
+            return await self._inner.connect_tcp(
+                address, port, timeout=left, local_address=local_address, socket_options=socket_options
+            )
+
+        return await happy_eyeballs(interleaved_families(addresses), connect)
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None
@@ -207,6 +207,58 @@ def _readable(sock: socket.socket | None) -> bool:
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     return bool(poller.poll(0))
+
+
+HAPPY_EYEBALLS_DELAY = 0.25  # seconds an address has to connect before the next one is tried too (RFC 8305)
+
+
+async def happy_eyeballs(
+    addresses: Sequence[str],
+    connect: Callable[[str], Awaitable[httpcore.AsyncNetworkStream]],
+    delay: float = HAPPY_EYEBALLS_DELAY,
+) -> httpcore.AsyncNetworkStream:
+    """The first stream `connect` opens to one of `addresses`, tried in order, each `delay` after the one before or at
+    once when one fails: a dead route (IPv6 that goes nowhere, one server of several down) costs a quarter of a
+    second, not the whole connect timeout. The attempts that lose are cancelled, or closed if they connected."""
+    waiting = list(addresses)
+    running: set[asyncio.Task[httpcore.AsyncNetworkStream]] = set()
+    failure: BaseException = httpcore.ConnectError("no address to connect to")
+    try:
+        while waiting or running:
+            if waiting:
+                running.add(asyncio.ensure_future(connect(waiting.pop(0))))
+            done, running = await asyncio.wait(
+                running, timeout=delay if waiting else None, return_when=asyncio.FIRST_COMPLETED
+            )
+            opened = [attempt.result() for attempt in done if attempt.exception() is None]
+            if opened:
+                for extra in opened[1:]:
+                    await extra.aclose()
+                return opened[0]
+            for attempt in done:
+                error = attempt.exception()
+                if isinstance(error, (httpcore.ConnectError, httpcore.ConnectTimeout)):
+                    failure = error
+                elif error is not None:  # not a failure to connect: a bug, or a refusal
+                    raise error
+        raise failure
+    finally:
+        for attempt in running:
+            attempt.cancel()
+        for outcome in await asyncio.gather(*running, return_exceptions=True):
+            if isinstance(outcome, httpcore.AsyncNetworkStream):
+                await outcome.aclose()
+
+
+def interleaved_families(addresses: Sequence[str]) -> list[str]:
+    """`addresses` with the two families taking turns, the first address's family first (RFC 8305): a dead IPv6 route
+    must not make every IPv4 address wait behind every IPv6 one."""
+    first = [a for a in addresses if (":" in a) == (":" in addresses[0])]
+    other = [a for a in addresses if (":" in a) != (":" in addresses[0])]
+    mixed: list[str] = []
+    for index in range(max(len(first), len(other))):
+        mixed += first[index : index + 1] + other[index : index + 1]
+    return mixed
 
 
 async def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
