@@ -160,6 +160,8 @@ class Pipeline:
         )
         try:
             response = await self._fetcher.get(request)
+            if response.not_modified and not _sent_validators(request):
+                raise _unconditional_304(response)
             parsed = await self._parse(feed, state, response)
         except (FetchError, FeedError) as exc:
             return self._feed_failed(feed, state, result, exc, now)
@@ -523,6 +525,24 @@ class _Commits:
                 one.done.set_result(None)
             else:
                 one.done.set_exception(outcome)
+
+
+_VALIDATOR_HEADERS = frozenset({"if-none-match", "if-modified-since"})
+
+
+def _sent_validators(request: Request) -> bool:
+    """Whether the request asked "has it changed since?": our stored validators, or the feed's own headers."""
+    return bool(request.etag or request.last_modified) or any(
+        name.lower() in _VALIDATOR_HEADERS for name in request.headers
+    )
+
+
+def _unconditional_304(response: Response) -> FetchError:
+    # A 304 says "unchanged since your copy"; to a request naming no copy it says nothing, and taking it as
+    # "unchanged" would show the feed healthy forever while nothing is ever read from it.
+    return FetchError(
+        response.final_url, "status", "answers 304 to an unconditional request", transient=False, status=304
+    )
 
 
 def _asked_wait(exc: Exception) -> float:
