@@ -209,8 +209,14 @@ class _HostPace:
     robots: bool
     next_start: float = 0.0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    robots_cache: _RobotsEntry | None = None
-    robots_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass
+class _OriginRobots:
+    """One origin's robots.txt (RFC 9309: scheme, host and port), loaded once by whichever request comes first."""
+
+    cache: _RobotsEntry | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 @dataclass(frozen=True)
@@ -253,6 +259,7 @@ class Fetcher:
         self._transport = transport
         self._slots: dict[tuple[str, str | None], _HostSlot] = {}
         self._paces: dict[str, _HostPace] = {}
+        self._robots: dict[tuple[str, str, int | None], _OriginRobots] = {}
         self._global = asyncio.Semaphore(politeness.max_connections)
         self._user_agent = user_agent(http)
         # Built once: most requests send exactly these, and httpx copies what it is given, never changes it.
@@ -279,6 +286,7 @@ class Fetcher:
         """Close every client."""
         slots, self._slots = list(self._slots.values()), {}
         self._paces = {}
+        self._robots = {}
         await asyncio.gather(*(slot.client.aclose() for slot in slots), return_exceptions=True)
 
     async def get(self, request: Request) -> Response:
@@ -591,11 +599,14 @@ class Fetcher:
 
     async def _check_robots(self, slot: _HostSlot, url: str, request: Request) -> None:
         pace = slot.pace
-        async with pace.robots_lock:
-            entry = pace.robots_cache
+        # The rules are the origin's (another port or scheme of one host is another site with its own robots.txt);
+        # the crawl delay they ask for slows the host, which every origin on it shares.
+        robots = self._robots.setdefault(robots_origin(url), _OriginRobots())
+        async with robots.lock:
+            entry = robots.cache
             if entry is None or entry.expires < time.monotonic():
                 entry = await self._load_robots(url, request)
-                pace.robots_cache = entry
+                robots.cache = entry
         if entry.rules is None:
             return
         agent = self._user_agent.split("/", 1)[0]
@@ -642,6 +653,20 @@ class Fetcher:
             return allow_all
         text = answer.content[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace")
         return _RobotsEntry(rules=Protego.parse(text), expires=time.monotonic() + ROBOTS_TTL)
+
+
+def robots_origin(url: str) -> tuple[str, str, int | None]:
+    """The origin a robots.txt applies to (RFC 9309 section 2.3): scheme, host and port, the default port named."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None  # refused as a URL on the way to the wire; its robots are never consulted
+    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def backoff_wait(base: float, attempt: int) -> float:
