@@ -8,7 +8,9 @@ Every error names the file, the line and the feed, in one line an operator can a
 from __future__ import annotations
 
 import io
+import os
 import re
+import stat
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -360,12 +362,57 @@ class Config:
 def load_config(path: Path) -> Config:
     """Read and validate feeds.yaml at `path`; raise ConfigError naming the file and line on any problem."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file (create one, or pass --config PATH)") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_config_bytes(path).decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
     return parse_config(text, path)
+
+
+MAX_CONFIG_BYTES = 8 * 1024 * 1024  # ten thousand feeds take about 1 MB
+
+
+def read_config_bytes(path: Path) -> bytes:
+    """The bytes of the config file at `path` (a symlink is followed); ConfigError, in one line, unless it is a
+    regular file of at most MAX_CONFIG_BYTES. Never blocks: a FIFO or a device is refused before it is opened."""
+    try:
+        _check_config_file(path, os.stat(path))
+        # Non-blocking, should a FIFO take the file's place between the look and the open: then fstat refuses it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            _check_config_file(path, os.fstat(handle.fileno()))
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file (create one, or pass --config PATH)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:  # it grew after the look
+        raise ConfigError(_too_large(path, len(data)))
+    return data
+
+
+def _check_config_file(path: Path, info: os.stat_result) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{path}: not a regular file but {_file_kind(info.st_mode)}; the config must be a file")
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(_too_large(path, info.st_size))
+
+
+def _too_large(path: Path, size: int) -> str:
+    return (
+        f"{path}: {size} bytes is too large for a config file "
+        f"(the limit is {MAX_CONFIG_BYTES // (1024 * 1024)} MiB); is it the right file?"
+    )
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a plain file")
 
 
 def parse_config(text: str, path: Path) -> Config:

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from crawler.config import NAME_RE, Config, ConfigError, parse_config
+from crawler.config import NAME_RE, Config, ConfigError, parse_config, read_config_bytes
 
 if sys.platform != "win32":
     import fcntl
@@ -142,10 +142,8 @@ class _Document:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            text = path.read_bytes().decode("utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such config file (create one, or pass --config PATH)") from None
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_config_bytes(path).decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
         self.text = text
         self.newline = "\r\n" if "\r\n" in text else "\n"
@@ -341,21 +339,44 @@ def _commit(doc: _Document, text: str) -> Config:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` so that a reader (or a crash) sees either the old file or the new one."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Replace the file at `path` with `text` so that a reader (or a crash) sees either the old file or the new one.
+    A symlink is written through (the link stays a link, its target gets the text); the file keeps its mode, owner
+    and group, or the edit is refused."""
+    target = Path(os.path.realpath(path))
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        mode = path.stat().st_mode & 0o7777 if path.exists() else None
+        try:
+            before: os.stat_result | None = os.stat(target)
+        except FileNotFoundError:
+            before = None
         with open(temp, "wb") as handle:
             handle.write(text.encode("utf-8"))
             handle.flush()
+            if before is not None:
+                _keep_owner_and_mode(path, handle.fileno(), before)
             os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(temp, mode)
-        os.replace(temp, path)
-    except OSError as exc:
+        os.replace(temp, target)
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             temp.unlink()
-        raise ConfigError(f"{path}: cannot write the config file: {exc.strerror or exc}") from None
+        if isinstance(exc, OSError):
+            raise ConfigError(f"{path}: cannot write the config file: {exc.strerror or exc}") from None
+        raise
+
+
+def _keep_owner_and_mode(path: Path, fd: int, before: os.stat_result) -> None:
+    """Give the new file (open at `fd`) the owner, group and mode the old one had."""
+    now = os.fstat(fd)
+    if (now.st_uid, now.st_gid) != (before.st_uid, before.st_gid):
+        try:
+            os.fchown(fd, before.st_uid, before.st_gid)
+        except PermissionError:
+            # Written under our own name, the file would change hands (and a 0640 file its readers) unnoticed.
+            raise ConfigError(
+                f"{path}: cannot keep its owner and group {before.st_uid}:{before.st_gid}; edit it as that user "
+                "or as root"
+            ) from None
+    os.fchmod(fd, before.st_mode & 0o7777)  # after the chown, which clears set-id bits
 
 
 def slugify(text: str) -> str:
