@@ -34,7 +34,15 @@ from apscheduler.triggers.date import DateTrigger
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from crawler import archive
-from crawler.config import Config, ConfigError, FeedConfig, HttpConfig, PolitenessConfig, parse_config
+from crawler.config import (
+    Config,
+    ConfigError,
+    FeedConfig,
+    HttpConfig,
+    PolitenessConfig,
+    parse_config,
+    read_config_bytes,
+)
 from crawler.fetch import Fetcher, FetchError, Request, Response
 from crawler.pipeline import WORKER_MODULES, FeedResult, Pipeline, poll_interval, stale_temp_files
 from crawler.store import FeedState, SqliteStore, StoreError
@@ -53,6 +61,7 @@ STORE_RETRY = 60.0  # seconds before a feed whose state could not be read is tri
 # any moment: a threshold must leave a beat to spare, or /healthz would flap on a daemon doing its work.
 MIN_HEALTH_THRESHOLD = 2 * HEARTBEAT_EVERY
 EXIT_SIGNALLED = 128  # + the signal's number, when a second signal ends the process at once
+EXIT_STORE_LOST = 1  # the state database was deleted or replaced under the running daemon
 
 
 class DaemonError(Exception):
@@ -340,6 +349,7 @@ class Daemon:
         self._oldest_due: float | None = None
         self._last_success: float | None = None
         self._digest: str | None = None
+        self._exit_code = 0
 
     # -- running -------------------------------------------------------------------------------------------------
 
@@ -395,8 +405,8 @@ class Daemon:
             self._store.close()
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(signum)
-        log.info("stopped")
-        return 0
+        log.info("stopped", extra={"exit_code": self._exit_code})
+        return self._exit_code
 
     def _on_stop_signal(self, signum: int) -> None:
         name = signal.Signals(signum).name
@@ -515,6 +525,10 @@ class Daemon:
         feed = gen.config.feed(name) if gen is not None else None
         if gen is None or feed is None or not feed.enabled:
             return
+        lost = self._store.replaced()
+        if lost is not None:
+            self._stop_on_lost_store(lost)
+            return
         gen.users += 1
         self.metrics.in_flight.inc()
         started = time.monotonic()
@@ -551,6 +565,23 @@ class Daemon:
         self._forget(name, asyncio.current_task())
         # A crashed poll stored no next time: wait a whole interval rather than retrying at once, in a loop.
         self._schedule(name, not_before=None if result is not None else time.time() + feed.interval)
+
+    def _stop_on_lost_store(self, why: str) -> None:
+        # Writing on would go into a file no one will read again, and the next start would find no memory of what
+        # was archived and fetch every listed page again. Rebuilding in place would mean swapping the database under
+        # polls in flight, and guessing what the operator meant (a restored backup? a mistake?): stop and say so.
+        if self._stopping:
+            return
+        self._exit_code = EXIT_STORE_LOST
+        self._stopping = True
+        log.error(
+            "state database lost; stopping",
+            extra={
+                "error": f"{why}; stopping rather than writing into a lost file: put it back, or run "
+                "`crawler reindex` to rebuild it from the archive, then start `crawler run` again"
+            },
+        )
+        self._stop.set()
 
     def _log_poll(self, feed: FeedConfig, result: FeedResult, elapsed: float, state: FeedState) -> None:
         self.metrics.observe_poll(result, elapsed)
@@ -611,17 +642,19 @@ class Daemon:
 
     def _file_digest(self) -> str | None:
         try:
-            return hashlib.sha256(self._config_path.read_bytes()).hexdigest()
-        except OSError:
+            return hashlib.sha256(read_config_bytes(self._config_path)).hexdigest()
+        except ConfigError:
             return None
 
     async def _reload(self, *, force: bool) -> None:
         try:
-            data = await asyncio.to_thread(self._config_path.read_bytes)
-        except OSError as exc:
+            # Checked before it is opened: a FIFO or a device put in the file's place must not hang this thread
+            # (and with it the daemon's stop, which waits for its threads).
+            data = await asyncio.to_thread(read_config_bytes, self._config_path)
+        except ConfigError as exc:
             log.error(
                 "config unreadable; keeping the last good one",
-                extra={"config": str(self._config_path), "error": exc.strerror or str(exc)},
+                extra={"config": str(self._config_path), "error": str(exc)},
             )
             self._digest = None
             return

@@ -173,6 +173,8 @@ class SqliteStore:
             self._db.executescript(_SCHEMA)
             _migrate(self._db)
             self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            # Which file this is, to notice when the path comes to name another one (or none) while we run.
+            self._identity = _file_identity(path)
         except sqlite3.DatabaseError as exc:
             raise StoreError(_explain(path, exc)) from None
         except OSError as exc:
@@ -347,6 +349,15 @@ class SqliteStore:
             count = db.execute("SELECT COUNT(*) FROM articles").fetchone()
         return int(count[0])
 
+    def replaced(self) -> str | None:
+        """Why the file at the store's path is no longer the database this store has open (deleted, or another file
+        renamed into its place), or None while it still is. One stat: cheap enough for every poll."""
+        now = _file_identity(self._path)
+        if now == self._identity:
+            return None
+        what = "deleted" if now is None else "replaced by another file"
+        return f"{self._path}: the state database was {what} while the crawler was using it"
+
     def close(self) -> None:
         """Close the database."""
         with self._lock, contextlib.suppress(sqlite3.Error):
@@ -390,6 +401,15 @@ def _add_urls(db: sqlite3.Connection, article_id: str, urls: Iterable[str]) -> N
         "INSERT OR IGNORE INTO urls (url, article_id) VALUES (?, ?)",
         [(url, article_id) for url in set(urls) if url],
     )
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path`, or None when there is none."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 def _opt(value: object) -> str | None:
