@@ -489,14 +489,18 @@ def _reindex(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from crawler.status import feed_statuses, render_table
+    from crawler.status import render_table, status_report
 
-    rows = feed_statuses(load_config(args.config))
+    report = status_report(load_config(args.config))
+    for line in (report.note, report.problem):
+        if line:
+            print(f"crawler: {line}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"feeds": [row.to_json() for row in rows]}, ensure_ascii=False, indent=2))
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(render_table(rows))
-    return EXIT_OK
+        print(render_table(report.feeds))
+    # The rows are printed either way; a state database that cannot be trusted fails the command.
+    return EXIT_FAILED if report.problem else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -1,13 +1,18 @@
-"""What `crawler status` reports: one row per configured feed, read from the state database (never written)."""
+"""What `crawler status` reports: one row per configured feed, read from the state database (never written), and
+whatever makes those rows untrustworthy (a state database that is missing, or knows nothing of the archive)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from crawler import archive
 from crawler.config import Config
-from crawler.store import FeedCounts, FeedState, SqliteStore
+from crawler.store import FeedCounts, FeedState, PendingEntry, SqliteStore
+
+NO_DATABASE = "no state database"
 
 
 @dataclass(frozen=True)
@@ -17,7 +22,9 @@ class FeedStatus:
     name: str
     url: str
     enabled: bool
-    state: str  # "ok", "failing", "gone", "never polled" or "disabled"
+    # "ok", "failing", "articles failing", "poll unfinished", "gone", "never polled", "disabled" or
+    # "no state database"
+    state: str
     last_poll: float | None
     last_success: float | None
     next_poll: float | None
@@ -26,6 +33,8 @@ class FeedStatus:
     moved_to: str | None
     archived: int
     pending: int
+    articles_failing: int = 0  # pending entries whose page failed at least once
+    article_error: str | None = None  # the URL and last error of the one that failed most often
 
     def to_json(self) -> dict[str, object]:
         """The row as JSON-ready values; times as ISO 8601 in UTC."""
@@ -42,24 +51,103 @@ class FeedStatus:
             "moved_to": self.moved_to,
             "archived": self.archived,
             "pending": self.pending,
+            "articles_failing": self.articles_failing,
+            "article_error": self.article_error,
         }
 
 
-def feed_statuses(config: Config) -> list[FeedStatus]:
-    """The status of every feed in `config`, in the file's order; a missing state database means never polled."""
+@dataclass(frozen=True)
+class StatusReport:
+    """Every feed's row, and why they cannot be trusted (None when they can)."""
+
+    database: str
+    database_exists: bool
+    problem: str | None
+    note: str | None  # worth saying, not a failure: no database yet and nothing archived
+    feeds: tuple[FeedStatus, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """The report as `crawler status --json` prints it."""
+        return {
+            "database": {"path": self.database, "exists": self.database_exists},
+            "problem": self.problem,
+            "feeds": [row.to_json() for row in self.feeds],
+        }
+
+
+def status_report(config: Config) -> StatusReport:
+    """The status of every feed in `config`, in the file's order, and whether the state database can be trusted:
+    a missing one is never created here, and is a problem when the archive already holds articles."""
     if not config.state.exists():
-        return [
-            _row(feed.name, feed.url, feed.enabled, FeedState(name=feed.name), FeedCounts(0, 0))
-            for feed in config.feeds
-        ]
+        return _without_database(config)
     store = SqliteStore(config.state)
     try:
-        return [
-            _row(feed.name, feed.url, feed.enabled, store.feed_state(feed.name), store.counts(feed.name))
+        rows = tuple(
+            _row(
+                feed.name,
+                feed.url,
+                feed.enabled,
+                store.feed_state(feed.name),
+                store.counts(feed.name),
+                store.worst_failing(feed.name),
+            )
             for feed in config.feeds
-        ]
+        )
+        problem = None
+        if store.article_count() == 0:
+            files = _archive_files(config)
+            if files:
+                problem = (
+                    f"the state database at {config.state} records no archived article, but the archive at "
+                    f"{config.archive} holds {files}: it was deleted or replaced since; run `crawler reindex` to "
+                    "rebuild it from the archive"
+                )
     finally:
         store.close()
+    return StatusReport(str(config.state), True, problem, None, rows)
+
+
+def feed_statuses(config: Config) -> list[FeedStatus]:
+    """The status of every feed in `config`, in the file's order (see `status_report` for the whole picture)."""
+    return list(status_report(config).feeds)
+
+
+def _without_database(config: Config) -> StatusReport:
+    files = _archive_files(config)
+    missing = f"no state database at {config.state}: nothing has been polled with this config yet, or it was deleted"
+    if not files:
+        rows = tuple(
+            _row(feed.name, feed.url, feed.enabled, FeedState(name=feed.name), FeedCounts(0, 0), None)
+            for feed in config.feeds
+        )
+        return StatusReport(str(config.state), False, None, missing, rows)
+    # Articles were archived with some state database, and it is gone: nothing is known of any feed.
+    rows = tuple(
+        FeedStatus(
+            name=feed.name,
+            url=feed.url,
+            enabled=feed.enabled,
+            state=NO_DATABASE,
+            last_poll=None,
+            last_success=None,
+            next_poll=None,
+            failures=0,
+            last_error=None,
+            moved_to=None,
+            archived=0,
+            pending=0,
+        )
+        for feed in config.feeds
+    )
+    problem = (
+        f"{missing}; the archive at {config.archive} holds {files} articles: run `crawler reindex` to rebuild the "
+        "database from them before the next fetch"
+    )
+    return StatusReport(str(config.state), False, problem, None, rows)
+
+
+def _archive_files(config: Config) -> int:
+    return sum(1 for _ in archive.archived_files(config.archive))
 
 
 def render_table(rows: Sequence[FeedStatus]) -> str:
@@ -73,6 +161,7 @@ def render_table(rows: Sequence[FeedStatus]) -> str:
         "failures",
         "archived",
         "pending",
+        "art. failing",
         "last error",
     )
     lines = [
@@ -85,7 +174,8 @@ def render_table(rows: Sequence[FeedStatus]) -> str:
             str(row.failures),
             str(row.archived),
             str(row.pending),
-            (row.last_error or "") + (f" (moved to {row.moved_to})" if row.moved_to else ""),
+            str(row.articles_failing),
+            _printable(_error_cell(row)),
         )
         for row in rows
     ]
@@ -96,12 +186,29 @@ def render_table(rows: Sequence[FeedStatus]) -> str:
     return "\n".join(line.rstrip() for line in out)
 
 
-def _row(name: str, url: str, enabled: bool, state: FeedState, counts: FeedCounts) -> FeedStatus:
+def _error_cell(row: FeedStatus) -> str:
+    parts = [(row.last_error or "") + (f" (moved to {row.moved_to})" if row.moved_to else "")]
+    if row.article_error:
+        parts.append(f"article {row.article_error}")
+    return "; ".join(part for part in parts if part)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    # Errors quote URLs and messages from feeds and servers: no escape sequence of theirs reaches the terminal.
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def _row(
+    name: str, url: str, enabled: bool, state: FeedState, counts: FeedCounts, worst: PendingEntry | None
+) -> FeedStatus:
     return FeedStatus(
         name=name,
         url=url,
         enabled=enabled,
-        state=_state(enabled, state),
+        state=_state(enabled, state, counts),
         last_poll=state.last_poll,
         last_success=state.last_success,
         next_poll=state.next_poll,
@@ -110,17 +217,22 @@ def _row(name: str, url: str, enabled: bool, state: FeedState, counts: FeedCount
         moved_to=state.moved_to,
         archived=counts.archived,
         pending=counts.pending,
+        articles_failing=counts.failing,
+        article_error=None if worst is None else f"{worst.link or worst.key}: {worst.last_error or 'failed'}",
     )
 
 
-def _state(enabled: bool, state: FeedState) -> str:
+def _state(enabled: bool, state: FeedState, counts: FeedCounts) -> str:
     if state.gone:
         return "gone"
     if not enabled:
         return "disabled"
     if state.last_poll is None:
-        return "never polled"
-    return "failing" if state.failures else "ok"
+        # Entries are recorded during a poll, its state at its end: entries without a poll is a poll that died.
+        return "poll unfinished" if counts.archived or counts.pending else "never polled"
+    if state.failures:
+        return "failing"
+    return "articles failing" if counts.failing else "ok"
 
 
 def _iso(moment: float | None) -> str | None:

@@ -131,10 +131,12 @@ class IndexedArticle:
 
 @dataclass(frozen=True)
 class FeedCounts:
-    """How many of a feed's entries are archived (or recognised as duplicates) and how many wait."""
+    """How many of a feed's entries are archived (or recognised as duplicates), how many wait, and how many of
+    those waiting have failed at least once (their page could not be fetched or archived)."""
 
     archived: int
     pending: int
+    failing: int = 0
 
 
 class Store(Protocol):
@@ -153,6 +155,7 @@ class Store(Protocol):
     def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None: ...
     def record_failure(self, feed: str, key: str, error: str) -> int: ...
     def counts(self, feed: str) -> FeedCounts: ...
+    def worst_failing(self, feed: str) -> PendingEntry | None: ...
     def close(self) -> None: ...
 
 
@@ -281,18 +284,7 @@ class SqliteStore:
             "WHERE feed = ? AND state = ? ORDER BY first_seen, rowid",
             (feed, PENDING),
         )
-        return [
-            PendingEntry(
-                feed=feed,
-                key=str(r[0]),
-                link=_opt(r[1]),
-                payload=str(r[2]),
-                first_seen=float(r[3]),
-                attempts=int(r[4]),
-                last_error=_opt(r[5]),
-            )
-            for r in rows
-        ]
+        return [_pending(feed, row) for row in rows]
 
     def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> None:
         """Each (feed, entry key, article) whose file is in place: record the article, the URLs it is known by, and
@@ -331,11 +323,29 @@ class SqliteStore:
 
     def counts(self, feed: str) -> FeedCounts:
         """Archived and pending entry counts of one feed."""
-        rows = self._query("SELECT state, COUNT(*) FROM entries WHERE feed = ? GROUP BY state", (feed,))
-        by_state = {str(state): int(str(count)) for state, count in rows}
-        return FeedCounts(
-            archived=by_state.get(ARCHIVED, 0) + by_state.get(DUPLICATE, 0), pending=by_state.get(PENDING, 0)
+        rows = self._query(
+            "SELECT state, COUNT(*), SUM(attempts > 0) FROM entries WHERE feed = ? GROUP BY state", (feed,)
         )
+        by_state = {str(state): int(str(count)) for state, count, _failing in rows}
+        failing = next((int(str(failed or 0)) for state, _count, failed in rows if state == PENDING), 0)
+        return FeedCounts(
+            archived=by_state.get(ARCHIVED, 0) + by_state.get(DUPLICATE, 0),
+            pending=by_state.get(PENDING, 0),
+            failing=failing,
+        )
+
+    def worst_failing(self, feed: str) -> PendingEntry | None:
+        """The feed's pending entry that has failed most often (the newest of those), or None when none failed."""
+        rows = self._query(
+            "SELECT entry_key, link, payload, first_seen, attempts, last_error FROM entries "
+            "WHERE feed = ? AND state = ? AND attempts > 0 ORDER BY attempts DESC, first_seen DESC, rowid DESC LIMIT 1",
+            (feed, PENDING),
+        )
+        return _pending(feed, rows[0]) if rows else None
+
+    def article_count(self) -> int:
+        """How many archived articles the database records."""
+        return int(str(self._query("SELECT COUNT(*) FROM articles")[0][0]))
 
     def rebuild_articles(self, articles: Iterable[IndexedArticle]) -> int:
         """Make the articles table list exactly `articles` (the archive's files), in one transaction; return how
@@ -393,6 +403,18 @@ def _feed_state(row: tuple[object, ...]) -> FeedState:
         gone=bool(row[11]),
         moved_to=_opt(row[12]),
         ttl=_float(row[13]),
+    )
+
+
+def _pending(feed: str, r: tuple[Any, ...]) -> PendingEntry:
+    return PendingEntry(
+        feed=feed,
+        key=str(r[0]),
+        link=_opt(r[1]),
+        payload=str(r[2]),
+        first_seen=float(r[3]),
+        attempts=int(r[4]),
+        last_error=_opt(r[5]),
     )
 
 
