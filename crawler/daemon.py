@@ -45,6 +45,7 @@ from crawler.config import (
 )
 from crawler.fetch import Fetcher, FetchError, Request, Response
 from crawler.pipeline import WORKER_MODULES, FeedResult, Pipeline, poll_interval, stale_temp_files
+from crawler.reindex import reindex
 from crawler.store import FeedState, SqliteStore, StoreError
 from crawler.workers import Workers, process_count
 
@@ -153,6 +154,15 @@ def next_poll_time(
         interval = poll_interval(feed.interval, None, None, config.min_interval, config.max_interval)
         due = min(due, state.last_poll + interval)
     return max(due, now) + jitter(feed.interval, rng)
+
+
+def rebuild_lost_state(config: Config) -> int | None:
+    """With no state database while the archive holds articles (it was deleted, or `state:` moved), rebuild its
+    record of them as `crawler reindex` does, so that listed pages fetched again are recognised, not archived again;
+    return how many articles it now records, or None when there was nothing to do."""
+    if config.state.exists() or next(archive.archived_files(config.archive), None) is None:
+        return None
+    return reindex(config).articles
 
 
 def poll_outcome(result: FeedResult) -> str:
@@ -361,6 +371,13 @@ class Daemon:
         removed = await asyncio.to_thread(archive.remove_stale_temp_files, config.archive)
         if removed:
             log.info("removed temp files left by a crash", extra={"count": removed})
+        rebuilt = await asyncio.to_thread(rebuild_lost_state, config)
+        if rebuilt is not None:
+            log.warning(
+                "no state database, but the archive holds articles: rebuilt its record of them from the archive "
+                "(as crawler reindex), so that none is archived again",
+                extra={"state": str(config.state), "articles": rebuilt},
+            )
         self._store = SqliteStore(config.state)
         self._digest = await asyncio.to_thread(self._file_digest)
         self._gen = self._generation(config, None)
@@ -577,8 +594,8 @@ class Daemon:
         log.error(
             "state database lost; stopping",
             extra={
-                "error": f"{why}; stopping rather than writing into a lost file: put it back, or run "
-                "`crawler reindex` to rebuild it from the archive, then start `crawler run` again"
+                "error": f"{why}; stopping rather than writing into a lost file: put it back and start `crawler run` "
+                "again (started without one, it rebuilds its record of the archive first, as `crawler reindex` does)"
             },
         )
         self._stop.set()

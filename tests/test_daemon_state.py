@@ -102,3 +102,25 @@ def test_feeds_yaml_turned_into_a_fifo_is_refused_and_the_daemon_still_stops(
     assert "config unreadable; keeping the last good one" in daemon.log()
     daemon.signal(signal.SIGTERM)
     assert daemon.wait(timeout=30) == 0, daemon.log()
+
+
+def test_daemon_started_without_its_state_database_rebuilds_it_from_the_archive_and_archives_nothing_again(
+    server: TestServer, work: Workdir, start_daemon: StartDaemon
+) -> None:
+    _serve(server)
+    work.write_config(_config(server, "1h"))
+    assert work.run("fetch").code == 0
+    (archived,) = work.files()
+    written = archived.stat().st_mtime_ns
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{work.path / STATE}{suffix}").unlink(missing_ok=True)
+
+    daemon = start_daemon()
+    daemon.wait_for("the first poll", lambda: " INFO poll feed=news" in daemon.log())
+
+    log = daemon.log()
+    assert "no state database, but the archive holds articles: rebuilt its record" in log and "articles=1" in log
+    assert "new=0 known=1" in log  # the page, fetched again for want of the feed's memory, is recognised
+    assert work.files() == [archived] and archived.stat().st_mtime_ns == written
+    daemon.signal(signal.SIGTERM)
+    assert daemon.wait(timeout=30) == 0
