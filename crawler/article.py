@@ -7,7 +7,6 @@ starts by importing this module, and each module it drags in is start-up time pa
 
 from __future__ import annotations
 
-import hashlib
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,11 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from crawler import archive, charset, document
+from crawler import archive, charset, document, identity
 from crawler.config import FeedConfig
 from crawler.extract import Extracted, ExtractError, extract_page
 from crawler.feeds import Entry
-from crawler.urls import article_id, normalize_url, same_site
+from crawler.urls import article_id, normalize_url
 
 
 def local_date(moment: datetime | None, timezone: str) -> datetime | None:
@@ -48,11 +47,6 @@ def merged_categories(configured: Sequence[str], own: Sequence[str]) -> tuple[st
     return tuple(merged)
 
 
-def text_hash(text: str) -> str:
-    """Hash of a body's text with white space normalized: equal for one article under two URLs."""
-    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
-
-
 @dataclass(frozen=True)
 class Composed:
     """An article ready to write, with what identifies it: its id, the URLs it is known by, its text's hash."""
@@ -61,7 +55,7 @@ class Composed:
     article_id: str
     names: tuple[str, ...]
     text: str
-    body_hash: str
+    body_hash: str  # identity.body_key: the title and the body's text
 
 
 def compose(feed: FeedConfig, entry: Entry, page: Extracted | None, final_url: str, first_seen: float) -> Composed:
@@ -74,10 +68,9 @@ def compose(feed: FeedConfig, entry: Entry, page: Extracted | None, final_url: s
         fixed = document.fix_body(entry.content or _link_only(entry), entry.link or feed.url)
         body, first_image, text = fixed.html, fixed.first_image, document.body_text(fixed.html)
         canonical = final_url
-    canonical_norm = normalize_url(canonical)
     meta = page.meta if page is not None else None
     article = document.Article(
-        title=_title(entry, page) or canonical,
+        title=_title(entry, page) or (canonical if entry.link else entry.feed_title or feed.url),
         categories=merged_categories(feed.categories, entry.categories),
         author=feed.author or entry.author or (meta.author if meta else None) or entry.feed_title,
         comments=feed.comments,
@@ -85,8 +78,14 @@ def compose(feed: FeedConfig, entry: Entry, page: Extracted | None, final_url: s
         body=body,
         image=first_image or (meta.image if meta else None) or entry.image,
     )
+    key = identity.body_key(document.clean_value(article.title), text)
+    if not entry.link:
+        # No URL names this item: its id comes from its feed and its own key (GUID, or title and content), and it
+        # is known by no URL, so it never takes the feed's URL as a name that every other linkless item matches.
+        return Composed(article, identity.linkless_article_id(feed.url, entry.key), (), text, key)
+    canonical_norm = normalize_url(canonical)
     names = tuple(dict.fromkeys((canonical_norm, normalize_url(final_url))))
-    return Composed(article, article_id(canonical_norm), names, text, text_hash(text))
+    return Composed(article, article_id(canonical_norm), names, text, key)
 
 
 @dataclass(frozen=True)
@@ -162,10 +161,10 @@ def stage_article(
 
 
 def _canonical(page: Extracted, final_url: str) -> str:
+    # An untrusted canonical (another site, another port, a home page or section index) is ignored, never
+    # followed: trusting it would let any page claim another's article and have the real one skipped as known.
     canonical = page.meta.canonical
-    if canonical and canonical.startswith(("http://", "https://")) and same_site(canonical, final_url):
-        return canonical
-    return final_url
+    return canonical if canonical and identity.trusted_canonical(canonical, final_url) else final_url
 
 
 def _title(entry: Entry, page: Extracted | None) -> str | None:

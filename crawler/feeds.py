@@ -6,7 +6,6 @@ archive keeps the feed's HTML as the feed gives it.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import re
@@ -19,6 +18,7 @@ from typing import Any
 import feedparser
 
 from crawler import charset
+from crawler.identity import item_key
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _FIRST_TAG = re.compile(rb"<([A-Za-z_][\w.:-]*)")
@@ -43,7 +43,7 @@ class FeedError(Exception):
 class Entry:
     """One item of a feed, in the terms FORMAT.md uses; dates are aware, or naive when the feed gave no offset."""
 
-    key: str
+    key: str  # its identity within its feed (identity.item_key, or a repeat key)
     guid: str | None
     link: str | None
     title: str | None
@@ -266,7 +266,7 @@ def _json_entry(item: dict[str, Any], feed_title: str | None, feed_author: str |
         else ()
     )
     return Entry(
-        key=guid or link or hashlib.sha256(f"{title}\n{content}".encode()).hexdigest(),
+        key=item_key(guid, link, title, content),
         guid=guid,
         link=link,
         title=title,
@@ -317,9 +317,8 @@ def _entry(raw: Any, feed_title: str | None) -> Entry:
     link = _link(raw)
     title = _text(raw.get("title"))
     content = _content(raw)
-    key = guid or link or hashlib.sha256(f"{title}\n{content}".encode()).hexdigest()
     return Entry(
-        key=key,
+        key=item_key(guid, link, title, content),
         guid=guid,
         link=link,
         title=title,

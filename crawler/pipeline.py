@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from crawler import archive, document
+from crawler import archive, document, identity
 from crawler.article import Composed, FetchedPage, Staged, compose, extract_fetched, place, stage_article
 from crawler.config import Config, FeedConfig
 from crawler.extract import Extracted
@@ -174,7 +174,8 @@ class Pipeline:
         known = 0
         ttl = state.ttl  # a 304 says nothing new about the feed's <ttl>: keep what it said last
         if parsed is not None:
-            known = self._record_entries(feed, parsed)
+            known, repeats = self._record_entries(feed, parsed)
+            notes.extend(repeats)
             ttl = parsed.ttl
         outcomes = await self._archive_pending(feed)
         self._store.save_feed_state(
@@ -257,17 +258,30 @@ class Pipeline:
         log.warning("feed failed", extra={"feed": feed.name, "url": feed.url, "error": reason})
         return replace(result, errors=(message,), failed=0)
 
-    def _record_entries(self, feed: FeedConfig, parsed: ParsedFeed) -> int:
-        """Record the feed's new entries as pending; return how many were already known."""
-        entries = _unique(parsed.entries)
-        known = self._store.known_keys(feed.name, (entry.key for entry in entries))
-        fresh = [entry for entry in entries if entry.key not in known]
+    def _record_entries(self, feed: FeedConfig, parsed: ParsedFeed) -> tuple[int, list[str]]:
+        """Record the feed's new entries as pending; return how many were already known, and a line for each GUID
+        the feed newly repeats for another item (a broken feed: each such item is kept as its own)."""
+        stored = self._store.known_items(feed.name, (entry.key for entry in parsed.entries))
+        keyed = identity.assign_keys(parsed.entries, stored)
+        known = self._store.known_keys(feed.name, (entry.key for entry in keyed.entries))
+        fresh = [entry for entry in keyed.entries if entry.key not in known]
         self._store.add_pending(
             feed.name,
             (NewEntry(key=entry.key, link=entry.link, payload=entry.to_json()) for entry in fresh),
             time.time(),
         )
-        return len(known)
+        fresh_repeats: dict[str, list[Entry]] = {}
+        for entry in keyed.repeated:
+            if entry.key not in known and entry.guid is not None:  # a repeat already recorded was reported then
+                fresh_repeats.setdefault(entry.guid, []).append(entry)
+        repeats: list[str] = []
+        for guid, others in fresh_repeats.items():
+            log.warning("feed repeats a GUID for other items", extra={"feed": feed.name, "url": feed.url, "guid": guid})
+            repeats.append(
+                f"feed '{feed.name}': {feed.url}: broken feed: GUID {guid!r} is repeated for {len(others)} other "
+                f"item(s) with another link and title; each is archived as an article of its own"
+            )
+        return len(known), repeats
 
     async def _archive_pending(self, feed: FeedConfig) -> list[EntryOutcome]:
         pending = self._store.pending(feed.name)
@@ -562,16 +576,6 @@ def _wants_page(feed: FeedConfig, entry: Entry) -> bool:
     if feed.content == "auto" and entry.content:
         return len(document.body_text(entry.content)) < WHOLE_ARTICLE_CHARS
     return True
-
-
-def _unique(entries: Sequence[Entry]) -> list[Entry]:
-    seen: set[str] = set()
-    unique: list[Entry] = []
-    for entry in entries:
-        if entry.key not in seen:
-            seen.add(entry.key)
-            unique.append(entry)
-    return unique
 
 
 async def fetch_feeds(

@@ -1,10 +1,11 @@
 """Archive files -> state database: rebuild what the state knows of archived articles from the files themselves.
 
-What can be rebuilt: each file's article id (its name: the hash of the canonical URL), its path and the hash of its
-body text. What cannot: the feeds' GUID memory, the other URLs an article is known by, and poll state (validators,
-failures), because the files do not hold them. That still writes no article twice: after a rebuild every entry
-looks new, so its page is fetched again, but then its canonical URL gives an id already archived, or its body
-text a hash already archived, and it is recorded as another name of that article.
+What can be rebuilt: each file's article id (its name: the hash of the canonical URL), its path and its body key
+(identity.body_key of the title in its front matter and its body's text). What cannot: the feeds' GUID memory, the
+other URLs an article is known by, and poll state (validators, failures), because the files do not hold them. That
+still writes no article twice: after a rebuild every entry looks new, so its page is fetched again, but then its
+canonical URL gives an id already archived, or its body text and title a key already archived, and it is recorded as
+another name of that article.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler import archive, document
-from crawler.article import text_hash
+import yaml
+
+from crawler import archive, document, identity
 from crawler.config import Config
 from crawler.store import IndexedArticle, SqliteStore, StoreError, database_problem
 
@@ -60,7 +62,7 @@ def reindex(config: Config) -> ReindexResult:
 
 
 def _body_hash(path: Path) -> str | None:
-    """The hash the pipeline recorded for the file's body: its visible text, white space normalized."""
+    """The body key the pipeline recorded for the file: its title (from the front matter) and its visible text."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -68,8 +70,21 @@ def _body_hash(path: Path) -> str | None:
     start = text.find(_BODY_START)
     if not text.startswith("---\n") or start < 0 or not text.endswith(_BODY_END):
         return None
+    title = _front_matter_title(text[4 : start + 1])
+    if title is None:
+        return None
     body = text[start + len(_BODY_START) : -len(_BODY_END)]
-    return text_hash(document.body_text(body))
+    return identity.body_key(title, document.body_text(body))
+
+
+def _front_matter_title(head: str) -> str | None:
+    try:
+        front = yaml.safe_load(head)
+    except yaml.YAMLError:
+        return None
+    title = front.get("title") if isinstance(front, dict) else None
+    # The file holds the title as the pipeline cleaned it; cleaning again changes nothing but keeps the two equal.
+    return document.clean_value(title) if isinstance(title, str) else None
 
 
 def _move_aside_if_corrupt(state: Path) -> Path | None:

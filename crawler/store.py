@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from crawler.identity import ItemFacts
+
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -146,6 +148,7 @@ class Store(Protocol):
     def save_feed_state(self, state: FeedState) -> None: ...
     def all_feed_states(self) -> list[FeedState]: ...
     def known_keys(self, feed: str, keys: Iterable[str]) -> set[str]: ...
+    def known_items(self, feed: str, keys: Iterable[str]) -> dict[str, ItemFacts]: ...
     def article_for_url(self, url: str) -> str | None: ...
     def article_for_body(self, body_hash: str) -> str | None: ...
     def article_path(self, article_id: str) -> str | None: ...
@@ -247,6 +250,22 @@ class SqliteStore:
                 f"SELECT entry_key FROM entries WHERE feed = ? AND entry_key IN ({marks})", (feed, *chunk)
             )
             known.update(str(row[0]) for row in rows)
+        return known
+
+    def known_items(self, feed: str, keys: Iterable[str]) -> dict[str, ItemFacts]:
+        """The link and title of each of `keys` the feed has listed before: what tells a repeated GUID's items apart."""
+        wanted = list(dict.fromkeys(keys))
+        known: dict[str, ItemFacts] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            # The title is read from the stored entry in SQL: no entry's whole payload is loaded for it.
+            rows = self._query(
+                "SELECT entry_key, link, json_extract(payload, '$.title') FROM entries "
+                f"WHERE feed = ? AND entry_key IN ({marks})",
+                (feed, *chunk),
+            )
+            known.update((str(row[0]), ItemFacts(link=_opt(row[1]), title=_opt(row[2]))) for row in rows)
         return known
 
     def article_for_url(self, url: str) -> str | None:
