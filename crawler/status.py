@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from crawler.config import Config
+from crawler.logs import visible
 from crawler.store import FeedCounts, FeedState, SqliteStore
 
 
@@ -63,7 +64,8 @@ def feed_statuses(config: Config) -> list[FeedStatus]:
 
 
 def render_table(rows: Sequence[FeedStatus]) -> str:
-    """A plain-text table, one line per feed, times in UTC."""
+    """A plain-text table, one line per feed, times in UTC; what a feed said (its last error, where it moved)
+    escaped as the logs are, so no value can break its row or drive the terminal."""
     header = (
         "feed",
         "state",
@@ -77,7 +79,7 @@ def render_table(rows: Sequence[FeedStatus]) -> str:
     )
     lines = [
         (
-            row.name,
+            visible(row.name),
             row.state,
             _short(row.last_poll),
             _short(row.last_success),
@@ -85,7 +87,7 @@ def render_table(rows: Sequence[FeedStatus]) -> str:
             str(row.failures),
             str(row.archived),
             str(row.pending),
-            (row.last_error or "") + (f" (moved to {row.moved_to})" if row.moved_to else ""),
+            visible((row.last_error or "") + (f" (moved to {row.moved_to})" if row.moved_to else "")),
         )
         for row in rows
     ]
