@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,13 +28,33 @@ def local_date(moment: datetime | None, timezone: str) -> datetime | None:
     return moment.replace(tzinfo=ZoneInfo(timezone))
 
 
+# The archive's folders may be in any time zone, up to a day off UTC: a date closer than that to the ends of what
+# `datetime` holds could not be placed in them, so it counts as no date, like one beyond those ends.
+_EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+_LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
+
+
+def utc_date(moment: datetime | None, timezone: str) -> datetime | None:
+    """`moment` in UTC (naive ones read in the feed's `timezone`), or None when it is missing or lies beyond what
+    `datetime` can hold in every time zone (`0001-01-01T00:00:00+14:00`, `31 Dec 9999 23:59:59 -1400`)."""
+    local = local_date(moment, timezone)
+    if local is None:
+        return None
+    try:
+        utc = local.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return utc if _EARLIEST <= utc <= _LATEST else None
+
+
 def article_date(entry: Entry, page_published: datetime | None, timezone: str, seen_at: float) -> datetime:
-    """FORMAT.md's date: item published, else updated, else the page's, else first seen; never in the future."""
+    """FORMAT.md's date: item published, else updated, else the page's, else first seen; never in the future.
+    A date out of `datetime`'s range is no date: the next one in that order is taken."""
     seen = datetime.fromtimestamp(seen_at, UTC)
     for candidate in (entry.published, entry.updated, page_published):
-        moment = local_date(candidate, timezone)
+        moment = utc_date(candidate, timezone)
         if moment is not None:
-            return min(moment.astimezone(UTC), seen)
+            return min(moment, seen)
     return seen
 
 

@@ -11,11 +11,12 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from crawler import __version__
 from crawler.archive import ArchiveError
 from crawler.config import Config, ConfigError, FeedConfig, load_config, parse_config, parse_duration
+from crawler.logs import PlainFormatter, visible
 from crawler.store import StoreError
 
 # Each command imports what it needs when it runs: `crawler status` or `crawler feeds list` need no HTTP client,
@@ -36,19 +37,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the `crawler` command; return its exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(PlainFormatter("%(levelname)s %(message)s"))
     logging.basicConfig(
-        level=logging.ERROR if not getattr(args, "verbose", False) else logging.INFO,
-        format="%(levelname)s %(message)s",
-        stream=sys.stderr,
+        level=logging.ERROR if not getattr(args, "verbose", False) else logging.INFO, handlers=[handler]
     )
     try:
         code: int = args.handler(args)
         return code
     except (ConfigError, UsageError) as exc:
-        print(f"crawler: {exc}", file=sys.stderr)
+        _show(f"crawler: {exc}", sys.stderr)
         return EXIT_USAGE
     except (StoreError, ArchiveError) as exc:
-        print(f"crawler: {exc}", file=sys.stderr)
+        _show(f"crawler: {exc}", sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("crawler: interrupted", file=sys.stderr)
@@ -195,7 +196,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         return asyncio.run(Daemon(config, options).run())
     except DaemonError as exc:
-        print(f"crawler: {exc}", file=sys.stderr)
+        _show(f"crawler: {exc}", sys.stderr)
         return EXIT_USAGE
 
 
@@ -254,12 +255,12 @@ def _feeds_list(args: argparse.Namespace) -> int:
             }
             for f in config.feeds
         ]
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        _show(json.dumps(rows, ensure_ascii=False, indent=2))
         return EXIT_OK
     for feed in config.feeds:
         state = "" if feed.enabled else "  (disabled)"
         categories = f"  [{', '.join(feed.categories)}]" if feed.categories else ""
-        print(f"{feed.name}  {feed.url}{categories}{state}")
+        _say(f"{feed.name}  {feed.url}{categories}{state}")
     return EXIT_OK
 
 
@@ -330,14 +331,14 @@ def _import_opml(args: argparse.Namespace) -> int:
     new: list[NewFeed] = []
     for item in found:
         if item.url in known_urls:
-            print(f"{args.opml.name}: {item.url}: already in {args.config.name}; skipped", file=sys.stderr)
+            _say(f"{args.opml.name}: {item.url}: already in {args.config.name}; skipped", sys.stderr)
             continue
         name = derive_name(item.title, item.url, taken)
         taken.append(name)
         known_urls.add(item.url)
         site = item.site
         if site is not None and not is_http_url(site):  # informational: keep the feed, leave out the address
-            print(f"{args.opml.name}: {item.url}: htmlUrl '{site}' is not an http(s) URL; not kept", file=sys.stderr)
+            _say(f"{args.opml.name}: {item.url}: htmlUrl '{site}' is not an http(s) URL; not kept", sys.stderr)
             site = None
         new.append(NewFeed(name=name, url=item.url, title=item.title, categories=item.categories, site=site))
     if new:
@@ -381,9 +382,9 @@ def _fetch(args: argparse.Namespace) -> int:
     results = asyncio.run(_fetch_with_progress(config, feeds, show_progress))
     for result in results:
         for line in (*result.notes, *result.errors):
-            print(line, file=sys.stderr)
+            _say(line, sys.stderr)
     if args.json:
-        print(
+        _show(
             json.dumps(
                 {"ok": all(r.ok for r in results), "feeds": [_result_json(r) for r in results]},
                 ensure_ascii=False,
@@ -425,7 +426,7 @@ def _print_summary(results: Sequence[FeedResult]) -> None:
         status = "  feed failed (see above)" if r.errors and not (r.new or r.known or r.failed) else ""
         extra = "  (unchanged)" if r.not_modified else ""
         fallback = f"  ({r.fallback} from the feed's own content)" if r.fallback else ""
-        print(f"{r.feed:<{width}}  {r.new:>5}  {r.known:>5}  {r.failed:>6}{status}{extra}{fallback}")
+        _say(f"{r.feed:<{width}}  {r.new:>5}  {r.known:>5}  {r.failed:>6}{status}{extra}{fallback}")
 
 
 def _extract(args: argparse.Namespace) -> int:
@@ -438,13 +439,13 @@ def _extract(args: argparse.Namespace) -> int:
     try:
         shown = asyncio.run(preview(config, args.url, args.body, args.remove))
     except FetchError as exc:
-        print(f"crawler: {exc}", file=sys.stderr)
+        _say(f"crawler: {exc}", sys.stderr)
         return EXIT_FAILED
     except ExtractError as exc:
-        print(f"crawler: {args.url}: {exc}", file=sys.stderr)
+        _say(f"crawler: {args.url}: {exc}", sys.stderr)
         return EXIT_FAILED
     if not args.json:
-        sys.stdout.write(render(shown.composed.article))
+        sys.stdout.write(_visible_lines(render(shown.composed.article)))
         return EXIT_OK
     article, meta = shown.composed.article, shown.page.meta
     data = {
@@ -462,7 +463,7 @@ def _extract(args: argparse.Namespace) -> int:
         "description": meta.description,
         "body": article.body,
     }
-    print(json.dumps(data, ensure_ascii=False, indent=2))
+    _show(json.dumps(data, ensure_ascii=False, indent=2))
     return EXIT_OK
 
 
@@ -494,13 +495,28 @@ def _status(args: argparse.Namespace) -> int:
     report = status_report(load_config(args.config))
     for line in (report.note, report.problem):
         if line:
-            print(f"crawler: {line}", file=sys.stderr)
+            _say(f"crawler: {line}", file=sys.stderr)
     if args.json:
-        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        _show(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(render_table(report.feeds))
+        _show(render_table(report.feeds))
     # The rows are printed either way; a state database that cannot be trusted fails the command.
     return EXIT_FAILED if report.problem else EXIT_OK
+
+
+def _say(line: str, file: TextIO | None = None) -> None:
+    """Print one line that may hold what a feed or a page said: its control characters (a newline too) escaped,
+    so it stays one line and cannot drive the terminal."""
+    print(visible(line), file=file or sys.stdout)
+
+
+def _show(text: str, file: TextIO | None = None) -> None:
+    """Print text laid out in lines by us (a table, indented JSON, an archive file), each line escaped as `_say`."""
+    print(_visible_lines(text).removesuffix("\n"), file=file or sys.stdout)
+
+
+def _visible_lines(text: str) -> str:
+    return "\n".join(visible(line) for line in text.split("\n"))
 
 
 if __name__ == "__main__":

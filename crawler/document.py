@@ -128,7 +128,12 @@ def http_date(moment: datetime) -> str:
     """RFC 822 date in GMT with English names whatever the locale: `Tue, 24 Aug 2021 07:07:13 GMT`."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        # Beyond what datetime holds in UTC (year 1 east of Greenwich, year 9999 west of it): the nearest end.
+        utc = (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
+    return format_datetime(utc.replace(microsecond=0), usegmt=True)
 
 
 def clean_value(value: str) -> str:

@@ -396,19 +396,20 @@ def _date(raw: Any, field: str) -> datetime | None:
         try:
             year, month, day, hour, minute, second = (int(part) for part in parsed[:6])
             return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
     return None
 
 
 def parse_date_text(text: str) -> datetime | None:
-    """An RFC 822 or ISO 8601 date; naive when the text carries no offset."""
+    """An RFC 822 or ISO 8601 date; naive when the text carries no offset; None when it is not one, or names a
+    year, hour or offset no datetime can hold (such a number overflows instead of failing as a bad value)."""
     text = text.strip()
     try:
         moment = parsedate_to_datetime(text)
         # email.utils marks "-0000" (no zone known) as naive already; keep that meaning.
         return moment
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         pass
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -3,7 +3,7 @@
 Errors are one type, FetchError, whose `kind` says what happened and whether a later poll may succeed:
 
     FetchError
-      kind: timeout | reset | status | too-large | redirects | scheme | address | robots | bot-protection
+      kind: timeout | reset | status | too-large | redirects | scheme | url | address | robots | bot-protection
             | retry-after | network
       transient: True when a later poll may succeed (timeouts, resets, 5xx, 429, a bot challenge); False for 404,
                  410, robots.txt Disallow, refused addresses, too-large bodies ...
@@ -103,13 +103,13 @@ class Response:
 
     @property
     def etag(self) -> str | None:
-        """The ETag exactly as the server sent it."""
-        return _header(self.headers, "etag")
+        """The ETag exactly as the server sent it; None when it could not be sent back (see `sendable`)."""
+        return _validator(self.headers, "etag")
 
     @property
     def last_modified(self) -> str | None:
-        """The Last-Modified header exactly as the server sent it."""
-        return _header(self.headers, "last-modified")
+        """The Last-Modified header exactly as the server sent it; None when it could not be sent back."""
+        return _validator(self.headers, "last-modified")
 
     def cache_lifetime(self) -> float | None:
         """Seconds the response may be cached for, from Cache-Control max-age or Expires."""
@@ -124,6 +124,25 @@ class Response:
             if moment is not None:
                 return max(0.0, moment - time.time())
         return None
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be requested, in a few words, or None when it can: what httpx's parser (non-printable
+    characters, a port that is not one, a URL over 64 KB) or the IDNA codec (`xn--a`) would refuse."""
+    try:
+        # Reading the host decodes an IDNA one (`xn--...`), which is where a bad one is refused.
+        _host = httpx.URL(url).host
+        _port = urlsplit(url).port  # the stdlib's parser, which the crawler uses on the URL too
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+        return _reason(exc)
+    return None
+
+
+def sendable(value: str) -> bool:
+    """Whether a header value can be sent as it is: printable ASCII. A validator outside it (a UTF-8 ETag, a
+    Last-Modified with a control character) is neither stored nor sent: the next poll is unconditional, and the
+    unchanged body is still recognised by its hash."""
+    return value.isascii() and value.isprintable()
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -180,7 +199,7 @@ async def resolve_host(host: str) -> list[str]:
     again and judges what it connects to (crawler.connections), so a changed DNS answer cannot slip past."""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+    except (socket.gaierror, UnicodeError, ValueError):  # ValueError: a NUL in the name
         return []
     return [str(info[4][0]) for info in infos]
 
@@ -323,6 +342,16 @@ class Fetcher:
         return backoff_wait(self._http.backoff, attempt)
 
     async def _get_once(self, request: Request) -> Response:
+        try:
+            return await self._follow(request)
+        except (httpx.InvalidURL, UnicodeError, ValueError, OverflowError) as exc:
+            # What the checks in _exchange did not foresee that httpx, the IDNA codec or the socket layer refuse:
+            # still a FetchError with its reason, never a crash; a later poll would meet it again.
+            raise FetchError(
+                request.url, "url", f"cannot be requested: {type(exc).__name__}: {_reason(exc)}", transient=False
+            ) from None
+
+    async def _follow(self, request: Request) -> Response:
         url = request.url
         only_permanent = True  # a feed moved for good only when every hop said so
         for hop in range(self._http.max_redirects + 1):
@@ -357,6 +386,9 @@ class Fetcher:
 
     async def _exchange(self, url: str, request: Request) -> Response:
         """One request/response on the wire, no redirects followed, with every check before it."""
+        problem = url_problem(url)
+        if problem is not None:
+            raise FetchError(url, "url", f"invalid URL: {problem}", transient=False)
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError(url, "scheme", f"only http and https URLs are fetched, not {url}", transient=False)
@@ -374,9 +406,10 @@ class Fetcher:
         headers = self._base_headers
         if request.etag or request.last_modified or request.headers:
             headers = headers.copy()
-            if request.etag:
+            # A validator stored before it was vetted (see `sendable`) is left out: the request goes unconditional.
+            if request.etag and sendable(request.etag):
                 headers["If-None-Match"] = request.etag
-            if request.last_modified:
+            if request.last_modified and sendable(request.last_modified):
                 headers["If-Modified-Since"] = request.last_modified
             # The feed's own headers win, whatever their case (a `user-agent:` key replaces ours, not joins it).
             headers.update(request.headers)
@@ -626,6 +659,8 @@ class Fetcher:
         try:
             # RFC 9309: follow at least five redirects (http -> https, www -> bare host are common).
             for _ in range(ROBOTS_MAX_REDIRECTS + 1):
+                if url_problem(target) is not None:
+                    return allow_all  # a redirect to no valid URL: robots.txt is "unavailable", so allowed
                 where = urlsplit(target)
                 host = (where.hostname or "").lower()
                 if where.scheme not in ("http", "https") or not host:
@@ -783,3 +818,8 @@ def _reason(exc: Exception) -> str:
 def _header(headers: httpx.Headers, name: str) -> str | None:
     value: str | None = headers.get(name)
     return value
+
+
+def _validator(headers: httpx.Headers, name: str) -> str | None:
+    value = _header(headers, name)
+    return value if value is not None and sendable(value) else None

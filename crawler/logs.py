@@ -24,6 +24,20 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 _BARE = re.compile(r"[^\s\"'=\\]+\Z")
 # Libraries that log every request at INFO would drown the crawler's own lines.
 _CHATTY = ("httpx", "httpcore", "apscheduler", "hpack")
+# What a terminal acts on or a reader misreads rather than sees: C0 (ESC, newlines, ...), DEL, C1, the bidirectional
+# controls, the line and paragraph separators, and lone surrogates.
+_UNSEEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def visible(text: str) -> str:
+    """`text` with every character a terminal would act on or a reader would not see (see _UNSEEN) written as a
+    JSON escape (`\u001b`): what a feed or a page says can neither clear the screen, set the terminal's title nor
+    start a line of its own. The escapes are valid inside a JSON string, so JSON output goes through this too."""
+    return _UNSEEN.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def event_fields(record: logging.LogRecord) -> dict[str, object]:
@@ -65,7 +79,8 @@ class TextFormatter(logging.Formatter):
         parts += [f"{key}={_text_value(value)}" for key, value in event_fields(record).items()]
         if record.exc_info:
             parts.append(f"exception={_text_value(self.formatException(record.exc_info))}")
-        return " ".join(parts)
+        # Values quoted above have their newlines escaped already; a bare one may still hold an ESC or a C1 control.
+        return visible(" ".join(parts))
 
 
 class JsonFormatter(logging.Formatter):
@@ -83,7 +98,17 @@ class JsonFormatter(logging.Formatter):
             data.setdefault(key, _plain(value))
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False)
+        # json.dumps escapes C0 only; DEL, C1 and bidirectional controls would reach the terminal raw.
+        return visible(json.dumps(data, ensure_ascii=False))
+
+
+class PlainFormatter(logging.Formatter):
+    """The CLI's `LEVEL message` lines (and tracebacks), each line made `visible`: an exception's message may quote
+    what a feed said."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render one record, every line of it escaped."""
+        return "\n".join(visible(line) for line in super().format(record).split("\n"))
 
 
 def setup_logging(fmt: LogFormat, level: int = logging.INFO, stream: TextIO | None = None) -> None:

@@ -139,7 +139,19 @@ class Pipeline:
             raise
         except Exception as exc:
             log.exception("feed crashed", extra={"feed": feed.name, "url": feed.url})
-            return FeedResult(feed=feed.name, url=feed.url, errors=(f"feed '{feed.name}': {feed.url}: {_crash(exc)}",))
+            return self._feed_crashed(feed, exc)
+
+    def _feed_crashed(self, feed: FeedConfig, exc: Exception) -> FeedResult:
+        """A crashed poll fails like any other failure: counted, shown by `crawler status` and backed off, so that a
+        poll that crashes every time is not tried again at once, forever."""
+        result = FeedResult(feed=feed.name, url=feed.url)
+        try:
+            return self._feed_failed(feed, self._state_for(feed), result, exc, time.time())
+        except StoreError:
+            raise
+        except Exception:
+            log.exception("feed crashed, and so did recording it", extra={"feed": feed.name, "url": feed.url})
+            return replace(result, errors=(f"feed '{feed.name}': {feed.url}: {_crash(exc)}",))
 
     async def _refresh(self, feed: FeedConfig) -> FeedResult:
         result = FeedResult(feed=feed.name, url=feed.url)
@@ -239,7 +251,7 @@ class Pipeline:
     ) -> FeedResult:
         failures = state.failures + 1
         gone = isinstance(exc, FetchError) and exc.status == 410
-        reason = exc.reason if isinstance(exc, FetchError) else str(exc)
+        reason = exc.reason if isinstance(exc, FetchError) else str(exc) if isinstance(exc, FeedError) else _crash(exc)
         message = f"feed '{feed.name}': {feed.url}: {reason}"
         if gone:
             message += " (gone; remove it from feeds.yaml)"

@@ -3,13 +3,13 @@ whatever makes those rows untrustworthy (a state database that is missing, or kn
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from crawler import archive
 from crawler.config import Config
+from crawler.logs import visible
 from crawler.store import FeedCounts, FeedState, PendingEntry, SqliteStore
 
 NO_DATABASE = "no state database"
@@ -151,7 +151,8 @@ def _archive_files(config: Config) -> int:
 
 
 def render_table(rows: Sequence[FeedStatus]) -> str:
-    """A plain-text table, one line per feed, times in UTC."""
+    """A plain-text table, one line per feed, times in UTC; what a feed said (its last error, where it moved)
+    escaped as the logs are, so no value can break its row or drive the terminal."""
     header = (
         "feed",
         "state",
@@ -166,7 +167,7 @@ def render_table(rows: Sequence[FeedStatus]) -> str:
     )
     lines = [
         (
-            row.name,
+            visible(row.name),
             row.state,
             _short(row.last_poll),
             _short(row.last_success),
@@ -175,7 +176,7 @@ def render_table(rows: Sequence[FeedStatus]) -> str:
             str(row.archived),
             str(row.pending),
             str(row.articles_failing),
-            _printable(_error_cell(row)),
+            visible(_error_cell(row)),
         )
         for row in rows
     ]
@@ -191,14 +192,6 @@ def _error_cell(row: FeedStatus) -> str:
     if row.article_error:
         parts.append(f"article {row.article_error}")
     return "; ".join(part for part in parts if part)
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _printable(text: str) -> str:
-    # Errors quote URLs and messages from feeds and servers: no escape sequence of theirs reaches the terminal.
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 def _row(

@@ -15,17 +15,27 @@ import pytest
 
 from tests.conftest import REPO, Workdir
 
+# Runs `prelude` (argv[1]), then the real CLI module as `python -m crawler` would.
+_WITH_PRELUDE = """
+import runpy, sys
+exec(sys.argv.pop(1))
+sys.argv[0] = 'crawler'
+runpy.run_module('crawler', run_name='__main__', alter_sys=True)
+"""
+
 
 class RunningDaemon:
-    """One `crawler run` process in a work folder; its stdout and stderr go to files there."""
+    """One `crawler run` process in a work folder; its stdout and stderr go to files there. A `prelude` is Python run
+    in the process first: how a test gives a stage a bug on demand."""
 
-    def __init__(self, work: Workdir, *args: str) -> None:
+    def __init__(self, work: Workdir, *args: str, prelude: str | None = None) -> None:
         self.work = work
         self.log_path = work.path / "daemon.log"
         env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+        command = ["-m", "crawler"] if prelude is None else ["-c", _WITH_PRELUDE, prelude]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "crawler", "run", *args],
+                [sys.executable, *command, "run", *args],
                 cwd=work.path,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -71,8 +81,8 @@ def start_daemon(work: Workdir) -> Iterator[Callable[..., RunningDaemon]]:
     """A factory of running daemons; every one of them is killed when the test ends, whatever happened."""
     started: list[RunningDaemon] = []
 
-    def start(*args: str) -> RunningDaemon:
-        daemon = RunningDaemon(work, *args)
+    def start(*args: str, prelude: str | None = None) -> RunningDaemon:
+        daemon = RunningDaemon(work, *args, prelude=prelude)
         started.append(daemon)
         return daemon
 
