@@ -45,7 +45,7 @@ from crawler.config import (
 )
 from crawler.fetch import Fetcher, FetchError, Request, Response
 from crawler.pipeline import WORKER_MODULES, FeedResult, Pipeline, poll_interval, stale_temp_files
-from crawler.reindex import reindex
+from crawler.reindex import rebuild_lost_state
 from crawler.store import FeedState, SqliteStore, StoreError
 from crawler.workers import Workers, process_count
 
@@ -154,15 +154,6 @@ def next_poll_time(
         interval = poll_interval(feed.interval, None, None, config.min_interval, config.max_interval)
         due = min(due, state.last_poll + interval)
     return max(due, now) + jitter(feed.interval, rng)
-
-
-def rebuild_lost_state(config: Config) -> int | None:
-    """With no state database while the archive holds articles (it was deleted, or `state:` moved), rebuild its
-    record of them as `crawler reindex` does, so that listed pages fetched again are recognised, not archived again;
-    return how many articles it now records, or None when there was nothing to do."""
-    if config.state.exists() or next(archive.archived_files(config.archive), None) is None:
-        return None
-    return reindex(config).articles
 
 
 def poll_outcome(result: FeedResult) -> str:
@@ -371,13 +362,7 @@ class Daemon:
         removed = await asyncio.to_thread(archive.remove_stale_temp_files, config.archive)
         if removed:
             log.info("removed temp files left by a crash", extra={"count": removed})
-        rebuilt = await asyncio.to_thread(rebuild_lost_state, config)
-        if rebuilt is not None:
-            log.warning(
-                "no state database, but the archive holds articles: rebuilt its record of them from the archive "
-                "(as crawler reindex), so that none is archived again",
-                extra={"state": str(config.state), "articles": rebuilt},
-            )
+        await asyncio.to_thread(rebuild_lost_state, config)
         self._store = SqliteStore(config.state)
         self._digest = await asyncio.to_thread(self._file_digest)
         self._gen = self._generation(config, None)

@@ -23,6 +23,7 @@ from crawler.config import Config, FeedConfig
 from crawler.extract import Extracted
 from crawler.feeds import Entry, FeedError, ParsedFeed, parse_feed
 from crawler.fetch import Fetcher, FetchError, Request, Response, private_addresses_allowed
+from crawler.reindex import rebuild_lost_state
 from crawler.store import ArchivedArticle, FeedState, NewEntry, PendingEntry, SqliteStore, Store, StoreError
 from crawler.urls import normalize_url
 from crawler.workers import WorkerCrashed, Workers, process_count
@@ -598,6 +599,7 @@ async def fetch_feeds(
 ) -> list[FeedResult]:
     """Poll `feeds` once, all at once (the fetcher's per-host caps keep it polite), and archive what is new."""
     await asyncio.to_thread(archive.remove_stale_temp_files, config.archive)
+    await asyncio.to_thread(rebuild_lost_state, config)
     store = SqliteStore(config.state)
     workers = Workers(process_count(config.workers), preload=WORKER_MODULES, on_crash=stale_temp_files(config))
     try:

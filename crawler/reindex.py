@@ -10,6 +10,7 @@ another name of that article.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ import yaml
 from crawler import archive, document, identity
 from crawler.config import Config
 from crawler.store import IndexedArticle, SqliteStore, StoreError, database_problem
+
+log = logging.getLogger("crawler.reindex")
 
 _BODY_START = "\n---\n\n<div>"
 _BODY_END = "</div>\n"
@@ -32,6 +35,21 @@ class ReindexResult:
     articles: int
     unreadable: tuple[str, ...]  # archive-relative paths whose body could not be read (indexed without a hash)
     moved_aside: Path | None  # where a corrupt database was moved, if it was
+
+
+def rebuild_lost_state(config: Config) -> int | None:
+    """With no state database while the archive holds articles (it was deleted, or `state:` moved), rebuild its
+    record of them as `crawler reindex` does, so that listed pages fetched again are recognised, not archived again;
+    return how many articles it now records, or None when there was nothing to do."""
+    if config.state.exists() or next(archive.archived_files(config.archive), None) is None:
+        return None
+    rebuilt = reindex(config).articles
+    log.warning(
+        "no state database, but the archive holds articles: rebuilt its record of them from the archive "
+        "(as crawler reindex), so that none is archived again",
+        extra={"state": str(config.state), "articles": rebuilt},
+    )
+    return rebuilt
 
 
 def reindex(config: Config) -> ReindexResult:

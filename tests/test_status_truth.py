@@ -117,3 +117,23 @@ def test_a_poll_that_died_before_saving_its_state_is_not_shown_as_never_polled(w
     row = work.run("status", "--json").json()["feeds"][0]
 
     assert (row["state"], row["pending"]) == ("poll unfinished", 1)
+
+
+def test_fetch_without_its_state_database_rebuilds_it_from_the_archive_and_archives_nothing_again(
+    server: TestServer, work: Workdir
+) -> None:
+    server.add("/feed.xml", body=rss(Item(server.url("/a"), title="A")), content_type=RSS)
+    server.add("/a", body=page("A is the article, long enough to stand on its own in the archive. " * 5))
+    work.write_config(config({"name": "news", "url": server.url("/feed.xml")}))
+    assert work.run("fetch").code == 0
+    (archived,) = (work.path / "archive").rglob("*.md")
+    written = archived.stat().st_mtime_ns
+    (work.path / ".crawler" / "state.db").unlink()
+
+    again = work.run("fetch", "--json")
+
+    assert again.code == 0, again.stderr
+    assert "no state database, but the archive holds articles: rebuilt its record" in again.stderr
+    assert (again.json()["feeds"][0]["new"], again.json()["feeds"][0]["known"]) == (0, 1)
+    assert list((work.path / "archive").rglob("*.md")) == [archived]
+    assert archived.stat().st_mtime_ns == written  # recognised, not written again
