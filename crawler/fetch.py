@@ -716,12 +716,20 @@ class _Inflater:
 
     PIECE = 64 * 1024
 
-    def __init__(self, wbits: int, *, raw_fallback: bool = False) -> None:
+    def __init__(self, name: str, wbits: int, *, raw_fallback: bool = False) -> None:
+        self.name = name
         self._inflate = zlib.decompressobj(wbits)
         self._raw_fallback = raw_fallback  # "deflate" is often sent raw, without the zlib header it should have
         self._started = False
+        self._fed = False
+
+    @property
+    def cut_short(self) -> bool:
+        """Whether the layer was given bytes but no end-of-stream marker: the body stopped before its end."""
+        return self._fed and not self._inflate.eof
 
     def feed(self, data: bytes) -> Iterator[bytes]:
+        self._fed = self._fed or bool(data)
         while data and not self._inflate.eof:
             try:
                 out = self._inflate.decompress(data, self.PIECE)
@@ -746,13 +754,14 @@ class _Decoder:
     """Undoes a Content-Encoding (gzip, deflate, identity, or a list of them) in bounded pieces."""
 
     def __init__(self, url: str, header: str) -> None:
+        self._url = url
         self._layers: list[_Inflater] = []
         names = [name.strip().lower() for name in header.split(",") if name.strip()]
         for name in reversed(names):  # the encoding applied last is undone first
             if name in ("gzip", "x-gzip"):
-                self._layers.append(_Inflater(16 + zlib.MAX_WBITS))
+                self._layers.append(_Inflater("gzip", 16 + zlib.MAX_WBITS))
             elif name == "deflate":
-                self._layers.append(_Inflater(zlib.MAX_WBITS, raw_fallback=True))
+                self._layers.append(_Inflater("deflate", zlib.MAX_WBITS, raw_fallback=True))
             elif name != "identity":
                 raise FetchError(url, "network", f"unsupported Content-Encoding '{name}'", transient=False)
 
@@ -766,9 +775,18 @@ class _Decoder:
         return self._through(0, iter((data,)))
 
     def flush(self) -> Iterator[bytes]:
-        """What the layers still hold at the end of the body."""
+        """What the layers still hold at the end of the body; a FetchError if a stream ends before its end marker
+        (zlib would hand back the part it has, silently: a connection cut short, a proxy's truncated cache entry)."""
         for index, layer in enumerate(self._layers):
             yield from self._through(index + 1, layer.flush())
+        for layer in self._layers:
+            if layer.cut_short:
+                raise FetchError(
+                    self._url,
+                    "network",
+                    f"truncated {layer.name} body: the compressed stream ends before its end marker",
+                    transient=True,
+                )
 
     def _through(self, start: int, pieces: Iterator[bytes]) -> Iterator[bytes]:
         for layer in self._layers[start:]:
