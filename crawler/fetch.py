@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import ipaddress
 import random
+import re
 import socket
 import ssl
 import time
@@ -47,6 +48,12 @@ ROBOTS_MAX_BYTES = 512 * 1024
 ROBOTS_MAX_REDIRECTS = 5
 MAX_RETRY_WAIT = 60.0  # the longest backoff between two attempts within one poll
 ACCEPT_ENCODING = "gzip, deflate"  # only what _Decoder can undo in bounded pieces
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_XML_TYPES = frozenset({"text/xml", "application/xml"})
+_SNIFF_BYTES = 1445  # what WHATWG's MIME sniffing looks at
+_XHTML_ROOT = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*)*<html[\s>]", re.I | re.S)
+_BINARY_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")  # WHATWG's "binary data bytes"
+_TEXT_BOMS = (b"\xef\xbb\xbf", b"\xfe\xff", b"\xff\xfe")
 _CHALLENGE_MARKERS = (
     b"challenge-platform",
     b"cf-chl-",
@@ -143,6 +150,24 @@ def sendable(value: str) -> bool:
     Last-Modified with a control character) is neither stored nor sent: the next poll is unconditional, and the
     unchanged body is still recognised by its hash."""
     return value.isascii() and value.isprintable()
+
+
+def not_html(content_type: str | None, content: bytes) -> str | None:
+    """Why an answer is not an HTML page to extract an article from (one line), or None when it is one.
+
+    Pages are what a browser renders as HTML: text/html, application/xhtml+xml, and XML whose root is <html>; with no
+    Content-Type at all, any body that is not binary (the server said nothing; most such bodies are old HTML).
+    text/plain is not a page: a browser shows it as text, never as markup (WHATWG MIME sniffing)."""
+    essence = (content_type or "").split(";", 1)[0].strip().lower()
+    if essence in _HTML_TYPES:
+        return None
+    if essence in _XML_TYPES and _XHTML_ROOT.search(content[:_SNIFF_BYTES]):
+        return None
+    if "/" not in essence:  # missing, or no MIME type at all (WHATWG: as if missing)
+        if content.startswith(_TEXT_BOMS) or not _BINARY_BYTES.search(content[:_SNIFF_BYTES]):
+            return None
+        return "not an HTML page: no Content-Type, and the body is binary"
+    return f"not an HTML page: {essence}"
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
