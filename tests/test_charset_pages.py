@@ -152,3 +152,14 @@ def test_undeclared_bytes_of_other_scripts_are_not_read_as_chinese(text: str, en
     content = page(text, charset_tag="").encode(encoding)
 
     assert choose_encoding(content, "text/html") != "gb18030"
+
+
+def test_a_utf8_page_with_a_stray_byte_stays_utf8(server: TestServer, work: Workdir) -> None:
+    # A template's Latin-1 byte in a UTF-8 page: the declared UTF-8 breaks, and detection still reads it as UTF-8.
+    body = (
+        page(NEWS * 3 + " Caf\xe9 ", charset_tag='<meta charset="utf-8">').encode("utf-8").replace(b"\xc3\xa9", b"\xe9")
+    )
+
+    text = _archive_page(server, work, body, "text/html; charset=utf-8")
+
+    assert f"<p>{NEWS * 3} Caf\ufffd </p>" in text
