@@ -158,7 +158,7 @@ def not_html(content_type: str | None, content: bytes) -> str | None:
     Pages are what a browser renders as HTML: text/html, application/xhtml+xml, and XML whose root is <html>; with no
     Content-Type at all, any body that is not binary (the server said nothing; most such bodies are old HTML).
     text/plain is not a page: a browser shows it as text, never as markup (WHATWG MIME sniffing)."""
-    essence = (content_type or "").split(";", 1)[0].strip().lower()
+    essence = _mime_essence(content_type)
     if essence in _HTML_TYPES:
         return None
     if essence in _XML_TYPES and _XHTML_ROOT.search(content[:_SNIFF_BYTES]):
@@ -168,6 +168,13 @@ def not_html(content_type: str | None, content: bytes) -> str | None:
             return None
         return "not an HTML page: no Content-Type, and the body is binary"
     return f"not an HTML page: {essence}"
+
+
+def _mime_essence(content_type: str | None) -> str:
+    """The type/subtype of a Content-Type, lower case; of the last valid one when the header came twice (httpx joins
+    repeats with commas; WHATWG's "extract a MIME type" takes the last)."""
+    essences = [piece.split(";", 1)[0].strip().lower() for piece in (content_type or "").split(",")]
+    return next((essence for essence in reversed(essences) if "/" in essence), "")
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

@@ -79,3 +79,5 @@ def test_the_rule_in_short() -> None:
     assert not_html("application/xml", b"<?xml version='1.0'?><rss/>") == "not an HTML page: application/xml"
     assert not_html(None, b"\xff\xfe<\x00h\x00t\x00m\x00l\x00>\x00") is None  # UTF-16 text: its BOM says so
     assert not_html("", b"\x00\x01") == "not an HTML page: no Content-Type, and the body is binary"
+    assert not_html("text/html; charset=utf-8, text/html", b"\x00") is None  # the header sent twice
+    assert not_html("text/html, image/png", b"") == "not an HTML page: image/png"
