@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import ipaddress
 import random
+import re
 import socket
 import ssl
 import time
@@ -47,6 +48,12 @@ ROBOTS_MAX_BYTES = 512 * 1024
 ROBOTS_MAX_REDIRECTS = 5
 MAX_RETRY_WAIT = 60.0  # the longest backoff between two attempts within one poll
 ACCEPT_ENCODING = "gzip, deflate"  # only what _Decoder can undo in bounded pieces
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_XML_TYPES = frozenset({"text/xml", "application/xml"})
+_SNIFF_BYTES = 1445  # what WHATWG's MIME sniffing looks at
+_XHTML_ROOT = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*)*<html[\s>]", re.I | re.S)
+_BINARY_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")  # WHATWG's "binary data bytes"
+_TEXT_BOMS = (b"\xef\xbb\xbf", b"\xfe\xff", b"\xff\xfe")
 _CHALLENGE_MARKERS = (
     b"challenge-platform",
     b"cf-chl-",
@@ -143,6 +150,31 @@ def sendable(value: str) -> bool:
     Last-Modified with a control character) is neither stored nor sent: the next poll is unconditional, and the
     unchanged body is still recognised by its hash."""
     return value.isascii() and value.isprintable()
+
+
+def not_html(content_type: str | None, content: bytes) -> str | None:
+    """Why an answer is not an HTML page to extract an article from (one line), or None when it is one.
+
+    Pages are what a browser renders as HTML: text/html, application/xhtml+xml, and XML whose root is <html>; with no
+    Content-Type at all, any body that is not binary (the server said nothing; most such bodies are old HTML).
+    text/plain is not a page: a browser shows it as text, never as markup (WHATWG MIME sniffing)."""
+    essence = _mime_essence(content_type)
+    if essence in _HTML_TYPES:
+        return None
+    if essence in _XML_TYPES and _XHTML_ROOT.search(content[:_SNIFF_BYTES]):
+        return None
+    if "/" not in essence:  # missing, or no MIME type at all (WHATWG: as if missing)
+        if content.startswith(_TEXT_BOMS) or not _BINARY_BYTES.search(content[:_SNIFF_BYTES]):
+            return None
+        return "not an HTML page: no Content-Type, and the body is binary"
+    return f"not an HTML page: {essence}"
+
+
+def _mime_essence(content_type: str | None) -> str:
+    """The type/subtype of a Content-Type, lower case; of the last valid one when the header came twice (httpx joins
+    repeats with commas; WHATWG's "extract a MIME type" takes the last)."""
+    essences = [piece.split(";", 1)[0].strip().lower() for piece in (content_type or "").split(",")]
+    return next((essence for essence in reversed(essences) if "/" in essence), "")
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -716,12 +748,20 @@ class _Inflater:
 
     PIECE = 64 * 1024
 
-    def __init__(self, wbits: int, *, raw_fallback: bool = False) -> None:
+    def __init__(self, name: str, wbits: int, *, raw_fallback: bool = False) -> None:
+        self.name = name
         self._inflate = zlib.decompressobj(wbits)
         self._raw_fallback = raw_fallback  # "deflate" is often sent raw, without the zlib header it should have
         self._started = False
+        self._fed = False
+
+    @property
+    def cut_short(self) -> bool:
+        """Whether the layer was given bytes but no end-of-stream marker: the body stopped before its end."""
+        return self._fed and not self._inflate.eof
 
     def feed(self, data: bytes) -> Iterator[bytes]:
+        self._fed = self._fed or bool(data)
         while data and not self._inflate.eof:
             try:
                 out = self._inflate.decompress(data, self.PIECE)
@@ -746,13 +786,14 @@ class _Decoder:
     """Undoes a Content-Encoding (gzip, deflate, identity, or a list of them) in bounded pieces."""
 
     def __init__(self, url: str, header: str) -> None:
+        self._url = url
         self._layers: list[_Inflater] = []
         names = [name.strip().lower() for name in header.split(",") if name.strip()]
         for name in reversed(names):  # the encoding applied last is undone first
             if name in ("gzip", "x-gzip"):
-                self._layers.append(_Inflater(16 + zlib.MAX_WBITS))
+                self._layers.append(_Inflater("gzip", 16 + zlib.MAX_WBITS))
             elif name == "deflate":
-                self._layers.append(_Inflater(zlib.MAX_WBITS, raw_fallback=True))
+                self._layers.append(_Inflater("deflate", zlib.MAX_WBITS, raw_fallback=True))
             elif name != "identity":
                 raise FetchError(url, "network", f"unsupported Content-Encoding '{name}'", transient=False)
 
@@ -766,9 +807,18 @@ class _Decoder:
         return self._through(0, iter((data,)))
 
     def flush(self) -> Iterator[bytes]:
-        """What the layers still hold at the end of the body."""
+        """What the layers still hold at the end of the body; a FetchError if a stream ends before its end marker
+        (zlib would hand back the part it has, silently: a connection cut short, a proxy's truncated cache entry)."""
         for index, layer in enumerate(self._layers):
             yield from self._through(index + 1, layer.flush())
+        for layer in self._layers:
+            if layer.cut_short:
+                raise FetchError(
+                    self._url,
+                    "network",
+                    f"truncated {layer.name} body: the compressed stream ends before its end marker",
+                    transient=True,
+                )
 
     def _through(self, start: int, pieces: Iterator[bytes]) -> Iterator[bytes]:
         for layer in self._layers[start:]:

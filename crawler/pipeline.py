@@ -22,7 +22,7 @@ from crawler.article import Composed, FetchedPage, Staged, compose, extract_fetc
 from crawler.config import Config, FeedConfig
 from crawler.extract import Extracted
 from crawler.feeds import Entry, FeedError, ParsedFeed, parse_feed
-from crawler.fetch import Fetcher, FetchError, Request, Response, private_addresses_allowed
+from crawler.fetch import Fetcher, FetchError, Request, Response, not_html, private_addresses_allowed
 from crawler.reindex import rebuild_lost_state
 from crawler.store import ArchivedArticle, FeedState, NewEntry, PendingEntry, SqliteStore, Store, StoreError
 from crawler.urls import normalize_url
@@ -368,7 +368,10 @@ class Pipeline:
                     )
                 )
                 final_url = response.final_url
-                page = FetchedPage(response.content, response.content_type, response.final_url)
+                # An image, a PDF, a zip ... is no page to read as text: the feed's own content stands in (no retry).
+                fallback_reason = not_html(response.content_type, response.content)
+                if fallback_reason is None:
+                    page = FetchedPage(response.content, response.content_type, response.final_url)
             except FetchError as exc:
                 attempts = self._store.record_failure(feed.name, item.key, exc.reason)
                 if exc.transient and attempts < MAX_PAGE_ATTEMPTS:

@@ -18,6 +18,7 @@ Faults (Answer.fault), modelled on Scrapy's mock server:
 - "truncate" (or "drop"): promise twice the bytes sent, then close mid-body;
 - "drip": send the body slowly, `delay` seconds in all;
 - "chunked": send the body with chunked transfer encoding (no Content-Length, so only streaming can limit it);
+- "unframed": send the body with neither Content-Length nor chunked encoding: it ends when the connection closes;
 - "endless": a chunked body that never ends;
 - "badchunk": a chunked body with a malformed chunk size;
 - "gzip": send `body` gzip-compressed. For a gzip bomb, send `gzip_bomb(size)` as the body with a
@@ -289,7 +290,10 @@ class TestServer:
                     self._send_chunked(answer, body)
                     return
                 length = len(body) * 2 if answer.fault in ("truncate", "drop") else len(body)
-                self.send_header("Content-Length", str(length))
+                if answer.fault == "unframed":
+                    self.send_header("Connection", "close")
+                else:
+                    self.send_header("Content-Length", str(length))
                 self.end_headers()
                 try:
                     if answer.fault == "drip" and body:
@@ -303,7 +307,7 @@ class TestServer:
                         self.wfile.write(body)
                 except OSError:
                     pass
-                if answer.fault in ("truncate", "drop"):
+                if answer.fault in ("truncate", "drop", "unframed"):
                     self.close_connection = True
 
             def _send_chunked(self, answer: Answer, body: bytes) -> None:
