@@ -472,6 +472,13 @@ def _extract(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    if not config.feeds:
+        # Valid YAML, but nothing would ever be fetched: an empty or wrong file is far likelier than intent.
+        _say(
+            f"crawler: {config.path}: no feeds: nothing to fetch (add one with `crawler feeds add NAME URL`)",
+            sys.stderr,
+        )
+        return EXIT_FAILED
     enabled = sum(feed.enabled for feed in config.feeds)
     print(f"{config.path}: valid ({len(config.feeds)} feeds, {enabled} enabled)")
     if args.repair:
