@@ -424,12 +424,13 @@ def _result_json(result: FeedResult) -> dict[str, object]:
 
 def _print_summary(results: Sequence[FeedResult]) -> None:
     width = max([len(r.feed) for r in results] + [4])
-    print(f"{'feed':<{width}}  {'new':>5}  {'known':>5}  {'failed':>6}")
+    print(f"{'feed':<{width}}  {'new':>5}  {'known':>5}  {'skipped':>7}  {'failed':>6}")
     for r in results:
-        status = "  feed failed (see above)" if r.errors and not (r.new or r.known or r.failed) else ""
+        status = "  feed failed (see above)" if r.errors and not (r.new or r.known or r.skipped or r.failed) else ""
         extra = "  (unchanged)" if r.not_modified else ""
         fallback = f"  ({r.fallback} from the feed's own content)" if r.fallback else ""
-        _say(f"{r.feed:<{width}}  {r.new:>5}  {r.known:>5}  {r.failed:>6}{status}{extra}{fallback}")
+        counts = f"{r.new:>5}  {r.known:>5}  {r.skipped:>7}  {r.failed:>6}"
+        _say(f"{r.feed:<{width}}  {counts}{status}{extra}{fallback}")
 
 
 def _extract(args: argparse.Namespace) -> int:
