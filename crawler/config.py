@@ -452,7 +452,7 @@ def parse_config(text: str, path: Path) -> Config:
     if isinstance(fast, dict):
         try:
             return _build_config(fast, path, text)
-        except ConfigError:
+        except (ConfigError, _Unsure):
             pass  # the round-trip reading below finds the same problem and knows its line
     return _build_config(_read_yaml(text, path.name), path, text)
 
@@ -634,14 +634,19 @@ _SECTIONS = frozenset({"feeds", "defaults", "http", "politeness", "hosts", "head
 
 
 def _refuse_nulls(data: Mapping[str, Any], lines: Sequence[str], label: str) -> None:
-    """Refuse a key left without a value: `body: #artibody` is a key and a YAML comment, never a selector, and a
-    value silently missing is how a feed quietly loses its selector. ConfigError names the line and the fix."""
+    """Refuse a key left empty: `body: #artibody` is a key and a YAML comment, never a selector, and a value
+    silently missing is how a feed quietly loses its selector. ConfigError names the line and the fix. A written
+    `null` or `~` is meant (it clears what `defaults` set) and passes."""
     for who, node, key in _null_keys(data):
+        if not _has_lines(node, dict):
+            raise _Unsure  # only the round-trip reading knows the line, and so whether the value was written
         line = _line_of(node, key)
         source = lines[line - 1] if 0 < line <= len(lines) else ""
         _head, colon, rest = source.partition(f"{key}:")
         rest = rest.strip()
-        if colon and rest.startswith("#"):
+        if not colon or (rest and not rest.startswith("#")):
+            continue  # written out (`null`, `~`), or laid out in a way this line alone does not show
+        if rest:
             hint = f"YAML reads '{rest}' as a comment: quote the value, {key}: \"{rest}\""
         else:
             hint = "give it a value or delete the line"

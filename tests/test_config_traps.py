@@ -113,6 +113,16 @@ def test_a_key_left_empty_is_refused_with_its_line(work: Workdir) -> None:
     assert "feeds.yaml:2: defaults.remove has no value; give it a value or delete the line" in result.stderr
 
 
+def test_a_written_null_clears_what_defaults_set(work: Workdir) -> None:
+    text = "defaults:\n  body: '#content'\nfeeds:\n" + _feed("https://news.example/feed.xml", "body: null")
+    text += "  - name: other\n    url: https://b.example/feed.xml\n    body: ~  # automatic extraction here\n"
+    work.write_config(text)
+
+    result = work.run("check")
+
+    assert result.code == 0, result.stderr
+
+
 def test_comma_separated_categories_are_refused_suggesting_a_list(work: Workdir) -> None:
     text = "feeds:\n" + _feed("https://news.example/feed.xml", "categories: news, world")
     work.write_config(text)
