@@ -94,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser(
         "check",
-        help="validate feeds.yaml and exit 0 (valid) or 2 (invalid)",
+        help="validate feeds.yaml and exit 0 (valid), 1 (valid but no feeds) or 2 (invalid)",
         description="Validate the config file without fetching anything.",
     )
     _add_config(check)
