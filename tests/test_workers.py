@@ -4,6 +4,7 @@ one; a worker that dies fails only its own articles, which a later run archives.
 from __future__ import annotations
 
 import asyncio
+import functools
 import multiprocessing
 import os
 import subprocess
@@ -15,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from crawler import pipeline
+from crawler import archive, pipeline
 from crawler.config import FeedConfig, load_config
 from crawler.feeds import Entry
 from crawler.fetch import Fetcher
 from crawler.store import SqliteStore
 from crawler.workers import WARM_AFTER, WorkerCrashed, Workers, process_count
 from tests.conftest import Workdir
-from tests.support.server import TestServer
+from tests.support.server import Answer, Seen, TestServer
 from tests.test_fetch_command import PARAGRAPHS, article_page, config, feed_entry, rss
 
 
@@ -235,6 +236,71 @@ def test_a_page_that_kills_its_worker_fails_alone_and_is_kept_from_the_feed_afte
     assert len(files) == 120 and not [f for f in files if f.name.endswith(".tmp")]
     (story13,) = [f for f in files if "Story 13'" in f.read_text(encoding="utf-8")]
     assert "Teaser of story 13." in story13.read_text(encoding="utf-8")
+
+
+def test_a_worker_dying_keeps_the_files_of_the_jobs_it_finished_before_for_their_commit(
+    server: TestServer, work: Workdir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The race, made certain: the one worker process stages story 1 and hands its result back; only then is story
+    # 13's page served, and the worker dies on it (for real, see stage_or_die); story 1's commit is held until the
+    # cleanup after that death has run. That cleanup must not take story 1's file, which waits for its commit.
+    monkeypatch.setattr(pipeline, "stage_article", stage_or_die)
+    work.write_config(config(feed_entry("harbour", server.url("/feed.xml")), extra="workers: 1\n"))
+    cfg = load_config(work.config)
+    items = []
+    for i in (1, 13):
+        paragraphs = [f"{paragraph} This is story number {i}." for paragraph in PARAGRAPHS]
+        page = article_page(f"Story {i}", paragraphs).encode()
+        if i == 1:
+            server.add(f"/story/{i}.html", body=page)
+        else:
+            server.add_dynamic(f"/story/{i}.html", functools.partial(after_a_temp_file, work.archive, page))
+        items.append({"title": f"Story {i}", "link": server.url(f"/story/{i}.html"), "description": "Teaser."})
+    server.add("/feed.xml", body=rss(items).encode(), content_type="application/rss+xml")
+
+    cleaned = threading.Event()
+    clean = pipeline.stale_temp_files(cfg)
+
+    def on_crash(*lost: Any) -> object:
+        try:
+            return clean(*lost)
+        finally:
+            cleaned.set()
+
+    real_commit_all = archive.commit_all
+
+    def commit_after_the_cleanup(moves: Any, root: Path) -> Any:
+        cleaned.wait(60)
+        return real_commit_all(moves, root)
+
+    monkeypatch.setattr(archive, "commit_all", commit_after_the_cleanup)
+
+    async def poll() -> pipeline.FeedResult:
+        workers = Workers(1, warm_after=0, preload=pipeline.WORKER_MODULES, on_crash=on_crash)
+        store = SqliteStore(cfg.state)
+        try:
+            workers.expect(1)
+            await workers.started()
+            async with Fetcher(cfg.http, cfg.politeness) as fetcher:
+                return await pipeline.Pipeline(cfg, store, fetcher, workers=workers).refresh(cfg.feeds[0])
+        finally:
+            await workers.aclose()
+            store.close()
+
+    outcome = asyncio.run(poll())
+    crash = f"feed 'harbour': {server.url('/story/13.html')}: a worker process died while handling this page"
+    assert cleaned.is_set()
+    assert outcome.errors == (crash,) and outcome.new == 1
+    (story1,) = work.files()
+    assert "Story 1'" in story1.read_text(encoding="utf-8")
+
+
+def after_a_temp_file(root: Path, page: bytes, seen: Seen) -> Answer:
+    """The page, once a temp file (the other story's, staged by the worker) is in the archive."""
+    deadline = time.monotonic() + 60
+    while not any(root.rglob(".*.tmp")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return Answer(body=page)
 
 
 def test_workers_die_with_a_crawler_killed_outright(tmp_path: Path) -> None:
