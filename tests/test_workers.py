@@ -38,7 +38,7 @@ def die() -> None:
 
 def test_a_small_run_stays_in_threads_and_a_big_one_moves_to_processes() -> None:
     async def scenario() -> list[tuple[int, int]]:
-        workers = Workers(1, warm_after=3)
+        workers = Workers(1, warm_after=3, clock=lambda: 1000.0)  # all within one window, however slow the start
         try:
             seen = [await workers.run(where), await workers.run(where)]
             workers.expect(5)  # a feed with five new articles: the processes start before the first of them
@@ -57,13 +57,17 @@ def test_a_small_run_stays_in_threads_and_a_big_one_moves_to_processes() -> None
 
 
 def test_a_trickle_stays_in_threads_and_a_burst_uses_the_processes() -> None:
+    # What is a burst is judged by the clock given, here one that moves only when told: how fast this machine runs
+    # the jobs (or starts the processes) changes nothing.
+    now = [1000.0]
+
     async def scenario() -> tuple[list[int], list[int]]:
-        workers = Workers(1, warm_after=3, window=0.2)
+        workers = Workers(1, warm_after=3, window=10.0, clock=lambda: now[0])
         try:
             trickle = []
             for _ in range(4):  # one job at a time, each alone in its window: a daemon's occasional new article
                 trickle.append((await workers.run(where))[0])
-                await asyncio.sleep(0.3)
+                now[0] += 10.5
             burst = [pid for pid, _ in await asyncio.gather(*(workers.run(where) for _ in range(3)))]
             await workers.started()
             burst += [pid for pid, _ in await asyncio.gather(*(workers.run(where) for _ in range(2)))]
@@ -75,6 +79,25 @@ def test_a_trickle_stays_in_threads_and_a_burst_uses_the_processes() -> None:
     assert set(trickle) == {os.getpid()}
     assert burst[:2] == [os.getpid()] * 2  # the third job of the burst makes it one (and starts the processes)
     assert os.getpid() not in burst[3:]
+
+
+def test_a_burst_ends_when_its_window_has_passed() -> None:
+    now = [1000.0]
+
+    async def scenario() -> tuple[int, int]:
+        workers = Workers(1, warm_after=3, window=10.0, clock=lambda: now[0])
+        try:
+            await asyncio.gather(*(workers.run(where) for _ in range(3)))  # a burst: the processes start
+            await workers.started()
+            during = (await workers.run(where))[0]
+            now[0] += 10.5  # the burst's jobs are out of the window now
+            after = (await workers.run(where))[0]
+            return during, after
+        finally:
+            await workers.aclose()
+
+    during, after = asyncio.run(scenario())
+    assert during != os.getpid() and after == os.getpid()
 
 
 def test_no_processes_means_threads_however_big_the_run() -> None:
