@@ -41,6 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(message)s",
         stream=sys.stderr,
     )
+    if not getattr(args, "verbose", False):
+        # Errors only; and the one warning that the run is slower than it could be (worker processes unavailable,
+        # so every page is extracted in threads).
+        logging.getLogger("crawler.workers").setLevel(logging.WARNING)
     try:
         code: int = args.handler(args)
         return code

@@ -31,7 +31,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-log = logging.getLogger("crawler")
+# A logger of its own: `crawler fetch`, which shows only errors, shows this one's warning (the fallback to threads).
+log = logging.getLogger("crawler.workers")
 
 T = TypeVar("T")
 
@@ -396,7 +397,12 @@ class Workers:
     def _start(self) -> None:
         # The processes start on a thread of their own: the first one waits for the fork server to import the jobs'
         # modules, a third of a second during which the event loop would otherwise stand still.
-        pool = self._new_pool(self._processes)
+        try:
+            pool = self._new_pool(self._processes)
+        except OSError as exc:
+            # The pool's queues need semaphores, which live in /dev/shm: a container run with --ipc=none has none.
+            self._fall_back(f"cannot create their semaphores, which need a writable /dev/shm: {exc.strerror or exc}")
+            return
         self._pool = pool
         warm = asyncio.get_running_loop().run_in_executor(None, _start_processes, pool, self._processes)
         warm.add_done_callback(functools.partial(self._started, pool))
@@ -410,8 +416,12 @@ class Workers:
         self._discard(pool)
         if isinstance(error, (OSError, RuntimeError)) and not isinstance(error, BrokenProcessPool):
             # Embedded in a program whose main module cannot be re-imported, or out of processes: threads still work.
-            self._unavailable = True
-            log.warning("worker processes unavailable; extracting in threads", extra={"error": str(error)})
+            self._fall_back(str(error))
+
+    def _fall_back(self, reason: str) -> None:
+        """Run every job in a thread from now on, and say so (once: no pool is tried again)."""
+        self._unavailable = True
+        log.warning("worker processes unavailable (%s); extracting in threads", reason)
 
     def _ready_pool(self) -> ProcessPoolExecutor | None:
         """The pool, if its processes have started and can take jobs."""

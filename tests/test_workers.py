@@ -4,6 +4,7 @@ one; a worker that dies fails only its own articles, which a later run archives.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import functools
 import multiprocessing
 import os
@@ -324,6 +325,57 @@ def after_a_temp_file(root: Path, page: bytes, seen: Seen) -> Answer:
     while not any(root.rglob(".*.tmp")) and time.monotonic() < deadline:
         time.sleep(0.01)
     return Answer(body=page)
+
+
+def without_shm() -> None:
+    """In the child, before the crawler starts: a mount namespace of its own whose /dev/shm is a read-only tmpfs, as
+    in a container run with --ipc=none, where multiprocessing can create no semaphore. Needs CAP_SYS_ADMIN."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    clone_newns, ms_rdonly, ms_rec, ms_private = 0x00020000, 1, 1 << 14, 1 << 18
+    for failed in (
+        libc.unshare(clone_newns),
+        libc.mount(b"none", b"/", None, ms_rec | ms_private, None),  # nothing here reaches the test's namespace
+        libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", ms_rdonly, None),
+    ):
+        if failed:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+
+
+def shm_can_be_taken_away() -> str | None:
+    """Why the test cannot make a process without /dev/shm here, if it cannot."""
+    probe = "import multiprocessing\ntry:\n    multiprocessing.Lock()\nexcept OSError:\n    print('none')\n"
+    try:
+        ran = subprocess.run([sys.executable, "-c", probe], preexec_fn=without_shm, capture_output=True, text=True)
+    except subprocess.SubprocessError as exc:
+        return f"cannot unshare a mount namespace and mount over /dev/shm here (root with CAP_SYS_ADMIN needed): {exc}"
+    return None if ran.stdout.strip() == "none" else "multiprocessing still makes locks without /dev/shm here"
+
+
+def test_without_a_writable_dev_shm_fetch_extracts_in_threads_and_says_so_once(
+    server: TestServer, work: Workdir
+) -> None:
+    reason = shm_can_be_taken_away()
+    if reason is not None:
+        pytest.skip(reason)
+    count = WARM_AFTER + 10  # a burst: the processes would start
+    items = []
+    for i in range(count):
+        paragraphs = [f"{paragraph} This is story number {i}." for paragraph in PARAGRAPHS]
+        server.add(f"/story/{i}.html", body=article_page(f"Story {i}", paragraphs).encode())
+        items.append({"title": f"Story {i}", "link": server.url(f"/story/{i}.html"), "guid": f"story-{i}"})
+    server.add("/feed.xml", body=rss(items).encode(), content_type="application/rss+xml")
+    work.write_config(config(feed_entry("harbour", server.url("/feed.xml")), extra="workers: 2\n"))
+
+    result = work.run("fetch", "--json", limits=without_shm)
+
+    assert result.code == 0, result.stderr
+    assert result.json()["feeds"][0]["new"] == count
+    assert len(work.files()) == count
+    warnings = [line for line in result.stderr.splitlines() if "worker processes unavailable" in line]
+    assert warnings == [
+        "WARNING worker processes unavailable (cannot create their semaphores, which need a writable /dev/shm: "
+        "Read-only file system); extracting in threads"
+    ], result.stderr
 
 
 def test_workers_die_with_a_crawler_killed_outright(tmp_path: Path) -> None:
