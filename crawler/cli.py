@@ -41,10 +41,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(message)s",
         stream=sys.stderr,
     )
-    if not getattr(args, "verbose", False):
-        # Errors only; and the one warning that the run is slower than it could be (worker processes unavailable,
-        # so every page is extracted in threads).
-        logging.getLogger("crawler.workers").setLevel(logging.WARNING)
     try:
         code: int = args.handler(args)
         return code
@@ -379,6 +375,10 @@ def _select_feeds(config: Config, names: Sequence[str]) -> list[FeedConfig]:
 
 
 def _fetch(args: argparse.Namespace) -> int:
+    if not args.verbose:
+        # Errors only; and the one warning that the run is slower than it could be (worker processes unavailable,
+        # so every page is extracted in threads).
+        logging.getLogger("crawler.workers").setLevel(logging.WARNING)
     config = load_config(args.config)
     feeds = _select_feeds(config, args.feeds)
     show_progress = sys.stderr.isatty() and not args.no_progress
