@@ -150,9 +150,11 @@ def stage_article(
     final_url: str,
     first_seen: float,
     archive_tz: str,
+    tag: archive.TempTag | None = None,
 ) -> Staged:
     """Everything CPU-bound about one article, from its fetched page (or the item alone) to its file's text,
-    written to a temp file under `root`. Reads no state, so it can run in a worker process."""
+    written to a temp file under `root` (named by `tag`, if given). Reads no state, so it can run in a worker
+    process."""
     extracted: Extracted | None = None
     extract_error: str | None = None
     kept_feed_text = False
@@ -167,7 +169,7 @@ def stage_article(
             extracted = None
     composed = compose(feed, entry, extracted, final_url, first_seen)
     relative = place(feed, composed, archive_tz)
-    temp = archive.write_temp(root, relative, document.render(composed.article))
+    temp = archive.write_temp(root, relative, document.render(composed.article), tag)
     return Staged(
         article_id=composed.article_id,
         names=composed.names,

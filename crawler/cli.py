@@ -377,8 +377,10 @@ def _select_feeds(config: Config, names: Sequence[str]) -> list[FeedConfig]:
 
 def _fetch(args: argparse.Namespace) -> int:
     if not args.verbose:
-        # Errors only; and the warning that the state was rebuilt from the archive (it was deleted or moved).
-        logging.getLogger("crawler.reindex").setLevel(logging.WARNING)
+        # Errors only, and the few warnings an operator must see even so: the state rebuilt from the archive (it was
+        # deleted or moved), and worker processes unavailable (every page extracted in threads, slower).
+        for name in ("crawler.reindex", "crawler.workers"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     config = load_config(args.config)
     feeds = _select_feeds(config, args.feeds)
     show_progress = sys.stderr.isatty() and not args.no_progress

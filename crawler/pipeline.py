@@ -26,7 +26,7 @@ from crawler.fetch import Fetcher, FetchError, Request, Response, not_html, priv
 from crawler.reindex import rebuild_lost_state
 from crawler.store import ArchivedArticle, FeedState, NewEntry, PendingEntry, SqliteStore, Store, StoreError
 from crawler.urls import normalize_url
-from crawler.workers import WorkerCrashed, Workers, process_count
+from crawler.workers import LostJob, WorkerCrashed, Workers, process_count
 
 log = logging.getLogger("crawler")
 
@@ -420,6 +420,7 @@ class Pipeline:
             final_url,
             item.first_seen,
             self._config.archive_timezone,
+            archive.new_temp_tag(),  # how the files of a job whose worker died are told from the others'
         )
 
     async def _private_allowed(self, feed: FeedConfig) -> bool:
@@ -486,9 +487,15 @@ class Pipeline:
                 return existing
 
 
-def stale_temp_files(config: Config) -> Callable[[], int]:
-    """What clears the archive of temp files that dead worker processes left (for Workers' `on_crash`)."""
-    return functools.partial(archive.remove_stale_temp_files, config.archive, at_start=False)
+def stale_temp_files(config: Config) -> Callable[[Sequence[LostJob]], int]:
+    """What clears the archive of the temp files that jobs left when their worker died before their results came
+    back (for Workers' `on_crash`). The same worker's finished jobs, whose files wait for their commit, keep them."""
+    return functools.partial(_remove_lost_temp_files, config.archive)
+
+
+def _remove_lost_temp_files(root: Path, lost: Sequence[LostJob]) -> int:
+    tags = [arg for job in lost for arg in job.args if isinstance(arg, archive.TempTag)]
+    return archive.remove_lost_temp_files(root, tags) if tags else 0
 
 
 @dataclass(frozen=True)
