@@ -39,6 +39,11 @@ _DROP_TAGS = (
     "set",
 )
 _DROP_SELECTOR = ", ".join(_DROP_TAGS)
+# An HTML serialiser writes the text of these elements unescaped, by name alone. Inside <svg> or <math> they are
+# ordinary elements, whose text (`&lt;img onerror=...&gt;`) may hold anything: written raw, it would be read back as
+# markup. They have no business in an article's drawing or formula.
+_RAW_TEXT_NAMES = ("style", "xmp", "noembed", "noframes", "plaintext")
+_FOREIGN_RAW_TEXT_SELECTOR = ", ".join(f"{outer} {name}" for outer in ("svg", "math") for name in _RAW_TEXT_NAMES)
 _URL_ATTRS = ("href", "src", "action", "formaction", "poster", "cite", "background", "xlink:href")
 _URL_LIST_ATTRS = ("srcset", "data-srcset")
 _CODE_ATTRS = ("srcdoc",)  # a whole HTML document in an attribute: only ever meant to run
@@ -197,6 +202,8 @@ def fix_node(root: LexborNode, base_url: str) -> str | None:
     """Fix the subtree under `root` in place; return the first image's absolute URL, if any."""
     # Descendants first: a node inside one already removed must not be touched again.
     for node in reversed(root.css(_DROP_SELECTOR)):
+        node.decompose()
+    for node in reversed(root.css(_FOREIGN_RAW_TEXT_SELECTOR)):
         node.decompose()
     first_image: str | None = None
     for node in root.css("*"):
