@@ -14,6 +14,8 @@ from urllib.parse import urljoin
 import yaml
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from crawler import layout
+
 # Elements that could run code or navigate the reader away; an archive must never carry them. SVG animations can
 # set an href to a javascript: URL; a template's content is a second document no attribute fix reaches.
 _DROP_TAGS = (
@@ -106,8 +108,9 @@ class FixedBody:
     first_image: str | None
 
 
-def render(article: Article) -> str:
-    """The complete archive file for `article`: front matter, blank line, `<div>` body `</div>`, newline."""
+def render(article: Article, mode: layout.Render = "hexo") -> str:
+    """The complete archive file for `article`: front matter, blank line, `<div>` body `</div>`, newline; the body
+    laid out for Markdown (`hexo`) or as the page has it (`verbatim`), by FORMAT.md's "Layout of the body"."""
     lines = ["---", f"title: {quoted(clean_value(article.title))}"]
     categories = [clean_value(c) for c in article.categories]
     categories = [c for c in categories if c]
@@ -126,7 +129,11 @@ def render(article: Article) -> str:
         lines.append(f"thumbnail: {quoted(image)}")
     lines.append("---")
     # Control characters (NUL ...) have no place in a text file, and a lone surrogate cannot be written as UTF-8.
-    return "\n".join(lines) + "\n\n<div>" + _BODY_JUNK.sub("", article.body) + "</div>\n"
+    # They go before the layout: a dropped carriage return could otherwise join two line breaks into a blank line.
+    body = _BODY_JUNK.sub("", article.body)
+    if mode == "hexo":
+        body = layout.for_markdown(body)
+    return "\n".join(lines) + "\n\n<div>" + body + "</div>\n"
 
 
 def http_date(moment: datetime) -> str:
