@@ -144,15 +144,21 @@ def http_date(moment: datetime) -> str:
 
 
 def clean_value(value: str) -> str:
-    """A front-matter value: control characters and unpaired surrogates dropped, white space folded, trimmed."""
+    """A front-matter value: control characters, bidirectional controls and unpaired surrogates dropped, white
+    space folded, trimmed."""
     kept = "".join(ch for ch in value if ch.isspace() or not _is_unprintable(ch))
     return " ".join(kept.split())
+
+
+# Unicode's Bidi_Control characters: they reorder what follows, so `Invoice \u202egnp.exe` would display as
+# `Invoice exe.png`; a title or author must show the characters it holds, in the order it holds them.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _is_unprintable(ch: str) -> bool:
     category = unicodedata.category(ch)
     # Cc: control characters; Cs: lone surrogates; U+FEFF/U+FFFE/U+FFFF: not allowed or silently eaten by YAML.
-    return category in ("Cc", "Cs") or ch in "\ufeff\ufffe\uffff"
+    return category in ("Cc", "Cs") or ch in "\ufeff\ufffe\uffff" or ch in _BIDI_CONTROLS
 
 
 def title_text(raw: str) -> str:
