@@ -220,6 +220,9 @@ def _add_feeds(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--author", metavar="A", help="the author of every article")
     add.add_argument("--body", metavar="SEL", help="CSS selector of the article body")
     add.add_argument("--content", choices=("page", "feed", "auto"), help="where the article body comes from")
+    add.add_argument(
+        "--render", choices=("hexo", "verbatim"), help="lay the body out for Markdown (hexo, the default) or not"
+    )
     add.add_argument("--interval", metavar="I", help="time between polls, such as 30m")
     add.set_defaults(handler=_feeds_add)
     for action, handler, text in (
@@ -274,6 +277,7 @@ def _feeds_add(args: argparse.Namespace) -> int:
         author=args.author,
         body=args.body,
         content=args.content,
+        render=args.render,
         interval=args.interval,
     )
     add_feeds(args.config, [feed])
