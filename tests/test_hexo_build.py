@@ -51,7 +51,10 @@ def _missing_node() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(_missing_node() is not None, reason=f"{_missing_node()}: no Hexo build to run")
+pytestmark = [
+    pytest.mark.skipif(_missing_node() is not None, reason=f"{_missing_node()}: no Hexo build to run"),
+    pytest.mark.xdist_group("hexo-build"),  # one build for the module, on one worker
+]
 
 
 @dataclass(frozen=True)
