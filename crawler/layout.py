@@ -17,9 +17,9 @@ that, for any input:
   Hexo's fenced-code filter, which runs before Markdown and ignores HTML, leaves it alone.
 
 The input is the body as document.py serialises it (Lexbor): text holds no raw `<`, attribute values no raw `<` or
-`>`. One regular-expression pass tokenises it; the boring part (text, white space without a line break, ordinary
-one-line tags) is consumed inside each match, so scanning never starts inside a tag and the Python callback runs
-only once per line break, comment or preformatted element.
+`>`. One regular-expression pass tokenises it: text and ordinary one-line tags are consumed inside each match (so
+scanning never starts inside a tag, where an attribute name may hold `<!--`), and the Python callback runs once per
+comment, preformatted element or tag across lines, folding the text before it with string methods.
 """
 
 from __future__ import annotations
@@ -40,8 +40,7 @@ _DROPPED = (
 _TOKEN = re.compile(
     rf"""
     (?P<skip>(?:
-        [^<{_WS[1:-1]}]++                                          # text
-      | [ \t\f]++(?![\n\r]|<!--|<(?:style|noembed|noframes){_NAME_END})  # white space within a line
+        [^<]++                                                     # text and white space
       | <(?!(?:/?(?:pre|listing)|textarea|xmp|plaintext|style|noembed|noframes){_NAME_END})
         [A-Za-z/][^>\n\r]*+>                                       # an ordinary tag on one line
     )*+)
@@ -52,16 +51,18 @@ _TOKEN = re.compile(
       | (?P<open><(?:pre|listing){_NAME_END}[^>]*+>)(?P<lead>{_WS}*+)
       | (?P<close></(?:pre|listing)\s*>)
       | (?P<tag><[A-Za-z/][^>]*+>)                                 # a tag across lines
-      | (?P<space>{_WS}++)
       | (?P<lt><)
       | \Z
     )
     """,
-    re.VERBOSE | re.DOTALL | re.IGNORECASE,
+    # Case-sensitive: Lexbor writes HTML element names in lower case, and matching without case folding is
+    # a third faster. (Any other spelling is laid out as an ordinary element: still no blank line.)
+    re.VERBOSE | re.DOTALL,
 )
-_DROPPED_RE = re.compile(_DROPPED, re.DOTALL | re.IGNORECASE)
-# A line break that would leave the line after it blank (white space only, to Markdown).
-_BREAK_BEFORE_BLANK = re.compile(r"[\n\r](?=[ \t\f]*[\n\r])")
+_DROPPED_RE = re.compile(_DROPPED, re.DOTALL)
+# A line break that would leave the line after it blank (white space only, to Markdown). Led by a literal, so the
+# regular-expression engine can skip ahead to each line break instead of trying every position.
+_BREAK_BEFORE_BLANK = re.compile(r"\n(?=[ \t\f]*\n)")
 # Hexo's backtick_code_block filter: a fence at a line start (JavaScript's `^` with the m flag: after \n, \r,
 # U+2028 or U+2029), after an optional list marker and any white space but a line break.
 _FENCE = re.compile(r"([\n\r\u2028\u2029](?:[-*+]|[0-9]+\.)?(?:[^\S\n\r]|\ufeff)*)(`(?=``)|~(?=~~))")
@@ -76,43 +77,56 @@ def for_markdown(body: str) -> str:
 
     def replace(match: re.Match[str]) -> str:
         nonlocal depth, pre_start
-        skip = match.group("skip")
-        at_pre_start = pre_start and not skip
-        pre_start = False
-        space = match.group("space")
-        if space is not None:
-            return skip + (_preformatted(space, at_pre_start) if depth else _folded(space))
+        at_pre_start, pre_start = pre_start, False
+        text = match.group("skip")
         drop = match.group("drop")
+        if drop is not None:  # what was around and between the dropped parts joins the text before them
+            text += _DROPPED_RE.sub("", drop)
+        out = _preformatted(text, at_pre_start) if depth else _folded(text)
         if drop is not None:
-            kept = _DROPPED_RE.sub("", drop)
-            return skip + (_preformatted(kept, at_pre_start) if depth else _folded(kept))
+            return out
         opening = match.group("open")
         if opening is not None:
             depth += 1
             lead = match.group("lead")
             pre_start = not lead
-            return skip + _one_line(opening) + _preformatted(lead, True)
-        if match.group("close") is not None:
+            return out + _one_line(opening) + _preformatted(lead, True)
+        closing = match.group("close")
+        if closing is not None:
             depth = max(0, depth - 1)
-            return skip + match.group("close")
+            return out + closing
         if match.group("raw") is not None:
-            return skip + _raw_element(match)
+            return out + _raw_element(match)
         tag = match.group("tag")
         if tag is not None:
-            return skip + _one_line(tag)
-        return skip + (match.group("lt") or "")
+            return out + _one_line(tag)
+        return out + (match.group("lt") or "")
 
-    return _FENCE.sub(_fence_entity, _TOKEN.sub(replace, body))
+    laid_out = _TOKEN.sub(replace, body)
+    if "```" in laid_out or "~~~" in laid_out:
+        laid_out = _FENCE.sub(_fence_entity, laid_out)
+    return laid_out
 
 
-def _folded(space: str) -> str:
-    # Outside preformatted text a line break is white space like any other: one is enough, and no indentation.
-    return "\n" if "\n" in space or "\r" in space else space
+def _folded(text: str) -> str:
+    """Text outside preformatted elements: each run of white space holding a line break becomes one line break (a
+    line break is white space like any other there, so one is enough, and no line needs indenting)."""
+    if "\r" in text:
+        text = text.replace("\r", "\n")
+    if "\n" not in text:
+        return text
+    lines = text.split("\n")
+    inner = [line for line in (middle.strip(" \t\f") for middle in lines[1:-1]) if line]
+    return "\n".join([lines[0].rstrip(" \t\f"), *inner, lines[-1].lstrip(" \t\f")])
 
 
 def _preformatted(text: str, at_start: bool) -> str:
-    """Preformatted white space (or text) kept exactly, with no line left blank."""
-    if at_start and text[:1] == "\n":
+    """Preformatted text kept exactly, with no line left blank."""
+    if "\r" in text:  # an HTML parser reads CR and CR LF as LF
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\n" not in text:
+        return text
+    if at_start and text[0] == "\n":
         # The parser drops a line break right after a <pre> start tag and Lexbor writes none back, so the page's
         # own leading line break needs one in front of it, and must itself be a reference to survive.
         return "\n&#10;" + _BREAK_BEFORE_BLANK.sub("&#10;", text[1:])
@@ -133,8 +147,11 @@ def _raw_element(match: re.Match[str]) -> str:
     if name == "textarea":  # escaped text, like <pre>'s, and its leading line break is dropped the same way
         return f"<textarea{attributes}>{_preformatted(text, True)}</textarea>"
     # <xmp> and <plaintext> hold raw text, where `&#10;` would show as itself: the same text as an escaped <pre>.
-    # (Their leading line break is not dropped, so as <pre> text it needs the same care as the page's own.)
-    return f"<pre{attributes}>{_preformatted(html.escape(text, quote=False), True)}</pre>"
+    # (Their leading line break is not dropped, so as <pre> text it needs the same care as the page's own.) The
+    # braces written as references for Hexo showed as such in raw text; in <pre> they can be braces again.
+    text = html.escape(text.replace("&#123;", "{").replace("&#125;", "}"), quote=False)
+    text = text.replace("{", "&#123;").replace("}", "&#125;")
+    return f"<pre{attributes}>{_preformatted(text, True)}</pre>"
 
 
 def _fence_entity(match: re.Match[str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -68,10 +69,6 @@ def _elements(markup: str) -> list[tuple[str, tuple[tuple[str, str | None], ...]
     return found
 
 
-def _preformatted_texts(markup: str) -> list[str]:
-    return [node.text(deep=True) or "" for node in _root(markup).css(", ".join(PREFORMATTED))]
-
-
 @settings(max_examples=400, deadline=None)
 @given(hostile)
 def test_no_body_line_is_blank_and_markdown_keeps_the_whole_body_as_html(page_html: str) -> None:
@@ -85,11 +82,25 @@ def test_no_body_line_is_blank_and_markdown_keeps_the_whole_body_as_html(page_ht
 @given(hostile)
 def test_no_line_is_indented_outside_preformatted_text(page_html: str) -> None:
     body = _file_body(page_html)
-    root = _root(body)
-    for node in root.css(", ".join(PREFORMATTED)):
-        node.decompose()
 
-    assert [line for line in (root.html or "").split("\n") if line.startswith((" ", "\t"))] == []
+    # Outside tags (whose attribute values hold line breaks only as `&#10;`) every line is in some text node.
+    indented = [
+        text
+        for node in _root(body).traverse(include_text=True)
+        if node.tag == "-text" and not _inside_preformatted(node)
+        for text in [node.text_content or ""]
+        if re.search(r"\n[ \t]", text)
+    ]
+    assert indented == []
+
+
+def _inside_preformatted(node: LexborNode) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.tag in PREFORMATTED:
+            return True
+        parent = parent.parent
+    return False
 
 
 @settings(max_examples=400, deadline=None)
@@ -98,13 +109,34 @@ def test_layout_keeps_every_element_attribute_and_preformatted_text(page_html: s
     verbatim = _file_body(page_html, "verbatim")[len("<div>") : -len("</div>\n")]
     laid_out = for_markdown(verbatim)
 
+    if "<plaintext" in verbatim:
+        # Read back, <plaintext> swallows everything after it as raw text, tags that Lexbor wrote inside it (for
+        # formatting elements it reopens there) included: neither file can show the tree's text. (No page uses it.)
+        return
     # No element or attribute made or lost (a tokenizer fooled by `<!--` inside a tag name would make some).
     assert _elements(laid_out) == _elements(verbatim)
-    if "<plaintext" in verbatim:
-        return  # read back, the page's own <plaintext> swallows everything after it; as <pre> it no longer does
-    assert [t.replace("\r", "\n") for t in _preformatted_texts(laid_out)] == [
-        t.replace("\r", "\n") for t in _preformatted_texts(verbatim)
-    ]
+    # Preformatted text unchanged. The verbatim file loses a leading line break: an HTML parser drops the first one
+    # after <pre> and Lexbor writes none back. The layout writes it back; so does the reference here.
+    reference = re.sub(r"(<(?:pre|listing|textarea)(?:\s[^>]*)?>)\n", "\\1\n\n", verbatim)
+    # (Compared joined: a dropped comment joins the text nodes on either side.)
+    assert "".join(_preformatted_text_nodes(laid_out)) == "".join(_preformatted_text_nodes(reference))
+
+
+def _preformatted_texts(markup: str) -> list[str]:
+    return [node.text(deep=True) or "" for node in _root(markup).css(", ".join(PREFORMATTED))]
+
+
+def _preformatted_text_nodes(markup: str) -> list[str]:
+    """The text nodes inside preformatted elements, in order, without those of the elements the layout drops."""
+    root = _root(markup)
+    for node in root.css(", ".join(DROPPED_ELEMENTS)):
+        node.decompose()
+    texts = []
+    for node in root.traverse(include_text=True):
+        if node.tag == "-text" and _inside_preformatted(node):
+            # (In the verbatim file an <xmp> shows Hexo's brace references as written; as <pre>, braces.)
+            texts.append((node.text_content or "").replace("&#123;", "{").replace("&#125;", "}"))
+    return texts
 
 
 @settings(max_examples=400, deadline=None)
