@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument("url", metavar="URL", help="the article page")
     extract.add_argument("--body", metavar="SEL", help="CSS selector of the article body (default: automatic)")
     extract.add_argument("--remove", metavar="SEL", action="append", default=[], help="CSS selector to drop")
+    extract.add_argument(
+        "--render", choices=("hexo", "verbatim"), default="hexo", help="the body's layout, as a feed's render: key"
+    )
     extract.add_argument("--json", action="store_true", help="print the metadata and body as JSON")
     _add_config(extract)
     extract.set_defaults(handler=_extract)
@@ -448,7 +451,7 @@ def _extract(args: argparse.Namespace) -> int:
         print(f"crawler: {args.url}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     if not args.json:
-        sys.stdout.write(render(shown.composed.article))
+        sys.stdout.write(render(shown.composed.article, args.render))
         return EXIT_OK
     article, meta = shown.composed.article, shown.page.meta
     data = {
