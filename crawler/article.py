@@ -169,7 +169,7 @@ def stage_article(
             extracted = None
     composed = compose(feed, entry, extracted, final_url, first_seen)
     relative = place(feed, composed, archive_tz)
-    temp = archive.write_temp(root, relative, document.render(composed.article), tag)
+    temp = archive.write_temp(root, relative, document.render(composed.article, feed.render), tag)
     return Staged(
         article_id=composed.article_id,
         names=composed.names,

@@ -88,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument("url", metavar="URL", help="the article page")
     extract.add_argument("--body", metavar="SEL", help="CSS selector of the article body (default: automatic)")
     extract.add_argument("--remove", metavar="SEL", action="append", default=[], help="CSS selector to drop")
+    extract.add_argument(
+        "--render", choices=("hexo", "verbatim"), default="hexo", help="the body's layout, as a feed's render: key"
+    )
     extract.add_argument("--json", action="store_true", help="print the metadata and body as JSON")
     _add_config(extract)
     extract.set_defaults(handler=_extract)
@@ -221,6 +224,9 @@ def _add_feeds(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--author", metavar="A", help="the author of every article")
     add.add_argument("--body", metavar="SEL", help="CSS selector of the article body")
     add.add_argument("--content", choices=("page", "feed", "auto"), help="where the article body comes from")
+    add.add_argument(
+        "--render", choices=("hexo", "verbatim"), help="lay the body out for Markdown (hexo, the default) or not"
+    )
     add.add_argument("--interval", metavar="I", help="time between polls, such as 30m")
     add.set_defaults(handler=_feeds_add)
     for action, handler, text in (
@@ -275,6 +281,7 @@ def _feeds_add(args: argparse.Namespace) -> int:
         author=args.author,
         body=args.body,
         content=args.content,
+        render=args.render,
         interval=args.interval,
     )
     add_feeds(args.config, [feed])
@@ -450,7 +457,7 @@ def _extract(args: argparse.Namespace) -> int:
         _say(f"crawler: {args.url}: {exc}", sys.stderr)
         return EXIT_FAILED
     if not args.json:
-        sys.stdout.write(_visible_lines(render(shown.composed.article)))
+        sys.stdout.write(_visible_lines(render(shown.composed.article, args.render)))
         return EXIT_OK
     article, meta = shown.composed.article, shown.page.meta
     data = {

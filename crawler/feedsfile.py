@@ -120,6 +120,7 @@ class NewFeed:
     site: str | None = None
     body: str | None = None
     content: str | None = None
+    render: str | None = None
     interval: str | None = None
 
 
@@ -242,7 +243,7 @@ def render_feed(feed: NewFeed, dash_col: int, key_col: int, newline: str = "\n")
         categories = CommentedSeq(feed.categories)
         categories.fa.set_flow_style()
         node["categories"] = categories
-    for key in ("author", "body", "content", "interval"):
+    for key in ("author", "body", "content", "render", "interval"):
         value = getattr(feed, key)
         if value is not None:
             node[key] = value
