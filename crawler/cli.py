@@ -340,7 +340,11 @@ def _import_opml(args: argparse.Namespace) -> int:
         if site is not None and not is_http_url(site):  # informational: keep the feed, leave out the address
             _say(f"{args.opml.name}: {item.url}: htmlUrl '{site}' is not an http(s) URL; not kept", sys.stderr)
             site = None
-        new.append(NewFeed(name=name, url=item.url, title=item.title, categories=item.categories, site=site))
+        new.append(
+            NewFeed(
+                name=name, url=item.url, title=item.title, categories=item.categories, site=site, enabled=item.enabled
+            )
+        )
     if new:
         add_feeds(args.config, new)
     print(f"{args.config}: imported {len(new)} feeds from {args.opml.name}")
