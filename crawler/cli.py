@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(PlainFormatter("%(levelname)s %(message)s"))
+    handler.setFormatter(PlainFormatter("%(levelname)s %(message)s", fields=True))
     logging.basicConfig(
         level=logging.ERROR if not getattr(args, "verbose", False) else logging.INFO, handlers=[handler]
     )
@@ -347,7 +347,11 @@ def _import_opml(args: argparse.Namespace) -> int:
         if site is not None and not is_http_url(site):  # informational: keep the feed, leave out the address
             _say(f"{args.opml.name}: {item.url}: htmlUrl '{site}' is not an http(s) URL; not kept", sys.stderr)
             site = None
-        new.append(NewFeed(name=name, url=item.url, title=item.title, categories=item.categories, site=site))
+        new.append(
+            NewFeed(
+                name=name, url=item.url, title=item.title, categories=item.categories, site=site, enabled=item.enabled
+            )
+        )
     if new:
         add_feeds(args.config, new)
     print(f"{args.config}: imported {len(new)} feeds from {args.opml.name}")
@@ -433,12 +437,20 @@ def _result_json(result: FeedResult) -> dict[str, object]:
 
 def _print_summary(results: Sequence[FeedResult]) -> None:
     width = max([len(r.feed) for r in results] + [4])
-    print(f"{'feed':<{width}}  {'new':>5}  {'known':>5}  {'failed':>6}")
+    print(f"{'feed':<{width}}  {'new':>5}  {'known':>5}  {'failed':>6}  {'from feed':>9}")
     for r in results:
-        status = "  feed failed (see above)" if r.errors and not (r.new or r.known or r.failed) else ""
+        status = f"  feed failed: {_short_reason(r)}" if r.errors and not (r.new or r.known or r.failed) else ""
         extra = "  (unchanged)" if r.not_modified else ""
-        fallback = f"  ({r.fallback} from the feed's own content)" if r.fallback else ""
-        _say(f"{r.feed:<{width}}  {r.new:>5}  {r.known:>5}  {r.failed:>6}{status}{extra}{fallback}")
+        _say(f"{r.feed:<{width}}  {r.new:>5}  {r.known:>5}  {r.failed:>6}  {r.fallback:>9}{status}{extra}")
+
+
+SHORT_REASON = 80  # characters of a feed's error the summary row keeps; the whole line is on stderr
+
+
+def _short_reason(result: FeedResult) -> str:
+    """The feed's error without its `feed 'NAME': URL: ` prefix (the row names the feed), cut to fit a row."""
+    reason = result.errors[0].removeprefix(f"feed '{result.feed}': {result.url}: ")
+    return reason if len(reason) <= SHORT_REASON else reason[: SHORT_REASON - 1] + "…"
 
 
 def _extract(args: argparse.Namespace) -> int:
@@ -455,6 +467,14 @@ def _extract(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     except ExtractError as exc:
         _say(f"crawler: {args.url}: {exc}", sys.stderr)
+        return EXIT_FAILED
+    if shown.page.selector_missed is not None:
+        # Trying a selector is what this command is for: a body found some other way would hide that it failed.
+        _say(
+            f"crawler: {args.url}: body selector {shown.page.selector_missed!r} matched nothing "
+            f"(without it the body would be found by {shown.page.method})",
+            sys.stderr,
+        )
         return EXIT_FAILED
     if not args.json:
         sys.stdout.write(_visible_lines(render(shown.composed.article, args.render)))

@@ -122,6 +122,7 @@ class NewFeed:
     content: str | None = None
     render: str | None = None
     interval: str | None = None
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,8 @@ def render_feed(feed: NewFeed, dash_col: int, key_col: int, newline: str = "\n")
         value = getattr(feed, key)
         if value is not None:
             node[key] = value
+    if not feed.enabled:
+        node["enabled"] = False
     yaml = YAML(typ="rt")
     yaml.width = 4096  # never fold a long title or URL over two lines
     out = io.StringIO()

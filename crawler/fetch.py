@@ -716,12 +716,13 @@ class Fetcher:
         except FetchError as exc:
             if exc.kind in ("too-large", "address"):
                 return allow_all  # refused at connect: the page itself is refused by the same policy if it goes there
-            # RFC 9309: an unreachable robots.txt means "assume disallowed" for now; try again soon.
-            raise FetchError(
-                url, "robots", f"robots.txt unreachable ({exc.reason}); will try again", transient=True
-            ) from None
+            if exc.kind == "network" and exc.reason.startswith("cannot connect"):
+                # No connection at all (refused, no such name): the host is down, not its robots.txt; say so.
+                raise FetchError(url, "network", f"host unreachable: {exc.reason}", transient=True) from None
+            # RFC 9309: an unreachable robots.txt means "assume disallowed" for now; the caller tries again later.
+            raise FetchError(url, "robots", f"robots.txt unreachable ({exc.reason})", transient=True) from None
         if answer.status >= 500:
-            raise FetchError(url, "robots", f"robots.txt answered HTTP {answer.status}; will try again", transient=True)
+            raise FetchError(url, "robots", f"robots.txt answered HTTP {answer.status}", transient=True)
         if answer.status >= 400 or answer.status in REDIRECT_STATUSES:
             return allow_all
         text = answer.content[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace")

@@ -51,7 +51,9 @@ class FeedResult:
     new: int = 0
     known: int = 0
     failed: int = 0
-    fallback: int = 0
+    fallback: int = 0  # archived from the feed's own text (the page failed, or gave no body)
+    deferred: int = 0  # listed, not started: the crawler was stopping (they stay pending for the next run)
+    selector_missed: int = 0  # pages on which the feed's `body:` selector matched nothing
     not_modified: bool = False
     errors: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
@@ -70,6 +72,7 @@ class EntryOutcome:
     fallback: bool = False
     error: str | None = None
     note: str | None = None  # why the feed's content was archived instead of the page
+    selector_missed: str | None = None  # a warning line: the feed's `body:` selector matched nothing on the page
 
 
 @dataclass
@@ -111,8 +114,11 @@ class Pipeline:
         self._config = config
         # Pages are extracted and rendered there; without one, in threads of this process.
         self._workers = workers or Workers(0)
-        # Once set, articles not yet started stay pending for the next run; those under way finish.
+        # Once set, articles not yet started stay pending for the next run; those under way finish. The daemon sets
+        # it only when its grace period is nearly over: until then a stopping daemon still archives what polls found.
         self._stopping = stopping or asyncio.Event()
+        # Articles listed by polls under way and not yet done (archived, failed or deferred): what a drain waits on.
+        self.articles_left = 0
         self._store = store
         self._fetcher = fetcher
         self._progress = progress or Progress()
@@ -216,6 +222,7 @@ class Pipeline:
             )
         )
         errors = tuple(o.error for o in outcomes if o.error)
+        notes.extend(o.selector_missed for o in outcomes if o.selector_missed)
         notes.extend(o.note for o in outcomes if o.note)
         return replace(
             result,
@@ -223,6 +230,8 @@ class Pipeline:
             known=known + sum(o.status == "known" for o in outcomes),
             failed=sum(o.status == "failed" for o in outcomes),
             fallback=sum(o.fallback for o in outcomes),
+            deferred=sum(o.status == "deferred" for o in outcomes),
+            selector_missed=sum(o.selector_missed is not None for o in outcomes),
             not_modified=parsed is None,
             errors=errors,
             notes=tuple(notes),
@@ -298,6 +307,7 @@ class Pipeline:
 
     async def _archive_pending(self, feed: FeedConfig) -> list[EntryOutcome]:
         pending = self._store.pending(feed.name)
+        self.articles_left += len(pending)
         self._progress.found(len(pending))
         self._workers.expect(len(pending))
         # Articles wait for a turn here rather than inside the fetcher, where a stop could no longer hold them back.
@@ -305,11 +315,14 @@ class Pipeline:
         return list(await asyncio.gather(*(self._archive_in_turn(turns, feed, item) for item in pending)))
 
     async def _archive_in_turn(self, turns: asyncio.Semaphore, feed: FeedConfig, item: PendingEntry) -> EntryOutcome:
-        async with turns, self._articles:
-            if self._stopping.is_set():
-                self._progress.done()
-                return EntryOutcome("deferred")
-            return await self._archive_one(feed, item)
+        try:
+            async with turns, self._articles:
+                if self._stopping.is_set():
+                    self._progress.done()
+                    return EntryOutcome("deferred")
+                return await self._archive_one(feed, item)
+        finally:
+            self.articles_left -= 1
 
     async def _archive_one(self, feed: FeedConfig, item: PendingEntry) -> EntryOutcome:
         try:
@@ -375,7 +388,8 @@ class Pipeline:
             except FetchError as exc:
                 attempts = self._store.record_failure(feed.name, item.key, exc.reason)
                 if exc.transient and attempts < MAX_PAGE_ATTEMPTS:
-                    return EntryOutcome("failed", error=f"feed '{feed.name}': {exc.url}: {exc.reason}"), None
+                    again = f"will try again on the next poll (attempt {attempts} of {MAX_PAGE_ATTEMPTS})"
+                    return EntryOutcome("failed", error=f"feed '{feed.name}': {exc.url}: {exc.reason}; {again}"), None
                 fallback_reason = exc.reason
         try:
             try:
@@ -395,6 +409,33 @@ class Pipeline:
                 "extraction shorter than the feed's text; keeping the feed's",
                 extra={"feed": feed.name, "url": final_url},
             )
+        missed = self._selector_checked(feed, page, staged)
+        outcome, archived_id = await self._commit_staged(feed, item, entry, link, staged, fallback_reason)
+        return replace(outcome, selector_missed=missed), archived_id
+
+    def _selector_checked(self, feed: FeedConfig, page: FetchedPage | None, staged: Staged) -> str | None:
+        """Record whether the feed's `body:` selector matched the page; a warning line when it did not."""
+        if page is None or not feed.body:
+            return None
+        self._store.record_selector(feed.name, page.url, feed.body, missed=staged.selector_missed is not None)
+        if staged.selector_missed is None:
+            return None
+        how = _INSTEAD.get(staged.method, "the feed's own content was archived")
+        log.warning(
+            "body selector matched nothing",
+            extra={"feed": feed.name, "url": page.url, "selector": feed.body, "how": staged.method},
+        )
+        return f"feed '{feed.name}': {page.url}: body selector {feed.body!r} matched nothing; {how}"
+
+    async def _commit_staged(
+        self,
+        feed: FeedConfig,
+        item: PendingEntry,
+        entry: Entry,
+        link: str | None,
+        staged: Staged,
+        fallback_reason: str | None,
+    ) -> tuple[EntryOutcome, str | None]:
         fallback_reason = fallback_reason or staged.extract_error
         if fallback_reason is None:
             return await self._commit(feed, item, entry, link, staged, fallback=False)
@@ -464,7 +505,8 @@ class Pipeline:
             for key in keys:
                 if self._committing.get(key) is committed:
                     del self._committing[key]
-        log.info("archived", extra={"feed": feed.name, "url": entry.link, "path": staged.path})
+        how = "feed text" if fallback else staged.method
+        log.info("archived", extra={"feed": feed.name, "url": entry.link, "path": staged.path, "how": how})
         return EntryOutcome("new", fallback=fallback), staged.article_id
 
     async def _existing(self, names: tuple[str, ...], staged: Staged, keys: tuple[str, ...]) -> str | None:
@@ -563,6 +605,9 @@ class _Commits:
             else:
                 one.done.set_exception(outcome)
 
+
+# What stood in for a `body:` selector that matched nothing, as the warning line says it.
+_INSTEAD = {"site-rule": "body found by the site rule", "automatic": "body found by automatic extraction"}
 
 _VALIDATOR_HEADERS = frozenset({"if-none-match", "if-modified-since"})
 
