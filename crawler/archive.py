@@ -6,19 +6,33 @@ import contextlib
 import itertools
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 _ID_RE = re.compile(r"[0-9a-f]{16}\Z")
-_TEMP_RE = re.compile(r"\.([0-9a-f]{16})\.md\.(\d+)(?:\.\d+)?\.tmp\Z")
+_TEMP_RE = re.compile(r"\.([0-9a-f]{16})\.md\.(\d+)(?:\.(\d+))?\.tmp\Z")
 _temp_numbers = itertools.count()
 
 
 class ArchiveError(Exception):
     """The archive folder cannot take a file (permissions, full disk, ...); nothing partial is left behind."""
+
+
+@dataclass(frozen=True)
+class TempTag:
+    """The number in the name of one staging's temp file, drawn by the crawler's own process before the job goes to
+    a worker: when that worker dies before the job's result came back, the file is found by it, and the files of
+    the worker's other jobs, whose results came back and wait for their commit, are left alone."""
+
+    number: int
+
+
+def new_temp_tag() -> TempTag:
+    """A tag no other temp file written for this process (by itself or by a worker) bears."""
+    return TempTag(next(_temp_numbers))
 
 
 @dataclass(frozen=True)
@@ -43,13 +57,14 @@ def write_atomic(root: Path, relative: Path, text: str) -> Path:
     return commit(write_temp(root, relative, text), root, relative)
 
 
-def write_temp(root: Path, relative: Path, text: str) -> Path:
+def write_temp(root: Path, relative: Path, text: str, tag: TempTag | None = None) -> Path:
     """Write `text` to a temp file beside `root/relative`, flushed to disk, and return its path: the first half of
     an atomic write, which `commit` completes (or `discard` abandons). A crash in between leaves only a temp file,
-    which `remove_stale_temp_files` deletes once its writer is gone."""
+    which `remove_stale_temp_files` deletes once its writer is gone (`remove_lost_temp_files`, by `tag`, mid-run)."""
     target = root / relative
     # Unique per write, not only per process: a worker may stage one article twice before either is committed.
-    temp = target.with_name(f".{target.stem}.md.{os.getpid()}.{next(_temp_numbers)}.tmp")
+    number = tag.number if tag is not None else next(_temp_numbers)
+    temp = target.with_name(f".{target.stem}.md.{os.getpid()}.{number}.tmp")
     data = text.encode("utf-8")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -120,6 +135,22 @@ def remove_stale_temp_files(root: Path, *, at_start: bool = True) -> int:
         for name in files:
             match = _TEMP_RE.match(name)
             if match and not _process_alive(int(match.group(2)), at_start):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, name))
+                    removed += 1
+    return removed
+
+
+def remove_lost_temp_files(root: Path, tags: Collection[TempTag]) -> int:
+    """Delete the temp files written under `tags` by processes that are gone (a dead worker's jobs whose results
+    never came back); return how many were removed. Files of the same worker under other tags are kept: their
+    results came back, and they wait for their commit."""
+    numbers = {str(tag.number) for tag in tags}
+    removed = 0
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            match = _TEMP_RE.match(name)
+            if match and match.group(3) in numbers and not _process_alive(int(match.group(2)), at_start=False):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(folder, name))
                     removed += 1

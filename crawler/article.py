@@ -130,6 +130,8 @@ class Staged:
     temp: str  # the temp file holding it
     extract_error: str | None = None  # the page held no body, so the feed's content was used
     kept_feed_text: bool = False  # `content: auto`: the page gave clearly less text than the item
+    selector_missed: str | None = None  # the feed's `body:` selector, when it matched nothing on the page
+    method: str = "feed text"  # how the body was found: "selector", "site-rule", "automatic" or "feed text"
 
 
 def extract_fetched(feed: FeedConfig, page: FetchedPage) -> Extracted:
@@ -150,24 +152,29 @@ def stage_article(
     final_url: str,
     first_seen: float,
     archive_tz: str,
+    tag: archive.TempTag | None = None,
 ) -> Staged:
     """Everything CPU-bound about one article, from its fetched page (or the item alone) to its file's text,
-    written to a temp file under `root`. Reads no state, so it can run in a worker process."""
+    written to a temp file under `root` (named by `tag`, if given). Reads no state, so it can run in a worker
+    process."""
     extracted: Extracted | None = None
     extract_error: str | None = None
+    selector_missed: str | None = None
     kept_feed_text = False
     if page is not None:
         try:
             extracted = extract_fetched(feed, page)
+            selector_missed = extracted.selector_missed
         except ExtractError as exc:
             extract_error = str(exc)
+            selector_missed = exc.selector_missed
     if extracted is not None and feed.content == "auto" and entry.content:
         kept_feed_text = len(extracted.text) < 0.5 * len(document.body_text(entry.content))
         if kept_feed_text:
             extracted = None
     composed = compose(feed, entry, extracted, final_url, first_seen)
     relative = place(feed, composed, archive_tz)
-    temp = archive.write_temp(root, relative, document.render(composed.article))
+    temp = archive.write_temp(root, relative, document.render(composed.article, feed.render), tag)
     return Staged(
         article_id=composed.article_id,
         names=composed.names,
@@ -177,6 +184,8 @@ def stage_article(
         temp=str(temp),
         extract_error=extract_error,
         kept_feed_text=kept_feed_text,
+        selector_missed=selector_missed,
+        method=extracted.method if extracted is not None else "feed text",
     )
 
 

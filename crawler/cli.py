@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(PlainFormatter("%(levelname)s %(message)s"))
+    handler.setFormatter(PlainFormatter("%(levelname)s %(message)s", fields=True))
     logging.basicConfig(
         level=logging.ERROR if not getattr(args, "verbose", False) else logging.INFO, handlers=[handler]
     )
@@ -88,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument("url", metavar="URL", help="the article page")
     extract.add_argument("--body", metavar="SEL", help="CSS selector of the article body (default: automatic)")
     extract.add_argument("--remove", metavar="SEL", action="append", default=[], help="CSS selector to drop")
+    extract.add_argument(
+        "--render", choices=("hexo", "verbatim"), default="hexo", help="the body's layout, as a feed's render: key"
+    )
     extract.add_argument("--json", action="store_true", help="print the metadata and body as JSON")
     _add_config(extract)
     extract.set_defaults(handler=_extract)
@@ -221,6 +224,9 @@ def _add_feeds(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--author", metavar="A", help="the author of every article")
     add.add_argument("--body", metavar="SEL", help="CSS selector of the article body")
     add.add_argument("--content", choices=("page", "feed", "auto"), help="where the article body comes from")
+    add.add_argument(
+        "--render", choices=("hexo", "verbatim"), help="lay the body out for Markdown (hexo, the default) or not"
+    )
     add.add_argument("--interval", metavar="I", help="time between polls, such as 30m")
     add.set_defaults(handler=_feeds_add)
     for action, handler, text in (
@@ -275,6 +281,7 @@ def _feeds_add(args: argparse.Namespace) -> int:
         author=args.author,
         body=args.body,
         content=args.content,
+        render=args.render,
         interval=args.interval,
     )
     add_feeds(args.config, [feed])
@@ -340,7 +347,11 @@ def _import_opml(args: argparse.Namespace) -> int:
         if site is not None and not is_http_url(site):  # informational: keep the feed, leave out the address
             _say(f"{args.opml.name}: {item.url}: htmlUrl '{site}' is not an http(s) URL; not kept", sys.stderr)
             site = None
-        new.append(NewFeed(name=name, url=item.url, title=item.title, categories=item.categories, site=site))
+        new.append(
+            NewFeed(
+                name=name, url=item.url, title=item.title, categories=item.categories, site=site, enabled=item.enabled
+            )
+        )
     if new:
         add_feeds(args.config, new)
     print(f"{args.config}: imported {len(new)} feeds from {args.opml.name}")
@@ -377,8 +388,10 @@ def _select_feeds(config: Config, names: Sequence[str]) -> list[FeedConfig]:
 
 def _fetch(args: argparse.Namespace) -> int:
     if not args.verbose:
-        # Errors only; and the warning that the state was rebuilt from the archive (it was deleted or moved).
-        logging.getLogger("crawler.reindex").setLevel(logging.WARNING)
+        # Errors only, and the few warnings an operator must see even so: the state rebuilt from the archive (it was
+        # deleted or moved), and worker processes unavailable (every page extracted in threads, slower).
+        for name in ("crawler.reindex", "crawler.workers"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     config = load_config(args.config)
     feeds = _select_feeds(config, args.feeds)
     show_progress = sys.stderr.isatty() and not args.no_progress
@@ -424,13 +437,22 @@ def _result_json(result: FeedResult) -> dict[str, object]:
 
 def _print_summary(results: Sequence[FeedResult]) -> None:
     width = max([len(r.feed) for r in results] + [4])
-    print(f"{'feed':<{width}}  {'new':>5}  {'known':>5}  {'skipped':>7}  {'failed':>6}")
+    print(f"{'feed':<{width}}  {'new':>5}  {'known':>5}  {'skipped':>7}  {'failed':>6}  {'from feed':>9}")
     for r in results:
-        status = "  feed failed (see above)" if r.errors and not (r.new or r.known or r.skipped or r.failed) else ""
+        failed_feed = r.errors and not (r.new or r.known or r.skipped or r.failed)
+        status = f"  feed failed: {_short_reason(r)}" if failed_feed else ""
         extra = "  (unchanged)" if r.not_modified else ""
-        fallback = f"  ({r.fallback} from the feed's own content)" if r.fallback else ""
-        counts = f"{r.new:>5}  {r.known:>5}  {r.skipped:>7}  {r.failed:>6}"
-        _say(f"{r.feed:<{width}}  {counts}{status}{extra}{fallback}")
+        counts = f"{r.new:>5}  {r.known:>5}  {r.skipped:>7}  {r.failed:>6}  {r.fallback:>9}"
+        _say(f"{r.feed:<{width}}  {counts}{status}{extra}")
+
+
+SHORT_REASON = 80  # characters of a feed's error the summary row keeps; the whole line is on stderr
+
+
+def _short_reason(result: FeedResult) -> str:
+    """The feed's error without its `feed 'NAME': URL: ` prefix (the row names the feed), cut to fit a row."""
+    reason = result.errors[0].removeprefix(f"feed '{result.feed}': {result.url}: ")
+    return reason if len(reason) <= SHORT_REASON else reason[: SHORT_REASON - 1] + "…"
 
 
 def _extract(args: argparse.Namespace) -> int:
@@ -448,8 +470,16 @@ def _extract(args: argparse.Namespace) -> int:
     except ExtractError as exc:
         _say(f"crawler: {args.url}: {exc}", sys.stderr)
         return EXIT_FAILED
+    if shown.page.selector_missed is not None:
+        # Trying a selector is what this command is for: a body found some other way would hide that it failed.
+        _say(
+            f"crawler: {args.url}: body selector {shown.page.selector_missed!r} matched nothing "
+            f"(without it the body would be found by {shown.page.method})",
+            sys.stderr,
+        )
+        return EXIT_FAILED
     if not args.json:
-        sys.stdout.write(_visible_lines(render(shown.composed.article)))
+        sys.stdout.write(_visible_lines(render(shown.composed.article, args.render)))
         return EXIT_OK
     article, meta = shown.composed.article, shown.page.meta
     data = {

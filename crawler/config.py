@@ -24,6 +24,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic_core import ErrorDetails
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
+from crawler.layout import Render
+
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
 _DURATION_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*\Z")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
@@ -250,6 +252,7 @@ class FeedConfig(_Frozen):
     body: str | None = None
     remove: StringList = ()
     content: ContentMode = "page"
+    render: Render = "hexo"
     interval: Duration = 1800.0
     enabled: bool = True
     comments: bool = False

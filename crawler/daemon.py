@@ -57,6 +57,7 @@ WATCH_EVERY = 0.5  # seconds between two looks at feeds.yaml
 HEARTBEAT_EVERY = 1.0
 LOOP_STALL = 15.0  # the event loop has not run our heartbeat for this long: something blocks it
 STUCK_AFTER = 300.0  # a poll due this long ago that has not started: the scheduler is not firing
+DEFER_MARGIN = 5.0  # seconds before the grace period ends when articles not yet started are left for the next run
 STORE_RETRY = 60.0  # seconds before a feed whose state could not be read is tried again, at most
 # The heartbeat refreshes what /healthz reads once every HEARTBEAT_EVERY, so a healthy loop can look that stale at
 # any moment: a threshold must leave a beat to spare, or /healthz would flap on a daemon doing its work.
@@ -97,17 +98,21 @@ class HealthReport:
     last_success: float | None
     feeds: int
     polls_in_flight: int
+    stopping: bool = False  # draining after SIGTERM/SIGINT: unhealthy (no new polls), but not stuck
+    articles_left: int = 0  # articles listed by the polls under way and not yet done
 
     def to_json(self) -> str:
         """The report as /healthz's JSON body."""
         moment = datetime.fromtimestamp(self.last_success, UTC).isoformat() if self.last_success else None
+        status = "ok" if self.healthy else "stopping" if self.stopping else "stuck"
         return json.dumps(
             {
-                "status": "ok" if self.healthy else "stuck",
+                "status": status,
                 "reason": self.reason,
                 "last_success": moment,
                 "feeds": self.feeds,
                 "polls_in_flight": self.polls_in_flight,
+                "articles_left": self.articles_left,
             }
         )
 
@@ -193,6 +198,12 @@ class Metrics:
             "crawler_polls", "Feed polls by outcome (ok, not_modified, failed)", ["feed", "outcome"], registry=r
         )
         self.archived = Counter("crawler_articles_archived", "Articles written to the archive", ["feed"], registry=r)
+        self.selector_misses = Counter(
+            "crawler_selector_misses",
+            "Article pages on which the feed's body selector matched nothing (the body was found another way)",
+            ["feed"],
+            registry=r,
+        )
         self.article_failures = Counter(
             "crawler_article_failures", "Articles that could not be archived (retried later)", ["feed"], registry=r
         )
@@ -224,6 +235,7 @@ class Metrics:
         self.polls.labels(result.feed, poll_outcome(result)).inc()
         self.archived.labels(result.feed).inc(result.new)
         self.article_failures.labels(result.feed).inc(result.failed)
+        self.selector_misses.labels(result.feed).inc(result.selector_missed)
         self.poll_duration.observe(elapsed)
 
     def observe_response(self, response: Response) -> None:
@@ -344,6 +356,9 @@ class Daemon:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._due: dict[str, float] = {}
         self._stop = asyncio.Event()
+        # Set when the grace period is nearly over (or at once when the state database is lost): from then on the
+        # pipeline leaves articles not yet started pending. Until then a stop still archives what polls found.
+        self._hard_stop = asyncio.Event()
         self._reload_now = asyncio.Event()
         self._stopping = False
         self._heartbeat = time.monotonic()
@@ -428,8 +443,20 @@ class Daemon:
         tasks = list(self._running.values())
         if not tasks:
             return
-        log.info("waiting for running polls", extra={"polls": len(tasks), "grace": self._options.grace})
-        _done, late = await asyncio.wait(tasks, timeout=self._options.grace)
+        log.info(
+            "waiting for running polls",
+            extra={"polls": len(tasks), "articles_left": self._articles_left(), "grace": self._options.grace},
+        )
+        margin = min(self._options.grace / 4, DEFER_MARGIN)
+        _done, late = await asyncio.wait(tasks, timeout=self._options.grace - margin)
+        if late:
+            # What is under way may still finish; what has not started would not, and stays pending.
+            log.warning(
+                "grace period nearly over: articles not yet started stay pending for the next run",
+                extra={"articles_left": self._articles_left(), "seconds_left": margin},
+            )
+            self._hard_stop.set()
+            _done, late = await asyncio.wait(late, timeout=margin)
         if late:
             log.warning(
                 "grace period over: cancelling polls; their articles stay pending for the next run",
@@ -456,7 +483,7 @@ class Daemon:
             workers = previous.workers
         else:
             workers = Workers(processes, preload=WORKER_MODULES, on_crash=stale_temp_files(config))
-        pipeline = Pipeline(config, self._store, fetcher, stopping=self._stop, workers=workers)
+        pipeline = Pipeline(config, self._store, fetcher, stopping=self._hard_stop, workers=workers)
         return _Generation(config, fetcher, workers, pipeline)
 
     def _schedule(self, name: str, *, changed: bool = False, not_before: float | None = None) -> None:
@@ -576,6 +603,7 @@ class Daemon:
             return
         self._exit_code = EXIT_STORE_LOST
         self._stopping = True
+        self._hard_stop.set()  # nothing more is started: it would be written into the lost file
         log.error(
             "state database lost; stopping",
             extra={
@@ -602,6 +630,8 @@ class Daemon:
                 "new": result.new,
                 "known": result.known,
                 "failed": result.failed,
+                # Listed by this poll and left pending by a stop: archived by the next run.
+                **({"deferred": result.deferred} if result.deferred else {}),
                 "next_poll": next_poll,
             },
         )
@@ -724,4 +754,17 @@ class Daemon:
             options=self._options,
             store_error=self._store_error,
         )
-        return HealthReport(reason is None, reason or "polling", self._last_success, feeds, running)
+        return HealthReport(
+            reason is None,
+            reason or "polling",
+            self._last_success,
+            feeds,
+            running,
+            stopping=self._stopping,
+            articles_left=self._articles_left(),
+        )
+
+    def _articles_left(self) -> int:
+        """Articles listed by polls under way and not yet done, across the current and retired generations."""
+        generations = [self._gen, *tuple(self._retired)]
+        return sum(gen.pipeline.articles_left for gen in generations if gen is not None)

@@ -14,6 +14,8 @@ from urllib.parse import urljoin
 import yaml
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from crawler import layout
+
 # Elements that could run code or navigate the reader away; an archive must never carry them. SVG animations can
 # set an href to a javascript: URL; a template's content is a second document no attribute fix reaches.
 _DROP_TAGS = (
@@ -39,6 +41,11 @@ _DROP_TAGS = (
     "set",
 )
 _DROP_SELECTOR = ", ".join(_DROP_TAGS)
+# An HTML serialiser writes the text of these elements unescaped, by name alone. Inside <svg> or <math> they are
+# ordinary elements, whose text (`&lt;img onerror=...&gt;`) may hold anything: written raw, it would be read back as
+# markup. They have no business in an article's drawing or formula.
+_RAW_TEXT_NAMES = ("style", "xmp", "noembed", "noframes", "plaintext")
+_FOREIGN_RAW_TEXT_SELECTOR = ", ".join(f"{outer} {name}" for outer in ("svg", "math") for name in _RAW_TEXT_NAMES)
 _URL_ATTRS = ("href", "src", "action", "formaction", "poster", "cite", "background", "xlink:href")
 _URL_LIST_ATTRS = ("srcset", "data-srcset")
 _CODE_ATTRS = ("srcdoc",)  # a whole HTML document in an attribute: only ever meant to run
@@ -101,8 +108,9 @@ class FixedBody:
     first_image: str | None
 
 
-def render(article: Article) -> str:
-    """The complete archive file for `article`: front matter, blank line, `<div>` body `</div>`, newline."""
+def render(article: Article, mode: layout.Render = "hexo") -> str:
+    """The complete archive file for `article`: front matter, blank line, `<div>` body `</div>`, newline; the body
+    laid out for Markdown (`hexo`) or as the page has it (`verbatim`), by FORMAT.md's "Layout of the body"."""
     lines = ["---", f"title: {quoted(clean_value(article.title))}"]
     categories = [clean_value(c) for c in article.categories]
     categories = [c for c in categories if c]
@@ -121,7 +129,11 @@ def render(article: Article) -> str:
         lines.append(f"thumbnail: {quoted(image)}")
     lines.append("---")
     # Control characters (NUL ...) have no place in a text file, and a lone surrogate cannot be written as UTF-8.
-    return "\n".join(lines) + "\n\n<div>" + _BODY_JUNK.sub("", article.body) + "</div>\n"
+    # They go before the layout: a dropped carriage return could otherwise join two line breaks into a blank line.
+    body = _BODY_JUNK.sub("", article.body)
+    if mode == "hexo":
+        body = layout.for_markdown(body)
+    return "\n".join(lines) + "\n\n<div>" + body + "</div>\n"
 
 
 def http_date(moment: datetime) -> str:
@@ -137,15 +149,21 @@ def http_date(moment: datetime) -> str:
 
 
 def clean_value(value: str) -> str:
-    """A front-matter value: control characters and unpaired surrogates dropped, white space folded, trimmed."""
+    """A front-matter value: control characters, bidirectional controls and unpaired surrogates dropped, white
+    space folded, trimmed."""
     kept = "".join(ch for ch in value if ch.isspace() or not _is_unprintable(ch))
     return " ".join(kept.split())
+
+
+# Unicode's Bidi_Control characters: they reorder what follows, so `Invoice \u202egnp.exe` would display as
+# `Invoice exe.png`; a title or author must show the characters it holds, in the order it holds them.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _is_unprintable(ch: str) -> bool:
     category = unicodedata.category(ch)
     # Cc: control characters; Cs: lone surrogates; U+FEFF/U+FFFE/U+FFFF: not allowed or silently eaten by YAML.
-    return category in ("Cc", "Cs") or ch in "\ufeff\ufffe\uffff"
+    return category in ("Cc", "Cs") or ch in "\ufeff\ufffe\uffff" or ch in _BIDI_CONTROLS
 
 
 def title_text(raw: str) -> str:
@@ -202,6 +220,8 @@ def fix_node(root: LexborNode, base_url: str) -> str | None:
     """Fix the subtree under `root` in place; return the first image's absolute URL, if any."""
     # Descendants first: a node inside one already removed must not be touched again.
     for node in reversed(root.css(_DROP_SELECTOR)):
+        node.decompose()
+    for node in reversed(root.css(_FOREIGN_RAW_TEXT_SELECTOR)):
         node.decompose()
     first_image: str | None = None
     for node in root.css("*"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
@@ -22,10 +22,18 @@ class Extracted:
     text: str
     meta: PageMeta
     method: str  # "selector", "site-rule" or "automatic": which way the body was found
+    # The feed's `body:` selector when it matched nothing on this page (a site redesign shows this way): the body
+    # came from a site rule or automatic extraction instead, and the operator must be told.
+    selector_missed: str | None = None
 
 
 class ExtractError(Exception):
-    """No article body could be found on the page."""
+    """No article body could be found on the page; `selector_missed` is the `body:` selector that matched nothing,
+    if one was given."""
+
+    def __init__(self, message: str, selector_missed: str | None = None) -> None:
+        super().__init__(message)
+        self.selector_missed = selector_missed
 
 
 def extract_page(html: str, url: str, body: str | None = None, remove: Sequence[str] = ()) -> Extracted:
@@ -35,19 +43,25 @@ def extract_page(html: str, url: str, body: str | None = None, remove: Sequence[
         raise ExtractError(f"refused: the page {problem}")
     tree = LexborHTMLParser(html)
     meta = page_metadata(tree, url)
+    missed: str | None = None
     if body:
         node = _select(tree, (body,), remove)
         if node is not None:
             return _finish(node, url, meta, "selector")
+        missed = body
     rule = rule_for(url)
     if rule is not None:
         node = _select(tree, rule.body, (*rule.remove, *remove))
         if node is not None:
-            return _finish(node, url, meta, "site-rule")
+            return replace(_finish(node, url, meta, "site-rule"), selector_missed=missed)
     # Automatic extraction rewrites the tree it is given. Nothing has changed this one yet (metadata only reads it;
     # a selector that matched would have returned above) and nothing reads it after, so it needs no second parse.
     main = extract_main(tree, url)
     if main is None or not main.strip():
+        if missed is not None:
+            raise ExtractError(
+                f"body selector {missed!r} matched nothing, and no article body was found automatically", missed
+            )
         raise ExtractError("no article body found on the page")
     fixed = document.fix_body(_remove_inside(main, remove), url)
     return Extracted(
@@ -56,6 +70,7 @@ def extract_page(html: str, url: str, body: str | None = None, remove: Sequence[
         text=document.body_text(fixed.html),
         meta=meta,
         method="automatic",
+        selector_missed=missed,
     )
 
 

@@ -33,6 +33,9 @@ _VET_CHUNK = 65536
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CHAR_REFERENCE = re.compile(rb"&#([xX][0-9a-fA-F]{1,16}|[0-9]{1,20});")
 _SAFE_ENTITY_NAME = re.compile(r"[A-Za-z_]\w*\Z")
+# A complete character reference. feedparser's loose parser (the fallback for a feed that is not well-formed XML)
+# hands back the text of some elements, authors and categories among them, escaped once more: `AT&amp;T`.
+_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
 class FeedError(Exception):
@@ -339,6 +342,15 @@ def _text(value: object) -> str | None:
     return text or None
 
 
+def _plain_text(value: object) -> str | None:
+    """A plain-text field (an author, a category): its character references decoded, once. Only complete
+    references: `AT&T` stays itself, where html.unescape alone would read `&T`-like legacy names without `;`."""
+    text = _text(value)
+    if text is None or "&" not in text:
+        return text
+    return _valid(_REFERENCE.sub(lambda match: html.unescape(match.group()), text)).strip() or None
+
+
 def _valid(text: str) -> str:
     # A lone surrogate (from a JSON escape or a bad character reference) cannot be stored or written as UTF-8.
     return _SURROGATE.sub("\ufffd", text)
@@ -367,17 +379,17 @@ def _content(raw: Any) -> str | None:
 
 
 def _author(raw: Any) -> str | None:
-    author = _text(raw.get("author"))
+    author = _plain_text(raw.get("author"))
     if author:
         return author
     detail = raw.get("author_detail") or {}
-    return _text(detail.get("name") or detail.get("email"))
+    return _plain_text(detail.get("name") or detail.get("email"))
 
 
 def _categories(raw: Any) -> tuple[str, ...]:
     names: list[str] = []
     for tag in raw.get("tags", []):
-        term = _text(tag.get("term") or tag.get("label"))
+        term = _plain_text(tag.get("term") or tag.get("label"))
         if term and term not in names:
             names.append(term)
     return tuple(names)

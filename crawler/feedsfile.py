@@ -120,7 +120,9 @@ class NewFeed:
     site: str | None = None
     body: str | None = None
     content: str | None = None
+    render: str | None = None
     interval: str | None = None
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -242,10 +244,12 @@ def render_feed(feed: NewFeed, dash_col: int, key_col: int, newline: str = "\n")
         categories = CommentedSeq(feed.categories)
         categories.fa.set_flow_style()
         node["categories"] = categories
-    for key in ("author", "body", "content", "interval"):
+    for key in ("author", "body", "content", "render", "interval"):
         value = getattr(feed, key)
         if value is not None:
             node[key] = value
+    if not feed.enabled:
+        node["enabled"] = False
     yaml = YAML(typ="rt")
     yaml.width = 4096  # never fold a long title or URL over two lines
     out = io.StringIO()

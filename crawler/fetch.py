@@ -26,7 +26,7 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
@@ -304,10 +304,16 @@ class Fetcher:
         http: HttpConfig,
         politeness: PolitenessConfig,
         transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._http = http
         self._politeness = politeness
         self._transport = transport
+        # What the hosts' delays are kept by, injected so that a test can drive them instead of timing a busy machine.
+        self._clock = clock
+        self._sleep = sleep
         self._slots: dict[tuple[str, str | None], _HostSlot] = {}
         self._paces: dict[str, _HostPace] = {}
         self._robots: dict[tuple[str, str, int | None], _OriginRobots] = {}
@@ -454,13 +460,13 @@ class Fetcher:
         pace = slot.pace
         async with pace.limit:
             async with pace.lock:
-                now = time.monotonic()
+                now = self._clock()
                 if pace.next_start > now:
-                    await asyncio.sleep(pace.next_start - now)
+                    await self._sleep(pace.next_start - now)
                 # The host's turn is taken only with a global permit in hand, so waiting for one can never make this
                 # request start closer than the delay to the next one; and no permit is held while sleeping.
                 await self._global.acquire()
-                pace.next_start = time.monotonic() + pace.delay
+                pace.next_start = self._clock() + pace.delay
             try:
                 return await self._send(slot, url, headers, allow_private)
             finally:
@@ -591,7 +597,7 @@ class Fetcher:
                 )
             if wait is not None:
                 # The whole host asked for a pause, not just this URL: hold back every request to it.
-                slot.pace.next_start = max(slot.pace.next_start, time.monotonic() + wait)
+                slot.pace.next_start = max(slot.pace.next_start, self._clock() + wait)
             raise FetchError(url, "status", f"HTTP {status}", transient=True, status=status, retry_after=wait)
         raise FetchError(url, "status", f"HTTP {status}", transient=status >= 500, status=status)
 
@@ -710,12 +716,13 @@ class Fetcher:
         except FetchError as exc:
             if exc.kind in ("too-large", "address"):
                 return allow_all  # refused at connect: the page itself is refused by the same policy if it goes there
-            # RFC 9309: an unreachable robots.txt means "assume disallowed" for now; try again soon.
-            raise FetchError(
-                url, "robots", f"robots.txt unreachable ({exc.reason}); will try again", transient=True
-            ) from None
+            if exc.kind == "network" and exc.reason.startswith("cannot connect"):
+                # No connection at all (refused, no such name): the host is down, not its robots.txt; say so.
+                raise FetchError(url, "network", f"host unreachable: {exc.reason}", transient=True) from None
+            # RFC 9309: an unreachable robots.txt means "assume disallowed" for now; the caller tries again later.
+            raise FetchError(url, "robots", f"robots.txt unreachable ({exc.reason})", transient=True) from None
         if answer.status >= 500:
-            raise FetchError(url, "robots", f"robots.txt answered HTTP {answer.status}; will try again", transient=True)
+            raise FetchError(url, "robots", f"robots.txt answered HTTP {answer.status}", transient=True)
         if answer.status >= 400 or answer.status in REDIRECT_STATUSES:
             return allow_all
         text = answer.content[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace")

@@ -104,11 +104,21 @@ class JsonFormatter(logging.Formatter):
 
 class PlainFormatter(logging.Formatter):
     """The CLI's `LEVEL message` lines (and tracebacks), each line made `visible`: an exception's message may quote
-    what a feed said."""
+    what a feed said. With `fields`, the event's keys follow the message as `key=value` pairs, as in the daemon's
+    text log (`INFO archived feed=news url=... path=... how=selector`)."""
+
+    def __init__(self, fmt: str | None = None, *, fields: bool = False) -> None:
+        super().__init__(fmt)
+        self._fields = fields
 
     def format(self, record: logging.LogRecord) -> str:
         """Render one record, every line of it escaped."""
-        return "\n".join(visible(line) for line in super().format(record).split("\n"))
+        text = super().format(record)
+        if self._fields:
+            head, newline, rest = text.partition("\n")
+            pairs = " ".join(f"{key}={_text_value(value)}" for key, value in event_fields(record).items())
+            text = f"{head} {pairs}{newline}{rest}" if pairs else text
+        return "\n".join(visible(line) for line in text.split("\n"))
 
 
 def setup_logging(fmt: LogFormat, level: int = logging.INFO, stream: TextIO | None = None) -> None:

@@ -1,8 +1,10 @@
 """OPML, the subscription list every feed reader imports and exports: read one into feeds, write ours as OPML 2.0.
 
 Folders become categories and categories become folders. A feed listed in several folders is one feed with
-several categories, and is written back into each of its folders (as Feedly and Inoreader do), so an import
-followed by an export keeps every feed URL, title, site address (htmlUrl) and folder.
+several categories. On export each feed is one outline (one subscription), in the folder of its first category,
+with all its categories in OPML 2.0's `category` attribute ("/News,/World"); a disabled feed carries
+`crawlerEnabled="false"`. So an import followed by an export keeps every feed URL, title, site address (htmlUrl),
+category and `enabled: false`, and an export followed by an import gives the same feeds.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from defusedxml.common import DefusedXmlException
 
 from crawler.config import FeedConfig
 
+# Not an OPML 2.0 attribute (readers ignore unknown ones): how a disabled feed survives an export and import.
+ENABLED_ATTRIBUTE = "crawlerEnabled"
+
 
 class OpmlError(Exception):
     """The OPML file cannot be read; the message names the file and the problem."""
@@ -30,6 +35,7 @@ class OpmlFeed:
     title: str | None
     categories: tuple[str, ...]
     site: str | None = None  # the outline's htmlUrl, as written (the importer checks it is an http(s) URL)
+    enabled: bool = True  # False when the outline says crawlerEnabled="false" (our own export of a disabled feed)
 
 
 def read_opml(data: bytes, label: str) -> list[OpmlFeed]:
@@ -51,12 +57,19 @@ def read_opml(data: bytes, label: str) -> list[OpmlFeed]:
         title = (outline.get("title") or outline.get("text") or "").strip() or None
         site = (outline.get("htmlUrl") or "").strip() or None
         categories = folders + _category_attribute(outline.get("category"))
+        enabled = (outline.get(ENABLED_ATTRIBUTE) or "").strip().lower() != "false"
         if url in found:
             known = found[url]
             merged = known.categories + tuple(c for c in categories if c not in known.categories)
-            found[url] = OpmlFeed(url=url, title=known.title or title, categories=merged, site=known.site or site)
+            found[url] = OpmlFeed(
+                url=url,
+                title=known.title or title,
+                categories=merged,
+                site=known.site or site,
+                enabled=known.enabled and enabled,
+            )
         else:
-            found[url] = OpmlFeed(url=url, title=title, categories=_unique(categories), site=site)
+            found[url] = OpmlFeed(url=url, title=title, categories=_unique(categories), site=site, enabled=enabled)
     return list(found.values())
 
 
@@ -86,7 +99,8 @@ def _unique(values: Sequence[str]) -> tuple[str, ...]:
 
 
 def write_opml(feeds: Sequence[FeedConfig], title: str = "crawler feeds") -> str:
-    """OPML 2.0 text of `feeds`: one folder per category (a feed in each of its folders), then uncategorised."""
+    """OPML 2.0 text of `feeds`: one folder per first category, each feed once (in its first category's folder,
+    every category in its `category` attribute), then the uncategorised feeds."""
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
     ET.SubElement(head, "title").text = title
@@ -94,11 +108,13 @@ def write_opml(feeds: Sequence[FeedConfig], title: str = "crawler feeds") -> str
     body = ET.SubElement(root, "body")
     folders: dict[str, ET.Element] = {}
     for feed in feeds:
-        for category in feed.categories:
-            folder = folders.get(category)
-            if folder is None:
-                folder = folders[category] = ET.SubElement(body, "outline", text=category, title=category)
-            _feed_outline(folder, feed)
+        if not feed.categories:
+            continue
+        first = feed.categories[0]
+        folder = folders.get(first)
+        if folder is None:
+            folder = folders[first] = ET.SubElement(body, "outline", text=first, title=first)
+        _feed_outline(folder, feed)
     for feed in feeds:
         if not feed.categories:
             _feed_outline(body, feed)
@@ -111,3 +127,8 @@ def _feed_outline(parent: ET.Element, feed: FeedConfig) -> None:
     outline = ET.SubElement(parent, "outline", type="rss", text=label, title=label, xmlUrl=feed.url)
     if feed.site:
         outline.set("htmlUrl", feed.site)
+    if len(feed.categories) > 1:
+        # OPML 2.0: comma-separated slash-delimited category paths; the folder holds only the first of them.
+        outline.set("category", ",".join(f"/{category}" for category in feed.categories))
+    if not feed.enabled:
+        outline.set(ENABLED_ATTRIBUTE, "false")

@@ -26,7 +26,7 @@ from crawler.fetch import Fetcher, FetchError, Request, Response, not_html, priv
 from crawler.reindex import rebuild_lost_state
 from crawler.store import ArchivedArticle, FeedState, NewEntry, PendingEntry, SqliteStore, Store, StoreError
 from crawler.urls import normalize_url
-from crawler.workers import WorkerCrashed, Workers, process_count
+from crawler.workers import LostJob, WorkerCrashed, Workers, process_count
 
 log = logging.getLogger("crawler")
 
@@ -52,7 +52,9 @@ class FeedResult:
     known: int = 0
     skipped: int = 0  # new items left out by the feed's keep/block rules or its first poll's backfill
     failed: int = 0
-    fallback: int = 0
+    fallback: int = 0  # archived from the feed's own text (the page failed, or gave no body)
+    deferred: int = 0  # listed, not started: the crawler was stopping (they stay pending for the next run)
+    selector_missed: int = 0  # pages on which the feed's `body:` selector matched nothing
     not_modified: bool = False
     errors: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
@@ -71,6 +73,7 @@ class EntryOutcome:
     fallback: bool = False
     error: str | None = None
     note: str | None = None  # why the feed's content was archived instead of the page
+    selector_missed: str | None = None  # a warning line: the feed's `body:` selector matched nothing on the page
 
 
 @dataclass
@@ -116,8 +119,11 @@ class Pipeline:
         self._config = config
         # Pages are extracted and rendered there; without one, in threads of this process.
         self._workers = workers or Workers(0)
-        # Once set, articles not yet started stay pending for the next run; those under way finish.
+        # Once set, articles not yet started stay pending for the next run; those under way finish. The daemon sets
+        # it only when its grace period is nearly over: until then a stopping daemon still archives what polls found.
         self._stopping = stopping or asyncio.Event()
+        # Articles listed by polls under way and not yet done (archived, failed or deferred): what a drain waits on.
+        self.articles_left = 0
         self._store = store
         self._fetcher = fetcher
         self._progress = progress or Progress()
@@ -221,6 +227,7 @@ class Pipeline:
             )
         )
         errors = tuple(o.error for o in outcomes if o.error)
+        notes.extend(o.selector_missed for o in outcomes if o.selector_missed)
         notes.extend(o.note for o in outcomes if o.note)
         return replace(
             result,
@@ -229,6 +236,8 @@ class Pipeline:
             skipped=skipped,
             failed=sum(o.status == "failed" for o in outcomes),
             fallback=sum(o.fallback for o in outcomes),
+            deferred=sum(o.status == "deferred" for o in outcomes),
+            selector_missed=sum(o.selector_missed is not None for o in outcomes),
             not_modified=parsed is None,
             errors=errors,
             notes=tuple(notes),
@@ -306,6 +315,7 @@ class Pipeline:
 
     async def _archive_pending(self, feed: FeedConfig) -> list[EntryOutcome]:
         pending = self._store.pending(feed.name)
+        self.articles_left += len(pending)
         self._progress.found(len(pending))
         self._workers.expect(len(pending))
         # Articles wait for a turn here rather than inside the fetcher, where a stop could no longer hold them back.
@@ -313,11 +323,14 @@ class Pipeline:
         return list(await asyncio.gather(*(self._archive_in_turn(turns, feed, item) for item in pending)))
 
     async def _archive_in_turn(self, turns: asyncio.Semaphore, feed: FeedConfig, item: PendingEntry) -> EntryOutcome:
-        async with turns, self._articles:
-            if self._stopping.is_set():
-                self._progress.done()
-                return EntryOutcome("deferred")
-            return await self._archive_one(feed, item)
+        try:
+            async with turns, self._articles:
+                if self._stopping.is_set():
+                    self._progress.done()
+                    return EntryOutcome("deferred")
+                return await self._archive_one(feed, item)
+        finally:
+            self.articles_left -= 1
 
     async def _archive_one(self, feed: FeedConfig, item: PendingEntry) -> EntryOutcome:
         try:
@@ -383,7 +396,8 @@ class Pipeline:
             except FetchError as exc:
                 attempts = self._store.record_failure(feed.name, item.key, exc.reason)
                 if exc.transient and attempts < MAX_PAGE_ATTEMPTS:
-                    return EntryOutcome("failed", error=f"feed '{feed.name}': {exc.url}: {exc.reason}"), None
+                    again = f"will try again on the next poll (attempt {attempts} of {MAX_PAGE_ATTEMPTS})"
+                    return EntryOutcome("failed", error=f"feed '{feed.name}': {exc.url}: {exc.reason}; {again}"), None
                 fallback_reason = exc.reason
         try:
             try:
@@ -403,6 +417,33 @@ class Pipeline:
                 "extraction shorter than the feed's text; keeping the feed's",
                 extra={"feed": feed.name, "url": final_url},
             )
+        missed = self._selector_checked(feed, page, staged)
+        outcome, archived_id = await self._commit_staged(feed, item, entry, link, staged, fallback_reason)
+        return replace(outcome, selector_missed=missed), archived_id
+
+    def _selector_checked(self, feed: FeedConfig, page: FetchedPage | None, staged: Staged) -> str | None:
+        """Record whether the feed's `body:` selector matched the page; a warning line when it did not."""
+        if page is None or not feed.body:
+            return None
+        self._store.record_selector(feed.name, page.url, feed.body, missed=staged.selector_missed is not None)
+        if staged.selector_missed is None:
+            return None
+        how = _INSTEAD.get(staged.method, "the feed's own content was archived")
+        log.warning(
+            "body selector matched nothing",
+            extra={"feed": feed.name, "url": page.url, "selector": feed.body, "how": staged.method},
+        )
+        return f"feed '{feed.name}': {page.url}: body selector {feed.body!r} matched nothing; {how}"
+
+    async def _commit_staged(
+        self,
+        feed: FeedConfig,
+        item: PendingEntry,
+        entry: Entry,
+        link: str | None,
+        staged: Staged,
+        fallback_reason: str | None,
+    ) -> tuple[EntryOutcome, str | None]:
         fallback_reason = fallback_reason or staged.extract_error
         if fallback_reason is None:
             return await self._commit(feed, item, entry, link, staged, fallback=False)
@@ -428,6 +469,7 @@ class Pipeline:
             final_url,
             item.first_seen,
             self._config.archive_timezone,
+            archive.new_temp_tag(),  # how the files of a job whose worker died are told from the others'
         )
 
     async def _private_allowed(self, feed: FeedConfig) -> bool:
@@ -471,7 +513,8 @@ class Pipeline:
             for key in keys:
                 if self._committing.get(key) is committed:
                     del self._committing[key]
-        log.info("archived", extra={"feed": feed.name, "url": entry.link, "path": staged.path})
+        how = "feed text" if fallback else staged.method
+        log.info("archived", extra={"feed": feed.name, "url": entry.link, "path": staged.path, "how": how})
         return EntryOutcome("new", fallback=fallback), staged.article_id
 
     async def _existing(self, names: tuple[str, ...], staged: Staged, keys: tuple[str, ...]) -> str | None:
@@ -494,9 +537,15 @@ class Pipeline:
                 return existing
 
 
-def stale_temp_files(config: Config) -> Callable[[], int]:
-    """What clears the archive of temp files that dead worker processes left (for Workers' `on_crash`)."""
-    return functools.partial(archive.remove_stale_temp_files, config.archive, at_start=False)
+def stale_temp_files(config: Config) -> Callable[[Sequence[LostJob]], int]:
+    """What clears the archive of the temp files that jobs left when their worker died before their results came
+    back (for Workers' `on_crash`). The same worker's finished jobs, whose files wait for their commit, keep them."""
+    return functools.partial(_remove_lost_temp_files, config.archive)
+
+
+def _remove_lost_temp_files(root: Path, lost: Sequence[LostJob]) -> int:
+    tags = [arg for job in lost for arg in job.args if isinstance(arg, archive.TempTag)]
+    return archive.remove_lost_temp_files(root, tags) if tags else 0
 
 
 @dataclass(frozen=True)
@@ -564,6 +613,9 @@ class _Commits:
             else:
                 one.done.set_exception(outcome)
 
+
+# What stood in for a `body:` selector that matched nothing, as the warning line says it.
+_INSTEAD = {"site-rule": "body found by the site rule", "automatic": "body found by automatic extraction"}
 
 _VALIDATOR_HEADERS = frozenset({"if-none-match", "if-modified-since"})
 

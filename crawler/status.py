@@ -4,13 +4,13 @@ whatever makes those rows untrustworthy (a state database that is missing, or kn
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from crawler import archive
 from crawler.config import Config
 from crawler.logs import visible
-from crawler.store import FeedCounts, FeedState, PendingEntry, SqliteStore
+from crawler.store import ArchivedCounts, FeedCounts, FeedState, PendingEntry, SelectorMisses, SqliteStore
 
 NO_DATABASE = "no state database"
 
@@ -35,6 +35,9 @@ class FeedStatus:
     pending: int
     articles_failing: int = 0  # pending entries whose page failed at least once
     article_error: str | None = None  # the URL and last error of the one that failed most often
+    also_listed: int = 0  # articles it lists that another feed archived first (`archived` counts each file once)
+    # How its `body:` selector fared on its last pages.
+    selector: SelectorMisses = field(default_factory=lambda: SelectorMisses(0, 0))
 
     def to_json(self) -> dict[str, object]:
         """The row as JSON-ready values; times as ISO 8601 in UTC."""
@@ -53,6 +56,10 @@ class FeedStatus:
             "pending": self.pending,
             "articles_failing": self.articles_failing,
             "article_error": self.article_error,
+            "also_listed": self.also_listed,
+            "selector_missed": self.selector.missed,
+            "selector_checked": self.selector.checked,
+            "selector_missed_url": self.selector.last_url,
         }
 
 
@@ -82,14 +89,20 @@ def status_report(config: Config) -> StatusReport:
         return _without_database(config)
     store = SqliteStore(config.state)
     try:
+        owned = store.archived_counts()
         rows = tuple(
-            _row(
-                feed.name,
-                feed.url,
-                feed.enabled,
-                store.feed_state(feed.name),
-                store.counts(feed.name),
-                store.worst_failing(feed.name),
+            replace(
+                _row(
+                    feed.name,
+                    feed.url,
+                    feed.enabled,
+                    store.feed_state(feed.name),
+                    store.counts(feed.name),
+                    store.worst_failing(feed.name),
+                ),
+                archived=owned.get(feed.name, ArchivedCounts(0, 0)).archived,
+                also_listed=owned.get(feed.name, ArchivedCounts(0, 0)).also_listed,
+                selector=store.selector_misses(feed.name, feed.body),
             )
             for feed in config.feeds
         )
@@ -161,8 +174,10 @@ def render_table(rows: Sequence[FeedStatus]) -> str:
         "next poll",
         "failures",
         "archived",
+        "also listed",
         "pending",
         "art. failing",
+        "selector missed",
         "last error",
     )
     lines = [
@@ -174,8 +189,10 @@ def render_table(rows: Sequence[FeedStatus]) -> str:
             _short(row.next_poll),
             str(row.failures),
             str(row.archived),
+            str(row.also_listed),
             str(row.pending),
             str(row.articles_failing),
+            _selector_cell(row.selector),
             visible(_error_cell(row)),
         )
         for row in rows
@@ -187,10 +204,17 @@ def render_table(rows: Sequence[FeedStatus]) -> str:
     return "\n".join(line.rstrip() for line in out)
 
 
+def _selector_cell(selector: SelectorMisses) -> str:
+    # "-" when the feed has no selector or it was never tried; else how many of its last pages it missed on.
+    return f"{selector.missed} of last {selector.checked}" if selector.checked else "-"
+
+
 def _error_cell(row: FeedStatus) -> str:
     parts = [(row.last_error or "") + (f" (moved to {row.moved_to})" if row.moved_to else "")]
     if row.article_error:
         parts.append(f"article {row.article_error}")
+    if row.selector.missed:
+        parts.append(f"body selector {row.selector.selector!r} matched nothing on {row.selector.last_url} (last miss)")
     return "; ".join(part for part in parts if part)
 
 

@@ -58,7 +58,17 @@ CREATE TABLE IF NOT EXISTS articles (
 );
 CREATE INDEX IF NOT EXISTS articles_body ON articles (body_hash);
 CREATE TABLE IF NOT EXISTS urls (url TEXT PRIMARY KEY, article_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS selector_checks (
+    feed TEXT NOT NULL,
+    at REAL NOT NULL,
+    url TEXT NOT NULL,
+    selector TEXT NOT NULL,
+    missed INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS selector_checks_feed ON selector_checks (feed, at);
 """
+
+SELECTOR_CHECKS_KEPT = 20  # a feed's last pages whose `body:` selector was tried: what `crawler status` judges by
 
 PENDING = "pending"
 ARCHIVED = "archived"
@@ -142,6 +152,26 @@ class FeedCounts:
     failing: int = 0
 
 
+@dataclass(frozen=True)
+class SelectorMisses:
+    """How a feed's `body:` selector fared on its last pages: how many it matched nothing on, of how many tried,
+    and the last page it missed on."""
+
+    missed: int
+    checked: int
+    last_url: str | None = None
+    selector: str | None = None
+
+
+@dataclass(frozen=True)
+class ArchivedCounts:
+    """A feed's articles: `archived` are those first archived for it (each file counted by one feed only, so the
+    column adds up to the archive's files); `also_listed` are articles it lists that another feed archived first."""
+
+    archived: int
+    also_listed: int
+
+
 class Store(Protocol):
     """Everything the crawler keeps between runs."""
 
@@ -161,6 +191,7 @@ class Store(Protocol):
     def record_failure(self, feed: str, key: str, error: str) -> int: ...
     def counts(self, feed: str) -> FeedCounts: ...
     def worst_failing(self, feed: str) -> PendingEntry | None: ...
+    def record_selector(self, feed: str, url: str, selector: str, *, missed: bool) -> None: ...
     def close(self) -> None: ...
 
 
@@ -370,6 +401,47 @@ class SqliteStore:
             (feed, PENDING),
         )
         return _pending(feed, rows[0]) if rows else None
+
+    def record_selector(self, feed: str, url: str, selector: str, *, missed: bool) -> None:
+        """Remember whether the feed's `body:` selector matched on the page at `url`; only the feed's last
+        SELECTOR_CHECKS_KEPT pages are kept."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO selector_checks (feed, at, url, selector, missed) VALUES (?, ?, ?, ?, ?)",
+                (feed, time.time(), url, selector, int(missed)),
+            )
+            db.execute(
+                "DELETE FROM selector_checks WHERE feed = ? AND rowid NOT IN "
+                "(SELECT rowid FROM selector_checks WHERE feed = ? ORDER BY at DESC, rowid DESC LIMIT ?)",
+                (feed, feed, SELECTOR_CHECKS_KEPT),
+            )
+
+    def selector_misses(self, feed: str, selector: str | None) -> SelectorMisses:
+        """How the feed's current `body:` selector fared on its last pages (checks of an earlier selector do not
+        count: fixing the selector clears the feed's record)."""
+        if not selector:
+            return SelectorMisses(0, 0)
+        rows = self._query(
+            "SELECT missed, url FROM selector_checks WHERE feed = ? AND selector = ? ORDER BY at DESC, rowid DESC",
+            (feed, selector),
+        )
+        last = next((str(url) for missed, url in rows if missed), None)
+        return SelectorMisses(sum(int(missed) for missed, _url in rows), len(rows), last, selector)
+
+    def archived_counts(self) -> dict[str, ArchivedCounts]:
+        """Per feed, its articles counted once: an article listed by several feeds belongs to the one that archived
+        it (else the one that listed it first); to the others it is `also_listed`."""
+        rows = self._query(
+            "WITH listed AS (SELECT DISTINCT feed, article_id FROM entries "
+            "  WHERE state IN (?, ?) AND article_id IS NOT NULL), "
+            "owner AS (SELECT article_id, feed FROM (SELECT article_id, feed, ROW_NUMBER() OVER ("
+            "  PARTITION BY article_id ORDER BY state != ?, first_seen, rowid) AS rank FROM entries "
+            "  WHERE state IN (?, ?) AND article_id IS NOT NULL) WHERE rank = 1) "
+            "SELECT listed.feed, SUM(owner.feed = listed.feed), SUM(owner.feed != listed.feed) "
+            "FROM listed JOIN owner USING (article_id) GROUP BY listed.feed",
+            (ARCHIVED, DUPLICATE, ARCHIVED, ARCHIVED, DUPLICATE),
+        )
+        return {str(feed): ArchivedCounts(int(own or 0), int(other or 0)) for feed, own, other in rows}
 
     def article_count(self) -> int:
         """How many archived articles the database records."""

@@ -11,6 +11,7 @@ and a daemon between bursts keeps none alive.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import functools
 import logging
@@ -30,7 +31,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-log = logging.getLogger("crawler")
+# A logger of its own: `crawler fetch`, which shows only errors, shows this one's warning (the fallback to threads).
+log = logging.getLogger("crawler.workers")
 
 T = TypeVar("T")
 
@@ -106,7 +108,17 @@ class _Job:
     done: asyncio.Future[Any]
 
 
+@dataclass(frozen=True)
+class LostJob:
+    """A job whose result died with its worker process (for `on_crash`): it may have left files behind, and it is
+    run again."""
+
+    fn: Callable[..., Any]
+    args: tuple[object, ...]
+
+
 _Outcome = tuple[Any, BaseException | None, str]  # what a job returned, or what it raised and where
+_Sent = tuple[concurrent.futures.Future[list[_Outcome]], list[_Job]]  # a group handed to a pool, and its jobs
 
 
 def _run_group(jobs: list[tuple[Callable[..., Any], tuple[object, ...]]]) -> list[_Outcome]:
@@ -126,7 +138,25 @@ def _settle(jobs: list[_Job], error: BaseException) -> None:
             job.done.set_exception(error)
 
 
-def _cleanup_failed(cleaning: asyncio.Future[object]) -> None:
+def _came_back(sent: concurrent.futures.Future[Any]) -> bool:
+    return sent.done() and not sent.cancelled() and sent.exception() is None
+
+
+def _clear_after_crash(
+    pool: ProcessPoolExecutor,
+    sent: list[_Sent],
+    on_crash: Callable[[Sequence[LostJob]], object],
+    lost: Sequence[LostJob] = (),
+) -> None:
+    """Once every process of a broken pool has exited (none writes any more), hand `on_crash` the jobs of the
+    groups whose results did not come back (and `lost`). The jobs of groups that did come back are not among them,
+    even those run by the very process that died: their files wait for their commit."""
+    pool.shutdown(wait=True, cancel_futures=True)
+    gone = [LostJob(job.fn, job.args) for future, group in sent if not _came_back(future) for job in group]
+    on_crash([*lost, *gone])
+
+
+def _cleanup_failed(cleaning: asyncio.Future[None]) -> None:
     if not cleaning.cancelled() and cleaning.exception() is not None:
         log.warning("cleaning up after a dead worker failed", extra={"error": str(cleaning.exception())})
 
@@ -158,12 +188,16 @@ class Workers:
         warm_after: int | None = None,
         window: float = BURST_WINDOW,
         preload: Sequence[str] = (),
-        on_crash: Callable[[], object] | None = None,
+        on_crash: Callable[[Sequence[LostJob]], object] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._processes = processes
+        self._clock = clock  # what a burst is judged by (a test's own clock decides what is a burst, not its speed)
         self._preload = list(preload)
-        self._on_crash = on_crash  # run (in a thread) when a worker process has died: clears what it left behind
-        self._cleaning: asyncio.Future[object] | None = None
+        # Run (in a thread) when a worker process has died, with the jobs whose results died with it: clears what
+        # they left behind.
+        self._on_crash = on_crash
+        self._cleaning: asyncio.Future[None] | None = None
         self._warm_after = WARM_AFTER if warm_after is None else warm_after
         self._window = window
         self._recent: deque[tuple[float, int]] = deque()  # (when, how many) jobs were run or announced lately
@@ -185,6 +219,7 @@ class Workers:
         self._thread_turn = asyncio.Lock()  # jobs wait here, not in the thread's queue, free to go to the processes
         self._queued: deque[_Job] = deque()  # jobs for the processes, not yet sent
         self._groups_out = 0  # groups of jobs sent to the processes and not yet back
+        self._sent: dict[concurrent.futures.Future[list[_Outcome]], tuple[ProcessPoolExecutor, list[_Job]]] = {}
 
     def expect(self, jobs: int) -> None:
         """Announce `jobs` coming soon, so that a big batch starts the processes before its first job."""
@@ -246,16 +281,24 @@ class Workers:
             try:
                 if pool is None:
                     raise BrokenProcessPool("the pool was discarded")
-                sent = asyncio.get_running_loop().run_in_executor(pool, _run_group, [(j.fn, j.args) for j in group])
+                future = pool.submit(_run_group, [(j.fn, j.args) for j in group])
             except (BrokenProcessPool, RuntimeError) as exc:  # broken, or shut down while these waited
                 if pool is not None:
                     self._discard(pool)
                 _settle(group, BrokenProcessPool(str(exc)))
                 continue
             self._groups_out += 1
-            sent.add_done_callback(functools.partial(self._group_done, pool, group))
+            self._sent[future] = (pool, group)
+            sent = asyncio.wrap_future(future)
+            sent.add_done_callback(functools.partial(self._group_done, pool, group, future))
 
-    def _group_done(self, pool: ProcessPoolExecutor, group: list[_Job], sent: asyncio.Future[list[_Outcome]]) -> None:
+    def _group_done(
+        self,
+        pool: ProcessPoolExecutor,
+        group: list[_Job],
+        future: concurrent.futures.Future[list[_Outcome]],
+        sent: asyncio.Future[list[_Outcome]],
+    ) -> None:
         self._groups_out -= 1
         if sent.cancelled():
             for job in group:
@@ -273,6 +316,7 @@ class Workers:
                 else:
                     error.__cause__ = RemoteTraceback(remote)
                     job.done.set_exception(error)
+        self._sent.pop(future, None)  # after _discard, which hands a group that broke with its pool to on_crash
         self._send_groups()
 
     async def _run_alone(self, fn: Callable[..., T], *args: object) -> T:
@@ -290,7 +334,15 @@ class Workers:
                 return await asyncio.get_running_loop().run_in_executor(alone, fn, *args)
             except BrokenProcessPool:
                 self._alone = None
-                alone.shutdown(wait=False, cancel_futures=True)
+                if self._on_crash is None:
+                    alone.shutdown(wait=False, cancel_futures=True)
+                else:  # the culprit, dying alone, may have left a file too
+                    cleaning = asyncio.get_running_loop().run_in_executor(
+                        None, _clear_after_crash, alone, [], self._on_crash, [LostJob(fn, args)]
+                    )
+                    cleaning.add_done_callback(_cleanup_failed)
+                    with contextlib.suppress(Exception):  # reported by _cleanup_failed
+                        await asyncio.shield(cleaning)
                 raise WorkerCrashed("a worker process died while handling this page") from None
 
     @property
@@ -332,20 +384,25 @@ class Workers:
 
     def _busy(self, jobs: int) -> bool:
         """Count `jobs` more; whether the last `window` seconds have seen a burst worth the processes."""
-        self._recent.append((time.monotonic(), jobs))
+        self._recent.append((self._clock(), jobs))
         self._recent_jobs += jobs
         self._trim()
         return self._recent_jobs >= self._warm_after
 
     def _trim(self) -> None:
-        horizon = time.monotonic() - self._window
+        horizon = self._clock() - self._window
         while self._recent and self._recent[0][0] < horizon:
             self._recent_jobs -= self._recent.popleft()[1]
 
     def _start(self) -> None:
         # The processes start on a thread of their own: the first one waits for the fork server to import the jobs'
         # modules, a third of a second during which the event loop would otherwise stand still.
-        pool = self._new_pool(self._processes)
+        try:
+            pool = self._new_pool(self._processes)
+        except OSError as exc:
+            # The pool's queues need semaphores, which live in /dev/shm: a container run with --ipc=none has none.
+            self._fall_back(f"cannot create their semaphores, which need a writable /dev/shm: {exc.strerror or exc}")
+            return
         self._pool = pool
         warm = asyncio.get_running_loop().run_in_executor(None, _start_processes, pool, self._processes)
         warm.add_done_callback(functools.partial(self._started, pool))
@@ -359,8 +416,12 @@ class Workers:
         self._discard(pool)
         if isinstance(error, (OSError, RuntimeError)) and not isinstance(error, BrokenProcessPool):
             # Embedded in a program whose main module cannot be re-imported, or out of processes: threads still work.
-            self._unavailable = True
-            log.warning("worker processes unavailable; extracting in threads", extra={"error": str(error)})
+            self._fall_back(str(error))
+
+    def _fall_back(self, reason: str) -> None:
+        """Run every job in a thread from now on, and say so (once: no pool is tried again)."""
+        self._unavailable = True
+        log.warning("worker processes unavailable (%s); extracting in threads", reason)
 
     def _ready_pool(self) -> ProcessPoolExecutor | None:
         """The pool, if its processes have started and can take jobs."""
@@ -370,15 +431,24 @@ class Workers:
         return self._pool
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
-        # The next job starts a fresh pool; the jobs that were in the dead one fail, and their articles stay pending.
-        if self._pool is pool:
-            self._pool = None
-            if self._on_crash is not None:
-                # A group's jobs that finished before one of them killed the process lost their results with it,
-                # but not what they left on disk; they are run again (after this, see _run_alone).
-                self._cleaning = asyncio.get_running_loop().run_in_executor(None, self._on_crash)
-                self._cleaning.add_done_callback(_cleanup_failed)
-        pool.shutdown(wait=False, cancel_futures=True)
+        # The next job starts a fresh pool; the jobs that were in the dead one are run again (see _run_alone). A pool
+        # that is no longer the current one was shut down already, by whoever replaced it.
+        if self._pool is not pool:
+            return
+        self._pool = None
+        if self._on_crash is None:
+            pool.shutdown(wait=False, cancel_futures=True)
+            return
+        # A group's jobs that finished before one of them killed the process lost their results with it, but not
+        # what they left on disk. Which groups came back is known for certain only once the pool's processes have
+        # all exited: a result read from the pipe just before the crash may not have reached its job here yet.
+        sent = [(future, group) for future, (owner, group) in self._sent.items() if owner is pool]
+        for future, _group in sent:
+            del self._sent[future]
+        self._cleaning = asyncio.get_running_loop().run_in_executor(
+            None, _clear_after_crash, pool, sent, self._on_crash
+        )
+        self._cleaning.add_done_callback(_cleanup_failed)
 
     def _close_idle(self) -> None:
         self._idle = None

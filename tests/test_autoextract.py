@@ -160,17 +160,17 @@ def test_deeply_nested_blocks_do_not_crash() -> None:
         node = node.last_child
         assert node is not None
     node.inner_html = ARTICLE
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time: a loaded machine does not stretch it, a quadratic blow-up does
     result = extract_main(tree, "https://example.com/deep")
-    assert time.perf_counter() - start < 3
+    assert time.thread_time() - start < 3
     assert result is not None and "sentence number 7" in result
 
 
 def test_deeply_nested_inline_does_not_crash() -> None:
     html = "<b>" * 100_000 + ARTICLE  # parses quickly, and really is 100,000 levels deep
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time: a loaded machine does not stretch it, a quadratic blow-up does
     result = extract(html)
-    assert time.perf_counter() - start < 3
+    assert time.thread_time() - start < 3
     assert result is not None and "sentence number 7" in result
 
 
@@ -232,9 +232,9 @@ def test_badly_named_wrapper_of_the_whole_article_is_kept() -> None:
 
 def test_nested_boilerplate_names_do_not_blow_up() -> None:
     html = "<div class=comment>" * 5000 + ARTICLE + "</div>" * 5000
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time: a loaded machine does not stretch it, a quadratic blow-up does
     result = extract(html)
-    assert time.perf_counter() - start < 3
+    assert time.thread_time() - start < 3
     assert result is not None and "sentence number 7" in result
 
 

@@ -56,7 +56,7 @@ def test_quick_bench_completes_and_writes_json_with_every_row(tmp_path: Path) ->
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=90,
+        timeout=600,  # a guard against a hang, not a speed limit: about 40 s alone, minutes on a loaded machine
     )
 
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -177,3 +177,17 @@ def test_workers_is_auto_or_a_process_count() -> None:
             f"feeds.yaml:1: workers '{'True' if bad == 'true' else bad}' is not 'auto' or a number of worker "
             "processes from 0 to 64"
         )
+
+
+def test_render_is_hexo_by_default_verbatim_by_choice_and_anything_else_names_the_line() -> None:
+    assert parse_config(GOLDEN_EXAMPLE, Path("/srv/feeds.yaml")).feeds[0].render == "hexo"
+    verbatim = parse_config(GOLDEN_EXAMPLE + "    render: verbatim\n", Path("/srv/feeds.yaml"))
+    assert verbatim.feeds[0].render == "verbatim"
+    by_default = parse_config("defaults:\n  render: verbatim\n" + GOLDEN_EXAMPLE, Path("/srv/feeds.yaml"))
+    assert by_default.feeds[0].render == "verbatim"
+
+    error = _error(GOLDEN_EXAMPLE + "    render: markdown\n")
+
+    assert error.startswith("feeds.yaml:8: feed 'sina-finance-china': render 'markdown' is not one of")
+    assert "'hexo'" in error and "'verbatim'" in error
+    assert _error("defaults:\n  render: raw\n" + GOLDEN_EXAMPLE).startswith("feeds.yaml:2: ")

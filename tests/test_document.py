@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from selectolax.lexbor import LexborHTMLParser
+
 from crawler import document
 from crawler.document import fix_body, title_text
 from crawler.urls import article_id, normalize_url
@@ -59,3 +61,22 @@ def test_markup_problem_fast_path_agrees_with_the_limits() -> None:
     assert document.markup_problem("<p>" + "字" * 2000 + f"</p><img {many}>") is not None
     assert document.markup_problem("<script>" + "a<b;" * 500 + "</script><p>ok</p>") is None
     assert document.markup_problem("<!--" + "<div>" * 6000 + "-->") is None
+
+
+def test_raw_text_elements_inside_svg_or_math_are_dropped_so_their_text_is_never_read_back_as_markup() -> None:
+    # Inside <svg> an <xmp> or <style> is an ordinary element whose text a serialiser nonetheless writes raw:
+    # `&lt;img onerror&gt;` would come back as a real <img onerror> on the blog that publishes the file.
+    for html in (
+        "<svg><xmp>&lt;img src=x onerror=alert(1)&gt;</xmp></svg>",
+        "<svg><style>&lt;img src=x onerror=alert(1)&gt;</style></svg>",
+        "<math><noembed>&lt;img src=x onerror=alert(1)&gt;</noembed></math>",
+    ):
+        fixed = fix_body(html, "https://x.example/")
+        reread = LexborHTMLParser(fixed.html)
+        assert reread.css("img") == [], fixed.html
+        assert "onerror" not in fixed.html
+
+
+def test_svg_drawings_keep_their_shapes() -> None:
+    html = '<svg viewBox="0 0 1 1"><path d="M0 0"></path><foreignObject><p>x</p></foreignObject></svg>'
+    assert fix_body(html, "https://x.example/").html == html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crawler.layout import for_markdown
 from tests.conftest import FIXTURES, Workdir
 from tests.support.server import TestServer
 
@@ -11,13 +12,25 @@ ARTICLE = "/china/dfjj/2021-08-24/doc-ikqciyzm3166862.shtml"
 def test_extract_prints_the_file_it_would_write_with_the_selector(server: TestServer, work: Workdir) -> None:
     server.add(ARTICLE, body=(FIXTURES / "golden" / "article.html").read_bytes())
 
-    result = work.run("extract", server.url(ARTICLE), "--body", "#artibody")
+    result = work.run("extract", server.url(ARTICLE), "--body", "#artibody", "--render", "verbatim")
 
     assert result.code == 0, result.stderr
     expected_body = (FIXTURES / "golden" / "expected.md").read_text(encoding="utf-8").split("\n---\n\n", 1)[1]
     assert result.stdout.startswith("---\ntitle: '")
     assert result.stdout.endswith(expected_body)
     assert not work.archive.exists()
+
+
+def test_extract_lays_the_body_out_for_hexo_by_default(server: TestServer, work: Workdir) -> None:
+    server.add(ARTICLE, body=(FIXTURES / "golden" / "article.html").read_bytes())
+
+    result = work.run("extract", server.url(ARTICLE), "--body", "#artibody")
+
+    assert result.code == 0, result.stderr
+    expected_body = (FIXTURES / "golden" / "expected.md").read_text(encoding="utf-8").split("\n---\n\n", 1)[1]
+    body = result.stdout.split("\n---\n\n", 1)[1]
+    assert body == "<div>" + for_markdown(expected_body.removeprefix("<div>").removesuffix("</div>\n")) + "</div>\n"
+    assert "<style" not in body and "\n\n" not in body
 
 
 def test_extract_json_reports_metadata_and_method(server: TestServer, work: Workdir) -> None:

@@ -90,8 +90,8 @@ def test_block_and_keep_skip_items_without_fetching_them_and_count_them(server: 
     _serve(server, [*STORIES, Story("ad2", "Sponsored again", 5)])
     again = work.run("fetch")
     assert again.code == 0, again.stderr
-    assert again.stdout.splitlines()[0].split() == ["feed", "new", "known", "skipped", "failed"]
-    assert again.stdout.splitlines()[1].split() == ["news", "0", "4", "1", "0"]
+    assert again.stdout.splitlines()[0].split() == ["feed", "new", "known", "skipped", "failed", "from", "feed"]
+    assert again.stdout.splitlines()[1].split() == ["news", "0", "4", "1", "0", "0"]
     assert _fetched(server) == {"py", "go", "rs"}
 
 

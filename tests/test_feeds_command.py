@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import xml.etree.ElementTree as ET
 
+from crawler.config import load_config
 from tests.conftest import FIXTURES, Workdir
 
 COMMENTED = (FIXTURES / "feeds.commented.yaml").read_bytes()
@@ -211,3 +212,16 @@ def test_import_of_a_file_that_is_not_opml_is_refused(work: Workdir) -> None:
     assert result.code == 2
     assert "not an OPML file" in result.stderr
     assert work.config.read_bytes() == COMMENTED
+
+
+def test_add_with_render_writes_the_key_and_the_config_takes_it(work: Workdir) -> None:
+    work.config.write_bytes(COMMENTED)
+
+    added = work.run("feeds", "add", "raw-pages", "https://example.com/feed.xml", "--render", "verbatim")
+    refused = work.run("feeds", "add", "other", "https://example.com/other.xml", "--render", "markdown")
+
+    assert added.code == 0, added.stderr
+    assert work.config.read_text(encoding="utf-8").endswith("    render: verbatim\n")
+    feed = load_config(work.config).feed("raw-pages")
+    assert feed is not None and feed.render == "verbatim"
+    assert refused.code == 2 and "invalid choice: 'markdown'" in refused.stderr

@@ -1,8 +1,13 @@
-"""FORMAT.md's acceptance case: the Sina Finance article, byte for byte, in all three variants."""
+"""FORMAT.md's acceptance case: the Sina Finance article, byte for byte with `render: verbatim` in all three
+variants; with the default `render: hexo` the same front matter and text, laid out for Markdown."""
 
 from __future__ import annotations
 
 import re
+
+import pytest
+from markdown_it import MarkdownIt
+from selectolax.lexbor import LexborHTMLParser
 
 from tests.conftest import FIXTURES, Workdir
 from tests.support.server import TestServer
@@ -11,7 +16,10 @@ ARTICLE_PATH = "/china/dfjj/2021-08-24/doc-ikqciyzm3166862.shtml"
 EXPECTED = (FIXTURES / "golden" / "expected.md").read_text(encoding="utf-8")
 
 
-def _config(server: TestServer, feed_path: str, extra: str = "") -> str:
+VERBATIM = "    render: verbatim\n"
+
+
+def _config(server: TestServer, feed_path: str, extra: str = VERBATIM) -> str:
     return f"""archive: archive
 politeness:
   delay: 0
@@ -64,7 +72,7 @@ def test_golden_gb2312_declared_gb18030_page_without_header_charset_gives_the_sa
 
 def test_golden_rsshub_full_text_feed_needs_no_page_request(server: TestServer, work: Workdir) -> None:
     server.add("/sina/finance/china", body=_feed(server, "feed.rsshub.xml"), content_type="application/rss+xml")
-    work.write_config(_config(server, "/sina/finance/china", "    content: feed\n"))
+    work.write_config(_config(server, "/sina/finance/china", "    content: feed\n" + VERBATIM))
 
     result = work.run("fetch")
 
@@ -82,3 +90,49 @@ def _strip_div_space(text: str) -> str:
     head, body = text.split("\n---\n\n<div>", 1)
     assert body.endswith("</div>\n")
     return head + "\n---\n\n<div>" + body[: -len("</div>\n")].strip() + "</div>\n"
+
+
+def _serve_variant(server: TestServer, variant: str) -> str:
+    """Serve one of the three variants; return the feed's path."""
+    if variant == "rsshub":
+        server.add("/sina/finance/china", body=_feed(server, "feed.rsshub.xml"), content_type="application/rss+xml")
+        return "/sina/finance/china"
+    server.add("/rss/finance_china.xml", body=_feed(server, "feed.xml"), content_type="application/rss+xml")
+    page = "article.html" if variant == "utf8" else "article.gb2312.html"
+    server.add(ARTICLE_PATH, body=(FIXTURES / "golden" / page).read_bytes(), content_type="text/html")
+    return "/rss/finance_china.xml"
+
+
+@pytest.mark.parametrize("variant", ["utf8", "gb2312", "rsshub"])
+def test_golden_by_default_has_the_same_front_matter_and_text_and_no_blank_or_indented_body_line(
+    server: TestServer, work: Workdir, variant: str
+) -> None:
+    feed_path = _serve_variant(server, variant)
+    work.write_config(_config(server, feed_path, "    content: feed\n" if variant == "rsshub" else ""))
+
+    result = work.run("fetch")
+
+    assert result.code == 0, result.stderr
+    files = work.files()
+    assert len(files) == 1
+    got = files[0].read_text(encoding="utf-8")
+    head, body = got.split("\n---\n\n", 1)
+    expected_head, expected_body = EXPECTED.split("\n---\n\n", 1)
+    assert head == expected_head
+    assert body.startswith("<div>") and body.endswith("</div>\n")
+    lines = body[:-1].split("\n")
+    assert [line for line in lines if not line.strip(" \t")] == []
+    assert [line for line in lines if line.startswith((" ", "\t"))] == []
+    assert "<style" not in body and "<!--" not in body
+    assert _visible_text(body) == _visible_text(expected_body)
+    # What a Markdown renderer makes of it: one HTML block, the whole body, untouched.
+    tokens = MarkdownIt("commonmark").parse(body)
+    assert [(t.type, t.content) for t in tokens] == [("html_block", body)]
+
+
+def _visible_text(body: str) -> str:
+    root = LexborHTMLParser(body).body
+    assert root is not None
+    for style in root.css("style"):
+        style.decompose()
+    return " ".join((root.text(separator=" ") or "").split())

@@ -56,7 +56,7 @@ def test_entity_expansion_is_refused() -> None:
         read_opml(bomb, "bomb.opml")
 
 
-def test_export_puts_a_feed_in_each_of_its_folders_and_reads_back() -> None:
+def test_export_lists_each_feed_once_and_reads_back_every_category() -> None:
     feeds = [
         FeedConfig(name="a", url="https://a.example/feed", title='Quotes " & <tags>', categories=("X", "Y")),
         FeedConfig(name="b", url="https://b.example/feed"),

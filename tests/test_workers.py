@@ -4,6 +4,8 @@ one; a worker that dies fails only its own articles, which a later run archives.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import functools
 import multiprocessing
 import os
 import subprocess
@@ -15,14 +17,14 @@ from typing import Any
 
 import pytest
 
-from crawler import pipeline
+from crawler import archive, pipeline
 from crawler.config import FeedConfig, load_config
 from crawler.feeds import Entry
 from crawler.fetch import Fetcher
 from crawler.store import SqliteStore
 from crawler.workers import WARM_AFTER, WorkerCrashed, Workers, process_count
 from tests.conftest import Workdir
-from tests.support.server import TestServer
+from tests.support.server import Answer, Seen, TestServer
 from tests.test_fetch_command import PARAGRAPHS, article_page, config, feed_entry, rss
 
 
@@ -37,7 +39,7 @@ def die() -> None:
 
 def test_a_small_run_stays_in_threads_and_a_big_one_moves_to_processes() -> None:
     async def scenario() -> list[tuple[int, int]]:
-        workers = Workers(1, warm_after=3)
+        workers = Workers(1, warm_after=3, clock=lambda: 1000.0)  # all within one window, however slow the start
         try:
             seen = [await workers.run(where), await workers.run(where)]
             workers.expect(5)  # a feed with five new articles: the processes start before the first of them
@@ -56,13 +58,17 @@ def test_a_small_run_stays_in_threads_and_a_big_one_moves_to_processes() -> None
 
 
 def test_a_trickle_stays_in_threads_and_a_burst_uses_the_processes() -> None:
+    # What is a burst is judged by the clock given, here one that moves only when told: how fast this machine runs
+    # the jobs (or starts the processes) changes nothing.
+    now = [1000.0]
+
     async def scenario() -> tuple[list[int], list[int]]:
-        workers = Workers(1, warm_after=3, window=0.2)
+        workers = Workers(1, warm_after=3, window=10.0, clock=lambda: now[0])
         try:
             trickle = []
             for _ in range(4):  # one job at a time, each alone in its window: a daemon's occasional new article
                 trickle.append((await workers.run(where))[0])
-                await asyncio.sleep(0.3)
+                now[0] += 10.5
             burst = [pid for pid, _ in await asyncio.gather(*(workers.run(where) for _ in range(3)))]
             await workers.started()
             burst += [pid for pid, _ in await asyncio.gather(*(workers.run(where) for _ in range(2)))]
@@ -74,6 +80,25 @@ def test_a_trickle_stays_in_threads_and_a_burst_uses_the_processes() -> None:
     assert set(trickle) == {os.getpid()}
     assert burst[:2] == [os.getpid()] * 2  # the third job of the burst makes it one (and starts the processes)
     assert os.getpid() not in burst[3:]
+
+
+def test_a_burst_ends_when_its_window_has_passed() -> None:
+    now = [1000.0]
+
+    async def scenario() -> tuple[int, int]:
+        workers = Workers(1, warm_after=3, window=10.0, clock=lambda: now[0])
+        try:
+            await asyncio.gather(*(workers.run(where) for _ in range(3)))  # a burst: the processes start
+            await workers.started()
+            during = (await workers.run(where))[0]
+            now[0] += 10.5  # the burst's jobs are out of the window now
+            after = (await workers.run(where))[0]
+            return during, after
+        finally:
+            await workers.aclose()
+
+    during, after = asyncio.run(scenario())
+    assert during != os.getpid() and after == os.getpid()
 
 
 def test_no_processes_means_threads_however_big_the_run() -> None:
@@ -235,6 +260,122 @@ def test_a_page_that_kills_its_worker_fails_alone_and_is_kept_from_the_feed_afte
     assert len(files) == 120 and not [f for f in files if f.name.endswith(".tmp")]
     (story13,) = [f for f in files if "Story 13'" in f.read_text(encoding="utf-8")]
     assert "Teaser of story 13." in story13.read_text(encoding="utf-8")
+
+
+def test_a_worker_dying_keeps_the_files_of_the_jobs_it_finished_before_for_their_commit(
+    server: TestServer, work: Workdir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The race, made certain: the one worker process stages story 1 and hands its result back; only then is story
+    # 13's page served, and the worker dies on it (for real, see stage_or_die); story 1's commit is held until the
+    # cleanup after that death has run. That cleanup must not take story 1's file, which waits for its commit.
+    monkeypatch.setattr(pipeline, "stage_article", stage_or_die)
+    work.write_config(config(feed_entry("harbour", server.url("/feed.xml")), extra="workers: 1\n"))
+    cfg = load_config(work.config)
+    items = []
+    for i in (1, 13):
+        paragraphs = [f"{paragraph} This is story number {i}." for paragraph in PARAGRAPHS]
+        page = article_page(f"Story {i}", paragraphs).encode()
+        if i == 1:
+            server.add(f"/story/{i}.html", body=page)
+        else:
+            server.add_dynamic(f"/story/{i}.html", functools.partial(after_a_temp_file, work.archive, page))
+        items.append({"title": f"Story {i}", "link": server.url(f"/story/{i}.html"), "description": "Teaser."})
+    server.add("/feed.xml", body=rss(items).encode(), content_type="application/rss+xml")
+
+    cleaned = threading.Event()
+    clean = pipeline.stale_temp_files(cfg)
+
+    def on_crash(*lost: Any) -> object:
+        try:
+            return clean(*lost)
+        finally:
+            cleaned.set()
+
+    real_commit_all = archive.commit_all
+
+    def commit_after_the_cleanup(moves: Any, root: Path) -> Any:
+        cleaned.wait(60)
+        return real_commit_all(moves, root)
+
+    monkeypatch.setattr(archive, "commit_all", commit_after_the_cleanup)
+
+    async def poll() -> pipeline.FeedResult:
+        workers = Workers(1, warm_after=0, preload=pipeline.WORKER_MODULES, on_crash=on_crash)
+        store = SqliteStore(cfg.state)
+        try:
+            workers.expect(1)
+            await workers.started()
+            async with Fetcher(cfg.http, cfg.politeness) as fetcher:
+                return await pipeline.Pipeline(cfg, store, fetcher, workers=workers).refresh(cfg.feeds[0])
+        finally:
+            await workers.aclose()
+            store.close()
+
+    outcome = asyncio.run(poll())
+    crash = f"feed 'harbour': {server.url('/story/13.html')}: a worker process died while handling this page"
+    assert cleaned.is_set()
+    assert outcome.errors == (crash,) and outcome.new == 1
+    (story1,) = work.files()
+    assert "Story 1'" in story1.read_text(encoding="utf-8")
+
+
+def after_a_temp_file(root: Path, page: bytes, seen: Seen) -> Answer:
+    """The page, once a temp file (the other story's, staged by the worker) is in the archive."""
+    deadline = time.monotonic() + 60
+    while not any(root.rglob(".*.tmp")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return Answer(body=page)
+
+
+def without_shm() -> None:
+    """In the child, before the crawler starts: a mount namespace of its own whose /dev/shm is a read-only tmpfs, as
+    in a container run with --ipc=none, where multiprocessing can create no semaphore. Needs CAP_SYS_ADMIN."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    clone_newns, ms_rdonly, ms_rec, ms_private = 0x00020000, 1, 1 << 14, 1 << 18
+    for failed in (
+        libc.unshare(clone_newns),
+        libc.mount(b"none", b"/", None, ms_rec | ms_private, None),  # nothing here reaches the test's namespace
+        libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", ms_rdonly, None),
+    ):
+        if failed:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+
+
+def shm_can_be_taken_away() -> str | None:
+    """Why the test cannot make a process without /dev/shm here, if it cannot."""
+    probe = "import multiprocessing\ntry:\n    multiprocessing.Lock()\nexcept OSError:\n    print('none')\n"
+    try:
+        ran = subprocess.run([sys.executable, "-c", probe], preexec_fn=without_shm, capture_output=True, text=True)
+    except subprocess.SubprocessError as exc:
+        return f"cannot unshare a mount namespace and mount over /dev/shm here (root with CAP_SYS_ADMIN needed): {exc}"
+    return None if ran.stdout.strip() == "none" else "multiprocessing still makes locks without /dev/shm here"
+
+
+def test_without_a_writable_dev_shm_fetch_extracts_in_threads_and_says_so_once(
+    server: TestServer, work: Workdir
+) -> None:
+    reason = shm_can_be_taken_away()
+    if reason is not None:
+        pytest.skip(reason)
+    count = WARM_AFTER + 10  # a burst: the processes would start
+    items = []
+    for i in range(count):
+        paragraphs = [f"{paragraph} This is story number {i}." for paragraph in PARAGRAPHS]
+        server.add(f"/story/{i}.html", body=article_page(f"Story {i}", paragraphs).encode())
+        items.append({"title": f"Story {i}", "link": server.url(f"/story/{i}.html"), "guid": f"story-{i}"})
+    server.add("/feed.xml", body=rss(items).encode(), content_type="application/rss+xml")
+    work.write_config(config(feed_entry("harbour", server.url("/feed.xml")), extra="workers: 2\n"))
+
+    result = work.run("fetch", "--json", limits=without_shm)
+
+    assert result.code == 0, result.stderr
+    assert result.json()["feeds"][0]["new"] == count
+    assert len(work.files()) == count
+    warnings = [line for line in result.stderr.splitlines() if "worker processes unavailable" in line]
+    assert warnings == [
+        "WARNING worker processes unavailable (cannot create their semaphores, which need a writable /dev/shm: "
+        "Read-only file system); extracting in threads"
+    ], result.stderr
 
 
 def test_workers_die_with_a_crawler_killed_outright(tmp_path: Path) -> None:
