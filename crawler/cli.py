@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser(
         "check",
-        help="validate feeds.yaml and exit 0 (valid) or 2 (invalid)",
+        help="validate feeds.yaml and exit 0 (valid), 1 (valid but no feeds) or 2 (invalid)",
         description="Validate the config file without fetching anything.",
     )
     _add_config(check)
@@ -437,11 +437,13 @@ def _result_json(result: FeedResult) -> dict[str, object]:
 
 def _print_summary(results: Sequence[FeedResult]) -> None:
     width = max([len(r.feed) for r in results] + [4])
-    print(f"{'feed':<{width}}  {'new':>5}  {'known':>5}  {'failed':>6}  {'from feed':>9}")
+    print(f"{'feed':<{width}}  {'new':>5}  {'known':>5}  {'skipped':>7}  {'failed':>6}  {'from feed':>9}")
     for r in results:
-        status = f"  feed failed: {_short_reason(r)}" if r.errors and not (r.new or r.known or r.failed) else ""
+        failed_feed = r.errors and not (r.new or r.known or r.skipped or r.failed)
+        status = f"  feed failed: {_short_reason(r)}" if failed_feed else ""
         extra = "  (unchanged)" if r.not_modified else ""
-        _say(f"{r.feed:<{width}}  {r.new:>5}  {r.known:>5}  {r.failed:>6}  {r.fallback:>9}{status}{extra}")
+        counts = f"{r.new:>5}  {r.known:>5}  {r.skipped:>7}  {r.failed:>6}  {r.fallback:>9}"
+        _say(f"{r.feed:<{width}}  {counts}{status}{extra}")
 
 
 SHORT_REASON = 80  # characters of a feed's error the summary row keeps; the whole line is on stderr
@@ -501,6 +503,13 @@ def _extract(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    if not config.feeds:
+        # Valid YAML, but nothing would ever be fetched: an empty or wrong file is far likelier than intent.
+        _say(
+            f"crawler: {config.path}: no feeds: nothing to fetch (add one with `crawler feeds add NAME URL`)",
+            sys.stderr,
+        )
+        return EXIT_FAILED
     enabled = sum(feed.enabled for feed in config.feeds)
     print(f"{config.path}: valid ({len(config.feeds)} feeds, {enabled} enabled)")
     if args.repair:

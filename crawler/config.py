@@ -12,10 +12,11 @@ import os
 import re
 import stat
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from difflib import get_close_matches
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 import yaml
@@ -202,11 +203,35 @@ def _string_list(value: object) -> object:
     return value
 
 
+def _categories(value: object) -> object:
+    # `categories: news, world` is one plain string to YAML: almost always a list was meant.
+    if isinstance(value, str) and "," in value:
+        parts = ", ".join(part.strip() for part in value.split(",") if part.strip())
+        raise ValueError(f"is one category with a comma in it; for several write a list: [{parts}]")
+    return _string_list(value)
+
+
+def _patterns(value: object) -> object:
+    # A `keep:`/`block:` rule is a regular expression or a list of them; each must compile, so a typo is a
+    # config error with its line rather than a rule that silently never matches.
+    patterns = _string_list(value)
+    if isinstance(patterns, list | tuple):
+        for pattern in patterns:
+            try:
+                re.compile(str(pattern))
+            except re.error as exc:
+                where = "is" if isinstance(value, str) else f"holds '{pattern}', which is"
+                raise ValueError(f"{where} not a regular expression: {exc}") from None
+    return patterns
+
+
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
 TimeZone = Annotated[str, BeforeValidator(_timezone)]
 HttpUrl = Annotated[str, BeforeValidator(_http_url)]
 StringList = Annotated[tuple[str, ...], BeforeValidator(_string_list)]
+Categories = Annotated[tuple[str, ...], BeforeValidator(_categories)]
+Patterns = Annotated[tuple[str, ...], BeforeValidator(_patterns)]
 WorkerCount = Annotated[int | Literal["auto"], BeforeValidator(_workers)]
 ContentMode = Literal["page", "feed", "auto"]
 
@@ -222,7 +247,7 @@ class FeedConfig(_Frozen):
     url: HttpUrl
     title: str | None = None  # for people and OPML export; the archive takes titles from the items
     site: HttpUrl | None = None  # the site's own address (OPML htmlUrl), for people and OPML export
-    categories: StringList = ()
+    categories: Categories = ()
     author: str | None = None
     body: str | None = None
     remove: StringList = ()
@@ -236,6 +261,11 @@ class FeedConfig(_Frozen):
     headers: Mapping[str, str] = Field(default_factory=dict)
     proxy: Annotated[str | None, BeforeValidator(_feed_proxy)] = None  # a proxy URL, or DIRECT
     allow_private_addresses: bool | None = None
+    # Item rules (crawler.rules): regular expressions over title, URL, categories and content; and how many of the
+    # newest items the feed's first poll archives (None: all of them).
+    keep: Patterns = ()
+    block: Patterns = ()
+    backfill: int | None = Field(default=None, ge=0)
 
     @field_validator("name")
     @classmethod
@@ -268,6 +298,7 @@ class FeedConfig(_Frozen):
 
 
 FEED_KEYS = frozenset(FeedConfig.model_fields)
+DEFAULT_KEYS = FEED_KEYS - {"name", "url"}
 
 
 class HttpConfig(_Frozen):
@@ -423,24 +454,26 @@ def parse_config(text: str, path: Path) -> Config:
     fast = _read_yaml_fast(text)
     if isinstance(fast, dict):
         try:
-            return _build_config(fast, path)
-        except ConfigError:
+            return _build_config(fast, path, text)
+        except (ConfigError, _Unsure):
             pass  # the round-trip reading below finds the same problem and knows its line
-    return _build_config(_read_yaml(text, path.name), path)
+    return _build_config(_read_yaml(text, path.name), path, text)
 
 
-def _build_config(data: object, path: Path) -> Config:
+def _build_config(data: object, path: Path, text: str) -> Config:
     label = path.name
     if data is None:
         data = {}
     # A plain dict only comes from the fast reading; errors are reported from the round-trip one.
     if not isinstance(data, dict):
         raise ConfigError(f"{label}:1: the file must be a mapping with a `feeds:` list")
+    _refuse_nulls(data, text.splitlines(), label)
     try:
         top = _File.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc.errors()[0], data, label)) from None
     feeds = _validate_feeds(data, top.defaults, label)
+    _check_intervals(data, top, feeds, label)
     base = path.parent
     return Config(
         path=path,
@@ -484,10 +517,10 @@ def _read_yaml(text: str, label: str) -> object:
 
 
 def _validate_feeds(data: dict[str, Any], defaults: Mapping[str, Any], label: str) -> tuple[FeedConfig, ...]:
-    unknown = [key for key in defaults if key not in FEED_KEYS or key in ("name", "url")]
+    unknown = [key for key in defaults if key not in DEFAULT_KEYS]
     if unknown:
         where = _line_of(data.get("defaults"), unknown[0], data)
-        raise ConfigError(f"{label}:{where}: defaults: unknown key '{unknown[0]}' ({_known_keys()})")
+        raise ConfigError(f"{label}:{where}: defaults: {_unknown_key(str(unknown[0]), DEFAULT_KEYS)}")
     raw_feeds = data.get("feeds") or ()
     seen: dict[str, int] = {}
     feeds: list[FeedConfig] = []
@@ -504,7 +537,7 @@ def _validate_feeds(data: dict[str, Any], defaults: Mapping[str, Any], label: st
             key = str(error["loc"][0]) if error["loc"] else ""
             node: Any = raw if key in raw or error["type"] == "missing" else data.get("defaults")
             line = _line_of(node, key, raw) if node is not None else item_line
-            raise ConfigError(f"{label}:{line}: {who}: {_message(error)}") from None
+            raise ConfigError(f"{label}:{line}: {who}: {_message(error, FeedConfig)}") from None
         if feed.name in seen:
             line = _line_of(raw, "name", raw)
             raise ConfigError(
@@ -515,18 +548,37 @@ def _validate_feeds(data: dict[str, Any], defaults: Mapping[str, Any], label: st
     return tuple(feeds)
 
 
-def _known_keys() -> str:
-    return "known keys: " + ", ".join(sorted(FEED_KEYS))
+def _unknown_key(key: str, known: Collection[str], prefix: str = "") -> str:
+    """The one line for an unknown key: the likely meant key of the same level, else that level's keys."""
+    close = get_close_matches(key, sorted(known), n=1)
+    if close:
+        return f"unknown key '{prefix}{key}': did you mean '{prefix}{close[0]}'?"
+    return f"unknown key '{prefix}{key}' (known keys here: {', '.join(sorted(known))})"
 
 
-def _message(error: ErrorDetails) -> str:
+def _keys_at(model: type[BaseModel], parents: Sequence[str | int]) -> frozenset[str]:
+    """The keys allowed in the mapping that `parents` leads to from `model` (through nested models and through
+    mappings of them, as `politeness.hosts.HOST`)."""
+    current: object = model
+    for part in parents:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            current = field.annotation if field is not None else None
+        else:  # a Mapping[str, Model]: `part` is one of its keys
+            args = get_args(current)
+            current = args[-1] if args else None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return frozenset(current.model_fields)
+    return frozenset()
+
+
+def _message(error: ErrorDetails, model: type[BaseModel]) -> str:
     loc = [str(part) for part in error["loc"]]
     key = ".".join(loc) or "value"
     kind = error["type"]
     if kind == "extra_forbidden":
-        if len(loc) == 1:
-            return f"unknown key '{key}' ({_known_keys()})"
-        return f"unknown key '{key}'"
+        prefix = "".join(f"{part}." for part in loc[:-1])
+        return _unknown_key(loc[-1], _keys_at(model, loc[:-1]), prefix)
     if kind == "missing":
         return f"missing key '{key}'"
     value = error.get("input")
@@ -552,7 +604,7 @@ def _describe(error: ErrorDetails, data: dict[str, Any], label: str) -> str:
             break
         else:
             break
-    return f"{label}:{line}: {_message(error)}"
+    return f"{label}:{line}: {_message(error, _File)}"
 
 
 def _has_lines(node: object, kind: type) -> bool:
@@ -578,3 +630,70 @@ def _item_line(seq: Any, index: int) -> int:
         except (KeyError, TypeError, IndexError):
             return int(seq.lc.line) + 1
     return 1
+
+
+# Keys whose value is a section of further keys: left empty, they mean "nothing here" or are refused by the model.
+_SECTIONS = frozenset({"feeds", "defaults", "http", "politeness", "hosts", "headers"})
+
+
+def _refuse_nulls(data: Mapping[str, Any], lines: Sequence[str], label: str) -> None:
+    """Refuse a key left empty: `body: #artibody` is a key and a YAML comment, never a selector, and a value
+    silently missing is how a feed quietly loses its selector. ConfigError names the line and the fix. A written
+    `null` or `~` is meant (it clears what `defaults` set) and passes."""
+    for who, node, key in _null_keys(data):
+        if not _has_lines(node, dict):
+            raise _Unsure  # only the round-trip reading knows the line, and so whether the value was written
+        line = _line_of(node, key)
+        source = lines[line - 1] if 0 < line <= len(lines) else ""
+        _head, colon, rest = source.partition(f"{key}:")
+        rest = rest.strip()
+        if not colon or (rest and not rest.startswith("#")):
+            continue  # written out (`null`, `~`), or laid out in a way this line alone does not show
+        if rest:
+            hint = f"YAML reads '{rest}' as a comment: quote the value, {key}: \"{rest}\""
+        else:
+            hint = "give it a value or delete the line"
+        raise ConfigError(f"{label}:{line}: {who}{key} has no value; {hint}")
+
+
+def _null_keys(data: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any], str]]:
+    """(who, mapping, key) for each key whose value is null, apart from sections, in document order."""
+    yield from _nulls_in(data, "")
+    feeds = data.get("feeds")
+    if isinstance(feeds, list):
+        for index, raw in enumerate(feeds):
+            if isinstance(raw, Mapping):
+                name = raw.get("name")
+                yield from _nulls_in(raw, f"feed '{name}': " if isinstance(name, str) else f"feed #{index + 1}: ")
+
+
+def _nulls_in(node: Mapping[str, Any], who: str, prefix: str = "") -> Iterator[tuple[str, Mapping[str, Any], str]]:
+    for key, value in node.items():
+        if value is None and key not in _SECTIONS:
+            yield f"{who}{prefix}", node, str(key)
+        elif isinstance(value, Mapping) and key != "feeds":
+            yield from _nulls_in(value, who, f"{prefix}{key}.")
+
+
+def _check_intervals(data: Mapping[str, Any], top: _File, feeds: Sequence[FeedConfig], label: str) -> None:
+    """Refuse a written `interval` outside [min_interval, max_interval]: it would never be honoured, and raising
+    or lowering it silently is how `interval: 10s` came to poll every five minutes."""
+    defaults = data.get("defaults") or {}
+    for raw, feed in zip(data.get("feeds") or (), feeds, strict=True):
+        node = raw if "interval" in raw else defaults
+        if "interval" not in node:
+            continue  # the built-in 30m: min_interval and max_interval apply to it as documented
+        written = node["interval"]
+        line = _line_of(node, "interval", raw)
+        if feed.interval < top.min_interval:
+            bound = data.get("min_interval", "5m")
+            raise ConfigError(
+                f"{label}:{line}: feed '{feed.name}': interval {written} is under min_interval {bound}; "
+                f"lower min_interval or raise interval"
+            )
+        if feed.interval > max(top.max_interval, top.min_interval):
+            bound = data.get("max_interval", "24h")
+            raise ConfigError(
+                f"{label}:{line}: feed '{feed.name}': interval {written} is over max_interval {bound}; "
+                f"raise max_interval or lower interval"
+            )

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from crawler import archive, document, identity
+from crawler import archive, document, identity, rules
 from crawler.article import Composed, FetchedPage, Staged, compose, extract_fetched, place, stage_article
 from crawler.config import Config, FeedConfig
 from crawler.extract import Extracted
@@ -50,6 +50,7 @@ class FeedResult:
     url: str
     new: int = 0
     known: int = 0
+    skipped: int = 0  # new items left out by the feed's keep/block rules or its first poll's backfill
     failed: int = 0
     fallback: int = 0  # archived from the feed's own text (the page failed, or gave no body)
     deferred: int = 0  # listed, not started: the crawler was stopping (they stay pending for the next run)
@@ -81,6 +82,10 @@ class Progress:
 
     found: Callable[[int], None] = field(default=lambda n: None)
     done: Callable[[], None] = field(default=lambda: None)
+
+
+def _new_entry(entry: Entry) -> NewEntry:
+    return NewEntry(key=entry.key, link=entry.link, payload=entry.to_json())
 
 
 def backoff_delay(interval: float, failures: int) -> float:
@@ -190,10 +195,10 @@ class Pipeline:
                 f"feed '{feed.name}': {feed.url} moved permanently to {response.permanent_redirect}; "
                 "update its url in feeds.yaml"
             )
-        known = 0
+        known = skipped = 0
         ttl = state.ttl  # a 304 says nothing new about the feed's <ttl>: keep what it said last
         if parsed is not None:
-            known, repeats = self._record_entries(feed, parsed)
+            known, skipped, repeats = self._record_entries(feed, parsed)
             notes.extend(repeats)
             ttl = parsed.ttl
         outcomes = await self._archive_pending(feed)
@@ -228,6 +233,7 @@ class Pipeline:
             result,
             new=sum(o.status == "new" for o in outcomes),
             known=known + sum(o.status == "known" for o in outcomes),
+            skipped=skipped,
             failed=sum(o.status == "failed" for o in outcomes),
             fallback=sum(o.fallback for o in outcomes),
             deferred=sum(o.status == "deferred" for o in outcomes),
@@ -280,18 +286,20 @@ class Pipeline:
         log.warning("feed failed", extra={"feed": feed.name, "url": feed.url, "error": reason})
         return replace(result, errors=(message,), failed=0)
 
-    def _record_entries(self, feed: FeedConfig, parsed: ParsedFeed) -> tuple[int, list[str]]:
-        """Record the feed's new entries as pending; return how many were already known, and a line for each GUID
-        the feed newly repeats for another item (a broken feed: each such item is kept as its own)."""
+    def _record_entries(self, feed: FeedConfig, parsed: ParsedFeed) -> tuple[int, int, list[str]]:
+        """Record the feed's new entries as pending, or as skipped where its rules leave them out; return how many
+        were already known, how many were skipped, and a line for each GUID the feed newly repeats for another item
+        (a broken feed: each such item is kept as its own)."""
         stored = self._store.known_items(feed.name, (entry.key for entry in parsed.entries))
         keyed = identity.assign_keys(parsed.entries, stored)
         known = self._store.known_keys(feed.name, (entry.key for entry in keyed.entries))
         fresh = [entry for entry in keyed.entries if entry.key not in known]
-        self._store.add_pending(
-            feed.name,
-            (NewEntry(key=entry.key, link=entry.link, payload=entry.to_json()) for entry in fresh),
-            time.time(),
-        )
+        # The stored state, not _state_for's: a feed pointed at a new URL is not polled for the first time.
+        first_poll = self._store.feed_state(feed.name).last_success is None
+        chosen = rules.select(fresh, rules.Rules.of(feed), first_poll=first_poll)
+        seen_at = time.time()
+        self._store.add_pending(feed.name, map(_new_entry, chosen.wanted), seen_at)
+        self._store.add_skipped(feed.name, map(_new_entry, chosen.skipped), seen_at)
         fresh_repeats: dict[str, list[Entry]] = {}
         for entry in keyed.repeated:
             if entry.key not in known and entry.guid is not None:  # a repeat already recorded was reported then
@@ -303,7 +311,7 @@ class Pipeline:
                 f"feed '{feed.name}': {feed.url}: broken feed: GUID {guid!r} is repeated for {len(others)} other "
                 f"item(s) with another link and title; each is archived as an article of its own"
             )
-        return len(known), repeats
+        return len(known), len(chosen.skipped), repeats
 
     async def _archive_pending(self, feed: FeedConfig) -> list[EntryOutcome]:
         pending = self._store.pending(feed.name)

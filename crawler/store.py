@@ -73,6 +73,7 @@ SELECTOR_CHECKS_KEPT = 20  # a feed's last pages whose `body:` selector was trie
 PENDING = "pending"
 ARCHIVED = "archived"
 DUPLICATE = "duplicate"
+SKIPPED = "skipped"  # listed by the feed, never fetched: a keep/block rule or the first poll's backfill left it out
 
 
 class StoreError(Exception):
@@ -183,6 +184,7 @@ class Store(Protocol):
     def article_for_body(self, body_hash: str) -> str | None: ...
     def article_path(self, article_id: str) -> str | None: ...
     def add_pending(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int: ...
+    def add_skipped(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int: ...
     def pending(self, feed: str) -> list[PendingEntry]: ...
     def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> None: ...
     def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None: ...
@@ -316,13 +318,20 @@ class SqliteStore:
 
     def add_pending(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int:
         """Record new entries as pending (before any page is fetched); return how many were new."""
+        return self._add_entries(feed, entries, seen_at, PENDING)
+
+    def add_skipped(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int:
+        """Record new entries as skipped: known from now on, never fetched; return how many were new."""
+        return self._add_entries(feed, entries, seen_at, SKIPPED)
+
+    def _add_entries(self, feed: str, entries: Iterable[NewEntry], seen_at: float, state: str) -> int:
         added = 0
         with self._transaction() as db:
             for entry in entries:
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO entries (feed, entry_key, link, state, payload, first_seen) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
-                    (feed, entry.key, entry.link, PENDING, entry.payload, seen_at),
+                    (feed, entry.key, entry.link, state, entry.payload, seen_at),
                 )
                 added += cursor.rowcount
         return added

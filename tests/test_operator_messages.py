@@ -162,12 +162,12 @@ def test_the_summary_says_why_a_feed_failed_and_counts_feed_text_in_a_column_of_
 
     assert result.code == 1
     header, *rows = result.stdout.splitlines()
-    assert header.split() == ["feed", "new", "known", "failed", "from", "feed"]
+    assert header.split() == ["feed", "new", "known", "skipped", "failed", "from", "feed"]
     broken = next(row for row in rows if row.startswith("broken"))
     assert "see above" not in result.stdout
     assert "feed failed: HTTP 404" in broken
     teaser = next(row for row in rows if row.startswith("teaser"))
-    assert teaser.split() == ["teaser", "1", "0", "0", "1"]
+    assert teaser.split() == ["teaser", "1", "0", "0", "0", "1"]
 
 
 def test_status_archived_column_adds_up_to_the_files_when_feeds_share_an_article(

@@ -18,7 +18,11 @@ def test_feed_failing_5_times_has_its_next_poll_pushed_back_and_status_shows_the
     server: TestServer, work: Workdir
 ) -> None:
     server.add("/feed.xml", Answer(status=500, body=b"oops"))
-    work.write_config(config({"name": "news", "url": server.url("/feed.xml"), "interval": "1m"}, http={"retries": 0}))
+    work.write_config(
+        config(
+            {"name": "news", "url": server.url("/feed.xml"), "interval": "1m"}, http={"retries": 0}, min_interval="1m"
+        )
+    )
     gaps = []
     for _ in range(5):
         result = work.run("fetch")

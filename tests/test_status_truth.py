@@ -21,7 +21,7 @@ def test_feed_answering_304_to_an_unconditional_request_is_failing_with_backoff(
 ) -> None:
     # No ETag, no Last-Modified ever: every request is unconditional, so a 304 can never be a real "unchanged".
     server.add("/feed.xml", Answer(status=304, content_type=None))
-    work.write_config(config({"name": "news", "url": server.url("/feed.xml"), "interval": "1m"}))
+    work.write_config(config({"name": "news", "url": server.url("/feed.xml"), "interval": "1m"}, min_interval="1m"))
 
     first = work.run("fetch", "--json")
     second = work.run("fetch", "--json")
