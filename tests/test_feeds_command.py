@@ -29,7 +29,7 @@ def test_add_then_remove_leaves_feeds_yaml_byte_identical(work: Workdir) -> None
 
     added = work.run(
         "feeds", "add", "my-blog", "https://example.com/feed.xml", "--category", "技术", "--category", "a: b",
-        "--author", "Me", "--body", "#main", "--content", "auto", "--interval", "10m",
+        "--no-probe", "--author", "Me", "--body", "#main", "--content", "auto", "--interval", "10m",
     )  # fmt: skip
 
     assert added.code == 0, added.stderr
@@ -111,7 +111,7 @@ def test_disable_and_enable_change_only_the_enabled_line(work: Workdir) -> None:
 def test_add_to_a_file_without_feeds_starts_the_list(work: Workdir) -> None:
     work.write_config("# nothing yet\narchive: archive\nfeeds: []  # add some\n")
 
-    result = work.run("feeds", "add", "first", "https://example.com/a.xml")
+    result = work.run("feeds", "add", "first", "https://example.com/a.xml", "--no-probe")
 
     assert result.code == 0, result.stderr
     assert work.config.read_text(encoding="utf-8") == (
