@@ -470,6 +470,8 @@ def set_key(path: Path, name: str, key: str, value: object) -> Config:
     with edit_lock(path):
         doc = _Document(path)
         item = _editable(doc, name)
+        if key == "url" and isinstance(value, str):
+            _refuse_taken_url(doc, item, value)
         rendered = _render_key(key, value)
         lines = list(doc.lines)
         if key in item.node:
@@ -504,6 +506,13 @@ def unset_key(path: Path, name: str, key: str) -> bool:
         del lines[start:end]
         _commit(doc, "".join(lines))
         return True
+
+
+def _refuse_taken_url(doc: _Document, item: _Item, url: str) -> None:
+    wanted = normalize_url(url)
+    for other in doc.items:
+        if other is not item and other.node.get("url") and normalize_url(str(other.node["url"])) == wanted:
+            raise ConfigError(f"{doc.path.name}:{other.dash_line + 1}: {url} is already the URL of feed '{other.name}'")
 
 
 def _editable(doc: _Document, name: str) -> _Item:

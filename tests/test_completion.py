@@ -68,17 +68,48 @@ def test_bash_completion_offers_the_commands_and_their_options(work: Workdir) ->
     assert add_options == ["--no-probe"]
 
 
-def test_zsh_completion_names_every_command(work: Workdir) -> None:
+def test_zsh_completion_is_a_compdef_function(work: Workdir) -> None:
     made = work.run("completion", "zsh")
 
     assert made.code == 0, made.stderr
     assert made.stdout.startswith("#compdef crawler")
-    for command in (*_choices(), *_choices("feeds")):
-        assert command in made.stdout
-    zsh = shutil.which("zsh")
-    if zsh is not None:  # the syntax check where zsh is installed
-        checked = subprocess.run([zsh, "-n"], input=made.stdout, capture_output=True, text=True, timeout=60)
-        assert checked.returncode == 0, checked.stderr
+
+
+ZSH = shutil.which("zsh")
+# Installs the script as README says (a file `_crawler` on $fpath, then compinit), checks that zsh maps `crawler`
+# to it, then lists what its menus offer: `_describe`, zsh's menu builder, is replaced by a printer of its choices.
+ZSH_PROGRAM = """\
+fpath=("$1" $fpath); autoload -Uz compinit && compinit -u -d "$1/.zcompdump"
+print -r -- "registered=${_comps[crawler]}"
+eval "$(<"$1/_crawler")"
+_describe() { print -rl -- ${(P)2%%:*} }
+_shtab_crawler_commands; print -r -- "--"; _shtab_crawler_feeds_commands
+"""
+
+
+@pytest.mark.skipif(ZSH is None, reason="needs zsh")
+def test_zsh_completion_offers_the_commands_once_installed(work: Workdir) -> None:
+    made = work.run("completion", "zsh")
+    assert made.code == 0, made.stderr
+    folder = work.path / "zfunc"
+    folder.mkdir()
+    (folder / "_crawler").write_text(made.stdout, encoding="utf-8")
+
+    done = subprocess.run(
+        [str(ZSH), "-f", "-c", ZSH_PROGRAM, "zsh", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(work.path)},
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    registered, rest = done.stdout.split("\n", 1)
+    commands, feeds = rest.split("--\n")
+    assert registered == "registered=_crawler"
+    assert sorted(commands.split()) == _choices()
+    assert sorted(feeds.split()) == _choices("feeds")
 
 
 def test_an_unknown_shell_is_a_usage_error(work: Workdir) -> None:

@@ -65,6 +65,19 @@ def test_title_given_on_the_command_line_wins(work: Workdir, server: TestServer)
 
     assert added.code == 0, added.stderr
     assert _feeds(work)[0]["title"] == "Mine"
+    assert "    site: https://harbour.example/\n" in work.config.read_text(encoding="utf-8")  # the rest is probed
+
+
+def test_a_feed_moved_for_good_is_added_at_its_new_url(work: Workdir, server: TestServer) -> None:
+    work.write_config(START)
+    server.add("/old.xml", status=301, headers={"Location": "/new.xml"})
+    server.add("/new.xml", body=RSS, content_type=RSS_TYPE)
+
+    added = work.run("feeds", "add", "harbour", server.url("/old.xml"))
+
+    assert added.code == 0, added.stderr
+    assert f"{server.url('/old.xml')}: moved permanently to {server.url('/new.xml')}; added that" in added.stdout
+    assert _feeds(work)[0]["url"] == server.url("/new.xml")
 
 
 def test_a_page_is_searched_for_the_feed_it_announces(work: Workdir, server: TestServer) -> None:

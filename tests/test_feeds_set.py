@@ -87,11 +87,13 @@ def test_an_edit_that_makes_the_file_invalid_is_refused(work: Workdir) -> None:
     bad_url = _one_line_error(work.run("feeds", "set", "harbour", "url", "ftp://x.example/"))
     no_url = _one_line_error(work.run("feeds", "unset", "harbour", "url"))
     no_feed = _one_line_error(work.run("feeds", "set", "nope", "interval", "1h"))
+    taken = _one_line_error(work.run("feeds", "set", "harbour", "url", "HTTPS://other.example/feed.xml#x"))
 
     assert "feeds.yaml:6: feed 'harbour': interval 'ten minutes' is not a duration like 10m" in bad_interval
     assert "url 'ftp://x.example/' is not an http(s) URL" in bad_url
     assert "missing key 'url'" in no_url
     assert "no feed named 'nope'" in no_feed
+    assert taken == "crawler: feeds.yaml:14: HTTPS://other.example/feed.xml#x is already the URL of feed 'other'"
     assert work.config.read_text(encoding="utf-8") == BEFORE
 
 
