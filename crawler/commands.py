@@ -69,7 +69,6 @@ def add_feeds_add(actions: Commands, add_config: AddConfig) -> None:
 
 def _feeds_add(args: argparse.Namespace) -> int:
     from crawler.feedsfile import NewFeed, add_feeds, require_file
-    from crawler.probe import ProbeError, probe
 
     require_file(args.config)
     feed = NewFeed(
@@ -85,6 +84,8 @@ def _feeds_add(args: argparse.Namespace) -> int:
     # Refused before any request when the name or the URL is taken or a value is invalid; checked again on adding.
     config = add_feeds(args.config, [feed], check_only=True)
     if not args.no_probe:
+        from crawler.probe import ProbeError, probe  # the HTTP client and feed parser, only when probing
+
         try:
             found = asyncio.run(probe(config, args.url))
         except ProbeError as exc:
