@@ -115,6 +115,11 @@ def _parser() -> argparse.ArgumentParser:
     status.set_defaults(handler=_status)
     _add_run(commands)
     _add_feeds(commands)
+    # commands imports this module's helpers, so it is imported once this module is whole.
+    from crawler.commands import add_completion, add_init
+
+    add_init(commands)
+    add_completion(commands)
     reindex = commands.add_parser(
         "reindex",
         help="rebuild the state database's record of archived articles from the archive's files",
@@ -215,20 +220,10 @@ def _add_feeds(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _add_config(listing)
     listing.add_argument("--json", action="store_true", help="print the feeds as JSON")
     listing.set_defaults(handler=_feeds_list)
-    add = actions.add_parser("add", help="add a feed at the end of feeds.yaml")
-    _add_config(add)
-    add.add_argument("name", metavar="NAME", help="unique name: lowercase letters, digits, '.', '_' and '-'")
-    add.add_argument("url", metavar="URL", help="the feed's http(s) URL")
-    add.add_argument("--title", help="a title for people and OPML export")
-    add.add_argument("--category", action="append", default=[], metavar="C", help="a category (repeatable)")
-    add.add_argument("--author", metavar="A", help="the author of every article")
-    add.add_argument("--body", metavar="SEL", help="CSS selector of the article body")
-    add.add_argument("--content", choices=("page", "feed", "auto"), help="where the article body comes from")
-    add.add_argument(
-        "--render", choices=("hexo", "verbatim"), help="lay the body out for Markdown (hexo, the default) or not"
-    )
-    add.add_argument("--interval", metavar="I", help="time between polls, such as 30m")
-    add.set_defaults(handler=_feeds_add)
+    from crawler.commands import add_feeds_add, add_feeds_set
+
+    add_feeds_add(actions, _add_config)
+    add_feeds_set(actions, _add_config)
     for action, handler, text in (
         ("remove", _feeds_remove, "remove a feed (and the comment above it)"),
         ("enable", _feeds_enable, "set a feed's enabled: true"),
@@ -270,25 +265,6 @@ def _feeds_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _feeds_add(args: argparse.Namespace) -> int:
-    from crawler.feedsfile import NewFeed, add_feeds
-
-    feed = NewFeed(
-        name=args.name,
-        url=args.url,
-        title=args.title,
-        categories=tuple(args.category),
-        author=args.author,
-        body=args.body,
-        content=args.content,
-        render=args.render,
-        interval=args.interval,
-    )
-    add_feeds(args.config, [feed])
-    print(f"{args.config}: added feed '{args.name}'")
-    return EXIT_OK
-
-
 def _feeds_remove(args: argparse.Namespace) -> int:
     from crawler.feedsfile import remove_feed
 
@@ -315,8 +291,9 @@ def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
 
 
 def _feeds_import(args: argparse.Namespace) -> int:
-    from crawler.feedsfile import edit_lock
+    from crawler.feedsfile import edit_lock, require_file
 
+    require_file(args.config)
     with edit_lock(args.config):  # from reading the names and URLs taken to writing the new feeds
         return _import_opml(args)
 
@@ -325,6 +302,7 @@ def _import_opml(args: argparse.Namespace) -> int:
     from crawler.config import is_http_url
     from crawler.feedsfile import NewFeed, add_feeds, derive_name
     from crawler.opml import OpmlError, read_opml
+    from crawler.urls import normalize_url
 
     config = load_config(args.config)
     try:
@@ -333,16 +311,16 @@ def _import_opml(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.opml}: cannot read: {exc.strerror or exc}") from None
     except OpmlError as exc:
         raise UsageError(str(exc)) from None
-    known_urls = {feed.url for feed in config.feeds}
+    known_urls = {normalize_url(feed.url) for feed in config.feeds}
     taken = [feed.name for feed in config.feeds]
     new: list[NewFeed] = []
     for item in found:
-        if item.url in known_urls:
+        if normalize_url(item.url) in known_urls:
             _say(f"{args.opml.name}: {item.url}: already in {args.config.name}; skipped", sys.stderr)
             continue
         name = derive_name(item.title, item.url, taken)
         taken.append(name)
-        known_urls.add(item.url)
+        known_urls.add(normalize_url(item.url))
         site = item.site
         if site is not None and not is_http_url(site):  # informational: keep the feed, leave out the address
             _say(f"{args.opml.name}: {item.url}: htmlUrl '{site}' is not an http(s) URL; not kept", sys.stderr)

@@ -15,6 +15,7 @@ cannot both read the old file and have the second write drop the first's change.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import io
 import os
 import re
@@ -30,7 +31,8 @@ from urllib.parse import urlsplit
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from crawler.config import NAME_RE, Config, ConfigError, parse_config, read_config_bytes
+from crawler.config import FEED_KEYS, NAME_RE, Config, ConfigError, parse_config, read_config_bytes
+from crawler.urls import normalize_url
 
 if sys.platform != "win32":
     import fcntl
@@ -143,6 +145,7 @@ class _Document:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        require_file(path)
         try:
             text = read_config_bytes(path).decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -259,15 +262,28 @@ def render_feed(feed: NewFeed, dash_col: int, key_col: int, newline: str = "\n")
     return [first + newline, *(" " * key_col + line + newline for line in body[1:])]
 
 
-def add_feeds(path: Path, feeds: Sequence[NewFeed]) -> Config:
-    """Append `feeds` to the end of the `feeds:` list; refuse (ConfigError) a duplicate or an invalid result."""
+def add_feeds(path: Path, feeds: Sequence[NewFeed], *, check_only: bool = False) -> Config:
+    """Append `feeds` to the end of the `feeds:` list; refuse (ConfigError) a duplicate name or URL (once
+    normalised) or an invalid result. `check_only` refuses the same, and writes nothing."""
     with edit_lock(path):
         doc = _Document(path)
         taken = {item.name: item for item in doc.items if item.name}
+        urls = {normalize_url(str(item.node["url"])): item for item in doc.items if item.node.get("url")}
+        adding: dict[str, str] = {}  # normalised URL -> name, of the feeds this edit adds
         for feed in feeds:
             if feed.name in taken:
                 line = taken[feed.name].dash_line + 1
                 raise ConfigError(f"{path.name}:{line}: a feed named '{feed.name}' already exists")
+            key = normalize_url(feed.url)
+            holder = urls.get(key)
+            if holder is not None:
+                line = holder.dash_line + 1
+                raise ConfigError(f"{path.name}:{line}: {feed.url} is already the URL of feed '{holder.name}'")
+            if key in adding:
+                raise ConfigError(
+                    f"{path.name}: {feed.url} is the URL of two new feeds, '{adding[key]}' and '{feed.name}'"
+                )
+            adding[key] = feed.name
         lines = list(doc.lines)
         if lines and not lines[-1].endswith("\n"):
             lines[-1] += doc.newline
@@ -283,7 +299,7 @@ def add_feeds(path: Path, feeds: Sequence[NewFeed]) -> Config:
                 block.append(doc.newline)
             block += render_feed(feed, dash_col, key_col, doc.newline)
         lines[at:at] = block
-        return _commit(doc, "".join(lines))
+        return _commit(doc, "".join(lines), write=not check_only)
 
 
 def _open_feeds_list(doc: _Document, lines: list[str]) -> tuple[int, int]:
@@ -333,12 +349,13 @@ def set_enabled(path: Path, name: str, enabled: bool) -> bool:
         return True
 
 
-def _commit(doc: _Document, text: str) -> Config:
+def _commit(doc: _Document, text: str, write: bool = True) -> Config:
     try:
         config = parse_config(text, doc.path)
     except ConfigError as exc:
         raise ConfigError(f"refusing the edit, it would make the file invalid: {exc}") from None
-    write_text_atomic(doc.path, text)
+    if write:
+        write_text_atomic(doc.path, text)
     return config
 
 
@@ -407,3 +424,142 @@ def derive_name(title: str | None, url: str, taken: Iterable[str]) -> str:
         name = base[: MAX_NAME - len(suffix)] + suffix
         number += 1
     return name
+
+
+def require_file(path: Path) -> None:
+    """ConfigError, pointing at `crawler init`, when there is no feeds file at `path` to edit."""
+    if not path.exists() and not path.is_symlink():
+        raise ConfigError(f"{path}: no such file here: run `crawler init` first (or pass --config PATH)")
+
+
+def feed_with_url(config: Config, url: str) -> str | None:
+    """The name of the feed whose URL is `url` once both are normalised (urls.normalize_url), or None."""
+    key = normalize_url(url)
+    return next((feed.name for feed in config.feeds if normalize_url(feed.url) == key), None)
+
+
+def parse_value(text: str) -> object:
+    """A value typed on the command line, read as YAML (`[a, b]` a list, `true` a boolean, `30m` a string); text
+    that YAML reads as nothing but is not a null (`#main`, which YAML takes for a comment) stays the string typed."""
+    try:
+        value = YAML(typ="safe").load(io.StringIO(text))
+    except Exception:  # ruamel raises several unrelated types for broken input
+        raise ConfigError(f"'{text}' is not a YAML value (quote it, or write a list as [a, b])") from None
+    if value is None and text.strip() not in _NULLS:
+        return text
+    return value
+
+
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_SETTABLE = FEED_KEYS - {"name"}
+
+
+def _check_key(path: Path, name: str, key: str) -> None:
+    if key == "name":
+        raise ConfigError(
+            f"{path.name}: feed '{name}': its name cannot be changed here (the state database knows the feed by it)"
+        )
+    if key not in _SETTABLE:
+        close = difflib.get_close_matches(key, sorted(_SETTABLE), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ConfigError(
+            f"{path.name}: feed '{name}': unknown key '{key}' ({hint}known keys: {', '.join(sorted(_SETTABLE))})"
+        )
+
+
+def set_key(path: Path, name: str, key: str, value: object) -> Config:
+    """Set feed `name`'s `key` to `value`, replacing its old value (an end-of-line comment on a one-line value is
+    kept) or adding the key at the end of the feed; refuse (ConfigError) an unknown key or an invalid result."""
+    _check_key(path, name, key)
+    with edit_lock(path):
+        doc = _Document(path)
+        item = _editable(doc, name)
+        if key == "url" and isinstance(value, str):
+            _refuse_taken_url(doc, item, value)
+        rendered = _render_key(key, value)
+        lines = list(doc.lines)
+        if key in item.node:
+            start, end = _key_span(doc, item, key)
+            prefix = lines[start][: int(item.node.lc.key(key)[1])]
+            first = prefix + rendered[0]
+            if end - start == 1:
+                first += _eol_comment(item.node, key, len(first))
+            body = [first, *(" " * len(prefix) + line for line in rendered[1:])]
+            lines[start:end] = [line + doc.newline for line in body]
+        else:
+            lines[item.end : item.end] = [" " * item.key_col + line + doc.newline for line in rendered]
+        return _commit(doc, "".join(lines))
+
+
+def unset_key(path: Path, name: str, key: str) -> bool:
+    """Remove feed `name`'s `key` (so the default applies); False when the feed has no such key (file untouched)."""
+    _check_key(path, name, key)
+    with edit_lock(path):
+        doc = _Document(path)
+        item = _editable(doc, name)
+        if key not in item.node:
+            return False
+        start, end = _key_span(doc, item, key)
+        while start - 1 > item.dash_line and _is_comment(doc.lines[start - 1]):
+            start -= 1  # the comment above the key speaks of it: it goes with it
+        if start == item.dash_line:
+            raise ConfigError(
+                f"{path.name}:{start + 1}: feed '{name}': `{key}:` is on the feed's first line; edit by hand"
+            )
+        lines = list(doc.lines)
+        del lines[start:end]
+        _commit(doc, "".join(lines))
+        return True
+
+
+def _refuse_taken_url(doc: _Document, item: _Item, url: str) -> None:
+    wanted = normalize_url(url)
+    for other in doc.items:
+        if other is not item and other.node.get("url") and normalize_url(str(other.node["url"])) == wanted:
+            raise ConfigError(f"{doc.path.name}:{other.dash_line + 1}: {url} is already the URL of feed '{other.name}'")
+
+
+def _editable(doc: _Document, name: str) -> _Item:
+    item = doc.find(name)
+    if item.node.fa.flow_style():
+        raise ConfigError(f"{doc.path.name}:{item.dash_line + 1}: feed '{name}' is written in flow style; edit by hand")
+    return item
+
+
+def _key_span(doc: _Document, item: _Item, key: str) -> tuple[int, int]:
+    """Lines [start, end) of `key: value` in the feed: from the key's line to the next key (or the feed's end),
+    less the blank and comment lines before that next key (they belong to it)."""
+    start = int(item.node.lc.key(key)[0])
+    later = [int(item.node.lc.key(other)[0]) for other in item.node if int(item.node.lc.key(other)[0]) > start]
+    end = min(later) if later else item.end
+    while end > start + 1 and _is_blank_or_comment(doc.lines[end - 1]):
+        end -= 1
+    return start, end
+
+
+def _eol_comment(node: CommentedMap, key: str, width: int) -> str:
+    """The comment after a one-line value (`interval: 30m  # half an hour`), at its old column where the new line
+    leaves room (else two spaces after it), for a line `width` characters long; '' when there is none."""
+    tokens = node.ca.items.get(key)
+    token = tokens[2] if tokens and len(tokens) > 2 else None
+    text = getattr(token, "value", None)
+    if not isinstance(text, str) or not text.startswith("#"):
+        return ""
+    column = int(getattr(token, "column", 0))
+    return " " * max(column - width, 2) + text.split("\n", 1)[0].rstrip()
+
+
+def _render_key(key: str, value: object) -> list[str]:
+    """`key: value` as YAML lines at column 0, lists in flow style (`categories: [a, b]`), never folded."""
+    node = CommentedMap()
+    if isinstance(value, list):
+        seq = CommentedSeq(value)
+        seq.fa.set_flow_style()
+        node[key] = seq
+    else:
+        node[key] = value
+    yaml = YAML(typ="rt")
+    yaml.width = 4096
+    out = io.StringIO()
+    yaml.dump(node, out)
+    return out.getvalue().splitlines()

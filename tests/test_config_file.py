@@ -29,7 +29,7 @@ def test_feeds_edits_write_through_a_symlink_and_keep_the_targets_mode(work: Wor
     real = _target(work)
     real.chmod(0o640)
 
-    added = work.run("feeds", "add", "other", "http://127.0.0.1:9/other.xml")
+    added = work.run("feeds", "add", "other", "http://127.0.0.1:9/other.xml", "--no-probe")
     disabled = work.run("feeds", "disable", "news")
 
     assert added.code == disabled.code == 0, added.stderr + disabled.stderr
@@ -45,7 +45,7 @@ def test_feeds_edits_keep_the_owner_and_group_of_the_target(work: Workdir) -> No
     real = _target(work)
     os.chown(real, 12345, 23456)
 
-    result = work.run("feeds", "add", "other", "http://127.0.0.1:9/other.xml")
+    result = work.run("feeds", "add", "other", "http://127.0.0.1:9/other.xml", "--no-probe")
 
     assert result.code == 0, result.stderr
     after = real.stat()
@@ -76,7 +76,7 @@ def _too_large(work: Workdir) -> str:
 @pytest.mark.parametrize("make", [_fifo, _directory, _device, _too_large])
 @pytest.mark.parametrize(
     "command",
-    [("check",), ("fetch",), ("feeds", "add", "x", "http://127.0.0.1:9/x.xml")],
+    [("check",), ("fetch",), ("feeds", "add", "x", "http://127.0.0.1:9/x.xml", "--no-probe")],
     ids=["check", "fetch", "feeds-add"],
 )
 def test_a_feeds_file_that_is_not_a_small_regular_file_is_refused_in_one_line(

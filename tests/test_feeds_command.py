@@ -30,7 +30,7 @@ def test_add_then_remove_leaves_feeds_yaml_byte_identical(work: Workdir) -> None
 
     added = work.run(
         "feeds", "add", "my-blog", "https://example.com/feed.xml", "--category", "技术", "--category", "a: b",
-        "--author", "Me", "--body", "#main", "--content", "auto", "--interval", "10m",
+        "--no-probe", "--author", "Me", "--body", "#main", "--content", "auto", "--interval", "10m",
     )  # fmt: skip
 
     assert added.code == 0, added.stderr
@@ -112,7 +112,7 @@ def test_disable_and_enable_change_only_the_enabled_line(work: Workdir) -> None:
 def test_add_to_a_file_without_feeds_starts_the_list(work: Workdir) -> None:
     work.write_config("# nothing yet\narchive: archive\nfeeds: []  # add some\n")
 
-    result = work.run("feeds", "add", "first", "https://example.com/a.xml")
+    result = work.run("feeds", "add", "first", "https://example.com/a.xml", "--no-probe")
 
     assert result.code == 0, result.stderr
     assert work.config.read_text(encoding="utf-8") == (
@@ -217,8 +217,8 @@ def test_import_of_a_file_that_is_not_opml_is_refused(work: Workdir) -> None:
 def test_add_with_render_writes_the_key_and_the_config_takes_it(work: Workdir) -> None:
     work.config.write_bytes(COMMENTED)
 
-    added = work.run("feeds", "add", "raw-pages", "https://example.com/feed.xml", "--render", "verbatim")
-    refused = work.run("feeds", "add", "other", "https://example.com/other.xml", "--render", "markdown")
+    added = work.run("feeds", "add", "raw-pages", "https://example.com/feed.xml", "--render", "verbatim", "--no-probe")
+    refused = work.run("feeds", "add", "other", "https://example.com/other.xml", "--render", "markdown", "--no-probe")
 
     assert added.code == 0, added.stderr
     assert work.config.read_text(encoding="utf-8").endswith("    render: verbatim\n")

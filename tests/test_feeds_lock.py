@@ -25,7 +25,7 @@ WRITERS = 8
 
 def _start_add(work: Workdir, name: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
-    command = [sys.executable, "-m", "crawler", "feeds", "add", name, f"https://new.example/{name}.xml"]
+    command = [sys.executable, "-m", "crawler", "feeds", "add", name, f"https://new.example/{name}.xml", "--no-probe"]
     return subprocess.Popen(command, cwd=work.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
