@@ -536,11 +536,18 @@ def _fetch_dry_run(args: argparse.Namespace) -> int:
     from crawler.dryrun import dry_run
 
     config = load_config(args.config)
-    results = asyncio.run(dry_run(config, _select_feeds(config, args.feeds)))
+    feeds = _select_feeds(config, args.feeds)
+    if not config.state.exists() and config.archive.is_dir() and any(config.archive.iterdir()):
+        _say(
+            f"crawler: {config.state}: no state database; a real fetch first rebuilds it from the archive, so "
+            "articles already archived may be listed here too",
+            sys.stderr,
+        )
+    results = asyncio.run(dry_run(config, feeds))
     for result in results:
         if result.error:
             _say(result.error, sys.stderr)
-    rows = [(r.feed, e.link or "", e.title or "") for r in results for e in r.entries]
+    rows = [(r.feed, e.link or "(no link)", e.title or "(no title)") for r in results for e in r.entries]
     if args.json:
         data = {
             "dry_run": True,

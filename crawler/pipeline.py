@@ -225,6 +225,8 @@ class Pipeline:
         """`fetch --dry-run`: poll `feed` as `refresh` does and list the entries it would archive (new ones and those
         still pending), fetching no article page and recording nothing."""
         state = self._state_for(feed)
+        if state.gone:  # as `refresh`: a feed that answered 410 is not polled again
+            return WouldArchive(feed.name, (), f"feed '{feed.name}': {feed.url}: gone (HTTP 410); remove it")
         request, _unconditional = _feed_request(feed, state, time.time())
         try:
             response = await self._fetcher.get(request)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 from html import escape
 from pathlib import Path
 
+import pytest
+
+from crawler.archivecheck import compare
+from crawler.listing import parse_since
+from crawler.store import RecordedArticle
 from tests.conftest import Workdir
 from tests.support.feeds import RSS, config
 from tests.support.server import TestServer
@@ -227,3 +233,40 @@ def test_dry_run_lists_what_would_be_archived_and_writes_nothing(server: TestSer
     # No conditional-GET state was saved: the real fetch finds the new entry and archives it.
     real = work.run("fetch")
     assert real.code == 0 and len(work.files()) == 2
+
+
+# --- the pure parts -------------------------------------------------------------------------------------------------
+
+
+def test_since_takes_a_day_or_a_duration_back_from_now() -> None:
+    now = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
+    assert parse_since("2024-05-01", now) == datetime(2024, 5, 1, tzinfo=UTC)
+    assert parse_since("7d", now) == now - timedelta(days=7)
+    with pytest.raises(ValueError, match="neither a date"):
+        parse_since("yesterday", now)
+    with pytest.raises(ValueError, match="not a date"):
+        parse_since("2024-02-30", now)
+
+
+def test_compare_tells_deleted_added_changed_and_moved_apart() -> None:
+    recorded = [
+        RecordedArticle("a" * 16, "2021/01/01/" + "a" * 16 + ".md", "k1", 0.0, ("news",)),
+        RecordedArticle("b" * 16, "2021/01/01/" + "b" * 16 + ".md", "k2", 0.0, ("news",)),
+        RecordedArticle("c" * 16, "2021/01/01/" + "c" * 16 + ".md", "k3", 0.0, ("news",)),
+        RecordedArticle("d" * 16, "2021/01/01/" + "d" * 16 + ".md", None, 0.0, ("news",)),  # unreadable when indexed
+    ]
+    files = {
+        "b" * 16: "2021/01/01/" + "b" * 16 + ".md",
+        "c" * 16: "2021/01/02/" + "c" * 16 + ".md",
+        "d" * 16: "2021/01/01/" + "d" * 16 + ".md",
+        "e" * 16: "2021/01/01/" + "e" * 16 + ".md",
+    }
+    keys = {files["b" * 16]: "changed", files["c" * 16]: "k3", files["d" * 16]: "x", files["e" * 16]: "k5"}
+    found = compare(recorded, ["a" * 16, "f" * 16], files, keys)
+    assert [(d.kind, d.article_id[0]) for d in found] == [
+        ("deleted", "a"),
+        ("changed", "b"),
+        ("moved", "c"),
+        ("deleted", "f"),  # only an entry remembers it (reindex dropped its row)
+        ("added", "e"),
+    ]
