@@ -136,6 +136,29 @@ def test_refetch_after_a_selector_fix_rewrites_the_file_in_place(server: TestSer
     assert "1 unchanged" in work.run("refetch", "--feed", "news").stdout
 
 
+def test_refetch_by_id_replaces_a_teaser_archived_when_the_page_failed(server: TestServer, work: Workdir) -> None:
+    server.add("/news.xml", body=feed_of((server.url("/a"), "Harbour plan", DAY1)), content_type=RSS)
+    server.add("/a", status=404, body="not yet")
+    work.write_config(config({"name": "news", "url": server.url("/news.xml")}))
+    assert work.run("fetch").code == 0
+    [path] = work.files()
+    assert "A teaser." in path.read_text(encoding="utf-8")
+
+    server.add("/a", body=article(WORDS))
+    again = work.run("refetch", path.stem)
+    assert again.code == 0, again.stderr
+    assert work.files() == [path]
+    assert "harbour plan" in path.read_text(encoding="utf-8") and "A teaser." not in path.read_text(encoding="utf-8")
+    assert "refetch: 1 rewritten, 0 unchanged, 0 failed" in again.stdout
+
+
+def test_refetch_needs_one_article_or_a_feed(work: Workdir) -> None:
+    work.write_config(config({"name": "news", "url": "http://127.0.0.1:9/feed.xml"}))
+    for args in ((), ("0123456789abcdef", "--feed", "news"), ("0123456789abcdef", "--since", "7d")):
+        result = work.run("refetch", *args)
+        assert result.code == 2 and result.stderr.startswith("crawler: refetch:"), args
+
+
 def test_refetch_of_a_url_not_archived_fails_with_one_line(server: TestServer, work: Workdir) -> None:
     two_feeds(server, work)
     before = digest(*work.files())
