@@ -10,6 +10,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     fetch.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
     fetch.add_argument("-v", "--verbose", action="store_true", help="log every article archived")
+    _add_dry_run(fetch)
     fetch.set_defaults(handler=_fetch)
 
     extract = commands.add_parser(
@@ -102,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_config(check)
     check.add_argument("--repair", action="store_true", help="also rebuild the state database (as `reindex`)")
+    _add_check_archive(check)
     check.set_defaults(handler=_check)
 
     status = commands.add_parser(
@@ -129,6 +132,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_config(reindex)
     reindex.set_defaults(handler=_reindex)
+    _add_list(commands)
+    _add_refetch(commands)
     return parser
 
 
@@ -365,6 +370,8 @@ def _select_feeds(config: Config, names: Sequence[str]) -> list[FeedConfig]:
 
 
 def _fetch(args: argparse.Namespace) -> int:
+    if args.dry_run:
+        return _fetch_dry_run(args)
     if not args.verbose:
         # Errors only, and the few warnings an operator must see even so: the state rebuilt from the archive (it was
         # deleted or moved), and worker processes unavailable (every page extracted in threads, slower).
@@ -489,9 +496,12 @@ def _check(args: argparse.Namespace) -> int:
         )
         return EXIT_FAILED
     enabled = sum(feed.enabled for feed in config.feeds)
-    print(f"{config.path}: valid ({len(config.feeds)} feeds, {enabled} enabled)")
+    if not (args.json and args.archive):  # JSON alone on stdout
+        print(f"{config.path}: valid ({len(config.feeds)} feeds, {enabled} enabled)")
     if args.repair:
         return _reindex(args)
+    if args.archive:
+        return _check_archive(args, config)
     return EXIT_OK
 
 
@@ -505,6 +515,12 @@ def _reindex(args: argparse.Namespace) -> int:
     for path in result.unreadable:
         print(f"crawler: {config.archive / path}: not an archive file; indexed without its body", file=sys.stderr)
     print(f"{config.state}: {result.articles} articles indexed from {config.archive}")
+    if result.dropped:
+        print(
+            f"crawler: {config.state}: dropped {len(result.dropped)} recorded articles whose files are gone "
+            "(`crawler check --archive` queues them to be archived again)",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -521,6 +537,173 @@ def _status(args: argparse.Namespace) -> int:
         _show(render_table(report.feeds))
     # The rows are printed either way; a state database that cannot be trusted fails the command.
     return EXIT_FAILED if report.problem else EXIT_OK
+
+
+def _add_dry_run(fetch: argparse.ArgumentParser) -> None:
+    fetch.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="poll the feeds and print what would be archived (feed, URL, title); writes nothing: no file, no "
+        "state. Article pages are not fetched, so the list is the feeds' new entries",
+    )
+
+
+def _fetch_dry_run(args: argparse.Namespace) -> int:
+    from crawler.dryrun import dry_run
+
+    config = load_config(args.config)
+    feeds = _select_feeds(config, args.feeds)
+    if not config.state.exists() and config.archive.is_dir() and any(config.archive.iterdir()):
+        _say(
+            f"crawler: {config.state}: no state database; a real fetch first rebuilds it from the archive, so "
+            "articles already archived may be listed here too",
+            sys.stderr,
+        )
+    results = asyncio.run(dry_run(config, feeds))
+    for result in results:
+        if result.error:
+            _say(result.error, sys.stderr)
+    rows = [(r.feed, e.link or "(no link)", e.title or "(no title)") for r in results for e in r.entries]
+    if args.json:
+        data = {
+            "dry_run": True,
+            "ok": not any(r.error for r in results),
+            "articles": [{"feed": feed, "url": url, "title": title} for feed, url, title in rows],
+            "errors": [r.error for r in results if r.error],
+        }
+        _show(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        width = max([len(feed) for feed, _url, _title in rows] + [4])
+        for feed, url, title in rows:
+            _say(f"{feed:<{width}}  {url}  {title}")
+        print(
+            f"dry run: {len(rows)} articles would be archived (from the feeds' lists; no page fetched, nothing written)"
+        )
+    return EXIT_FAILED if any(r.error for r in results) else EXIT_OK
+
+
+def _add_check_archive(check: argparse.ArgumentParser) -> None:
+    check.add_argument(
+        "--archive",
+        action="store_true",
+        help="also compare the archive's files with the state database: files deleted (queued to be archived "
+        "again), added or changed behind its back; exit 1 when any differ",
+    )
+    check.add_argument("--json", action="store_true", help="with --archive: print the differences as JSON")
+
+
+def _check_archive(args: argparse.Namespace, config: Config) -> int:
+    from crawler.archivecheck import check_archive
+
+    report = check_archive(config)
+    if args.json:
+        data = {
+            "ok": not report.differences,
+            "files": report.files,
+            "recorded": report.recorded,
+            "requeued": report.requeued,
+            "differences": [d.to_json() for d in report.differences],
+        }
+        _show(json.dumps(data, ensure_ascii=False, indent=2))
+        return EXIT_FAILED if report.differences else EXIT_OK
+    if not report.differences:
+        print(f"{config.archive}: matches the state ({report.files} files)")
+        return EXIT_OK
+    kinds = ("deleted", "added", "changed", "moved")
+    counts = ", ".join(f"{report.count(kind)} {kind}" for kind in kinds if report.count(kind))
+    queued = f"; {report.requeued} entries queued to be archived again" if report.requeued else ""
+    print(f"{config.archive}: differs from the state: {counts}{queued}")
+    for difference in report.differences:
+        _say(f"{difference.kind:<8} {difference.path}  {difference.detail}")
+    return EXIT_FAILED
+
+
+def _add_list(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    listing = commands.add_parser(
+        "list",
+        help="list the archived articles, newest first: date, feed, file and title",
+        description="List the archive's articles, newest first, from the files' front matter and the state "
+        "database (opened read-only). Fetches and writes nothing.",
+    )
+    _add_config(listing)
+    listing.add_argument("--feed", metavar="F", help="only the articles feed F listed")
+    listing.add_argument(
+        "--since", metavar="DATE", help="only those dated since DATE (YYYY-MM-DD, UTC) or a duration ago (7d)"
+    )
+    listing.add_argument("--grep", metavar="TEXT", help="only those whose title or body text holds TEXT (any case)")
+    listing.add_argument("--json", action="store_true", help="print the articles as JSON")
+    listing.set_defaults(handler=_list)
+
+
+def _since(text: str | None) -> datetime | None:
+    from crawler.listing import parse_since
+
+    if text is None:
+        return None
+    try:
+        return parse_since(text, datetime.now(UTC))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _list(args: argparse.Namespace) -> int:
+    from crawler.listing import ListQuery, list_articles
+
+    config = load_config(args.config)
+    if args.feed is not None and config.feed(args.feed) is None:
+        _select_feeds(config, [args.feed])  # an unknown name: the usage error that lists the known ones
+    rows = list_articles(config, ListQuery(feed=args.feed, since=_since(args.since), grep=args.grep))
+    if args.json:
+        _show(json.dumps([row.to_json() for row in rows], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    width = max([len(row.feeds[0]) for row in rows if row.feeds] + [4])
+    for row in rows:
+        date = f"{row.date:%Y-%m-%d %H:%M}" if row.date is not None else "-" * 16
+        feed = row.feeds[0] if row.feeds else "?"
+        _say(f"{date}  {feed:<{width}}  {row.path}  {row.title}")
+    return EXIT_OK
+
+
+def _add_refetch(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    refetch = commands.add_parser(
+        "refetch",
+        help="fetch archived articles again and rewrite their files in place (after a selector fix)",
+        description="Fetch the page of one archived article (by id or URL), or of a feed's articles, again with "
+        "the feed's current settings, and rewrite each file in place: same id, same path, same date, replaced "
+        "atomically. A page that cannot be fetched, or in which no body is found, leaves its file as it is.",
+    )
+    _add_config(refetch)
+    refetch.add_argument("article", nargs="?", metavar="ID|URL", help="the article's id (file name) or a URL of it")
+    refetch.add_argument("--feed", metavar="F", help="every article feed F listed")
+    refetch.add_argument("--since", metavar="DATE", help="with --feed: only those dated since DATE or a duration ago")
+    refetch.set_defaults(handler=_refetch)
+
+
+def _refetch(args: argparse.Namespace) -> int:
+    from crawler.refetch import FAILED, REWRITTEN, RefetchError, Selection, refetch
+
+    if (args.article is None) == (args.feed is None):
+        raise UsageError("refetch: name one article (ID or URL) or --feed F, not both")
+    if args.since is not None and args.feed is None:
+        raise UsageError("refetch: --since goes with --feed")
+    config = load_config(args.config)
+    if args.feed is not None:
+        _select_feeds(config, [args.feed])  # an unknown name is a usage error listing the known ones
+    try:
+        results = refetch(config, Selection(article=args.article, feed=args.feed, since=_since(args.since)))
+    except RefetchError as exc:
+        _say(f"crawler: {exc}", sys.stderr)
+        return EXIT_FAILED
+    for result in results:
+        where = f"feed '{result.feed}': {result.url}" if result.feed else result.article_id
+        if result.status == FAILED:
+            _say(f"crawler: {where}: {result.detail} ({result.path})", sys.stderr)
+        else:
+            _say(f"{result.status:<9}  {result.path}  {where}")
+    rewritten = sum(r.status == REWRITTEN for r in results)
+    failed = sum(r.status == FAILED for r in results)
+    print(f"refetch: {rewritten} rewritten, {len(results) - rewritten - failed} unchanged, {failed} failed")
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def _say(line: str, file: TextIO | None = None) -> None:

@@ -174,14 +174,7 @@ class Pipeline:
                 result,
                 errors=(f"feed '{feed.name}': {feed.url}: gone (HTTP 410); remove it from feeds.yaml",),
             )
-        unconditional = state.last_unconditional is None or now - state.last_unconditional > UNCONDITIONAL_EVERY
-        request = Request(
-            url=feed.url,
-            headers=feed.headers,
-            proxy=feed.proxy,
-            etag=None if unconditional else state.etag,
-            last_modified=None if unconditional else state.last_modified,
-        )
+        request, unconditional = _feed_request(feed, state, now)
         try:
             response = await self._fetcher.get(request)
             if response.not_modified and not _sent_validators(request):
@@ -242,6 +235,29 @@ class Pipeline:
             errors=errors,
             notes=tuple(notes),
         )
+
+    async def would_archive(self, feed: FeedConfig) -> WouldArchive:
+        """`fetch --dry-run`: poll `feed` as `refresh` does and list the entries it would archive (new ones and those
+        still pending), fetching no article page and recording nothing."""
+        state = self._state_for(feed)
+        if state.gone:  # as `refresh`: a feed that answered 410 is not polled again
+            return WouldArchive(feed.name, (), f"feed '{feed.name}': {feed.url}: gone (HTTP 410); remove it")
+        request, _unconditional = _feed_request(feed, state, time.time())
+        try:
+            response = await self._fetcher.get(request)
+            parsed = await self._parse(feed, state, response)
+        except (FetchError, FeedError) as exc:
+            reason = exc.reason if isinstance(exc, FetchError) else str(exc)
+            return WouldArchive(feed.name, (), f"feed '{feed.name}': {feed.url}: {reason}")
+        listed = [Entry.from_json(item.payload) for item in self._store.pending(feed.name)]
+        if parsed is not None:
+            stored = self._store.known_items(feed.name, (entry.key for entry in parsed.entries))
+            keyed = identity.assign_keys(parsed.entries, stored).entries
+            known = self._store.known_keys(feed.name, (entry.key for entry in keyed))
+            listed.extend(entry for entry in keyed if entry.key not in known)
+        # An entry whose link names an article already archived would be recorded as another name of it.
+        new = tuple(e for e in listed if not e.link or self._store.article_for_url(normalize_url(e.link)) is None)
+        return WouldArchive(feed.name, new)
 
     def _state_for(self, feed: FeedConfig) -> FeedState:
         state = self._store.feed_state(feed.name)
@@ -377,7 +393,7 @@ class Pipeline:
         page: FetchedPage | None = None
         final_url = entry.link or feed.url
         fallback_reason: str | None = None
-        if entry.link and _wants_page(feed, entry):
+        if entry.link and wants_page(feed, entry):
             try:
                 response = await self._fetcher.get(
                     Request(
@@ -617,6 +633,29 @@ class _Commits:
 # What stood in for a `body:` selector that matched nothing, as the warning line says it.
 _INSTEAD = {"site-rule": "body found by the site rule", "automatic": "body found by automatic extraction"}
 
+
+@dataclass(frozen=True)
+class WouldArchive:
+    """What `fetch --dry-run` found for one feed: the entries a real fetch would archive, or why the feed failed."""
+
+    feed: str
+    entries: tuple[Entry, ...]
+    error: str | None = None
+
+
+def _feed_request(feed: FeedConfig, state: FeedState, now: float) -> tuple[Request, bool]:
+    """The poll's request (conditional on what the last answer said, except once a day), and whether it is not."""
+    unconditional = state.last_unconditional is None or now - state.last_unconditional > UNCONDITIONAL_EVERY
+    request = Request(
+        url=feed.url,
+        headers=feed.headers,
+        proxy=feed.proxy,
+        etag=None if unconditional else state.etag,
+        last_modified=None if unconditional else state.last_modified,
+    )
+    return request, unconditional
+
+
 _VALIDATOR_HEADERS = frozenset({"if-none-match", "if-modified-since"})
 
 
@@ -646,7 +685,8 @@ def _crash(exc: Exception) -> str:
     return f"unexpected error {type(exc).__name__}: {first_line} (a bug: please report it with the log)"
 
 
-def _wants_page(feed: FeedConfig, entry: Entry) -> bool:
+def wants_page(feed: FeedConfig, entry: Entry) -> bool:
+    """Whether the entry's page is fetched for its body (`content:`), rather than the feed's own text archived."""
     if feed.content == "feed":
         return False
     if feed.content == "auto" and entry.content:

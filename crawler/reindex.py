@@ -14,6 +14,8 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import yaml
@@ -35,6 +37,21 @@ class ReindexResult:
     articles: int
     unreadable: tuple[str, ...]  # archive-relative paths whose body could not be read (indexed without a hash)
     moved_aside: Path | None  # where a corrupt database was moved, if it was
+    dropped: tuple[str, ...] = ()  # ids of articles the database recorded whose files are gone
+
+
+@dataclass(frozen=True)
+class ArticleFile:
+    """What an archive file says of its article: the front matter's title and date, and the body's HTML."""
+
+    title: str
+    date: datetime | None  # None when the front matter has no date this crawler could have written
+    body: str  # inside the wrapping <div>
+
+    @property
+    def body_key(self) -> str:
+        """The body key the pipeline recorded for the file: its title and its visible text (identity.body_key)."""
+        return identity.body_key(self.title, document.body_text(self.body))
 
 
 def rebuild_lost_state(config: Config) -> int | None:
@@ -73,14 +90,18 @@ def reindex(config: Config) -> ReindexResult:
         )
     store = SqliteStore(config.state)
     try:
+        # Said, not silently done: an article whose file was deleted leaves the record here (see check --archive).
+        present = {article.article_id for article in indexed}
+        dropped = tuple(sorted(a.article_id for a in store.articles() if a.article_id not in present))
         count = store.rebuild_articles(indexed)
     finally:
         store.close()
-    return ReindexResult(articles=count, unreadable=tuple(sorted(unreadable)), moved_aside=moved)
+    return ReindexResult(articles=count, unreadable=tuple(sorted(unreadable)), moved_aside=moved, dropped=dropped)
 
 
-def _body_hash(path: Path) -> str | None:
-    """The body key the pipeline recorded for the file: its title (from the front matter) and its visible text."""
+def read_article(path: Path) -> ArticleFile | None:
+    """The title, date and body of the archive file at `path`, or None when it is not one this crawler wrote (or
+    cannot be read)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -88,21 +109,40 @@ def _body_hash(path: Path) -> str | None:
     start = text.find(_BODY_START)
     if not text.startswith("---\n") or start < 0 or not text.endswith(_BODY_END):
         return None
-    title = _front_matter_title(text[4 : start + 1])
-    if title is None:
+    front = _front_matter(text[4 : start + 1])
+    title = front.get("title") if front is not None else None
+    if front is None or not isinstance(title, str):
         return None
-    body = text[start + len(_BODY_START) : -len(_BODY_END)]
-    return identity.body_key(title, document.body_text(body))
+    # The file holds the title as the pipeline cleaned it; cleaning again changes nothing but keeps the two equal.
+    return ArticleFile(
+        title=document.clean_value(title),
+        date=_date(front.get("date")),
+        body=text[start + len(_BODY_START) : -len(_BODY_END)],
+    )
 
 
-def _front_matter_title(head: str) -> str | None:
+def _body_hash(path: Path) -> str | None:
+    """The body key the pipeline recorded for the file: its title (from the front matter) and its visible text."""
+    found = read_article(path)
+    return found.body_key if found is not None else None
+
+
+def _front_matter(head: str) -> dict[object, object] | None:
     try:
         front = yaml.safe_load(head)
     except yaml.YAMLError:
         return None
-    title = front.get("title") if isinstance(front, dict) else None
-    # The file holds the title as the pipeline cleaned it; cleaning again changes nothing but keeps the two equal.
-    return document.clean_value(title) if isinstance(title, str) else None
+    return front if isinstance(front, dict) else None
+
+
+def _date(value: object) -> datetime | None:
+    # Written as RFC 822 in GMT (FORMAT.md), which YAML reads back as a plain string.
+    if not isinstance(value, str):
+        return None
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _move_aside_if_corrupt(state: Path) -> Path | None:

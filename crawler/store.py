@@ -143,6 +143,17 @@ class IndexedArticle:
 
 
 @dataclass(frozen=True)
+class RecordedArticle:
+    """An archived article as the state database records it, with the feeds that listed it."""
+
+    article_id: str
+    path: str
+    body_hash: str | None
+    archived_at: float
+    feeds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class FeedCounts:
     """How many of a feed's entries are archived (or recognised as duplicates), how many wait, and how many of
     those waiting have failed at least once (their page could not be fetched or archived)."""
@@ -198,9 +209,12 @@ class Store(Protocol):
 class SqliteStore:
     """The Store on one SQLite file (WAL mode), safe to share between the event loop and worker threads."""
 
-    def __init__(self, path: Path, *, timeout: float = 10.0) -> None:
+    def __init__(self, path: Path, *, timeout: float = 10.0, read_only: bool = False) -> None:
         self._path = path
         self._lock = threading.RLock()
+        if read_only:
+            self._open_read_only(path, timeout)
+            return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=timeout, check_same_thread=False, isolation_level=None)
@@ -218,6 +232,23 @@ class SqliteStore:
             raise StoreError(_explain(path, exc)) from None
         except OSError as exc:
             raise StoreError(f"{path}: cannot open the state database: {exc.strerror or exc}") from None
+
+    def _open_read_only(self, path: Path, timeout: float) -> None:
+        """Open an existing database so that nothing can be written to it (`fetch --dry-run`, `list`): any write
+        fails with StoreError instead of changing the state."""
+        try:
+            self._db = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                timeout=timeout,
+                check_same_thread=False,
+                isolation_level=None,
+            )
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._db.execute("SELECT COUNT(*) FROM articles").fetchone()
+            self._identity = _file_identity(path)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_explain(path, exc)) from None
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -458,6 +489,70 @@ class SqliteStore:
             )
             count = db.execute("SELECT COUNT(*) FROM articles").fetchone()
         return int(count[0])
+
+    def articles(self) -> list[RecordedArticle]:
+        """Every archived article the database records, with the feeds whose entries named it (archived first)."""
+        feeds: dict[str, list[str]] = {}
+        for article_id, feed in self._query(
+            "SELECT article_id, feed FROM entries WHERE article_id IS NOT NULL AND state IN (?, ?) "
+            "GROUP BY article_id, feed ORDER BY article_id, MAX(state = ?) DESC, MIN(first_seen), feed",
+            (ARCHIVED, DUPLICATE, ARCHIVED),
+        ):
+            feeds.setdefault(str(article_id), []).append(str(feed))
+        rows = self._query("SELECT id, path, body_hash, archived_at FROM articles ORDER BY id")
+        return [
+            RecordedArticle(
+                article_id=str(row[0]),
+                path=str(row[1]),
+                body_hash=_opt(row[2]),
+                archived_at=float(row[3]),
+                feeds=tuple(feeds.get(str(row[0]), ())),
+            )
+            for row in rows
+        ]
+
+    def archived_entry_ids(self) -> set[str]:
+        """The ids of every article that some feed's entry was archived as (or recognised as a duplicate of),
+        whether or not the articles table still lists it (`reindex` drops the rows of files that are gone)."""
+        rows = self._query(
+            "SELECT DISTINCT article_id FROM entries WHERE article_id IS NOT NULL AND state IN (?, ?)",
+            (ARCHIVED, DUPLICATE),
+        )
+        return {str(row[0]) for row in rows}
+
+    def entries_of(self, article_id: str) -> list[PendingEntry]:
+        """The entries that were archived as article `article_id` (or as duplicates of it), the archived one first:
+        what `refetch` rebuilds the article from."""
+        rows = self._query(
+            "SELECT entry_key, link, payload, first_seen, attempts, last_error, feed FROM entries "
+            "WHERE article_id = ? AND state IN (?, ?) ORDER BY state = ? DESC, first_seen, rowid",
+            (article_id, ARCHIVED, DUPLICATE, ARCHIVED),
+        )
+        return [_pending(str(row[6]), row) for row in rows]
+
+    def record_refetched(self, article_id: str, body_hash: str, urls: Iterable[str]) -> None:
+        """The file of `article_id` was rewritten in place: record its new body key and any new URL it is known by."""
+        with self._transaction() as db:
+            db.execute("UPDATE articles SET body_hash = ? WHERE id = ?", (body_hash, article_id))
+            _add_urls(db, article_id, urls)
+
+    def requeue(self, article_ids: Iterable[str]) -> int:
+        """Forget articles whose files are gone and set the entries archived as them pending again, so that the
+        next poll of their feeds archives them anew; return how many entries were queued."""
+        ids = sorted(set(article_ids))
+        queued = 0
+        with self._transaction() as db:
+            for article_id in ids:
+                db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+                # Its URLs would make the pipeline take each entry for an article already archived.
+                db.execute("DELETE FROM urls WHERE article_id = ?", (article_id,))
+                cursor = db.execute(
+                    "UPDATE entries SET state = ?, article_id = NULL, attempts = 0, last_error = NULL "
+                    "WHERE article_id = ? AND state IN (?, ?)",
+                    (PENDING, article_id, ARCHIVED, DUPLICATE),
+                )
+                queued += cursor.rowcount
+        return queued
 
     def replaced(self) -> str | None:
         """Why the file at the store's path is no longer the database this store has open (deleted, or another file
