@@ -47,7 +47,10 @@ def test_init_makes_a_valid_config_and_archive_that_add_and_import_then_use(work
     assert made.code == 0, made.stderr
     assert work.config.read_text(encoding="utf-8") == TEMPLATE
     assert work.archive.is_dir()
-    assert work.run("check").stdout.strip() == "feeds.yaml: valid (0 feeds, 0 enabled)"
+    # Loadable (not a config error, exit 2), but a file with no feeds would fetch nothing: check says what to do.
+    empty = work.run("check")
+    assert (empty.code, empty.stdout) == (1, "")
+    assert "no feeds: nothing to fetch (add one with `crawler feeds add NAME URL`)" in empty.stderr
     added = work.run("feeds", "add", "news", "https://example.com/feed.xml", "--no-probe")
     assert added.code == 0, added.stderr
     imported = work.run("feeds", "import", str(FEEDLY))
@@ -65,7 +68,8 @@ def test_init_dir_creates_the_folder(work: Workdir) -> None:
     assert made.code == 0, made.stderr
     assert (work.path / "site" / "crawl" / "feeds.yaml").is_file()
     assert (work.path / "site" / "crawl" / "archive").is_dir()
-    assert work.run("check", "--config", "site/crawl/feeds.yaml").code == 0
+    checked = work.run("check", "--config", "site/crawl/feeds.yaml")
+    assert checked.code == 1 and "site/crawl/feeds.yaml: no feeds: nothing to fetch" in checked.stderr
 
 
 def test_init_never_overwrites_feeds_yaml(work: Workdir) -> None:
