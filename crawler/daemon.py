@@ -629,6 +629,8 @@ class Daemon:
                 "elapsed": elapsed,
                 "new": result.new,
                 "known": result.known,
+                # Left out by the feed's keep:/block:/backfill: rules: recorded, never fetched.
+                **({"skipped": result.skipped} if result.skipped else {}),
                 "failed": result.failed,
                 # Listed by this poll and left pending by a stop: archived by the next run.
                 **({"deferred": result.deferred} if result.deferred else {}),

@@ -4,10 +4,13 @@ recorded as skipped (never fetched, never archived) and counted."""
 from __future__ import annotations
 
 import re
+import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
 from tests.conftest import Workdir
+from tests.support.daemon import RunningDaemon, start_daemon
 from tests.support.server import TestServer
 
 RSS = "application/rss+xml"
@@ -129,3 +132,20 @@ def test_backfill_archives_only_the_newest_items_on_the_first_poll(server: TestS
     assert (row["new"], row["skipped"], row["known"]) == (4, 0, 3)  # the 3 newer ones and "ad", never listed before
     assert _archived(work) == {"go", "rs", "ad", "n10", "n11", "n12"}
     assert "py" not in _fetched(server)  # skipped on the first poll: known, never fetched
+
+
+__all__ = ["start_daemon"]  # the fixture, imported so pytest finds it
+
+
+def test_the_daemons_poll_line_counts_the_items_its_rules_skipped(
+    server: TestServer, work: Workdir, start_daemon: Callable[..., RunningDaemon]
+) -> None:
+    _serve(server, STORIES)
+    work.write_config(_config(server, "block: (?i)sponsored"))
+
+    daemon = start_daemon()
+    daemon.wait_for("the first poll", lambda: " INFO poll feed=news" in daemon.log())
+
+    line = next(line for line in daemon.log().splitlines() if " INFO poll feed=news" in line)
+    assert "new=3 known=0 skipped=1 failed=0" in line
+    daemon.signal(signal.SIGTERM)
