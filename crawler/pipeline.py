@@ -354,11 +354,34 @@ class Pipeline:
         except (StoreError, asyncio.CancelledError):
             raise
         except Exception as exc:
-            # The entry stays pending, so a fixed crawler archives it later; the operator sees which one failed.
+            # Counted as an attempt, so `crawler status` shows it failing; after as many crashes as a page may fail,
+            # the feed's own content is archived instead, as for a page that cannot be had: never a crash per poll.
             log.exception("article crashed", extra={"feed": feed.name, "url": item.link})
-            return EntryOutcome("failed", error=f"feed '{feed.name}': {item.link or item.key}: {_crash(exc)}")
+            crash = _crash(exc)
+            attempts = self._store.record_failure(feed.name, item.key, crash)
+            if attempts >= MAX_PAGE_ATTEMPTS:
+                return await self._archive_feed_text(feed, item, f"{crash} ({attempts} times)")
+            return EntryOutcome("failed", error=f"feed '{feed.name}': {item.link or item.key}: {crash}")
         finally:
             self._progress.done()
+
+    async def _archive_feed_text(self, feed: FeedConfig, item: PendingEntry, reason: str) -> EntryOutcome:
+        """Archive the item's own content, skipping its page (the last resort for an article that keeps crashing);
+        if even that fails, it stays pending and says so."""
+        entry = Entry.from_json(item.payload)
+        link = normalize_url(entry.link) if entry.link else None
+        try:
+            staged = await self._stage(feed, item, entry, None, entry.link or feed.url)
+            outcome, _ = await self._commit(feed, item, entry, link, staged, fallback=True)
+        except (StoreError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            log.exception("article crashed on the feed's own content too", extra={"feed": feed.name, "url": item.link})
+            return EntryOutcome("failed", error=f"feed '{feed.name}': {item.link or item.key}: {_crash(exc)}")
+        if outcome.status == "new":
+            note = f"feed '{feed.name}': {entry.link or item.key}: {reason}; archived from the feed's own content"
+            outcome = replace(outcome, note=note)
+        return outcome
 
     async def _archive_entry(self, feed: FeedConfig, item: PendingEntry) -> EntryOutcome:
         entry = Entry.from_json(item.payload)
