@@ -102,3 +102,8 @@ def test_a_page_whose_only_author_is_junk_is_archived_under_the_feeds_title(serv
     assert result.code == 0, result.stderr
     (archived,) = work.files()
     assert front_matter(archived.read_text(encoding="utf-8"))["author"] == "Harbour Times"
+
+
+def test_a_labelled_writer_in_a_chinese_pages_text_is_the_author() -> None:
+    page = "<html><head><title>新闻标题</title></head><body><p>来源：新华网 作者：张三 责任编辑：李四</p></body></html>"
+    assert page_metadata(LexborHTMLParser(page), "http://example.org/a").author == "张三"
