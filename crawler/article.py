@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from crawler import archive, charset, document, identity
@@ -47,15 +48,36 @@ def utc_date(moment: datetime | None, timezone: str) -> datetime | None:
     return utc if _EARLIEST <= utc <= _LATEST else None
 
 
-def article_date(entry: Entry, page_published: datetime | None, timezone: str, seen_at: float) -> datetime:
+DateSource = Literal["item", "item_updated", "page", "first_seen"]
+
+
+@dataclass(frozen=True)
+class Dated:
+    """An article's date and where it came from, so a caller can tell a real date from the first-seen fallback."""
+
+    moment: datetime
+    source: DateSource
+
+
+def dated(entry: Entry, page_published: datetime | None, timezone: str, seen_at: float) -> Dated:
     """FORMAT.md's date: item published, else updated, else the page's, else first seen; never in the future.
     A date out of `datetime`'s range is no date: the next one in that order is taken."""
     seen = datetime.fromtimestamp(seen_at, UTC)
-    for candidate in (entry.published, entry.updated, page_published):
+    sources: tuple[tuple[datetime | None, DateSource], ...] = (
+        (entry.published, "item"),
+        (entry.updated, "item_updated"),
+        (page_published, "page"),
+    )
+    for candidate, source in sources:
         moment = utc_date(candidate, timezone)
         if moment is not None:
-            return min(moment, seen)
-    return seen
+            return Dated(min(moment, seen), source)
+    return Dated(seen, "first_seen")
+
+
+def article_date(entry: Entry, page_published: datetime | None, timezone: str, seen_at: float) -> datetime:
+    """The date `dated` chooses, without its source."""
+    return dated(entry, page_published, timezone, seen_at).moment
 
 
 def merged_categories(configured: Sequence[str], own: Sequence[str]) -> tuple[str, ...]:
@@ -76,6 +98,7 @@ class Composed:
     names: tuple[str, ...]
     text: str
     body_hash: str  # identity.body_key: the title and the body's text
+    date_source: DateSource  # where article.date came from: "first_seen" when nothing gave a date
 
 
 def compose(feed: FeedConfig, entry: Entry, page: Extracted | None, final_url: str, first_seen: float) -> Composed:
@@ -89,12 +112,13 @@ def compose(feed: FeedConfig, entry: Entry, page: Extracted | None, final_url: s
         body, first_image, text = fixed.html, fixed.first_image, document.body_text(fixed.html)
         canonical = final_url
     meta = page.meta if page is not None else None
+    when = dated(entry, meta.published if meta else None, feed.timezone, first_seen)
     article = document.Article(
         title=_title(entry, page) or (canonical if entry.link else entry.feed_title or feed.url),
         categories=merged_categories(feed.categories, entry.categories),
         author=feed.author or entry.author or (meta.author if meta else None) or entry.feed_title,
         comments=feed.comments,
-        date=article_date(entry, meta.published if meta else None, feed.timezone, first_seen),
+        date=when.moment,
         body=body,
         image=first_image or (meta.image if meta else None) or entry.image,
     )
@@ -102,10 +126,10 @@ def compose(feed: FeedConfig, entry: Entry, page: Extracted | None, final_url: s
     if not entry.link:
         # No URL names this item: its id comes from its feed and its own key (GUID, or title and content), and it
         # is known by no URL, so it never takes the feed's URL as a name that every other linkless item matches.
-        return Composed(article, identity.linkless_article_id(feed.url, entry.key), (), text, key)
+        return Composed(article, identity.linkless_article_id(feed.url, entry.key), (), text, key, when.source)
     canonical_norm = normalize_url(canonical)
     names = tuple(dict.fromkeys((canonical_norm, normalize_url(final_url))))
-    return Composed(article, article_id(canonical_norm), names, text, key)
+    return Composed(article, article_id(canonical_norm), names, text, key, when.source)
 
 
 @dataclass(frozen=True)

@@ -757,6 +757,45 @@ def _whole_body(body: LexborNode) -> str | None:
     return body.inner_html or None
 
 
+# The last resort's bar for "clearly prose": a long run of text (CJK characters weighing three), made of sentences,
+# hardly linked. Navigation, link lists and short notices stay "no article body".
+_FALLBACK_MIN_CHARS = 500
+_FALLBACK_MIN_SENTENCES = 3
+_FALLBACK_MAX_LINKS = 0.2
+_SENTENCE_END_RE = re.compile(r"[.!?](?:\s|$)|[。！？]")
+_NOT_TEXT = "script, style, noscript, template, svg, head"
+
+
+def largest_prose(tree: LexborHTMLParser) -> str | None:
+    """The largest block of text on a page where nothing looks like an article (the article sits in an <aside>,
+    a <footer> or a heading): the container holding the most paragraph text, or the single block of loose text,
+    when that is clearly prose; else None. ``tree`` is mutated (scripts and styles go)."""
+    body = tree.body or tree.root
+    if body is None:
+        return None
+    _drop(body.css(_NOT_TEXT))
+    totals: dict[int, tuple[LexborNode, int, list[str]]] = {}
+    for block in _blocks(body):
+        text = "".join(block.parts).strip()
+        if not text or block.link_chars > _FALLBACK_MAX_LINKS * len(text):
+            continue
+        node = block.node
+        # Paragraphs count for their container, so an article of many short ones beats one long caption.
+        holder = node.parent if node.tag in _PARAGRAPH_TAGS and node.parent is not None else node
+        _, length, texts = totals.get(holder.mem_id, (holder, 0, []))
+        texts.append(text)
+        totals[holder.mem_id] = (holder, length + _eff_len(text), texts)
+    if not totals:
+        return None
+    holder, length, texts = max(totals.values(), key=lambda item: item[1])
+    prose = " ".join(texts)
+    if length < _FALLBACK_MIN_CHARS or len(_SENTENCE_END_RE.findall(prose)) < _FALLBACK_MIN_SENTENCES:
+        return None
+    if holder.tag in ("body", "html") or _link_density(holder) > _FALLBACK_MAX_LINKS:
+        return None
+    return holder.inner_html or None
+
+
 def extract_main(tree: LexborHTMLParser, url: str) -> str | None:
     """Inner HTML of the article's main content, boilerplate removed, or None when no article-like block
     exists.

@@ -474,7 +474,11 @@ def _extract(args: argparse.Namespace) -> int:
         "method": shown.page.method,
         "title": article.title,
         "author": article.author,
-        "date": http_date(article.date),
+        # A caller must be able to tell the page's date from none: with no date on the page, "date" is null and
+        # "archived_date" is the first-seen time the file would carry instead.
+        "date": None if shown.composed.date_source == "first_seen" else http_date(article.date),
+        "date_source": shown.composed.date_source,
+        "archived_date": http_date(article.date),
         "image": article.image,
         "site_name": meta.site_name,
         "language": meta.language,

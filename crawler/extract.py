@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from crawler import document
-from crawler.autoextract import extract_main
+from crawler.autoextract import extract_main, largest_prose
 from crawler.metadata import PageMeta, page_metadata
 from crawler.sites import rule_for
 
@@ -57,6 +57,10 @@ def extract_page(html: str, url: str, body: str | None = None, remove: Sequence[
     # Automatic extraction rewrites the tree it is given. Nothing has changed this one yet (metadata only reads it;
     # a selector that matched would have returned above) and nothing reads it after, so it needs no second parse.
     main = extract_main(tree, url)
+    if main is None or not main.strip():
+        # Nothing looked like an article. On this path only (the pages that would otherwise fail), the page is
+        # parsed again, since extraction rewrote the tree, for its largest block of clear prose.
+        main = largest_prose(LexborHTMLParser(html))
     if main is None or not main.strip():
         if missed is not None:
             raise ExtractError(

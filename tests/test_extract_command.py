@@ -51,3 +51,35 @@ def test_extract_of_a_missing_page_fails_with_the_url(server: TestServer, work: 
     assert result.code == 1
     assert server.url("/nope") in result.stderr
     assert "404" in result.stderr
+
+
+def _dated_page(head: str) -> bytes:
+    paragraphs = "".join(
+        f"<p>Paragraph {i} of a story about the harbour, long enough to be prose.</p>" for i in range(8)
+    )
+    return (
+        f"<!doctype html><html><head><title>Story</title>{head}</head>"
+        f"<body><article><h1>Story</h1>{paragraphs}</article></body></html>"
+    ).encode()
+
+
+def test_extract_json_gives_the_pages_date_and_says_so(server: TestServer, work: Workdir) -> None:
+    server.add("/dated", body=_dated_page('<meta property="article:published_time" content="2021-08-24T07:07:13Z">'))
+
+    data = work.run("extract", server.url("/dated"), "--json").json()
+
+    assert data["date"] == "Tue, 24 Aug 2021 07:07:13 GMT"
+    assert data["date_source"] == "page"
+    assert data["archived_date"] == data["date"]
+
+
+def test_extract_json_gives_no_date_when_the_page_has_none(server: TestServer, work: Workdir) -> None:
+    server.add("/undated", body=_dated_page(""))
+
+    result = work.run("extract", server.url("/undated"), "--json")
+
+    assert result.code == 0, result.stderr
+    data = result.json()
+    assert data["date"] is None
+    assert data["date_source"] == "first_seen"
+    assert data["archived_date"].endswith(" GMT")  # the first-seen time the file would carry
