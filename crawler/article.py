@@ -60,7 +60,7 @@ class Dated:
 
 
 def dated(entry: Entry, page_published: datetime | None, timezone: str, seen_at: float) -> Dated:
-    """FORMAT.md's date: item published, else updated, else the page's, else first seen; never in the future.
+    """docs/FORMAT.md's date: item published, else updated, else the page's, else first seen; never in the future.
     A date out of `datetime`'s range is no date: the next one in that order is taken."""
     seen = datetime.fromtimestamp(seen_at, UTC)
     sources: tuple[tuple[datetime | None, DateSource], ...] = (
@@ -102,7 +102,7 @@ class Composed:
 
 
 def compose(feed: FeedConfig, entry: Entry, page: Extracted | None, final_url: str, first_seen: float) -> Composed:
-    """Choose every field of the archive file by FORMAT.md's precedence: feed config, item, page, first seen.
+    """Choose every field of the archive file by docs/FORMAT.md's precedence: feed config, item, page, first seen.
     Without a page, the item's own content is the body."""
     if page is not None:
         body, first_image, text = page.body, page.first_image, page.text

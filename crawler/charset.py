@@ -1,4 +1,4 @@
-"""Bytes -> text, per FORMAT.md "Character sets": the BOM, else the HTTP header's charset, else the document's own
+"""Bytes -> text, per docs/FORMAT.md "Character sets": the BOM, else the HTTP header's charset, else the document's own
 declaration (`<meta charset>`, XML declaration), else detection. Beyond that order, what the bytes prove wins over
 what is declared: bytes that are valid UTF-8 and hold multi-byte sequences are UTF-8 whatever a header or meta says,
 and a declared UTF-8 that the bytes break is set aside. Detection prefers UTF-8, then GB18030 for bytes that decode
@@ -97,7 +97,7 @@ def choose_encoding(content: bytes, content_type: str | None) -> str:
 
 
 def decode(content: bytes, content_type: str | None) -> str:
-    """`content` as text, by FORMAT.md's rules; undecodable bytes become U+FFFD rather than failing the article."""
+    """`content` as text, by docs/FORMAT.md's rules; undecodable bytes become U+FFFD rather than failing the article."""
     return _read(content, content_type)[1]
 
 

@@ -1,4 +1,4 @@
-"""Article -> the archive file's text: Hexo front matter and the fixed body, exactly as FORMAT.md prescribes."""
+"""Article -> the archive file's text: Hexo front matter and the fixed body, exactly as docs/FORMAT.md prescribes."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ class Article:
 
 @dataclass(frozen=True)
 class FixedBody:
-    """A body after FORMAT.md's fixes, and the first image it shows (the file's headimg)."""
+    """A body after docs/FORMAT.md's fixes, and the first image it shows (the file's headimg)."""
 
     html: str
     first_image: str | None
@@ -110,7 +110,7 @@ class FixedBody:
 
 def render(article: Article, mode: layout.Render = "hexo") -> str:
     """The complete archive file for `article`: front matter, blank line, `<div>` body `</div>`, newline; the body
-    laid out for Markdown (`hexo`) or as the page has it (`verbatim`), by FORMAT.md's "Layout of the body"."""
+    laid out for Markdown (`hexo`) or as the page has it (`verbatim`), by docs/FORMAT.md's "Layout of the body"."""
     lines = ["---", f"title: {quoted(clean_value(article.title))}"]
     categories = [clean_value(c) for c in article.categories]
     categories = [c for c in categories if c]
@@ -197,7 +197,7 @@ def _plain_is_safe(value: str) -> bool:
 
 
 def fix_body(body_html: str, base_url: str) -> FixedBody:
-    """Apply FORMAT.md's body fixes to an HTML fragment whose relative URLs are relative to `base_url`.
+    """Apply docs/FORMAT.md's body fixes to an HTML fragment whose relative URLs are relative to `base_url`.
 
     A fragment nested or attributed past what a parser can take in reasonable time (see `markup_problem`) is kept
     as its plain text, escaped, rather than parsed: the words survive, the markup could not be trusted anyway."""

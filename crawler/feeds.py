@@ -1,6 +1,6 @@
 """Bytes of a feed -> entries. feedparser is wrapped here and imported nowhere else.
 
-feedparser's own HTML sanitising and URI resolution are off: document.py sanitises bodies per FORMAT.md, and an
+feedparser's own HTML sanitising and URI resolution are off: document.py sanitises bodies per docs/FORMAT.md, and an
 archive keeps the feed's HTML as the feed gives it.
 """
 
@@ -44,7 +44,7 @@ class FeedError(Exception):
 
 @dataclass(frozen=True)
 class Entry:
-    """One item of a feed, in the terms FORMAT.md uses; dates are aware, or naive when the feed gave no offset."""
+    """One item of a feed, in the terms docs/FORMAT.md uses; dates are aware, or naive when the feed gave no offset."""
 
     key: str  # its identity within its feed (identity.item_key, or a repeat key)
     guid: str | None

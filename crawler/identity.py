@@ -1,4 +1,4 @@
-"""What makes two items or two pages the same article (FORMAT.md, "Deduplication"): pure decisions, no I/O.
+"""What makes two items or two pages the same article (docs/FORMAT.md, "Deduplication"): pure decisions, no I/O.
 
 - An item's key: its GUID within its feed, else its link, else the hash of its title and content.
 - A GUID a feed repeats for another item (another link and another title) gets a key of its own.

@@ -1,4 +1,4 @@
-"""Body HTML -> the same HTML laid out for Markdown renderers (FORMAT.md, "Layout of the body", `render: hexo`).
+"""Body HTML -> the same HTML laid out for Markdown renderers (docs/FORMAT.md, "Layout of the body", `render: hexo`).
 
 Hexo, Jekyll and Hugo read a post as Markdown, where raw HTML stays HTML only until a blank line: after one, a line
 indented by four spaces is a code block and the page's markup shows as escaped source. A body with no blank line

@@ -534,7 +534,7 @@ def _visible_authors(tree: LexborHTMLParser, cjk: bool) -> Iterator[str]:
         return
     # The separator keeps "作者：李四" from running into the next block's text.
     text = body.text(separator="\n")[:200_000]
-    # A 来源 (source outlet) is never the author (FORMAT.md), nor is the editor (责任编辑): with no writer
+    # A 来源 (source outlet) is never the author (docs/FORMAT.md), nor is the editor (责任编辑): with no writer
     # named, the next source in FORMAT's order (the feed's title) applies.
     for match in _CJK_AUTHOR_RE.finditer(text):
         yield match.group(1)
@@ -573,7 +573,7 @@ _MAX_NAME_WORDS = 6  # one person's or organisation's name; more is a caption or
 
 
 def author_name(candidate: str | None) -> str | None:
-    """`candidate` as an author per FORMAT.md, with its label ("作者：", "By ") and what trails the name on its
+    """`candidate` as an author per docs/FORMAT.md, with its label ("作者：", "By ") and what trails the name on its
     line (a time, a source, an editor) removed; None when it is no byline at all: a number or an id, an attribute
     fragment (`size="20"`), a source label (来源, 转载, "reprint") or an editor (责任编辑), a page control
     ("Sign In", 关注), a profile URL or handle, or a caption or sentence."""
@@ -803,7 +803,7 @@ _DESCRIPTION_KEYS = _keys(
 def _author_candidates(
     ld: dict[str, object], index: dict[str, str], scan: _Scan, title: str | None
 ) -> Iterator[str | None]:
-    # FORMAT.md's order for the page's author; lazy, so a later (dearer) source is only read when every earlier
+    # docs/FORMAT.md's order for the page's author; lazy, so a later (dearer) source is only read when every earlier
     # one gave nothing that `author_name` accepts.
     yield _ld_name(ld.get("author") or ld.get("creator"))
     for key in _AUTHOR_KEYS:

@@ -136,7 +136,7 @@ def _front_matter(head: str) -> dict[object, object] | None:
 
 
 def _date(value: object) -> datetime | None:
-    # Written as RFC 822 in GMT (FORMAT.md), which YAML reads back as a plain string.
+    # Written as RFC 822 in GMT (docs/FORMAT.md), which YAML reads back as a plain string.
     if not isinstance(value, str):
         return None
     try:

@@ -4,7 +4,7 @@ Tracking parameters are removed by the ClearURLs rules (https://github.com/Clear
 ClearURLs browser add-on and its ports maintain: global rules (`utm_*`, `fbclid`, `gclid`, `spm`, `mc_eid` ...)
 and per-site ones (BBC's `at_*` on bbc.com, Amazon's `tag` ...). The list comes from the `unalix-rev` package,
 which ships it as data; only its parameter rules are applied (never its redirect unwrapping or raw rewrites, which
-change the path), and a rule that names a site applies on that site only. FORMAT.md's own few names are kept on
+change the path), and a rule that names a site applies on that site only. docs/FORMAT.md's own few names are kept on
 top, so an update of the list can never bring them back.
 """
 
@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
-# FORMAT.md names these; BBC's `at_medium`/`at_campaign` also reach us on bbc.co.uk links, which the list's BBC
+# docs/FORMAT.md names these; BBC's `at_medium`/`at_campaign` also reach us on bbc.co.uk links, which the list's BBC
 # rule (bbc.com) does not cover.
 _FORMAT_NAMED = frozenset({"spm", "fbclid", "gclid", "from", "at_medium", "at_campaign"})
 _FORMAT_PREFIXES = ("utm_",)

@@ -1,5 +1,5 @@
-"""Authors per FORMAT.md: a person or an organisation's byline, never a number, an attribute fragment, a source label
-or an editor. The junk examples are real values the page metadata once gave as authors."""
+"""Authors per docs/FORMAT.md: a person or an organisation's byline, never a number, an attribute fragment, a source
+label or an editor. The junk examples are real values the page metadata once gave as authors."""
 
 from __future__ import annotations
 

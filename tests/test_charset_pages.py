@@ -1,4 +1,4 @@
-"""FORMAT.md's character sets through the real CLI: a page declaring gb2312 but using characters outside it."""
+"""docs/FORMAT.md's character sets through the real CLI: a page declaring gb2312 but using characters outside it."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_bom_wins_then_header_then_declaration_then_detection() -> None:
     assert decode(text.replace("utf-8", "x").encode("gb18030"), "text/html") == text.replace("utf-8", "x")
 
 
-# The conflicts of FORMAT.md's "Character sets", each through the real CLI: what is served, what is archived.
+# The conflicts of docs/FORMAT.md's "Character sets", each through the real CLI: what is served, what is archived.
 CHINESE = "中文内容：镕啰€，“引号”与 Ünïcödé。"
 NEWS = "国务院新闻办公室今天上午举行新闻发布会，介绍今年前三季度国民经济运行情况。"
 

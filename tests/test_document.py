@@ -1,4 +1,4 @@
-"""FORMAT.md's body fixes and URL identity."""
+"""docs/FORMAT.md's body fixes and URL identity."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Dates beyond what `datetime` holds are no date: the next one in FORMAT.md's order is taken, and the article is
+"""Dates beyond what `datetime` holds are no date: the next one in docs/FORMAT.md's order is taken, and the article is
 archived (not an OverflowError on every poll)."""
 
 from __future__ import annotations

@@ -130,7 +130,7 @@ def test_same_article_under_another_url_is_recognised_by_its_body(server: TestSe
     page = article_page("Harbour plan approved")
     server.add("/a/harbour", body=page)
     server.add("/b/harbour-mirror", body=page)
-    # The same title and text under another URL: one article (a different title would make it another, FORMAT.md).
+    # The same title and text under another URL: one article (a different title would make it another, docs/FORMAT.md).
     title = "Harbour plan approved"
     server.add("/one.xml", body=rss([{"title": title, "link": server.url("/a/harbour")}]), content_type="text/xml")
     work.write_config(config(feed_entry("one", server.url("/one.xml"))))

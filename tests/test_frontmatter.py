@@ -1,4 +1,5 @@
-"""The front matter cannot be broken: hostile titles, authors and categories read back exactly as FORMAT.md says."""
+"""The front matter cannot be broken: hostile titles, authors and categories read back exactly as docs/FORMAT.md
+says."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""FORMAT.md's acceptance case: the Sina Finance article, byte for byte with `render: verbatim` in all three
+"""docs/FORMAT.md's acceptance case: the Sina Finance article, byte for byte with `render: verbatim` in all three
 variants; with the default `render: hexo` the same front matter and text, laid out for Markdown."""
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def test_golden_rsshub_full_text_feed_needs_no_page_request(server: TestServer, 
     assert len(files) == 1
     assert files[0].parent == work.archive / "2021" / "08" / "24"
     got = files[0].read_text(encoding="utf-8")
-    # FORMAT.md: equal except for white space directly inside the wrapping <div>.
+    # docs/FORMAT.md: equal except for white space directly inside the wrapping <div>.
     assert _strip_div_space(got) == _strip_div_space(EXPECTED)
 
 

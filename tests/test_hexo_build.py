@@ -73,7 +73,7 @@ def posts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Post]]:
         pytest.fail(f"Hexo is not installed in .node/: run `{NPM_INSTALL}` (as .ci/run does)")
     server = TestServer()
     try:
-        # One crawl per mode: the same text twice in one archive would be archived once (FORMAT.md, Deduplication).
+        # One crawl per mode: the same text twice in one archive would be archived once (docs/FORMAT.md, Deduplication).
         archives = {mode: _crawl(server, mode, Workdir(tmp_path_factory.mktemp(f"crawl-{mode}"))) for mode in MODES}
     finally:
         server.close()

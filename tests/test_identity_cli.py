@@ -1,4 +1,4 @@
-"""Identity and de-duplication end to end (FORMAT.md, "Deduplication"): the real CLI against the real local server.
+"""Identity and de-duplication end to end (docs/FORMAT.md, "Deduplication"): the real CLI against the real local server.
 
 What counts as the same article must never merge two different ones: linkless items, GUIDs a broken feed repeats,
 one paywall text under many titles, a canonical URL claimed from another site or port, and one article under two

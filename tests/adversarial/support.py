@@ -20,14 +20,14 @@ FEED_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
 
 @dataclass(frozen=True)
 class ArchiveFile:
-    """One archive file split into what FORMAT.md says it holds."""
+    """One archive file split into what docs/FORMAT.md says it holds."""
 
     front: dict[str, object]
     body: str
 
 
 def read_archive_file(text: str) -> ArchiveFile:
-    """Split and parse an archive file; fail the test on anything FORMAT.md does not allow."""
+    """Split and parse an archive file; fail the test on anything docs/FORMAT.md does not allow."""
     assert text.startswith("---\n"), text[:80]
     head, sep, rest = text[4:].partition("\n---\n\n<div>")
     assert sep, "no end of front matter followed by <div>"
@@ -90,7 +90,7 @@ _JUNK = re.compile(r"[\x00-\x20\x7f]+")
 
 
 def assert_sanitised(body: str) -> None:
-    """Fail unless an archived body is free of everything FORMAT.md's fixes remove, however it is disguised."""
+    """Fail unless an archived body is free of everything docs/FORMAT.md's fixes remove, however it is disguised."""
     tree = LexborHTMLParser(f"<div>{body}</div>")
     for node in tree.css("*"):
         assert node.tag.lower() not in _FORBIDDEN_ELEMENTS, node.html

@@ -1,4 +1,4 @@
-"""Hostile article pages and feed content: archived sanitised per FORMAT.md, or refused with the feed's own content
+"""Hostile article pages and feed content: archived sanitised per docs/FORMAT.md, or refused with the feed's own content
 archived instead; never a crash, a hang or a broken file."""
 
 from __future__ import annotations

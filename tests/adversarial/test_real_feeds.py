@@ -176,7 +176,7 @@ def test_json_feed_items_become_articles_with_their_fields(server: TestServer, w
 
     assert result.code == 0, result.stderr
     # Three of the 30 items (SynthaBlock, StickaBlock, PhonoBlock) carry the same body text, links aside, under
-    # three titles: by FORMAT.md's de-duplication those are three articles, not one under three names.
+    # three titles: by docs/FORMAT.md's de-duplication those are three articles, not one under three names.
     summary = result.json()["feeds"][0]
     assert (summary["new"], summary["known"]) == (30, 0)
     fronts = [read_archive_file(p.read_text(encoding="utf-8")).front for p in work.files()]
