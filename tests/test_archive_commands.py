@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.archivecheck import compare
-from crawler.listing import parse_since
-from crawler.store import RecordedArticle
+from crawler.cli.listing import parse_since
+from crawler.maintenance.archivecheck import compare
+from crawler.state.sqlite import RecordedArticle
 from tests.conftest import Workdir
 from tests.support.feeds import RSS, config
 from tests.support.server import TestServer

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from crawler.cli import _parser
+from crawler.cli.main import _parser
 from tests.conftest import Workdir
 
 BASH = shutil.which("bash")

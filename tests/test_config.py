@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import ConfigError, load_config, parse_config, parse_duration, parse_size
+from crawler.config.settings import ConfigError, load_config, parse_config, parse_duration, parse_size
 
 GOLDEN_EXAMPLE = """archive: archive
 feeds:

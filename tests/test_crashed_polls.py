@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from crawler.fetch import sendable
+from crawler.fetching.fetch import sendable
 from tests.conftest import Workdir
 from tests.support.daemon import RunningDaemon, start_daemon
 from tests.support.feeds import RSS, Item, config, page, rss
@@ -56,7 +56,7 @@ def test_printable_ascii_validators_are_sendable() -> None:
 # Run in the daemon's process before the crawler: a bug on demand in one stage of every poll (a real input that
 # crashes a poll is, by the time this test passes, fixed).
 _CRASHING_STAGE = """
-from crawler import pipeline
+from crawler.pipeline import poll as pipeline
 def crash(self, feed, parsed):
     raise RuntimeError("simulated bug in a poll")
 pipeline.Pipeline._record_entries = crash

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crawler.daemon import LOOP_STALL, STUCK_AFTER, DaemonError, DaemonOptions, unhealthy_reason
+from crawler.daemon.service import LOOP_STALL, STUCK_AFTER, DaemonError, DaemonOptions, unhealthy_reason
 from tests.conftest import Workdir
 from tests.support.daemon import RunningDaemon, free_port, rss, start_daemon
 from tests.support.server import TestServer

@@ -8,8 +8,8 @@ import asyncio
 import httpx
 import pytest
 
-from crawler.config import HttpConfig, PolitenessConfig
-from crawler.fetch import Fetcher, FetchError, Request, address_is_public, private_addresses_allowed
+from crawler.config.settings import HttpConfig, PolitenessConfig
+from crawler.fetching.fetch import Fetcher, FetchError, Request, address_is_public, private_addresses_allowed
 from tests.conftest import Workdir
 from tests.support.feeds import RSS, Item, config, rss
 from tests.support.server import TestServer

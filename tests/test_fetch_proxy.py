@@ -11,8 +11,8 @@ from itertools import pairwise
 
 import pytest
 
-from crawler.config import load_config
-from crawler.fetch import Fetcher, Request
+from crawler.config.settings import load_config
+from crawler.fetching.fetch import Fetcher, Request
 from tests.conftest import Workdir
 from tests.support.clock import StepClock
 from tests.support.feeds import RSS, Item, config, page, rss

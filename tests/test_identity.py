@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.feeds import Entry
-from crawler.identity import (
+from crawler.identity.keys import (
     ItemFacts,
     assign_keys,
     body_key,
@@ -15,7 +14,8 @@ from crawler.identity import (
     same_site,
     trusted_canonical,
 )
-from crawler.urls import article_id, normalize_url
+from crawler.identity.urls import article_id, normalize_url
+from crawler.parsing.feeds import Entry
 
 
 def entry(guid: str | None, link: str | None, title: str | None, content: str | None = None) -> Entry:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from crawler.config import HttpConfig, PolitenessConfig, _File, parse_config
-from crawler.init import TEMPLATE
+from crawler.config.settings import HttpConfig, PolitenessConfig, _File, parse_config
+from crawler.config.starter import TEMPLATE
 from tests.conftest import FIXTURES, Workdir
 
 FEEDLY = FIXTURES / "opml" / "feedly-export.opml"

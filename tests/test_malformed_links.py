@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from crawler.fetch import url_problem
-from crawler.urls import normalize_url
+from crawler.fetching.fetch import url_problem
+from crawler.identity.urls import normalize_url
 from tests.conftest import Workdir
 from tests.support.server import TestServer
 from tests.test_fetch_command import config, feed_entry

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.config import NAME_RE, FeedConfig
-from crawler.feedsfile import derive_name, slugify
-from crawler.opml import OpmlError, OpmlFeed, read_opml, write_opml
+from crawler.config.editor import derive_name, slugify
+from crawler.config.opml import OpmlError, OpmlFeed, read_opml, write_opml
+from crawler.config.settings import NAME_RE, FeedConfig
 from tests.conftest import FIXTURES
 
 

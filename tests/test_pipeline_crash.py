@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
-from crawler import article, pipeline
-from crawler.config import load_config
+from crawler.archiving import compose as article
+from crawler.config.settings import load_config
+from crawler.pipeline import poll as pipeline
 from tests.conftest import Workdir
 from tests.support.server import TestServer
 from tests.test_fetch_command import article_page, config, feed_entry, rss

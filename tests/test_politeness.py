@@ -9,8 +9,8 @@ import asyncio
 from itertools import pairwise
 
 from crawler import __version__
-from crawler.config import load_config
-from crawler.fetch import Fetcher, Request
+from crawler.config.settings import load_config
+from crawler.fetching.fetch import Fetcher, Request
 from tests.conftest import Workdir
 from tests.support.clock import StepClock
 from tests.support.feeds import RSS, Item, config, page, rss

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from crawler.feeds import Entry
-from crawler.rules import Rules, allowed, select
+from crawler.parsing.feeds import Entry
+from crawler.pipeline.rules import Rules, allowed, select
 
 
 def _entry(key: str, title: str = "t", *, hour: int | None = None, naive: bool = False) -> Entry:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from crawler import sites
-from crawler.sites import SiteRule, rule_for
+from crawler.extraction import sites
+from crawler.extraction.sites import SiteRule, rule_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extraction"
 

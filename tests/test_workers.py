@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 
-from crawler import archive, pipeline
-from crawler.config import FeedConfig, load_config
-from crawler.feeds import Entry
-from crawler.fetch import Fetcher
-from crawler.store import SqliteStore
-from crawler.workers import WARM_AFTER, WorkerCrashed, Workers, process_count
+from crawler.archiving import files as archive
+from crawler.config.settings import FeedConfig, load_config
+from crawler.fetching.fetch import Fetcher
+from crawler.parsing.feeds import Entry
+from crawler.pipeline import poll as pipeline
+from crawler.pipeline.workers import WARM_AFTER, WorkerCrashed, Workers, process_count
+from crawler.state.sqlite import SqliteStore
 from tests.conftest import Workdir
 from tests.support.server import Answer, Seen, TestServer
 from tests.test_fetch_command import PARAGRAPHS, article_page, config, feed_entry, rss
@@ -382,7 +383,7 @@ def test_workers_die_with_a_crawler_killed_outright(tmp_path: Path) -> None:
     script = tmp_path / "holder.py"
     script.write_text(
         "import asyncio, os\n"
-        "from crawler.workers import Workers\n"
+        "from crawler.pipeline.workers import Workers\n"
         "async def main() -> None:\n"
         "    workers = Workers(1, warm_after=0)\n"
         "    workers.expect(1)\n"

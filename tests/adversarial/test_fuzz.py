@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from crawler import archive, document
-from crawler.extract import ExtractError, extract_page
-from crawler.feeds import FeedError, parse_feed
+from crawler.archiving import files as archive
+from crawler.extraction.extract import ExtractError, extract_page
+from crawler.parsing.feeds import FeedError, parse_feed
+from crawler.rendering import document
 from tests.adversarial.support import assert_sanitised, read_archive_file
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -1,0 +1,1 @@
+"""Configuration: feeds.yaml read into frozen settings, and the editor behind `crawler feeds ...`."""

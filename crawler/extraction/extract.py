@@ -1,0 +1,125 @@
+"""Page -> body and metadata: the feed's CSS selector, else a built-in site rule, else automatic extraction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
+
+from crawler.extraction.auto import extract_main, largest_prose
+from crawler.extraction.metadata import PageMeta, page_metadata
+from crawler.extraction.sites import rule_for
+from crawler.rendering import document
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """An article page reduced to what the archive keeps: the fixed body and what the page says of itself."""
+
+    body: str
+    first_image: str | None
+    text: str
+    meta: PageMeta
+    method: str  # "selector", "site-rule" or "automatic": which way the body was found
+    # The feed's `body:` selector when it matched nothing on this page (a site redesign shows this way): the body
+    # came from a site rule or automatic extraction instead, and the operator must be told.
+    selector_missed: str | None = None
+
+
+class ExtractError(Exception):
+    """No article body could be found on the page; `selector_missed` is the `body:` selector that matched nothing,
+    if one was given."""
+
+    def __init__(self, message: str, selector_missed: str | None = None) -> None:
+        super().__init__(message)
+        self.selector_missed = selector_missed
+
+
+def extract_page(html: str, url: str, body: str | None = None, remove: Sequence[str] = ()) -> Extracted:
+    """Extract the article at `url` from its decoded HTML; raise ExtractError when no body is found."""
+    problem = document.markup_problem(html)
+    if problem is not None:  # parsing it could take minutes
+        raise ExtractError(f"refused: the page {problem}")
+    tree = LexborHTMLParser(html)
+    meta = page_metadata(tree, url)
+    missed: str | None = None
+    if body:
+        node = _select(tree, (body,), remove)
+        if node is not None:
+            return _finish(node, url, meta, "selector")
+        missed = body
+    rule = rule_for(url)
+    if rule is not None:
+        node = _select(tree, rule.body, (*rule.remove, *remove))
+        if node is not None:
+            return replace(_finish(node, url, meta, "site-rule"), selector_missed=missed)
+    # Automatic extraction rewrites the tree it is given. Nothing has changed this one yet (metadata only reads it;
+    # a selector that matched would have returned above) and nothing reads it after, so it needs no second parse.
+    main = extract_main(tree, url)
+    if main is None or not main.strip():
+        # Nothing looked like an article. On this path only (the pages that would otherwise fail), the page is
+        # parsed again, since extraction rewrote the tree, for its largest block of clear prose.
+        main = largest_prose(LexborHTMLParser(html))
+    if main is None or not main.strip():
+        if missed is not None:
+            raise ExtractError(
+                f"body selector {missed!r} matched nothing, and no article body was found automatically", missed
+            )
+        raise ExtractError("no article body found on the page")
+    fixed = document.fix_body(_remove_inside(main, remove), url)
+    return Extracted(
+        body=fixed.html,
+        first_image=fixed.first_image,
+        text=document.body_text(fixed.html),
+        meta=meta,
+        method="automatic",
+        selector_missed=missed,
+    )
+
+
+def _select(tree: LexborHTMLParser, selectors: Sequence[str], remove: Sequence[str]) -> LexborNode | None:
+    for selector in selectors:
+        try:
+            node = tree.css_first(selector)
+        except SelectolaxError:
+            node = None
+        if node is not None:
+            return _drop(node, remove)
+    return None
+
+
+def _remove_inside(fragment: str, remove: Sequence[str]) -> str:
+    if not remove:
+        return fragment
+    wrapper = LexborHTMLParser(f"<div id=crawler-remove-root>{fragment}</div>").css_first("#crawler-remove-root")
+    if wrapper is None:
+        return fragment
+    return _drop(wrapper, remove).inner_html or ""
+
+
+def _drop(node: LexborNode, remove: Sequence[str]) -> LexborNode:
+    for unwanted in remove:
+        try:
+            matches = node.css(unwanted)
+        except SelectolaxError:
+            continue
+        for match in matches:
+            match.decompose()
+    return node
+
+
+def _finish(node: LexborNode, url: str, meta: PageMeta, method: str) -> Extracted:
+    first_image = document.fix_node(node, url)
+    html = document.brace_escape(node.inner_html or "")
+    if document.has_junk(html):
+        # Sanitised with its control characters in, it is sanitised again without them (see `strip_junk`).
+        fixed = document.fix_body(html, url)
+        html, first_image = fixed.html, fixed.first_image or first_image
+    return Extracted(
+        body=html,
+        first_image=first_image,
+        text=" ".join((node.text(separator=" ") or "").split()),
+        meta=meta,
+        method=method,
+    )

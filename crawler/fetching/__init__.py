@@ -1,0 +1,1 @@
+"""Fetching: HTTP with politeness, retries, conditional GET, limits and the address policy."""

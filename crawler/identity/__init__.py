@@ -1,0 +1,1 @@
+"""Identity: what makes two items or two pages the same article (pure decisions)."""

@@ -1,0 +1,1 @@
+"""Maintenance: rebuilding state from the archive, checking it, and refetching articles."""

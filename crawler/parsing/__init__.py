@@ -1,0 +1,1 @@
+"""Feed parsing: the bytes of a feed -> its entries."""

@@ -1,0 +1,787 @@
+"""One feed's refresh: the only place that calls the stages in order.
+
+poll the feed (conditional GET) -> parse -> record new entries as pending -> for each pending entry: fetch the
+page -> extract -> deduplicate -> render -> write the file atomically -> record it as archived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import httpx
+
+from crawler.archiving import files as archive
+from crawler.archiving.compose import Composed, FetchedPage, Staged, compose, extract_fetched, place, stage_article
+from crawler.config.settings import Config, FeedConfig
+from crawler.extraction.extract import Extracted
+from crawler.fetching.fetch import Fetcher, FetchError, Request, Response, not_html, private_addresses_allowed
+from crawler.identity import keys as identity
+from crawler.identity.urls import normalize_url
+from crawler.maintenance.reindex import rebuild_lost_state
+from crawler.parsing.feeds import Entry, FeedError, ParsedFeed, parse_feed
+from crawler.pipeline import rules
+from crawler.pipeline.workers import LostJob, WorkerCrashed, Workers, process_count
+from crawler.rendering import document
+from crawler.state.sqlite import ArchivedArticle, FeedState, NewEntry, PendingEntry, SqliteStore, Store, StoreError
+
+log = logging.getLogger("crawler")
+
+MAX_PAGE_ATTEMPTS = 3  # polls on which a passing page failure is retried before the feed's content is archived
+UNCONDITIONAL_EVERY = 86400.0  # guards against servers that answer 304 forever
+MAX_BACKOFF = 86400.0
+WHOLE_ARTICLE_CHARS = 1200  # `content: auto`: an item this long (in text) is an article, not a teaser
+ARTICLES_IN_FLIGHT_PER_FEED = 16  # the fetcher's per-host caps decide the pace; this bounds what waits for them
+ARTICLES_IN_FLIGHT_PER_CONNECTION = 2
+PRIVATE_CHECK_TTL = 600.0
+MIN_DEDUP_TEXT = 200  # shorter bodies are too generic to prove two URLs are one article
+MIN_REFRESHES_IN_FLIGHT = 100  # feeds refreshed at once by fetch_feeds, at least (twice max_connections if more)
+WORKER_MODULES = ("crawler.archiving.compose", "crawler.parsing.feeds")  # what the jobs sent to worker processes run
+
+
+@dataclass(frozen=True)
+class FeedResult:
+    """What one poll of one feed did."""
+
+    feed: str
+    url: str
+    new: int = 0
+    known: int = 0
+    skipped: int = 0  # new items left out by the feed's keep/block rules or its first poll's backfill
+    failed: int = 0
+    fallback: int = 0  # archived from the feed's own text (the page failed, or gave no body)
+    deferred: int = 0  # listed, not started: the crawler was stopping (they stay pending for the next run)
+    selector_missed: int = 0  # pages on which the feed's `body:` selector matched nothing
+    not_modified: bool = False
+    errors: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when neither the feed nor any of its articles failed."""
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class EntryOutcome:
+    """What became of one pending entry."""
+
+    status: str  # "new", "known", "failed" or "deferred" (not started: the crawler is stopping)
+    fallback: bool = False
+    error: str | None = None
+    note: str | None = None  # why the feed's content was archived instead of the page
+    selector_missed: str | None = None  # a warning line: the feed's `body:` selector matched nothing on the page
+
+
+@dataclass
+class Progress:
+    """Callbacks for a progress display; both default to doing nothing."""
+
+    found: Callable[[int], None] = field(default=lambda n: None)
+    done: Callable[[], None] = field(default=lambda: None)
+
+
+def _new_entry(entry: Entry) -> NewEntry:
+    return NewEntry(key=entry.key, link=entry.link, payload=entry.to_json())
+
+
+def backoff_delay(interval: float, failures: int) -> float:
+    """Seconds until the next poll of a feed that failed `failures` times in a row (doubling, capped at 24 h)."""
+    if failures <= 0:
+        return interval
+    return float(min(interval * (2 ** min(failures, 30)), MAX_BACKOFF))
+
+
+def poll_interval(
+    configured: float, feed_ttl: float | None, cache_lifetime: float | None, minimum: float, maximum: float
+) -> float:
+    """The interval until the next poll: the configured one, stretched by what the feed or server asks
+    (<ttl>, sy:updatePeriod, Cache-Control max-age, Expires), kept within [minimum, maximum]."""
+    wanted = max(configured, feed_ttl or 0.0, cache_lifetime or 0.0)
+    return float(min(max(wanted, minimum), max(maximum, minimum)))
+
+
+class Pipeline:
+    """Refreshes feeds into the archive; one instance per run (or per daemon), sharing a Store and a Fetcher."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        fetcher: Fetcher,
+        progress: Progress | None = None,
+        stopping: asyncio.Event | None = None,
+        workers: Workers | None = None,
+    ) -> None:
+        self._config = config
+        # Pages are extracted and rendered there; without one, in threads of this process.
+        self._workers = workers or Workers(0)
+        # Once set, articles not yet started stay pending for the next run; those under way finish. The daemon sets
+        # it only when its grace period is nearly over: until then a stopping daemon still archives what polls found.
+        self._stopping = stopping or asyncio.Event()
+        # Articles listed by polls under way and not yet done (archived, failed or deferred): what a drain waits on.
+        self.articles_left = 0
+        self._store = store
+        self._fetcher = fetcher
+        self._progress = progress or Progress()
+        # An article being fetched for one feed is awaited, not fetched again, by another feed listing it.
+        self._in_flight: dict[str, asyncio.Future[str | None]] = {}
+        # Articles of all feeds under way at once: enough to keep every allowed connection busy and the workers fed,
+        # few enough that fetched pages waiting for a worker never pile up in memory.
+        self._articles = asyncio.Semaphore(ARTICLES_IN_FLIGHT_PER_CONNECTION * config.politeness.max_connections)
+        # What articles being committed right now are known by (URLs, body hash, id): another article with one of
+        # these names waits for that commit instead of racing it to a second file.
+        self._committing: dict[str, asyncio.Future[str | None]] = {}
+        self._private_ok: dict[str, tuple[bool, float]] = {}
+        self._commits = _Commits(config.archive, store)
+        # Feeds parsed at once: as many as there are workers. The jobs are run in turn, and forty changed feeds
+        # queued at once (10-30 ms each) put every article of the first feed behind the last feed's parse, with
+        # its fetched page waiting in memory and the network idle; one parse per worker keeps articles flowing.
+        self._parsing = asyncio.Semaphore(max(1, self._workers.processes))
+
+    async def refresh(self, feed: FeedConfig) -> FeedResult:
+        """Poll `feed` once and archive every new (and every still pending) entry. A bug or an unforeseen input
+        fails this feed with a one-line error, never the whole run; only a broken state database stops it."""
+        try:
+            return await self._refresh(feed)
+        except (StoreError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            log.exception("feed crashed", extra={"feed": feed.name, "url": feed.url})
+            return self._feed_crashed(feed, exc)
+
+    def _feed_crashed(self, feed: FeedConfig, exc: Exception) -> FeedResult:
+        """A crashed poll fails like any other failure: counted, shown by `crawler status` and backed off, so that a
+        poll that crashes every time is not tried again at once, forever."""
+        result = FeedResult(feed=feed.name, url=feed.url)
+        try:
+            return self._feed_failed(feed, self._state_for(feed), result, exc, time.time())
+        except StoreError:
+            raise
+        except Exception:
+            log.exception("feed crashed, and so did recording it", extra={"feed": feed.name, "url": feed.url})
+            return replace(result, errors=(f"feed '{feed.name}': {feed.url}: {_crash(exc)}",))
+
+    async def _refresh(self, feed: FeedConfig) -> FeedResult:
+        result = FeedResult(feed=feed.name, url=feed.url)
+        state = self._state_for(feed)
+        now = time.time()
+        if state.gone:
+            return replace(
+                result,
+                errors=(f"feed '{feed.name}': {feed.url}: gone (HTTP 410); remove it from feeds.yaml",),
+            )
+        request, unconditional = _feed_request(feed, state, now)
+        try:
+            response = await self._fetcher.get(request)
+            if response.not_modified and not _sent_validators(request):
+                raise _unconditional_304(response)
+            parsed = await self._parse(feed, state, response)
+        except (FetchError, FeedError) as exc:
+            return self._feed_failed(feed, state, result, exc, now)
+        notes: list[str] = []
+        if response.permanent_redirect:
+            notes.append(
+                f"feed '{feed.name}': {feed.url} moved permanently to {response.permanent_redirect}; "
+                "update its url in feeds.yaml"
+            )
+        known = skipped = 0
+        ttl = state.ttl  # a 304 says nothing new about the feed's <ttl>: keep what it said last
+        if parsed is not None:
+            known, skipped, repeats = self._record_entries(feed, parsed)
+            notes.extend(repeats)
+            ttl = parsed.ttl
+        outcomes = await self._archive_pending(feed)
+        self._store.save_feed_state(
+            replace(
+                state,
+                url=feed.url,
+                etag=response.etag if response.status == 200 else state.etag,
+                last_modified=response.last_modified if response.status == 200 else state.last_modified,
+                body_hash=hashlib.sha256(response.content).hexdigest() if response.status == 200 else state.body_hash,
+                last_poll=now,
+                last_success=now,
+                last_unconditional=now if unconditional else state.last_unconditional,
+                failures=0,
+                last_error=None,
+                moved_to=response.permanent_redirect,
+                ttl=ttl,
+                next_poll=now
+                + poll_interval(
+                    feed.interval,
+                    ttl,
+                    response.cache_lifetime(),
+                    self._config.min_interval,
+                    self._config.max_interval,
+                ),
+            )
+        )
+        errors = tuple(o.error for o in outcomes if o.error)
+        notes.extend(o.selector_missed for o in outcomes if o.selector_missed)
+        notes.extend(o.note for o in outcomes if o.note)
+        return replace(
+            result,
+            new=sum(o.status == "new" for o in outcomes),
+            known=known + sum(o.status == "known" for o in outcomes),
+            skipped=skipped,
+            failed=sum(o.status == "failed" for o in outcomes),
+            fallback=sum(o.fallback for o in outcomes),
+            deferred=sum(o.status == "deferred" for o in outcomes),
+            selector_missed=sum(o.selector_missed is not None for o in outcomes),
+            not_modified=parsed is None,
+            errors=errors,
+            notes=tuple(notes),
+        )
+
+    async def would_archive(self, feed: FeedConfig) -> WouldArchive:
+        """`fetch --dry-run`: poll `feed` as `refresh` does and list the entries it would archive (new ones and those
+        still pending), fetching no article page and recording nothing."""
+        state = self._state_for(feed)
+        if state.gone:  # as `refresh`: a feed that answered 410 is not polled again
+            return WouldArchive(feed.name, (), f"feed '{feed.name}': {feed.url}: gone (HTTP 410); remove it")
+        request, _unconditional = _feed_request(feed, state, time.time())
+        try:
+            response = await self._fetcher.get(request)
+            parsed = await self._parse(feed, state, response)
+        except (FetchError, FeedError) as exc:
+            reason = exc.reason if isinstance(exc, FetchError) else str(exc)
+            return WouldArchive(feed.name, (), f"feed '{feed.name}': {feed.url}: {reason}")
+        listed = [Entry.from_json(item.payload) for item in self._store.pending(feed.name)]
+        if parsed is not None:
+            stored = self._store.known_items(feed.name, (entry.key for entry in parsed.entries))
+            keyed = identity.assign_keys(parsed.entries, stored).entries
+            known = self._store.known_keys(feed.name, (entry.key for entry in keyed))
+            listed.extend(entry for entry in keyed if entry.key not in known)
+        # An entry whose link names an article already archived would be recorded as another name of it.
+        new = tuple(e for e in listed if not e.link or self._store.article_for_url(normalize_url(e.link)) is None)
+        return WouldArchive(feed.name, new)
+
+    def _state_for(self, feed: FeedConfig) -> FeedState:
+        state = self._store.feed_state(feed.name)
+        if state.url is not None and state.url != feed.url:
+            # The operator pointed the feed elsewhere: what we knew of the old URL no longer applies.
+            return FeedState(name=feed.name, url=feed.url, next_poll=state.next_poll)
+        return state
+
+    async def _parse(self, feed: FeedConfig, state: FeedState, response: Response) -> ParsedFeed | None:
+        """The parsed feed, or None when it is unchanged (304, or the same bytes as last time)."""
+        if response.not_modified:
+            return None
+        # The same bytes as last time need no parse, with or without validators: servers whose conditional GET
+        # is broken (a fresh ETag on every answer) are common.
+        if hashlib.sha256(response.content).hexdigest() == state.body_hash:
+            return None
+        self._workers.prepare()  # a changed feed is the first sign of a burst of new articles
+        async with self._parsing:
+            return await self._workers.run(parse_feed, response.content, response.final_url, response.content_type)
+
+    def _feed_failed(
+        self, feed: FeedConfig, state: FeedState, result: FeedResult, exc: Exception, now: float
+    ) -> FeedResult:
+        failures = state.failures + 1
+        gone = isinstance(exc, FetchError) and exc.status == 410
+        reason = exc.reason if isinstance(exc, FetchError) else str(exc) if isinstance(exc, FeedError) else _crash(exc)
+        message = f"feed '{feed.name}': {feed.url}: {reason}"
+        if gone:
+            message += " (gone; remove it from feeds.yaml)"
+        self._store.save_feed_state(
+            replace(
+                state,
+                url=feed.url,
+                last_poll=now,
+                failures=failures,
+                last_error=reason,
+                gone=gone,
+                # A server that asked for a longer pause (Retry-After beyond http.max_retry_after) gets it.
+                next_poll=now + max(backoff_delay(feed.interval, failures), _asked_wait(exc)),
+            )
+        )
+        log.warning("feed failed", extra={"feed": feed.name, "url": feed.url, "error": reason})
+        return replace(result, errors=(message,), failed=0)
+
+    def _record_entries(self, feed: FeedConfig, parsed: ParsedFeed) -> tuple[int, int, list[str]]:
+        """Record the feed's new entries as pending, or as skipped where its rules leave them out; return how many
+        were already known, how many were skipped, and a line for each GUID the feed newly repeats for another item
+        (a broken feed: each such item is kept as its own)."""
+        stored = self._store.known_items(feed.name, (entry.key for entry in parsed.entries))
+        keyed = identity.assign_keys(parsed.entries, stored)
+        known = self._store.known_keys(feed.name, (entry.key for entry in keyed.entries))
+        fresh = [entry for entry in keyed.entries if entry.key not in known]
+        # The stored state, not _state_for's: a feed pointed at a new URL is not polled for the first time.
+        first_poll = self._store.feed_state(feed.name).last_success is None
+        chosen = rules.select(fresh, rules.Rules.of(feed), first_poll=first_poll)
+        seen_at = time.time()
+        self._store.add_pending(feed.name, map(_new_entry, chosen.wanted), seen_at)
+        self._store.add_skipped(feed.name, map(_new_entry, chosen.skipped), seen_at)
+        fresh_repeats: dict[str, list[Entry]] = {}
+        for entry in keyed.repeated:
+            if entry.key not in known and entry.guid is not None:  # a repeat already recorded was reported then
+                fresh_repeats.setdefault(entry.guid, []).append(entry)
+        repeats: list[str] = []
+        for guid, others in fresh_repeats.items():
+            log.warning("feed repeats a GUID for other items", extra={"feed": feed.name, "url": feed.url, "guid": guid})
+            repeats.append(
+                f"feed '{feed.name}': {feed.url}: broken feed: GUID {guid!r} is repeated for {len(others)} other "
+                f"item(s) with another link and title; each is archived as an article of its own"
+            )
+        return len(known), len(chosen.skipped), repeats
+
+    async def _archive_pending(self, feed: FeedConfig) -> list[EntryOutcome]:
+        pending = self._store.pending(feed.name)
+        self.articles_left += len(pending)
+        self._progress.found(len(pending))
+        self._workers.expect(len(pending))
+        # Articles wait for a turn here rather than inside the fetcher, where a stop could no longer hold them back.
+        turns = asyncio.Semaphore(ARTICLES_IN_FLIGHT_PER_FEED)
+        return list(await asyncio.gather(*(self._archive_in_turn(turns, feed, item) for item in pending)))
+
+    async def _archive_in_turn(self, turns: asyncio.Semaphore, feed: FeedConfig, item: PendingEntry) -> EntryOutcome:
+        try:
+            async with turns, self._articles:
+                if self._stopping.is_set():
+                    self._progress.done()
+                    return EntryOutcome("deferred")
+                return await self._archive_one(feed, item)
+        finally:
+            self.articles_left -= 1
+
+    async def _archive_one(self, feed: FeedConfig, item: PendingEntry) -> EntryOutcome:
+        try:
+            return await self._archive_entry(feed, item)
+        except (StoreError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            # Counted as an attempt, so `crawler status` shows it failing; after as many crashes as a page may fail,
+            # the feed's own content is archived instead, as for a page that cannot be had: never a crash per poll.
+            log.exception("article crashed", extra={"feed": feed.name, "url": item.link})
+            crash = _crash(exc)
+            attempts = self._store.record_failure(feed.name, item.key, crash)
+            if attempts >= MAX_PAGE_ATTEMPTS:
+                return await self._archive_feed_text(feed, item, f"{crash} ({attempts} times)")
+            return EntryOutcome("failed", error=f"feed '{feed.name}': {item.link or item.key}: {crash}")
+        finally:
+            self._progress.done()
+
+    async def _archive_feed_text(self, feed: FeedConfig, item: PendingEntry, reason: str) -> EntryOutcome:
+        """Archive the item's own content, skipping its page (the last resort for an article that keeps crashing);
+        if even that fails, it stays pending and says so."""
+        entry = Entry.from_json(item.payload)
+        link = normalize_url(entry.link) if entry.link else None
+        try:
+            staged = await self._stage(feed, item, entry, None, entry.link or feed.url)
+            outcome, _ = await self._commit(feed, item, entry, link, staged, fallback=True)
+        except (StoreError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            log.exception("article crashed on the feed's own content too", extra={"feed": feed.name, "url": item.link})
+            return EntryOutcome("failed", error=f"feed '{feed.name}': {item.link or item.key}: {_crash(exc)}")
+        if outcome.status == "new":
+            note = f"feed '{feed.name}': {entry.link or item.key}: {reason}; archived from the feed's own content"
+            outcome = replace(outcome, note=note)
+        return outcome
+
+    async def _archive_entry(self, feed: FeedConfig, item: PendingEntry) -> EntryOutcome:
+        entry = Entry.from_json(item.payload)
+        link = normalize_url(entry.link) if entry.link else None
+        if link is not None:
+            existing = self._store.article_for_url(link)
+            if existing is None and link in self._in_flight:
+                existing = await asyncio.shield(self._in_flight[link])
+            if existing is not None:
+                self._store.record_duplicate(feed.name, item.key, existing, (link,))
+                return EntryOutcome("known")
+            future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+            self._in_flight[link] = future
+        try:
+            outcome, archived_id = await self._build_and_write(feed, item, entry, link)
+        except BaseException:
+            if link is not None:
+                self._release(link, None)
+            raise
+        if link is not None:
+            self._release(link, archived_id)
+        return outcome
+
+    def _release(self, link: str, archived_id: str | None) -> None:
+        future = self._in_flight.pop(link, None)
+        if future is not None and not future.done():
+            future.set_result(archived_id)
+
+    async def _build_and_write(
+        self, feed: FeedConfig, item: PendingEntry, entry: Entry, link: str | None
+    ) -> tuple[EntryOutcome, str | None]:
+        page: FetchedPage | None = None
+        final_url = entry.link or feed.url
+        fallback_reason: str | None = None
+        if entry.link and wants_page(feed, entry):
+            try:
+                response = await self._fetcher.get(
+                    Request(
+                        url=entry.link,
+                        headers=feed.headers,
+                        proxy=feed.proxy,
+                        check_robots=True,
+                        allow_private=await self._private_allowed(feed),
+                    )
+                )
+                final_url = response.final_url
+                # An image, a PDF, a zip ... is no page to read as text: the feed's own content stands in (no retry).
+                fallback_reason = not_html(response.content_type, response.content)
+                if fallback_reason is None:
+                    page = FetchedPage(response.content, response.content_type, response.final_url)
+            except FetchError as exc:
+                attempts = self._store.record_failure(feed.name, item.key, exc.reason)
+                if exc.transient and attempts < MAX_PAGE_ATTEMPTS:
+                    again = f"will try again on the next poll (attempt {attempts} of {MAX_PAGE_ATTEMPTS})"
+                    return EntryOutcome("failed", error=f"feed '{feed.name}': {exc.url}: {exc.reason}; {again}"), None
+                fallback_reason = exc.reason
+        try:
+            try:
+                staged = await self._stage(feed, item, entry, page, final_url)
+            except WorkerCrashed as exc:
+                attempts = self._store.record_failure(feed.name, item.key, str(exc))
+                if page is None or attempts < MAX_PAGE_ATTEMPTS:
+                    return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
+                # This page took a worker down on every try (a crash in a C library on hostile markup, say): the
+                # feed's own content is archived instead, as for a page that cannot be fetched.
+                fallback_reason = f"{exc} ({attempts} times)"
+                staged = await self._stage(feed, item, entry, None, final_url)
+        except archive.ArchiveError as exc:
+            return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
+        if staged.kept_feed_text:
+            log.warning(
+                "extraction shorter than the feed's text; keeping the feed's",
+                extra={"feed": feed.name, "url": final_url},
+            )
+        missed = self._selector_checked(feed, page, staged)
+        outcome, archived_id = await self._commit_staged(feed, item, entry, link, staged, fallback_reason)
+        return replace(outcome, selector_missed=missed), archived_id
+
+    def _selector_checked(self, feed: FeedConfig, page: FetchedPage | None, staged: Staged) -> str | None:
+        """Record whether the feed's `body:` selector matched the page; a warning line when it did not."""
+        if page is None or not feed.body:
+            return None
+        self._store.record_selector(feed.name, page.url, feed.body, missed=staged.selector_missed is not None)
+        if staged.selector_missed is None:
+            return None
+        how = _INSTEAD.get(staged.method, "the feed's own content was archived")
+        log.warning(
+            "body selector matched nothing",
+            extra={"feed": feed.name, "url": page.url, "selector": feed.body, "how": staged.method},
+        )
+        return f"feed '{feed.name}': {page.url}: body selector {feed.body!r} matched nothing; {how}"
+
+    async def _commit_staged(
+        self,
+        feed: FeedConfig,
+        item: PendingEntry,
+        entry: Entry,
+        link: str | None,
+        staged: Staged,
+        fallback_reason: str | None,
+    ) -> tuple[EntryOutcome, str | None]:
+        fallback_reason = fallback_reason or staged.extract_error
+        if fallback_reason is None:
+            return await self._commit(feed, item, entry, link, staged, fallback=False)
+        log.warning(
+            "archiving the feed's content instead of the page",
+            extra={"feed": feed.name, "url": entry.link, "error": fallback_reason},
+        )
+        outcome, archived_id = await self._commit(feed, item, entry, link, staged, fallback=True)
+        if outcome.status == "new":
+            note = f"feed '{feed.name}': {entry.link}: {fallback_reason}; archived from the feed's own content"
+            outcome = replace(outcome, note=note)
+        return outcome, archived_id
+
+    async def _stage(
+        self, feed: FeedConfig, item: PendingEntry, entry: Entry, page: FetchedPage | None, final_url: str
+    ) -> Staged:
+        return await self._workers.run(
+            stage_article,
+            self._config.archive,
+            feed,
+            entry,
+            page,
+            final_url,
+            item.first_seen,
+            self._config.archive_timezone,
+            archive.new_temp_tag(),  # how the files of a job whose worker died are told from the others'
+        )
+
+    async def _private_allowed(self, feed: FeedConfig) -> bool:
+        # Whether the feed's own host is private needs a DNS lookup: once per feed and ten minutes, not per article.
+        cached = self._private_ok.get(feed.url)
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < PRIVATE_CHECK_TTL:
+            return cached[0]
+        allowed = await private_addresses_allowed(feed.url, self._config.private_allowed(feed))
+        self._private_ok[feed.url] = (allowed, now)
+        return allowed
+
+    async def _commit(
+        self, feed: FeedConfig, item: PendingEntry, entry: Entry, link: str | None, staged: Staged, *, fallback: bool
+    ) -> tuple[EntryOutcome, str | None]:
+        names = tuple(dict.fromkeys(url for url in (link, *staged.names) if url))
+        keys = (
+            *(f"url {url}" for url in names),
+            f"id {staged.article_id}",
+            *((f"body {staged.body_hash}",) if staged.text_chars >= MIN_DEDUP_TEXT else ()),
+        )
+        existing = await self._existing(names, staged, keys)
+        if existing is not None:
+            archive.discard(Path(staged.temp))
+            self._store.record_duplicate(feed.name, item.key, existing, names)
+            return EntryOutcome("known"), existing
+        committed: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        for key in keys:
+            self._committing[key] = committed
+        try:
+            article = ArchivedArticle(
+                article_id=staged.article_id, path=staged.path, body_hash=staged.body_hash, urls=names
+            )
+            await self._commits.commit(feed.name, item.key, Path(staged.temp), article)
+            committed.set_result(staged.article_id)
+        except archive.ArchiveError as exc:
+            return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
+        finally:
+            if not committed.done():
+                committed.set_result(None)
+            for key in keys:
+                if self._committing.get(key) is committed:
+                    del self._committing[key]
+        how = "feed text" if fallback else staged.method
+        log.info("archived", extra={"feed": feed.name, "url": entry.link, "path": staged.path, "how": how})
+        return EntryOutcome("new", fallback=fallback), staged.article_id
+
+    async def _existing(self, names: tuple[str, ...], staged: Staged, keys: tuple[str, ...]) -> str | None:
+        """The id of the article already archived (or being committed) under one of these names, if any."""
+        while True:
+            existing = next((found for url in names if (found := self._store.article_for_url(url))), None)
+            if existing is None and staged.text_chars >= MIN_DEDUP_TEXT:
+                existing = self._store.article_for_body(staged.body_hash)
+            if existing is None and self._store.article_path(staged.article_id) is not None:
+                # Its canonical URL is one already archived (known by id alone after `crawler reindex`).
+                existing = staged.article_id
+            if existing is not None:
+                return existing
+            committing = next((self._committing[key] for key in keys if key in self._committing), None)
+            if committing is None:
+                return None
+            # An article with one of these names is being committed: it decides. If its commit failed, look again.
+            existing = await asyncio.shield(committing)
+            if existing is not None:
+                return existing
+
+
+def stale_temp_files(config: Config) -> Callable[[Sequence[LostJob]], int]:
+    """What clears the archive of the temp files that jobs left when their worker died before their results came
+    back (for Workers' `on_crash`). The same worker's finished jobs, whose files wait for their commit, keep them."""
+    return functools.partial(_remove_lost_temp_files, config.archive)
+
+
+def _remove_lost_temp_files(root: Path, lost: Sequence[LostJob]) -> int:
+    tags = [arg for job in lost for arg in job.args if isinstance(arg, archive.TempTag)]
+    return archive.remove_lost_temp_files(root, tags) if tags else 0
+
+
+@dataclass(frozen=True)
+class _Commit:
+    feed: str
+    key: str
+    temp: Path
+    article: ArchivedArticle
+    done: asyncio.Future[None]
+
+
+class _Commits:
+    """Moves staged files into the archive and records them, in groups: the articles that reach this point while
+    one group is being moved go together in the next, with one thread hand-off, one fsync per folder and one
+    transaction for all of them. Alone, an article is a group of one, committed at once."""
+
+    def __init__(self, root: Path, store: Store) -> None:
+        self._root = root
+        self._store = store
+        self._waiting: list[_Commit] = []
+        self._mover: asyncio.Task[None] | None = None
+
+    async def commit(self, feed: str, key: str, temp: Path, article: ArchivedArticle) -> None:
+        """Move `temp` to the article's place, then record it (only then) as done; raise ArchiveError if the file
+        could not be moved, StoreError if it could not be recorded."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Commit(feed, key, temp, article, done))
+        if self._mover is None:
+            self._mover = asyncio.create_task(self._move())
+        await done
+
+    async def _move(self) -> None:
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                await self._commit_group(group)
+        except asyncio.CancelledError:
+            for one in self._waiting:
+                one.done.cancel()
+            self._waiting = []
+            raise
+        finally:
+            self._mover = None
+
+    async def _commit_group(self, group: list[_Commit]) -> None:
+        outcomes: list[BaseException | None]
+        try:
+            moves = [(one.temp, Path(one.article.path)) for one in group]
+            errors = await asyncio.to_thread(archive.commit_all, moves, self._root)
+            moved = [one for one, error in zip(group, errors, strict=True) if error is None]
+            if moved:
+                self._store.record_archived_all([(one.feed, one.key, one.article) for one in moved])
+            outcomes = list(errors)
+        except asyncio.CancelledError:
+            for one in group:
+                one.done.cancel()
+            raise
+        except Exception as exc:  # the state database failed (or a bug): each article of the group says so
+            outcomes = [exc] * len(group)
+        for one, outcome in zip(group, outcomes, strict=True):
+            if one.done.done():  # its waiter was cancelled; the group went on without it
+                continue
+            if outcome is None:
+                one.done.set_result(None)
+            else:
+                one.done.set_exception(outcome)
+
+
+# What stood in for a `body:` selector that matched nothing, as the warning line says it.
+_INSTEAD = {"site-rule": "body found by the site rule", "automatic": "body found by automatic extraction"}
+
+
+@dataclass(frozen=True)
+class WouldArchive:
+    """What `fetch --dry-run` found for one feed: the entries a real fetch would archive, or why the feed failed."""
+
+    feed: str
+    entries: tuple[Entry, ...]
+    error: str | None = None
+
+
+def _feed_request(feed: FeedConfig, state: FeedState, now: float) -> tuple[Request, bool]:
+    """The poll's request (conditional on what the last answer said, except once a day), and whether it is not."""
+    unconditional = state.last_unconditional is None or now - state.last_unconditional > UNCONDITIONAL_EVERY
+    request = Request(
+        url=feed.url,
+        headers=feed.headers,
+        proxy=feed.proxy,
+        etag=None if unconditional else state.etag,
+        last_modified=None if unconditional else state.last_modified,
+    )
+    return request, unconditional
+
+
+_VALIDATOR_HEADERS = frozenset({"if-none-match", "if-modified-since"})
+
+
+def _sent_validators(request: Request) -> bool:
+    """Whether the request asked "has it changed since?": our stored validators, or the feed's own headers."""
+    return bool(request.etag or request.last_modified) or any(
+        name.lower() in _VALIDATOR_HEADERS for name in request.headers
+    )
+
+
+def _unconditional_304(response: Response) -> FetchError:
+    # A 304 says "unchanged since your copy"; to a request naming no copy it says nothing, and taking it as
+    # "unchanged" would show the feed healthy forever while nothing is ever read from it.
+    return FetchError(
+        response.final_url, "status", "answers 304 to an unconditional request", transient=False, status=304
+    )
+
+
+def _asked_wait(exc: Exception) -> float:
+    if isinstance(exc, FetchError) and exc.retry_after is not None:
+        return min(exc.retry_after, MAX_BACKOFF)
+    return 0.0
+
+
+def _crash(exc: Exception) -> str:
+    first_line = (str(exc).splitlines() or [""])[0][:200]
+    return f"unexpected error {type(exc).__name__}: {first_line} (a bug: please report it with the log)"
+
+
+def wants_page(feed: FeedConfig, entry: Entry) -> bool:
+    """Whether the entry's page is fetched for its body (`content:`), rather than the feed's own text archived."""
+    if feed.content == "feed":
+        return False
+    if feed.content == "auto" and entry.content:
+        return len(document.body_text(entry.content)) < WHOLE_ARTICLE_CHARS
+    return True
+
+
+async def fetch_feeds(
+    config: Config,
+    feeds: Sequence[FeedConfig],
+    progress: Progress | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[FeedResult]:
+    """Poll `feeds` once, all at once (the fetcher's per-host caps keep it polite), and archive what is new."""
+    await asyncio.to_thread(archive.remove_stale_temp_files, config.archive)
+    await asyncio.to_thread(rebuild_lost_state, config)
+    store = SqliteStore(config.state)
+    workers = Workers(process_count(config.workers), preload=WORKER_MODULES, on_crash=stale_temp_files(config))
+    try:
+        async with Fetcher(config.http, config.politeness, transport=transport) as fetcher:
+            pipeline = Pipeline(config, store, fetcher, progress, workers=workers)
+            # The fetcher's caps already bound the requests on the wire; this bounds the refreshes held in memory
+            # at once, so that ten thousand feeds do not mean ten thousand suspended refreshes and their buffers.
+            # Refreshers take the next feed as they finish one: a waiting feed costs nothing, where a task per feed
+            # held ten thousand suspended coroutines from the start.
+            slots = max(MIN_REFRESHES_IN_FLIGHT, 2 * config.politeness.max_connections)
+            results: list[FeedResult | None] = [None] * len(feeds)
+            queue = iter(enumerate(feeds))
+
+            async def refresher() -> None:
+                for index, feed in queue:  # shared: each feed is taken by exactly one refresher
+                    results[index] = await pipeline.refresh(feed)
+
+            await asyncio.gather(*(refresher() for _ in range(min(slots, len(feeds)))))
+            return [result for result in results if result is not None]
+    finally:
+        await workers.aclose()
+        store.close()
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What `crawler extract` shows: the article as it would be archived, and how its body was found."""
+
+    composed: Composed
+    page: Extracted
+    final_url: str
+    relative_path: str
+
+
+async def preview(config: Config, url: str, body: str | None = None, remove: Sequence[str] = ()) -> Preview:
+    """Fetch one page and build the archive file it would give, writing nothing (for trying selectors)."""
+    feed = FeedConfig(name="extract", url=url, body=body, remove=tuple(remove))
+    entry = Entry(
+        key=url,
+        guid=None,
+        link=url,
+        title=None,
+        author=None,
+        categories=(),
+        published=None,
+        updated=None,
+        content=None,
+        image=None,
+    )
+    async with Fetcher(config.http, config.politeness) as fetcher:
+        # The operator named this URL on the command line: no robots.txt or address policy stands between.
+        response = await fetcher.get(Request(url=url, headers=feed.headers))
+    fetched = FetchedPage(response.content, response.content_type, response.final_url)
+    page = await asyncio.to_thread(extract_fetched, feed, fetched)
+    composed = compose(feed, entry, page, response.final_url, time.time())
+    return Preview(composed, page, response.final_url, place(feed, composed, config.archive_timezone).as_posix())

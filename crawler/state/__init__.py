@@ -1,0 +1,1 @@
+"""State: the crawler's database of feeds, entries and archived articles."""
