@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from selectolax.lexbor import LexborHTMLParser  # noqa: E402
 
-from crawler.extraction.auto import extract_main  # noqa: E402
-from crawler.extraction.metadata import PageMeta, page_metadata, parse_date  # noqa: E402
+from crawler.extract.auto import extract_main  # noqa: E402
+from crawler.extract.metadata import PageMeta, page_metadata, parse_date  # noqa: E402
 
 _BLOCK_TAG_RE = re.compile(
     r"<(?:/?(?:p|div|h[1-6]|li|ul|ol|dl|dd|dt|table|tr|td|th|thead|tbody|caption|blockquote|pre|section|"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crawler.archiving import files as archive
+from crawler.archive import files as archive
 
 
 def test_a_group_commit_moves_each_file_and_reports_the_one_that_failed(tmp_path: Path) -> None:

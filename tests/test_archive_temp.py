@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from crawler.archiving import files as archive
+from crawler.archive import files as archive
 
 
 def test_a_dead_writers_temp_file_goes_and_a_live_ones_stays_until_the_next_start(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from tests.support.server import TestServer
 
 # Extraction of this one page raises, as a bug would; the feed's own content (no page) does not go through it.
 _BUG = """
-from crawler.archiving import compose as article
+from crawler.pipeline import compose as article
 _extract = article.extract_fetched
 def extract_fetched(feed, fetched):
     if fetched.url.endswith("/crashes"):

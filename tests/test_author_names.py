@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from crawler.extraction.metadata import author_name, page_metadata
+from crawler.extract.metadata import author_name, page_metadata
 from tests.conftest import Workdir
 from tests.support.server import TestServer
 from tests.test_fetch_command import article_page, config, feed_entry, front_matter, rss

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
-from crawler.extraction.auto import extract_main
+from crawler.extract.auto import extract_main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extraction"
 GOLDEN = sorted(p.stem for p in FIXTURES.glob("*.html"))

@@ -11,7 +11,7 @@ from functools import cache
 
 import pytest
 
-from crawler.extraction.charset import declared_charset, decode, header_charset
+from crawler.extract.charset import declared_charset, decode, header_charset
 from tests.conftest import FIXTURES, Workdir
 from tests.support.feeds import RSS, Item, config, rss
 from tests.support.server import TestServer

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from crawler.extraction.charset import choose_encoding, decode
+from crawler.extract.charset import choose_encoding, decode
 from tests.conftest import Workdir
 from tests.support.feeds import RSS, Item, config, page, rss
 from tests.support.server import TestServer

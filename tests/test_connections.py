@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from crawler.fetching.connections import ALLOW_PRIVATE, GuardedTransport
+from crawler.fetch.connections import ALLOW_PRIVATE, GuardedTransport
 
 
 def _close_after_each_answer(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.identity.urls import article_id, normalize_url
-from crawler.rendering import document
-from crawler.rendering.document import fix_body, title_text
+from crawler.render import document
+from crawler.render.document import fix_body, title_text
 
 
 def test_body_fixes_remove_code_and_make_urls_absolute() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.rendering.layout import for_markdown
+from crawler.render.layout import for_markdown
 from tests.conftest import FIXTURES, Workdir
 from tests.support.server import TestServer
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from selectolax.lexbor import LexborHTMLParser
 
-from crawler.extraction.metadata import page_metadata
-from crawler.rendering import document
+from crawler.extract.metadata import page_metadata
+from crawler.render import document
 
 _CROWDED = " ".join(f"a{i}=1" for i in range(document.MAX_ATTRIBUTES + 1))
 

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.archiving import files as archive
-from crawler.archiving.compose import article_date
-from crawler.parsing.feeds import Entry, parse_date_text
-from crawler.rendering import document
+from crawler.archive import files as archive
+from crawler.feeds.parse import Entry, parse_date_text
+from crawler.pipeline.compose import article_date
+from crawler.render import document
 from tests.conftest import Workdir
 from tests.support.server import TestServer
 from tests.test_fetch_command import article_page, config, feed_entry, front_matter, rss

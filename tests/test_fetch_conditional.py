@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from crawler.state.sqlite import SqliteStore
+from crawler.store.sqlite import SqliteStore
 from tests.conftest import Workdir
 from tests.support.feeds import RSS, Item, config, page, rss
 from tests.support.server import Answer, Seen, TestServer

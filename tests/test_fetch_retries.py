@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
-from crawler.fetching.fetch import backoff_wait, parse_retry_after
+from crawler.fetch.client import backoff_wait, parse_retry_after
 from tests.conftest import Workdir
 from tests.support.feeds import RSS, Item, config, page, rss
 from tests.support.server import Answer, TestServer

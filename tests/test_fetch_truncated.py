@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from crawler.fetching.fetch import FetchError, _Decoder
+from crawler.fetch.client import FetchError, _Decoder
 from tests.conftest import Workdir
 from tests.support.feeds import RSS, Item, config, page, rss
 from tests.support.server import Answer, TestServer

@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.rendering.document import Article, clean_value, http_date, render
+from crawler.render.document import Article, clean_value, http_date, render
 
 HOSTILE_PIECES = [
     "'",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.rendering.document import Article, clean_value, render
+from crawler.render.document import Article, clean_value, render
 from tests.test_frontmatter import HOSTILE_PIECES
 
 REPO = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import httpcore
 import pytest
 
-from crawler.fetching.connections import happy_eyeballs, interleaved_families
+from crawler.fetch.connections import happy_eyeballs, interleaved_families
 
 Connect = Callable[[str], Awaitable[httpcore.AsyncNetworkStream]]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crawler.fetching.connections import AddressRefused, GuardedTransport
+from crawler.fetch.connections import AddressRefused, GuardedTransport
 from tests.conftest import Workdir
 from tests.test_fetch_proxy import NO_ENV_PROXY
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from crawler.feeds.parse import Entry
 from crawler.identity.keys import (
     ItemFacts,
     assign_keys,
@@ -15,7 +16,6 @@ from crawler.identity.keys import (
     trusted_canonical,
 )
 from crawler.identity.urls import article_id, normalize_url
-from crawler.parsing.feeds import Entry
 
 
 def entry(guid: str | None, link: str | None, title: str | None, content: str | None = None) -> Entry:

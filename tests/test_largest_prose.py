@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from crawler.extraction.auto import largest_prose
+from crawler.extract.auto import largest_prose
 from tests.conftest import Workdir
 from tests.support.server import TestServer
 

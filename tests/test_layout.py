@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from crawler.rendering import document
-from crawler.rendering.layout import Render, for_markdown
+from crawler.render import document
+from crawler.render.layout import Render, for_markdown
 
 PIECES = [
     "<p>", "</p>", "<div>", "</div>", "<pre>", "</pre>", "<pre class=\"x\">", "<listing>", "</listing>",

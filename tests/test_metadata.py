@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
-from crawler.extraction.metadata import PageMeta, page_metadata, parse_date
+from crawler.extract.metadata import PageMeta, page_metadata, parse_date
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extraction"
 CST = timezone(timedelta(hours=8))

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from crawler.archiving import compose as article
 from crawler.config.settings import load_config
+from crawler.pipeline import compose as article
 from crawler.pipeline import poll as pipeline
 from tests.conftest import Workdir
 from tests.support.server import TestServer

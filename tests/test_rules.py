@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from crawler.parsing.feeds import Entry
+from crawler.feeds.parse import Entry
 from crawler.pipeline.rules import Rules, allowed, select
 
 

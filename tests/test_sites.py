@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from crawler.extraction import sites
-from crawler.extraction.sites import SiteRule, rule_for
+from crawler.extract import sites
+from crawler.extract.sites import SiteRule, rule_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extraction"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from crawler.state.sqlite import NewEntry, SqliteStore
+from crawler.store.sqlite import NewEntry, SqliteStore
 from tests.conftest import Workdir
 from tests.support.feeds import RSS, Item, config, page, rss
 from tests.support.server import Answer, TestServer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from crawler.state.sqlite import FeedState, NewEntry, SqliteStore
+from crawler.store.sqlite import FeedState, NewEntry, SqliteStore
 
 OLD_FEEDS_TABLE = """CREATE TABLE feeds (name TEXT PRIMARY KEY, url TEXT, etag TEXT, last_modified TEXT,
 body_hash TEXT, last_poll REAL, last_success REAL, next_poll REAL, last_unconditional REAL,

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crawler.logs import JsonFormatter, TextFormatter, visible
-from crawler.state.sqlite import FeedState, SqliteStore
+from crawler.store.sqlite import FeedState, SqliteStore
 from tests.conftest import Result, Workdir
 from tests.support.server import TestServer
 from tests.test_fetch_command import article_page, config, feed_entry

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from crawler.archiving import files as archive
+from crawler.archive import files as archive
 from crawler.config.settings import FeedConfig, load_config
-from crawler.fetching.fetch import Fetcher
-from crawler.parsing.feeds import Entry
+from crawler.feeds.parse import Entry
+from crawler.fetch.client import Fetcher
 from crawler.pipeline import poll as pipeline
 from crawler.pipeline.workers import WARM_AFTER, WorkerCrashed, Workers, process_count
-from crawler.state.sqlite import SqliteStore
+from crawler.store.sqlite import SqliteStore
 from tests.conftest import Workdir
 from tests.support.server import Answer, Seen, TestServer
 from tests.test_fetch_command import PARAGRAPHS, article_page, config, feed_entry, rss

@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from crawler.archiving import files as archive
+from crawler.archive import files as archive
 from crawler.config.settings import Config, parse_duration
 from crawler.maintenance.reindex import ArticleFile, read_article
-from crawler.rendering import document
-from crawler.state.sqlite import SqliteStore
+from crawler.render import document
+from crawler.store.sqlite import SqliteStore
 
 _DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 

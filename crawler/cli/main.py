@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from crawler import __version__
-from crawler.archiving.files import ArchiveError
+from crawler.archive.files import ArchiveError
 from crawler.config.settings import Config, ConfigError, FeedConfig, load_config, parse_config, parse_duration
+from crawler.errors import CrawlerError
 from crawler.logs import PlainFormatter, visible
-from crawler.state.sqlite import StoreError
+from crawler.store.sqlite import StoreError
 
 # Each command imports what it needs when it runs: `crawler status` or `crawler feeds list` need no HTTP client,
 # feed parser or HTML parser, whose imports cost more than the command itself.
@@ -30,7 +31,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
-class UsageError(Exception):
+class UsageError(CrawlerError):
     """The command line asks for something that cannot be done (an unknown feed name, ...)."""
 
 
@@ -441,10 +442,10 @@ def _short_reason(result: FeedResult) -> str:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    from crawler.extraction.extract import ExtractError
-    from crawler.fetching.fetch import FetchError
+    from crawler.extract.page import ExtractError
+    from crawler.fetch.client import FetchError
     from crawler.pipeline.poll import preview
-    from crawler.rendering.document import http_date, render
+    from crawler.render.document import http_date, render
 
     config = load_config(args.config) if args.config.exists() else parse_config("{}", args.config)
     try:

@@ -88,7 +88,7 @@ def _feeds_add(args: argparse.Namespace) -> int:
     # Refused before any request when the name or the URL is taken or a value is invalid; checked again on adding.
     config = add_feeds(args.config, [feed], check_only=True)
     if not args.no_probe:
-        from crawler.fetching.probe import ProbeError, probe  # the HTTP client and feed parser, only when probing
+        from crawler.feeds.discover import ProbeError, probe  # the HTTP client and feed parser, only when probing
 
         try:
             found = asyncio.run(probe(config, args.url))

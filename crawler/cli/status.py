@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from crawler.archiving import files as archive
+from crawler.archive import files as archive
 from crawler.config.settings import Config
 from crawler.logs import visible
-from crawler.state.sqlite import ArchivedCounts, FeedCounts, FeedState, PendingEntry, SelectorMisses, SqliteStore
+from crawler.store.sqlite import ArchivedCounts, FeedCounts, FeedState, PendingEntry, SelectorMisses, SqliteStore
 
 NO_DATABASE = "no state database"
 

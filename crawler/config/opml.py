@@ -18,12 +18,13 @@ from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
 from crawler.config.settings import FeedConfig
+from crawler.errors import CrawlerError
 
 # Not an OPML 2.0 attribute (readers ignore unknown ones): how a disabled feed survives an export and import.
 ENABLED_ATTRIBUTE = "crawlerEnabled"
 
 
-class OpmlError(Exception):
+class OpmlError(CrawlerError):
     """The OPML file cannot be read; the message names the file and the problem."""
 
 

@@ -24,7 +24,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic_core import ErrorDetails
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
-from crawler.rendering.layout import Render
+from crawler.errors import CrawlerError
+from crawler.render.layout import Render
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
 _DURATION_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*\Z")
@@ -33,7 +34,7 @@ _SIZE_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?\s*\Z", re
 _SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
 
 
-class ConfigError(Exception):
+class ConfigError(CrawlerError):
     """feeds.yaml is missing, unreadable or invalid; the message is the whole one-line report."""
 
 

@@ -33,7 +33,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from crawler.archiving import files as archive
+from crawler.archive import files as archive
 from crawler.config.settings import (
     Config,
     ConfigError,
@@ -43,11 +43,12 @@ from crawler.config.settings import (
     parse_config,
     read_config_bytes,
 )
-from crawler.fetching.fetch import Fetcher, FetchError, Request, Response
+from crawler.errors import CrawlerError
+from crawler.fetch.client import Fetcher, FetchError, Request, Response
 from crawler.maintenance.reindex import rebuild_lost_state
 from crawler.pipeline.poll import WORKER_MODULES, FeedResult, Pipeline, poll_interval, stale_temp_files
 from crawler.pipeline.workers import Workers, process_count
-from crawler.state.sqlite import FeedState, SqliteStore, StoreError
+from crawler.store.sqlite import FeedState, SqliteStore, StoreError
 
 log = logging.getLogger("crawler")
 
@@ -66,7 +67,7 @@ EXIT_SIGNALLED = 128  # + the signal's number, when a second signal ends the pro
 EXIT_STORE_LOST = 1  # the state database was deleted or replaced under the running daemon
 
 
-class DaemonError(Exception):
+class DaemonError(CrawlerError):
     """The daemon cannot start (the health address is taken, ...); the message says why."""
 
 

@@ -23,7 +23,7 @@ from crawler.identity.urls import DEFAULT_PORTS, article_id, normalize_url
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
 
-    from crawler.parsing.feeds import Entry
+    from crawler.feeds.parse import Entry
 
 
 def item_key(guid: str | None, link: str | None, title: str | None, content: str | None) -> str:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from crawler.errors import CrawlerError
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # docs/FORMAT.md names these; BBC's `at_medium`/`at_campaign` also reach us on bbc.co.uk links, which the list's BBC
@@ -31,7 +33,7 @@ _RULES_FILE = ("package_data", "rulesets", "data.min.json")
 _TEST_PROVIDERS = ("ClearURLsTest",)  # the list's own self-test entries, not sites
 
 
-class TrackingRulesError(Exception):
+class TrackingRulesError(CrawlerError):
     """The packaged list of tracking parameters is missing or unreadable (a broken install)."""
 
 

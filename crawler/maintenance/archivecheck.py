@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.archiving import files as archive
+from crawler.archive import files as archive
 from crawler.config.settings import Config
 from crawler.maintenance.reindex import read_article
-from crawler.state.sqlite import RecordedArticle, SqliteStore, StoreError
+from crawler.store.sqlite import RecordedArticle, SqliteStore, StoreError
 
 DELETED = "deleted"
 ADDED = "added"

@@ -14,15 +14,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from crawler.archiving import files as archive
-from crawler.archiving.compose import FetchedPage, Staged, stage_article
+from crawler.archive import files as archive
 from crawler.config.settings import Config, FeedConfig
-from crawler.fetching.fetch import Fetcher, FetchError, Request, not_html, private_addresses_allowed
+from crawler.errors import CrawlerError
+from crawler.feeds.parse import Entry
+from crawler.fetch.client import Fetcher, FetchError, Request, not_html, private_addresses_allowed
 from crawler.identity.urls import normalize_url
 from crawler.maintenance.reindex import read_article
-from crawler.parsing.feeds import Entry
+from crawler.pipeline.compose import FetchedPage, Staged, stage_article
 from crawler.pipeline.poll import wants_page
-from crawler.state.sqlite import PendingEntry, SqliteStore, StoreError
+from crawler.store.sqlite import PendingEntry, SqliteStore, StoreError
 
 _ID_RE = re.compile(r"[0-9a-f]{16}\Z")
 
@@ -31,7 +32,7 @@ UNCHANGED = "unchanged"
 FAILED = "failed"
 
 
-class RefetchError(Exception):
+class RefetchError(CrawlerError):
     """What to refetch cannot be found (an id or URL not archived, a feed with no articles); one line."""
 
 

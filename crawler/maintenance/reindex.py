@@ -20,11 +20,11 @@ from pathlib import Path
 
 import yaml
 
-from crawler.archiving import files as archive
+from crawler.archive import files as archive
 from crawler.config.settings import Config
 from crawler.identity import keys as identity
-from crawler.rendering import document
-from crawler.state.sqlite import IndexedArticle, SqliteStore, StoreError, database_problem
+from crawler.render import document
+from crawler.store.sqlite import IndexedArticle, SqliteStore, StoreError, database_problem
 
 log = logging.getLogger("crawler.maintenance.reindex")
 

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from crawler.config.settings import Config, FeedConfig
-from crawler.fetching.fetch import Fetcher
+from crawler.fetch.client import Fetcher
 from crawler.pipeline.poll import Pipeline, WouldArchive
-from crawler.state.sqlite import SqliteStore
+from crawler.store.sqlite import SqliteStore
 
 
 async def dry_run(config: Config, feeds: Sequence[FeedConfig]) -> list[WouldArchive]:

@@ -17,19 +17,19 @@ from pathlib import Path
 
 import httpx
 
-from crawler.archiving import files as archive
-from crawler.archiving.compose import Composed, FetchedPage, Staged, compose, extract_fetched, place, stage_article
+from crawler.archive import files as archive
 from crawler.config.settings import Config, FeedConfig
-from crawler.extraction.extract import Extracted
-from crawler.fetching.fetch import Fetcher, FetchError, Request, Response, not_html, private_addresses_allowed
+from crawler.extract.page import Extracted
+from crawler.feeds.parse import Entry, FeedError, ParsedFeed, parse_feed
+from crawler.fetch.client import Fetcher, FetchError, Request, Response, not_html, private_addresses_allowed
 from crawler.identity import keys as identity
 from crawler.identity.urls import normalize_url
 from crawler.maintenance.reindex import rebuild_lost_state
-from crawler.parsing.feeds import Entry, FeedError, ParsedFeed, parse_feed
 from crawler.pipeline import rules
+from crawler.pipeline.compose import Composed, FetchedPage, Staged, compose, extract_fetched, place, stage_article
 from crawler.pipeline.workers import LostJob, WorkerCrashed, Workers, process_count
-from crawler.rendering import document
-from crawler.state.sqlite import ArchivedArticle, FeedState, NewEntry, PendingEntry, SqliteStore, Store, StoreError
+from crawler.render import document
+from crawler.store.sqlite import ArchivedArticle, FeedState, NewEntry, PendingEntry, SqliteStore, Store, StoreError
 
 log = logging.getLogger("crawler")
 
@@ -42,7 +42,7 @@ ARTICLES_IN_FLIGHT_PER_CONNECTION = 2
 PRIVATE_CHECK_TTL = 600.0
 MIN_DEDUP_TEXT = 200  # shorter bodies are too generic to prove two URLs are one article
 MIN_REFRESHES_IN_FLIGHT = 100  # feeds refreshed at once by fetch_feeds, at least (twice max_connections if more)
-WORKER_MODULES = ("crawler.archiving.compose", "crawler.parsing.feeds")  # what the jobs sent to worker processes run
+WORKER_MODULES = ("crawler.pipeline.compose", "crawler.feeds.parse")  # what the jobs sent to worker processes run
 
 
 @dataclass(frozen=True)

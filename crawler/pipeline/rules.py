@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from crawler.config.settings import FeedConfig
-from crawler.parsing.feeds import Entry
+from crawler.feeds.parse import Entry
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+from crawler.errors import CrawlerError
+
 # A logger of its own: `crawler fetch`, which shows only errors, shows this one's warning (the fallback to threads).
 log = logging.getLogger("crawler.pipeline.workers")
 
@@ -48,7 +50,7 @@ IDLE_CLOSE = 120.0  # seconds without a job after which the processes stop (the 
 MAX_AUTO = 4  # worker processes `auto` starts at most
 
 
-class WorkerCrashed(Exception):
+class WorkerCrashed(CrawlerError):
     """A worker process died while running a job (killed, out of memory, or a crash in a C extension)."""
 
 

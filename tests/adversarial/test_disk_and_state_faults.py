@@ -8,7 +8,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from crawler.state.sqlite import SqliteStore
+from crawler.store.sqlite import SqliteStore
 from tests.adversarial.support import file_size_limit, read_archive_file, run_limited
 from tests.conftest import Workdir
 from tests.support.server import TestServer

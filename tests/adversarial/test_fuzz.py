@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from crawler.archiving import files as archive
-from crawler.extraction.extract import ExtractError, extract_page
-from crawler.parsing.feeds import FeedError, parse_feed
-from crawler.rendering import document
+from crawler.archive import files as archive
+from crawler.extract.page import ExtractError, extract_page
+from crawler.feeds.parse import FeedError, parse_feed
+from crawler.render import document
 from tests.adversarial.support import assert_sanitised, read_archive_file
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.rendering import document
+from crawler.render import document
 from tests.adversarial.support import assert_sanitised, read_archive_file
 from tests.conftest import Workdir
 from tests.support.server import TestServer

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.parsing.feeds import FeedError, parse_feed
+from crawler.feeds.parse import FeedError, parse_feed
 from tests.adversarial.support import memory_limit, read_archive_file, run_limited
 from tests.conftest import Workdir
 from tests.support.server import TestServer

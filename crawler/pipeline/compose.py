@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from crawler.archiving import files as archive
+from crawler.archive import files as archive
 from crawler.config.settings import FeedConfig
-from crawler.extraction import charset
-from crawler.extraction.extract import Extracted, ExtractError, extract_page
+from crawler.extract import charset
+from crawler.extract.page import Extracted, ExtractError, extract_page
+from crawler.feeds.parse import Entry
 from crawler.identity import keys as identity
 from crawler.identity.urls import article_id, normalize_url
-from crawler.parsing.feeds import Entry
-from crawler.rendering import document
+from crawler.render import document
 
 
 def local_date(moment: datetime | None, timezone: str) -> datetime | None:

@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 import yaml
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from crawler.rendering import layout
+from crawler.render import layout
 
 # Elements that could run code or navigate the reader away; an archive must never carry them. SVG animations can
 # set an href to a javascript: URL; a template's content is a second document no attribute fix reaches.

@@ -29,10 +29,12 @@ from typing import Any
 import httpcore
 import httpx
 
+from crawler.errors import CrawlerError
+
 ALLOW_PRIVATE = "crawler.allow_private"  # request extension: True when the request may reach non-public addresses
 
 
-class AddressRefused(Exception):
+class AddressRefused(CrawlerError):
     """A connection refused because the host name resolved to an address the policy does not allow."""
 
     def __init__(self, host: str, address: str) -> None:

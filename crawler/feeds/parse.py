@@ -17,7 +17,8 @@ from typing import Any
 
 import feedparser
 
-from crawler.extraction import charset
+from crawler.errors import CrawlerError
+from crawler.extract import charset
 from crawler.identity.keys import item_key
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
@@ -38,7 +39,7 @@ _SAFE_ENTITY_NAME = re.compile(r"[A-Za-z_]\w*\Z")
 _REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
-class FeedError(Exception):
+class FeedError(CrawlerError):
     """The bytes are not a feed we can read (not XML, hostile, empty); the message says why in one line."""
 
 

@@ -14,9 +14,10 @@ from urllib.parse import urljoin
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.config.settings import Config, is_http_url
-from crawler.extraction import charset
-from crawler.fetching.fetch import Fetcher, FetchError, Request, Response, not_html, private_addresses_allowed
-from crawler.parsing.feeds import FeedError, ParsedFeed, parse_feed
+from crawler.errors import CrawlerError
+from crawler.extract import charset
+from crawler.feeds.parse import FeedError, ParsedFeed, parse_feed
+from crawler.fetch.client import Fetcher, FetchError, Request, Response, not_html, private_addresses_allowed
 
 # The paths where sites commonly serve their feed (WordPress, Hugo, Jekyll, Ghost, ...), tried in this order when a
 # page names no feed of its own.
@@ -24,7 +25,7 @@ COMMON_PATHS = ("/feed", "/rss", "/atom.xml", "/feed.xml", "/rss.xml", "/index.x
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/feed+json"})
 
 
-class ProbeError(Exception):
+class ProbeError(CrawlerError):
     """The URL is not a feed and no feed could be found from it; the message is one line naming the URL."""
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from crawler.errors import CrawlerError
 from crawler.identity.keys import ItemFacts
 
 SCHEMA_VERSION = 1
@@ -76,7 +77,7 @@ DUPLICATE = "duplicate"
 SKIPPED = "skipped"  # listed by the feed, never fetched: a keep/block rule or the first poll's backfill left it out
 
 
-class StoreError(Exception):
+class StoreError(CrawlerError):
     """The state database cannot be used (locked, corrupt, unwritable); the message says what to do."""
 
 

@@ -37,7 +37,8 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from crawler import __version__
 from crawler.config.settings import DIRECT, HttpConfig, PolitenessConfig
-from crawler.fetching.connections import ALLOW_PRIVATE, AddressRefused, GuardedTransport, environment_proxies
+from crawler.errors import CrawlerError
+from crawler.fetch.connections import ALLOW_PRIVATE, AddressRefused, GuardedTransport, environment_proxies
 
 PROJECT_URL = "https://github.com/feed-crawler/feed-crawler"
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -65,7 +66,7 @@ _CHALLENGE_MARKERS = (
 )
 
 
-class FetchError(Exception):
+class FetchError(CrawlerError):
     """A request that did not give a usable answer; `str()` is one line naming the URL and the reason."""
 
     def __init__(

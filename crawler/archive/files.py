@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from crawler.errors import CrawlerError
+
 _ID_RE = re.compile(r"[0-9a-f]{16}\Z")
 _TEMP_RE = re.compile(r"\.([0-9a-f]{16})\.md\.(\d+)(?:\.(\d+))?\.tmp\Z")
 _temp_numbers = itertools.count()
 
 
-class ArchiveError(Exception):
+class ArchiveError(CrawlerError):
     """The archive folder cannot take a file (permissions, full disk, ...); nothing partial is left behind."""
 
 

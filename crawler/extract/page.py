@@ -7,10 +7,11 @@ from dataclasses import dataclass, replace
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
-from crawler.extraction.auto import extract_main, largest_prose
-from crawler.extraction.metadata import PageMeta, page_metadata
-from crawler.extraction.sites import rule_for
-from crawler.rendering import document
+from crawler.errors import CrawlerError
+from crawler.extract.auto import extract_main, largest_prose
+from crawler.extract.metadata import PageMeta, page_metadata
+from crawler.extract.sites import rule_for
+from crawler.render import document
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Extracted:
     selector_missed: str | None = None
 
 
-class ExtractError(Exception):
+class ExtractError(CrawlerError):
     """No article body could be found on the page; `selector_missed` is the `body:` selector that matched nothing,
     if one was given."""
 

@@ -31,7 +31,7 @@ def _selectors(value: object, domain: str, key: str) -> tuple[str, ...]:
 @functools.cache
 def _rules() -> dict[str, SiteRule]:
     # Loaded once per process from the package data, so an installed wheel works without the source tree.
-    text = resources.files("crawler.extraction").joinpath("sites.yaml").read_text(encoding="utf-8")
+    text = resources.files("crawler.extract").joinpath("sites.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text) or {}
     if not isinstance(data, dict):
         raise ValueError("sites.yaml must map domains to rules")

@@ -1,0 +1,1 @@
+"""The archive: text -> file on disk, atomically, at its dated path."""

@@ -1,1 +1,0 @@
-"""Extraction: a fetched page -> its article body and metadata."""

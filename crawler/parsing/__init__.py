@@ -1,1 +1,0 @@
-"""Feed parsing: the bytes of a feed -> its entries."""

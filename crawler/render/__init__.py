@@ -1,0 +1,1 @@
+"""Rendering: an article -> the archive file's text (front matter and body layout)."""

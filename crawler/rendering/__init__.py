@@ -1,1 +1,0 @@
-"""Rendering: an article -> the archive file's text (front matter and body)."""

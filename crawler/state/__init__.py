@@ -1,1 +1,0 @@
-"""State: the crawler's database of feeds, entries and archived articles."""
