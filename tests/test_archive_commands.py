@@ -12,7 +12,7 @@ import pytest
 
 from crawler.cli.listing import parse_since
 from crawler.maintenance.archivecheck import compare
-from crawler.store.sqlite import RecordedArticle
+from crawler.store.base import RecordedArticle
 from tests.conftest import Workdir
 from tests.support.feeds import RSS, config
 from tests.support.server import TestServer

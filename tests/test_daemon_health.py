@@ -1,10 +1,11 @@
 """`crawler run --health`: /healthz turns 503 when the daemon cannot do its work, and back to 200 when it can.
 
-The real daemon runs as a subprocess against the local server, and is held up the way it can be in production:
-another process (an operator's `sqlite3` shell, a backup script, a `crawler fetch` run) holds the write lock of the
-state database. The daemon writes each feed's state on its event loop, so it waits there for the lock (SQLite's
-busy timeout, 10 s) and nothing else on the loop runs: no heartbeat, no scheduled poll. The health server answers
-from a thread of its own throughout.
+The real daemon runs as a subprocess against the local server. Its event loop is held up by a bug given on demand
+(a poll that blocks the loop while a file exists: what a locked state database did before the store moved to a
+thread of its own); then nothing else on the loop runs: no heartbeat, no scheduled poll. The health server answers
+from a thread of its own throughout. Another process holding the state database's write lock (an operator's
+`sqlite3` shell, a backup script, a `crawler fetch` run) no longer blocks the loop: the daemon stays healthy while
+it waits, and says so when the wait fails.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Health:
     def __init__(self, daemon: RunningDaemon, port: int) -> None:
         self.daemon = daemon
         self.url = f"http://127.0.0.1:{port}/healthz"
+        self.seen: list[str] = []  # every answer `wait_for` got, in order
 
     def get(self) -> httpx.Response | None:
         """The answer, or None while the daemon is not listening yet."""
@@ -60,7 +62,7 @@ class Health:
         """Wait until /healthz answers `status` with `reason` in its JSON reason; return that answer. Fail with the
         last answers and the daemon's log when it does not within `timeout` seconds."""
         deadline = time.monotonic() + timeout
-        seen: list[str] = []
+        seen = self.seen
         while time.monotonic() < deadline:
             answer = self.get()
             if answer is not None:
@@ -71,6 +73,31 @@ class Health:
                 break
             time.sleep(0.1)
         pytest.fail(f"no {status} for {what}; last answers {seen[-3:]}; the daemon's log:\n{self.daemon.log()}")
+
+
+# A bug on demand: each poll blocks the event loop (a synchronous wait, as a blocking call on the loop would) for as
+# long as the file `hold-the-loop` exists in the work folder.
+_LOOP_HOLDER = """
+import os, time
+import crawler.pipeline.poll as poll
+_refresh = poll.Pipeline.refresh
+async def refresh(self, feed):
+    while os.path.exists("hold-the-loop"):
+        time.sleep(0.05)
+    return await _refresh(self, feed)
+poll.Pipeline.refresh = refresh
+"""
+
+
+@contextmanager
+def loop_held(work: Workdir) -> Iterator[None]:
+    """Make the daemon's next poll block its event loop until the block ends."""
+    holder = work.path / "hold-the-loop"
+    holder.touch()
+    try:
+        yield
+    finally:
+        holder.unlink()
 
 
 @contextmanager
@@ -91,14 +118,14 @@ def test_healthz_is_503_while_the_event_loop_is_blocked_and_200_again_once_it_ru
     _serve_empty_feeds(server, "tick")
     work.write_config(_config(server, [("tick", "1s")]))
     port = free_port()
-    daemon = start_daemon("--health", f"127.0.0.1:{port}", "--stall-after", "2s")
+    daemon = start_daemon("--health", f"127.0.0.1:{port}", "--stall-after", "2s", prelude=_LOOP_HOLDER)
     health = Health(daemon, port)
     daemon.wait_for("a first poll", lambda: len(server.requests("/tick.xml")) >= 2)
     health.wait_for("a healthy daemon", 200)
 
-    with state_database_locked(work):
+    with loop_held(work):
         polls = len(server.requests("/tick.xml"))
-        # The next poll (about a second away) blocks the loop on its write; 2 s later the heartbeat is overdue.
+        # The next poll (about a second away) blocks the loop; 2 s later the heartbeat is overdue.
         blocked = health.wait_for("the blocked loop", 503, "the event loop has been blocked for", timeout=8)
         assert blocked.json()["status"] == "stuck"
         # Blocked indeed: no poll starts while the loop waits, yet the health thread still answers.
@@ -113,26 +140,28 @@ def test_healthz_is_503_while_the_event_loop_is_blocked_and_200_again_once_it_ru
 def test_healthz_is_503_while_a_due_poll_cannot_start_and_200_once_it_has(
     server: TestServer, work: Workdir, start_daemon: StartDaemon
 ) -> None:
-    # `tick` polls every second, so it is the one that blocks on the locked database; `due` is then waiting for
+    # `tick` polls every second, so it is the one that blocks the loop; `due` is then waiting for
     # its time, which comes and goes while the loop is blocked. The loop stall threshold is set well beyond the
     # block, so only the late poll can make /healthz unhealthy.
     _serve_empty_feeds(server, "tick", "due")
     work.write_config(_config(server, [("tick", "1s"), ("due", "4s")]))
     port = free_port()
-    daemon = start_daemon("--health", f"127.0.0.1:{port}", "--stall-after", "60s", "--late-after", "2s")
+    daemon = start_daemon(
+        "--health", f"127.0.0.1:{port}", "--stall-after", "60s", "--late-after", "2s", prelude=_LOOP_HOLDER
+    )
     health = Health(daemon, port)
     daemon.wait_for("a first poll of `due`", lambda: len(server.requests("/due.xml")) >= 1)
     health.wait_for("a healthy daemon", 200)
 
     # Wait for a fresh poll of `due`, then lock a second and a half later: by then that poll has ended and
     # scheduled the next one (4 to 4.4 s after it), and a heartbeat has seen it waiting; `tick` blocks the loop
-    # on its next write, at most a second after the lock, well before `due` is next due.
+    # on its next poll, at most a second after the block begins, well before `due` is next due.
     polled = len(server.requests("/due.xml"))
     daemon.wait_for("a fresh poll of `due`", lambda: len(server.requests("/due.xml")) > polled, timeout=10)
     due_polls = len(server.requests("/due.xml"))
     time.sleep(max(0.0, server.requests("/due.xml")[-1].started + 1.5 - time.monotonic()))
-    with state_database_locked(work):
-        # `due`'s time passes at about 4 s, and 2 s later it counts as late: well within SQLite's 10 s wait.
+    with loop_held(work):
+        # `due`'s time passes at about 4 s, and 2 s later it counts as late.
         late = health.wait_for("the late poll", 503, "has not started", timeout=9)
         assert late.json()["status"] == "stuck"
         assert len(server.requests("/due.xml")) == due_polls  # it did not start
@@ -219,4 +248,28 @@ def test_a_state_database_locked_past_its_wait_is_reported_and_polls_go_on_once_
 
     health.wait_for("health once the lock is gone", 200, timeout=25)
     daemon.wait_for("polls going on", lambda: len(server.requests("/tick.xml")) >= polls + 3, timeout=25)
+    assert daemon.alive()
+
+
+def test_a_locked_state_database_does_not_block_the_event_loop(
+    server: TestServer, work: Workdir, start_daemon: StartDaemon
+) -> None:
+    # The poll's write waits for the lock (SQLite's 10 s) on the store's own thread: five times the stall threshold
+    # passes without the loop ever being reported blocked, and then the failed write is reported for what it is.
+    _serve_empty_feeds(server, "tick")
+    work.write_config(_config(server, [("tick", "1s")]))
+    port = free_port()
+    daemon = start_daemon("--health", f"127.0.0.1:{port}", "--stall-after", "2s", "--late-after", "60s")
+    health = Health(daemon, port)
+    daemon.wait_for("a first poll", lambda: len(server.requests("/tick.xml")) >= 2)
+    health.wait_for("a healthy daemon", 200)
+
+    with state_database_locked(work):
+        health.seen.clear()
+        failing = health.wait_for("the failing database", 503, "state database", timeout=25)
+        assert "locked" in failing.json()["reason"]
+        assert len(health.seen) >= 10  # answered all along the wait (one look every tenth of a second or slower)
+        assert not [answer for answer in health.seen if "blocked" in answer]
+
+    health.wait_for("health once the lock is gone", 200, timeout=25)
     assert daemon.alive()

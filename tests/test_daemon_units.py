@@ -11,7 +11,7 @@ from crawler.config.settings import Config, parse_config
 from crawler.daemon.service import MAX_JITTER, feed_changes, next_poll_time, poll_outcome
 from crawler.logs import JsonFormatter, TextFormatter
 from crawler.pipeline.poll import FeedResult
-from crawler.store.sqlite import FeedState
+from crawler.store.base import FeedState
 
 NOW = 1_700_000_000.0
 

@@ -18,7 +18,7 @@ from crawler.fetch.connections import AddressRefused
 from crawler.identity.urls import TrackingRulesError
 from crawler.maintenance.refetch import RefetchError
 from crawler.pipeline.workers import WorkerCrashed
-from crawler.store.sqlite import StoreError
+from crawler.store.base import StoreError
 
 ERRORS = [
     ArchiveError,

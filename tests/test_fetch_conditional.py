@@ -6,10 +6,11 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from crawler.store.sqlite import SqliteStore
+from crawler.store.base import Store
 from tests.conftest import Workdir
 from tests.support.feeds import RSS, Item, config, page, rss
 from tests.support.server import Answer, Seen, TestServer
+from tests.support.store import on_store
 
 ETAG = 'W/"5e1f-a:b c"'
 LAST_MODIFIED = "Tue, 24 Aug 2021 07:07:13 GMT"
@@ -93,11 +94,13 @@ def test_changed_body_without_validators_is_parsed(server: TestServer, work: Wor
 def test_a_day_after_the_last_unconditional_fetch_no_validators_are_sent(server: TestServer, work: Workdir) -> None:
     _validating_feed(server, work)
     assert work.run("fetch").code == 0
-    store = SqliteStore(work.path / ".crawler" / "state.db")
-    state = store.feed_state("news")
-    assert state.etag == ETAG and state.last_modified == LAST_MODIFIED
-    store.save_feed_state(replace(state, last_unconditional=time.time() - 25 * 3600))
-    store.close()
+
+    async def age_the_last_unconditional_fetch(store: Store) -> None:
+        state = await store.feed_state("news")
+        assert state.etag == ETAG and state.last_modified == LAST_MODIFIED
+        await store.save_feed_state(replace(state, last_unconditional=time.time() - 25 * 3600))
+
+    on_store(work.path / ".crawler" / "state.db", age_the_last_unconditional_fetch)
 
     result = work.run("fetch", "--json")
 

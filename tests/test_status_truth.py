@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from crawler.store.sqlite import NewEntry, SqliteStore
+from crawler.store.base import NewEntry
 from tests.conftest import Workdir
 from tests.support.feeds import RSS, Item, config, page, rss
 from tests.support.server import Answer, TestServer
+from tests.support.store import nothing, on_store
 
 
 def _seconds(iso: str) -> float:
@@ -96,7 +97,7 @@ def test_status_with_an_empty_state_database_in_place_of_the_real_one_says_so(
     state = work.path / ".crawler" / "state.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{state}{suffix}").unlink(missing_ok=True)
-    SqliteStore(state).close()  # a fresh, empty database under the same name
+    on_store(state, nothing)  # a fresh, empty database under the same name
 
     result = work.run("status", "--json")
 
@@ -109,10 +110,12 @@ def test_status_with_an_empty_state_database_in_place_of_the_real_one_says_so(
 
 def test_a_poll_that_died_before_saving_its_state_is_not_shown_as_never_polled(work: Workdir) -> None:
     work.write_config(config({"name": "news", "url": "http://127.0.0.1:9/feed.xml"}))
-    store = SqliteStore(work.path / ".crawler" / "state.db")
     # What a poll killed between recording its entries and saving the feed's state leaves behind.
-    store.add_pending("news", [NewEntry(key="k", link="http://127.0.0.1:9/a", payload="{}")], 0.0)
-    store.close()
+    added = on_store(
+        work.path / ".crawler" / "state.db",
+        lambda store: store.add_pending("news", [NewEntry(key="k", link="http://127.0.0.1:9/a", payload="{}")], 0.0),
+    )
+    assert added == 1
 
     row = work.run("status", "--json").json()["feeds"][0]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from crawler.store.sqlite import FeedState, NewEntry, SqliteStore
+from crawler.store.base import FeedState, NewEntry, Store
+from tests.support.store import on_store
 
 OLD_FEEDS_TABLE = """CREATE TABLE feeds (name TEXT PRIMARY KEY, url TEXT, etag TEXT, last_modified TEXT,
 body_hash TEXT, last_poll REAL, last_success REAL, next_poll REAL, last_unconditional REAL,
@@ -18,28 +19,27 @@ def test_a_database_from_before_the_ttl_column_is_upgraded_in_place(tmp_path: Pa
         db.execute(OLD_FEEDS_TABLE)
         db.execute("INSERT INTO feeds (name, url, etag, failures) VALUES ('old', 'https://x/feed', '\"v1\"', 2)")
 
-    store = SqliteStore(path)
-    try:
-        old = store.feed_state("old")
+    async def upgraded(store: Store) -> None:
+        old = await store.feed_state("old")
         assert (old.etag, old.failures, old.ttl) == ('"v1"', 2, None)
-        store.save_feed_state(FeedState(name="new", url="https://y/feed", ttl=3600.0))
-        assert store.feed_state("new").ttl == 3600.0
-    finally:
-        store.close()
+        await store.save_feed_state(FeedState(name="new", url="https://y/feed", ttl=3600.0))
+        assert (await store.feed_state("new")).ttl == 3600.0
+
+    on_store(path, upgraded)
 
 
 def test_pending_entries_survive_a_reopen_and_are_counted(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    store = SqliteStore(path)
-    assert store.add_pending("f", [NewEntry("k1", "https://x/1", "{}"), NewEntry("k2", None, "{}")], 1.0) == 2
-    assert store.add_pending("f", [NewEntry("k1", "https://x/1", "{}")], 2.0) == 0
-    store.close()
 
-    reopened = SqliteStore(path)
-    try:
-        assert [p.key for p in reopened.pending("f")] == ["k1", "k2"]
-        assert reopened.known_keys("f", ["k1", "k3"]) == {"k1"}
-        counts = reopened.counts("f")
+    async def add(store: Store) -> None:
+        assert await store.add_pending("f", [NewEntry("k1", "https://x/1", "{}"), NewEntry("k2", None, "{}")], 1.0) == 2
+        assert await store.add_pending("f", [NewEntry("k1", "https://x/1", "{}")], 2.0) == 0
+
+    async def reopened(store: Store) -> None:
+        assert [p.key for p in await store.pending("f")] == ["k1", "k2"]
+        assert await store.known_keys("f", ["k1", "k3"]) == {"k1"}
+        counts = await store.counts("f")
         assert (counts.archived, counts.pending) == (0, 2)
-    finally:
-        reopened.close()
+
+    on_store(path, add)
+    on_store(path, reopened)

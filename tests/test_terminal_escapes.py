@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crawler.logs import JsonFormatter, TextFormatter, visible
-from crawler.store.sqlite import FeedState, SqliteStore
+from crawler.store.base import FeedState
 from tests.conftest import Result, Workdir
 from tests.support.server import TestServer
+from tests.support.store import on_store
 from tests.test_fetch_command import article_page, config, feed_entry
 
 FORGED = "feed 'other': http://127.0.0.1/: HTTP 500"
@@ -48,21 +49,18 @@ def test_fetch_prints_a_hostile_link_and_title_escaped_on_one_line(server: TestS
 
 def test_status_prints_a_hostile_last_error_and_new_address_escaped(work: Workdir) -> None:
     work.write_config(config(feed_entry("hostile", "http://127.0.0.1:9/feed.xml")))
-    store = SqliteStore(work.path / ".crawler" / "state.db")
     now = time.time()
     # What a server's answer could leave there: an error quoting what it said, a Location it moved to.
-    store.save_feed_state(
-        FeedState(
-            name="hostile",
-            url="http://127.0.0.1:9/feed.xml",
-            last_poll=now,
-            next_poll=now + 60,
-            failures=1,
-            last_error="HTTP 500" + HOSTILE,
-            moved_to="http://127.0.0.1:9/new" + HOSTILE,
-        )
+    hostile = FeedState(
+        name="hostile",
+        url="http://127.0.0.1:9/feed.xml",
+        last_poll=now,
+        next_poll=now + 60,
+        failures=1,
+        last_error="HTTP 500" + HOSTILE,
+        moved_to="http://127.0.0.1:9/new" + HOSTILE,
     )
-    store.close()
+    on_store(work.path / ".crawler" / "state.db", lambda store: store.save_feed_state(hostile))
 
     table = work.run("status")
     as_json = work.run("status", "--json")

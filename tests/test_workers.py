@@ -23,7 +23,7 @@ from crawler.feeds.parse import Entry
 from crawler.fetch.client import Fetcher
 from crawler.pipeline import poll as pipeline
 from crawler.pipeline.workers import WARM_AFTER, WorkerCrashed, Workers, process_count
-from crawler.store.sqlite import SqliteStore
+from crawler.store import open_store
 from tests.conftest import Workdir
 from tests.support.server import Answer, Seen, TestServer
 from tests.test_fetch_command import PARAGRAPHS, article_page, config, feed_entry, rss
@@ -233,7 +233,7 @@ def test_a_page_that_kills_its_worker_fails_alone_and_is_kept_from_the_feed_afte
 
     async def poll() -> pipeline.FeedResult:
         workers = Workers(1, warm_after=0, preload=pipeline.WORKER_MODULES, on_crash=pipeline.stale_temp_files(cfg))
-        store = SqliteStore(cfg.state)
+        store = await open_store(cfg)
         try:
             workers.expect(1)
             await workers.started()
@@ -241,7 +241,7 @@ def test_a_page_that_kills_its_worker_fails_alone_and_is_kept_from_the_feed_afte
                 return await pipeline.Pipeline(cfg, store, fetcher, workers=workers).refresh(cfg.feeds[0])
         finally:
             await workers.aclose()
-            store.close()
+            await store.close()
 
     outcomes = []
     for round in range(3):
@@ -302,7 +302,7 @@ def test_a_worker_dying_keeps_the_files_of_the_jobs_it_finished_before_for_their
 
     async def poll() -> pipeline.FeedResult:
         workers = Workers(1, warm_after=0, preload=pipeline.WORKER_MODULES, on_crash=on_crash)
-        store = SqliteStore(cfg.state)
+        store = await open_store(cfg)
         try:
             workers.expect(1)
             await workers.started()
@@ -310,7 +310,7 @@ def test_a_worker_dying_keeps_the_files_of_the_jobs_it_finished_before_for_their
                 return await pipeline.Pipeline(cfg, store, fetcher, workers=workers).refresh(cfg.feeds[0])
         finally:
             await workers.aclose()
-            store.close()
+            await store.close()
 
     outcome = asyncio.run(poll())
     crash = f"feed 'harbour': {server.url('/story/13.html')}: a worker process died while handling this page"

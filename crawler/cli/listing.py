@@ -12,7 +12,7 @@ from crawler.archive import files as archive
 from crawler.config.settings import Config, parse_duration
 from crawler.maintenance.reindex import ArticleFile, read_article
 from crawler.render import document
-from crawler.store.sqlite import SqliteStore
+from crawler.store import open_store, store_location
 
 _DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 
@@ -62,9 +62,9 @@ def parse_since(text: str, now: datetime) -> datetime:
         raise ValueError(f"--since '{text}' is neither a date (YYYY-MM-DD) nor a duration (such as 7d)") from None
 
 
-def list_articles(config: Config, query: ListQuery) -> list[Listed]:
+async def list_articles(config: Config, query: ListQuery) -> list[Listed]:
     """The archive's articles matching `query`, newest first (by the front matter's date, then path)."""
-    feeds = _feeds_by_article(config)
+    feeds = await _feeds_by_article(config)
     rows: list[Listed] = []
     for found in archive.archived_files(config.archive):
         listed_by = feeds.get(found.article_id, ())
@@ -93,12 +93,12 @@ def _newest_first(row: Listed) -> tuple[float, str]:
     return (-(row.date.timestamp() if row.date is not None else float("-inf")), row.path)
 
 
-def _feeds_by_article(config: Config) -> Mapping[str, tuple[str, ...]]:
+async def _feeds_by_article(config: Config) -> Mapping[str, tuple[str, ...]]:
     """Article id -> the feeds that listed it, from the state database opened read-only; none without one."""
-    if not config.state.exists():
+    if not await store_location(config).exists():
         return {}
-    store = SqliteStore(config.state, read_only=True)
+    store = await open_store(config, read_only=True)
     try:
-        return {article.article_id: article.feeds for article in store.articles()}
+        return {article.article_id: article.feeds for article in await store.articles()}
     finally:
-        store.close()
+        await store.close()

@@ -19,7 +19,7 @@ from crawler.archive.files import ArchiveError
 from crawler.config.settings import Config, ConfigError, FeedConfig, load_config, parse_config, parse_duration
 from crawler.errors import CrawlerError
 from crawler.logs import PlainFormatter, visible
-from crawler.store.sqlite import StoreError
+from crawler.store.base import StoreError
 
 # Each command imports what it needs when it runs: `crawler status` or `crawler feeds list` need no HTTP client,
 # feed parser or HTML parser, whose imports cost more than the command itself.
@@ -514,7 +514,7 @@ def _reindex(args: argparse.Namespace) -> int:
     from crawler.maintenance.reindex import reindex
 
     config = load_config(args.config)
-    result = reindex(config)
+    result = asyncio.run(reindex(config))
     if result.moved_aside is not None:
         print(f"crawler: {config.state}: corrupt; moved aside to {result.moved_aside.name}", file=sys.stderr)
     for path in result.unreadable:
@@ -532,7 +532,7 @@ def _reindex(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from crawler.cli.status import render_table, status_report
 
-    report = status_report(load_config(args.config))
+    report = asyncio.run(status_report(load_config(args.config)))
     for line in (report.note, report.problem):
         if line:
             _say(f"crawler: {line}", file=sys.stderr)
@@ -600,7 +600,7 @@ def _add_check_archive(check: argparse.ArgumentParser) -> None:
 def _check_archive(args: argparse.Namespace, config: Config) -> int:
     from crawler.maintenance.archivecheck import check_archive
 
-    report = check_archive(config)
+    report = asyncio.run(check_archive(config))
     if args.json:
         data = {
             "ok": not report.differences,
@@ -657,7 +657,7 @@ def _list(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.feed is not None and config.feed(args.feed) is None:
         _select_feeds(config, [args.feed])  # an unknown name: the usage error that lists the known ones
-    rows = list_articles(config, ListQuery(feed=args.feed, since=_since(args.since), grep=args.grep))
+    rows = asyncio.run(list_articles(config, ListQuery(feed=args.feed, since=_since(args.since), grep=args.grep)))
     if args.json:
         _show(json.dumps([row.to_json() for row in rows], ensure_ascii=False, indent=2))
         return EXIT_OK
@@ -695,7 +695,9 @@ def _refetch(args: argparse.Namespace) -> int:
     if args.feed is not None:
         _select_feeds(config, [args.feed])  # an unknown name is a usage error listing the known ones
     try:
-        results = refetch(config, Selection(article=args.article, feed=args.feed, since=_since(args.since)))
+        results = asyncio.run(
+            refetch(config, Selection(article=args.article, feed=args.feed, since=_since(args.since)))
+        )
     except RefetchError as exc:
         _say(f"crawler: {exc}", sys.stderr)
         return EXIT_FAILED

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from crawler.archive import files as archive
 from crawler.config.settings import Config
 from crawler.logs import visible
-from crawler.store.sqlite import ArchivedCounts, FeedCounts, FeedState, PendingEntry, SelectorMisses, SqliteStore
+from crawler.store import open_store, store_location
+from crawler.store.base import ArchivedCounts, FeedCounts, FeedState, PendingEntry, SelectorMisses
 
 NO_DATABASE = "no state database"
 
@@ -82,32 +83,34 @@ class StatusReport:
         }
 
 
-def status_report(config: Config) -> StatusReport:
+async def status_report(config: Config) -> StatusReport:
     """The status of every feed in `config`, in the file's order, and whether the state database can be trusted:
     a missing one is never created here, and is a problem when the archive already holds articles."""
-    if not config.state.exists():
+    if not await store_location(config).exists():
         return _without_database(config)
-    store = SqliteStore(config.state)
+    store = await open_store(config)
     try:
-        owned = store.archived_counts()
+        owned = await store.archived_counts()
         rows = tuple(
-            replace(
-                _row(
-                    feed.name,
-                    feed.url,
-                    feed.enabled,
-                    store.feed_state(feed.name),
-                    store.counts(feed.name),
-                    store.worst_failing(feed.name),
-                ),
-                archived=owned.get(feed.name, ArchivedCounts(0, 0)).archived,
-                also_listed=owned.get(feed.name, ArchivedCounts(0, 0)).also_listed,
-                selector=store.selector_misses(feed.name, feed.body),
-            )
-            for feed in config.feeds
+            [
+                replace(
+                    _row(
+                        feed.name,
+                        feed.url,
+                        feed.enabled,
+                        await store.feed_state(feed.name),
+                        await store.counts(feed.name),
+                        await store.worst_failing(feed.name),
+                    ),
+                    archived=owned.get(feed.name, ArchivedCounts(0, 0)).archived,
+                    also_listed=owned.get(feed.name, ArchivedCounts(0, 0)).also_listed,
+                    selector=await store.selector_misses(feed.name, feed.body),
+                )
+                for feed in config.feeds
+            ]
         )
         problem = None
-        if store.article_count() == 0:
+        if await store.article_count() == 0:
             files = _archive_files(config)
             if files:
                 problem = (
@@ -116,13 +119,13 @@ def status_report(config: Config) -> StatusReport:
                     "rebuild it from the archive"
                 )
     finally:
-        store.close()
+        await store.close()
     return StatusReport(str(config.state), True, problem, None, rows)
 
 
-def feed_statuses(config: Config) -> list[FeedStatus]:
+async def feed_statuses(config: Config) -> list[FeedStatus]:
     """The status of every feed in `config`, in the file's order (see `status_report` for the whole picture)."""
-    return list(status_report(config).feeds)
+    return list((await status_report(config)).feeds)
 
 
 def _without_database(config: Config) -> StatusReport:

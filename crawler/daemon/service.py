@@ -48,7 +48,8 @@ from crawler.fetch.client import Fetcher, FetchError, Request, Response
 from crawler.maintenance.reindex import rebuild_lost_state
 from crawler.pipeline.poll import WORKER_MODULES, FeedResult, Pipeline, poll_interval, stale_temp_files
 from crawler.pipeline.workers import Workers, process_count
-from crawler.store.sqlite import FeedState, SqliteStore, StoreError
+from crawler.store import open_store
+from crawler.store.base import FeedState, Store, StoreError
 
 log = logging.getLogger("crawler")
 
@@ -349,7 +350,7 @@ class Daemon:
         self._initial = config
         self._rng = rng or random.Random()
         self.metrics = Metrics()
-        self._store: SqliteStore | None = None
+        self._store: Store | None = None
         self._store_error: str | None = None  # why the state database failed the last poll, until one succeeds
         self._gen: _Generation | None = None
         self._retired: list[_Generation] = []  # replaced by a reload, with polls under way
@@ -378,11 +379,12 @@ class Daemon:
         removed = await asyncio.to_thread(archive.remove_stale_temp_files, config.archive)
         if removed:
             log.info("removed temp files left by a crash", extra={"count": removed})
-        await asyncio.to_thread(rebuild_lost_state, config)
-        self._store = SqliteStore(config.state)
+        await rebuild_lost_state(config)
+        self._store = await open_store(config)
         self._digest = await asyncio.to_thread(self._file_digest)
         self._gen = self._generation(config, None)
-        self._last_success = max((s.last_success or 0.0 for s in self._store.all_feed_states()), default=0.0) or None
+        states = await self._store.all_feed_states()
+        self._last_success = max((s.last_success or 0.0 for s in states), default=0.0) or None
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_stop_signal, signum)
         loop.add_signal_handler(signal.SIGHUP, self._reload_now.set)
@@ -394,7 +396,7 @@ class Daemon:
         self._scheduler.start()
         for feed in config.feeds:
             if feed.enabled:
-                self._schedule(feed.name)
+                await self._schedule(feed.name)
         self.metrics.feeds.set(sum(feed.enabled for feed in config.feeds))
         helpers = [asyncio.create_task(self._beat()), asyncio.create_task(self._watch())]
         if health is not None:
@@ -420,7 +422,7 @@ class Daemon:
             await self._gen.workers.aclose()
             if health is not None:
                 health.close()
-            self._store.close()
+            await self._store.close()
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(signum)
         log.info("stopped", extra={"exit_code": self._exit_code})
@@ -487,13 +489,13 @@ class Daemon:
         pipeline = Pipeline(config, self._store, fetcher, stopping=self._hard_stop, workers=workers)
         return _Generation(config, fetcher, workers, pipeline)
 
-    def _schedule(self, name: str, *, changed: bool = False, not_before: float | None = None) -> None:
+    async def _schedule(self, name: str, *, changed: bool = False, not_before: float | None = None) -> None:
         assert self._gen is not None and self._store is not None and self._scheduler is not None
         feed = self._gen.config.feed(name)
         if feed is None or not feed.enabled or self._stopping:
             return
         try:
-            state = self._store.feed_state(name)
+            state = await self._store.feed_state(name)
         except StoreError as exc:
             # Without its state the next time is unknown: try again soon rather than never (a lost schedule would
             # leave the feed unpolled until a restart).
@@ -555,7 +557,7 @@ class Daemon:
         feed = gen.config.feed(name) if gen is not None else None
         if gen is None or feed is None or not feed.enabled:
             return
-        lost = self._store.replaced()
+        lost = await self._store.replaced()
         if lost is not None:
             self._stop_on_lost_store(lost)
             return
@@ -575,9 +577,9 @@ class Daemon:
             await self._release(gen)
         elapsed = time.monotonic() - started
         try:
-            state = self._store.feed_state(name)
+            state = await self._store.feed_state(name)
             if self._gen is not None and self._gen.config.feed(name) is not None:
-                self.metrics.pending.labels(name).set(self._store.counts(name).pending)
+                self.metrics.pending.labels(name).set((await self._store.counts(name)).pending)
         except StoreError as exc:
             self._store_failed(name, exc)
             result = None
@@ -594,7 +596,7 @@ class Daemon:
         # Done before scheduling, so that a next run due at once is not mistaken for this one still running.
         self._forget(name, asyncio.current_task())
         # A crashed poll stored no next time: wait a whole interval rather than retrying at once, in a loop.
-        self._schedule(name, not_before=None if result is not None else time.time() + feed.interval)
+        await self._schedule(name, not_before=None if result is not None else time.time() + feed.interval)
 
     def _stop_on_lost_store(self, why: str) -> None:
         # Writing on would go into a file no one will read again, and the next start would find no memory of what
@@ -726,9 +728,9 @@ class Daemon:
             self._unschedule(name)
             self.metrics.forget_feed(name)
         for name in changes.added:
-            self._schedule(name)
+            await self._schedule(name)
         for name in changes.changed:
-            self._schedule(name, changed=True)
+            await self._schedule(name, changed=True)
         self.metrics.feeds.set(sum(feed.enabled for feed in config.feeds))
         self.metrics.reloads.labels("applied").inc()
         log.info(

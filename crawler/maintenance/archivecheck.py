@@ -7,6 +7,7 @@ only: `crawler reindex` adopts them as they are, `crawler refetch` rewrites them
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,8 @@ from pathlib import Path
 from crawler.archive import files as archive
 from crawler.config.settings import Config
 from crawler.maintenance.reindex import read_article
-from crawler.store.sqlite import RecordedArticle, SqliteStore, StoreError
+from crawler.store import open_store, store_location
+from crawler.store.base import RecordedArticle, StoreError
 
 DELETED = "deleted"
 ADDED = "added"
@@ -78,24 +80,29 @@ def compare(
     return found
 
 
-def check_archive(config: Config) -> ArchiveReport:
+async def check_archive(config: Config) -> ArchiveReport:
     """Compare the archive with the state database and queue again the entries of articles whose files are gone."""
-    files = {
-        found.article_id: found.path.relative_to(config.archive).as_posix()
-        for found in archive.archived_files(config.archive)
-    }
-    if not config.state.exists():
+    files = await asyncio.to_thread(_archive_files, config.archive)
+    if not await store_location(config).exists():
         # Creating an empty one here would stop the next fetch from rebuilding it from the archive first.
         raise StoreError(f"{config.state}: no state database to compare with; `crawler reindex` builds one")
-    store = SqliteStore(config.state)
+    store = await open_store(config)
     try:
-        recorded = store.articles()
-        keys = {path: _body_key(config.archive / path) for path in files.values()}
-        differences = compare(recorded, store.archived_entry_ids(), files, keys)
-        requeued = store.requeue(d.article_id for d in differences if d.kind == DELETED)
+        recorded = await store.articles()
+        keys = await asyncio.to_thread(_body_keys, config.archive, files.values())
+        differences = compare(recorded, await store.archived_entry_ids(), files, keys)
+        requeued = await store.requeue(d.article_id for d in differences if d.kind == DELETED)
     finally:
-        store.close()
+        await store.close()
     return ArchiveReport(files=len(files), recorded=len(recorded), differences=tuple(differences), requeued=requeued)
+
+
+def _archive_files(root: Path) -> dict[str, str]:
+    return {found.article_id: found.path.relative_to(root).as_posix() for found in archive.archived_files(root)}
+
+
+def _body_keys(root: Path, paths: Iterable[str]) -> dict[str, str | None]:
+    return {path: _body_key(root / path) for path in paths}
 
 
 def _body_key(path: Path) -> str | None:

@@ -23,7 +23,8 @@ from crawler.identity.urls import normalize_url
 from crawler.maintenance.reindex import read_article
 from crawler.pipeline.compose import FetchedPage, Staged, stage_article
 from crawler.pipeline.poll import wants_page
-from crawler.store.sqlite import PendingEntry, SqliteStore, StoreError
+from crawler.store import open_store, store_location
+from crawler.store.base import PendingEntry, Store, StoreError
 
 _ID_RE = re.compile(r"[0-9a-f]{16}\Z")
 
@@ -65,46 +66,46 @@ class _Target:
     feed: FeedConfig | None
 
 
-def refetch(config: Config, selection: Selection) -> list[Refetched]:
+async def refetch(config: Config, selection: Selection) -> list[Refetched]:
     """Refetch the selected articles and rewrite each file in place; raise RefetchError when nothing matches."""
-    if not config.state.exists():
+    if not await store_location(config).exists():
         raise StoreError(f"{config.state}: no state database, so no record of what each article was archived from")
-    store = SqliteStore(config.state)
+    store = await open_store(config)
     try:
-        targets = _targets(config, store, selection)
-        return asyncio.run(_refetch_all(config, store, targets))
+        targets = await _targets(config, store, selection)
+        return await _refetch_all(config, store, targets)
     finally:
-        store.close()
+        await store.close()
 
 
-def _targets(config: Config, store: SqliteStore, selection: Selection) -> list[_Target]:
+async def _targets(config: Config, store: Store, selection: Selection) -> list[_Target]:
     if selection.article is not None:
-        article_id = _resolve(store, selection.article)
-        path = store.article_path(article_id)
+        article_id = await _resolve(store, selection.article)
+        path = await store.article_path(article_id)
         if path is None:
             raise RefetchError(f"{selection.article}: not archived")
-        return [_target(config, store, article_id, path)]
+        return [await _target(config, store, article_id, path)]
     targets: list[_Target] = []
-    for article in store.articles():
+    for article in await store.articles():
         if selection.feed not in article.feeds:
             continue
         if selection.since is not None:
             found = read_article(config.archive / article.path)
             if found is None or found.date is None or found.date < selection.since:
                 continue
-        targets.append(_target(config, store, article.article_id, article.path))
+        targets.append(await _target(config, store, article.article_id, article.path))
     if not targets:
         since = f" since {selection.since:%Y-%m-%d %H:%M}" if selection.since else ""
         raise RefetchError(f"feed '{selection.feed}': no archived articles{since}")
     return targets
 
 
-def _resolve(store: SqliteStore, wanted: str) -> str:
+async def _resolve(store: Store, wanted: str) -> str:
     """The article id named by `wanted`: an id as it is, a URL by the state's record of the URLs articles have."""
     if _ID_RE.match(wanted):
         return wanted
     try:
-        found = store.article_for_url(normalize_url(wanted))
+        found = await store.article_for_url(normalize_url(wanted))
     except ValueError:
         found = None
     if found is None:
@@ -112,20 +113,20 @@ def _resolve(store: SqliteStore, wanted: str) -> str:
     return found
 
 
-def _target(config: Config, store: SqliteStore, article_id: str, path: str) -> _Target:
-    for entry in store.entries_of(article_id):
+async def _target(config: Config, store: Store, article_id: str, path: str) -> _Target:
+    for entry in await store.entries_of(article_id):
         feed = config.feed(entry.feed)
         if feed is not None:
             return _Target(article_id, path, entry, feed)
     return _Target(article_id, path, None, None)
 
 
-async def _refetch_all(config: Config, store: SqliteStore, targets: list[_Target]) -> list[Refetched]:
+async def _refetch_all(config: Config, store: Store, targets: list[_Target]) -> list[Refetched]:
     async with Fetcher(config.http, config.politeness) as fetcher:
         return list(await asyncio.gather(*(_refetch_one(config, store, fetcher, t) for t in targets)))
 
 
-async def _refetch_one(config: Config, store: SqliteStore, fetcher: Fetcher, target: _Target) -> Refetched:
+async def _refetch_one(config: Config, store: Store, fetcher: Fetcher, target: _Target) -> Refetched:
     if target.entry is None or target.feed is None:
         why = "no feed in feeds.yaml listed it, so there are no settings to fetch it with"
         return Refetched(target.article_id, target.path, None, None, FAILED, why)
@@ -159,10 +160,13 @@ async def _refetch_one(config: Config, store: SqliteStore, fetcher: Fetcher, tar
         )
     except archive.ArchiveError as exc:
         return replace(done, status=FAILED, detail=str(exc))
-    return await asyncio.to_thread(_replace_file, config, store, target, staged, done)
+    replaced = await asyncio.to_thread(_replace_file, config, target, staged, done)
+    if replaced.status == REWRITTEN:
+        await store.record_refetched(target.article_id, staged.body_hash, staged.names)
+    return replaced
 
 
-def _replace_file(config: Config, store: SqliteStore, target: _Target, staged: Staged, done: Refetched) -> Refetched:
+def _replace_file(config: Config, target: _Target, staged: Staged, done: Refetched) -> Refetched:
     temp = Path(staged.temp)
     if staged.extract_error is not None:
         # The pipeline would fall back to the feed's text; here that would overwrite a body with a teaser.
@@ -174,5 +178,4 @@ def _replace_file(config: Config, store: SqliteStore, target: _Target, staged: S
         return done
     # Into the recorded place even if the page now names another canonical URL: the article keeps its id.
     archive.commit(temp, config.archive, Path(target.path))
-    store.record_refetched(target.article_id, staged.body_hash, staged.names)
     return replace(done, status=REWRITTEN)

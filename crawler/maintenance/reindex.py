@@ -10,9 +10,8 @@ another name of that article.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import os
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -24,7 +23,8 @@ from crawler.archive import files as archive
 from crawler.config.settings import Config
 from crawler.identity import keys as identity
 from crawler.render import document
-from crawler.store.sqlite import IndexedArticle, SqliteStore, StoreError, database_problem
+from crawler.store import open_store, store_location
+from crawler.store.base import IndexedArticle
 
 log = logging.getLogger("crawler.maintenance.reindex")
 
@@ -56,13 +56,13 @@ class ArticleFile:
         return identity.body_key(self.title, document.body_text(self.body))
 
 
-def rebuild_lost_state(config: Config) -> int | None:
+async def rebuild_lost_state(config: Config) -> int | None:
     """With no state database while the archive holds articles (it was deleted, or `state:` moved), rebuild its
     record of them as `crawler reindex` does, so that listed pages fetched again are recognised, not archived again;
     return how many articles it now records, or None when there was nothing to do."""
-    if config.state.exists() or next(archive.archived_files(config.archive), None) is None:
+    if await store_location(config).exists() or not await asyncio.to_thread(_holds_articles, config.archive):
         return None
-    rebuilt = reindex(config).articles
+    rebuilt = (await reindex(config)).articles
     log.warning(
         "no state database, but the archive holds articles: rebuilt its record of them from the archive "
         "(as crawler reindex), so that none is archived again",
@@ -71,14 +71,38 @@ def rebuild_lost_state(config: Config) -> int | None:
     return rebuilt
 
 
-def reindex(config: Config) -> ReindexResult:
+async def reindex(config: Config) -> ReindexResult:
     """Rebuild the articles table of the state database from the archive's files; a corrupt database is first
     moved aside (never deleted) and a fresh one built in its place."""
-    moved = _move_aside_if_corrupt(config.state)
+    location = store_location(config)
+    moved = await location.set_aside() if await location.problem() is not None else None
+    indexed, unreadable = await asyncio.to_thread(_index_archive, config.archive)
+    store = await open_store(config)
+    try:
+        # Said, not silently done: an article whose file was deleted leaves the record here (see check --archive).
+        present = {article.article_id for article in indexed}
+        dropped = tuple(sorted(a.article_id for a in await store.articles() if a.article_id not in present))
+        count = await store.rebuild_articles(indexed)
+    finally:
+        await store.close()
+    return ReindexResult(
+        articles=count,
+        unreadable=tuple(sorted(unreadable)),
+        moved_aside=Path(moved) if moved is not None else None,
+        dropped=dropped,
+    )
+
+
+def _holds_articles(root: Path) -> bool:
+    return next(archive.archived_files(root), None) is not None
+
+
+def _index_archive(root: Path) -> tuple[list[IndexedArticle], list[str]]:
+    """Every article file in the archive as the state records it, and the paths whose body could not be read."""
     indexed: list[IndexedArticle] = []
     unreadable: list[str] = []
-    for found in archive.archived_files(config.archive):
-        relative = found.path.relative_to(config.archive).as_posix()
+    for found in archive.archived_files(root):
+        relative = found.path.relative_to(root).as_posix()
         body_hash = _body_hash(found.path)
         if body_hash is None:
             unreadable.append(relative)
@@ -90,15 +114,7 @@ def reindex(config: Config) -> ReindexResult:
                 archived_at=found.path.stat().st_mtime,
             )
         )
-    store = SqliteStore(config.state)
-    try:
-        # Said, not silently done: an article whose file was deleted leaves the record here (see check --archive).
-        present = {article.article_id for article in indexed}
-        dropped = tuple(sorted(a.article_id for a in store.articles() if a.article_id not in present))
-        count = store.rebuild_articles(indexed)
-    finally:
-        store.close()
-    return ReindexResult(articles=count, unreadable=tuple(sorted(unreadable)), moved_aside=moved, dropped=dropped)
+    return indexed, unreadable
 
 
 def read_article(path: Path) -> ArticleFile | None:
@@ -145,17 +161,3 @@ def _date(value: object) -> datetime | None:
         return parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-
-
-def _move_aside_if_corrupt(state: Path) -> Path | None:
-    if not state.exists() or database_problem(state) is None:
-        return None
-    aside = state.with_name(f"{state.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
-    try:
-        for suffix in ("", "-wal", "-shm"):
-            source = Path(f"{state}{suffix}")
-            if source.exists():
-                os.replace(source, Path(f"{aside}{suffix}"))
-    except OSError as exc:
-        raise StoreError(f"{state}: corrupt, and it cannot be moved aside: {exc.strerror or exc}") from None
-    return aside

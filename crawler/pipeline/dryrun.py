@@ -15,18 +15,22 @@ from pathlib import Path
 from crawler.config.settings import Config, FeedConfig
 from crawler.fetch.client import Fetcher
 from crawler.pipeline.poll import Pipeline, WouldArchive
-from crawler.store.sqlite import SqliteStore
+from crawler.store import open_store, scratch_config, store_location
 
 
 async def dry_run(config: Config, feeds: Sequence[FeedConfig]) -> list[WouldArchive]:
     """Poll `feeds` once and list, per feed, the entries a real `fetch` would archive."""
     with tempfile.TemporaryDirectory(prefix="crawler-dry-run-") as scratch:
         # No state yet: an empty one outside the working folder, so that not even an empty database is left.
-        path = config.state if config.state.exists() else Path(scratch, "state.sqlite")
-        store = SqliteStore(path, read_only=path == config.state)
+        exists = await store_location(config).exists()
+        store = (
+            await open_store(config, read_only=True)
+            if exists
+            else await open_store(scratch_config(config, Path(scratch)))
+        )
         try:
             async with Fetcher(config.http, config.politeness) as fetcher:
                 pipeline = Pipeline(config, store, fetcher)
                 return list(await asyncio.gather(*(pipeline.would_archive(feed) for feed in feeds)))
         finally:
-            store.close()
+            await store.close()

@@ -29,7 +29,8 @@ from crawler.pipeline import rules
 from crawler.pipeline.compose import Composed, FetchedPage, Staged, compose, extract_fetched, place, stage_article
 from crawler.pipeline.workers import LostJob, WorkerCrashed, Workers, process_count
 from crawler.render import document
-from crawler.store.sqlite import ArchivedArticle, FeedState, NewEntry, PendingEntry, SqliteStore, Store, StoreError
+from crawler.store import open_store
+from crawler.store.base import ArchivedArticle, FeedState, NewEntry, PendingEntry, Store, StoreError
 
 log = logging.getLogger("crawler")
 
@@ -154,14 +155,14 @@ class Pipeline:
             raise
         except Exception as exc:
             log.exception("feed crashed", extra={"feed": feed.name, "url": feed.url})
-            return self._feed_crashed(feed, exc)
+            return await self._feed_crashed(feed, exc)
 
-    def _feed_crashed(self, feed: FeedConfig, exc: Exception) -> FeedResult:
+    async def _feed_crashed(self, feed: FeedConfig, exc: Exception) -> FeedResult:
         """A crashed poll fails like any other failure: counted, shown by `crawler status` and backed off, so that a
         poll that crashes every time is not tried again at once, forever."""
         result = FeedResult(feed=feed.name, url=feed.url)
         try:
-            return self._feed_failed(feed, self._state_for(feed), result, exc, time.time())
+            return await self._feed_failed(feed, await self._state_for(feed), result, exc, time.time())
         except StoreError:
             raise
         except Exception:
@@ -170,7 +171,7 @@ class Pipeline:
 
     async def _refresh(self, feed: FeedConfig) -> FeedResult:
         result = FeedResult(feed=feed.name, url=feed.url)
-        state = self._state_for(feed)
+        state = await self._state_for(feed)
         now = time.time()
         if state.gone:
             return replace(
@@ -184,7 +185,7 @@ class Pipeline:
                 raise _unconditional_304(response)
             parsed = await self._parse(feed, state, response)
         except (FetchError, FeedError) as exc:
-            return self._feed_failed(feed, state, result, exc, now)
+            return await self._feed_failed(feed, state, result, exc, now)
         notes: list[str] = []
         if response.permanent_redirect:
             notes.append(
@@ -194,11 +195,11 @@ class Pipeline:
         known = skipped = 0
         ttl = state.ttl  # a 304 says nothing new about the feed's <ttl>: keep what it said last
         if parsed is not None:
-            known, skipped, repeats = self._record_entries(feed, parsed)
+            known, skipped, repeats = await self._record_entries(feed, parsed)
             notes.extend(repeats)
             ttl = parsed.ttl
         outcomes = await self._archive_pending(feed)
-        self._store.save_feed_state(
+        await self._store.save_feed_state(
             replace(
                 state,
                 url=feed.url,
@@ -242,7 +243,7 @@ class Pipeline:
     async def would_archive(self, feed: FeedConfig) -> WouldArchive:
         """`fetch --dry-run`: poll `feed` as `refresh` does and list the entries it would archive (new ones and those
         still pending), fetching no article page and recording nothing."""
-        state = self._state_for(feed)
+        state = await self._state_for(feed)
         if state.gone:  # as `refresh`: a feed that answered 410 is not polled again
             return WouldArchive(feed.name, (), f"feed '{feed.name}': {feed.url}: gone (HTTP 410); remove it")
         request, _unconditional = _feed_request(feed, state, time.time())
@@ -252,18 +253,18 @@ class Pipeline:
         except (FetchError, FeedError) as exc:
             reason = exc.reason if isinstance(exc, FetchError) else str(exc)
             return WouldArchive(feed.name, (), f"feed '{feed.name}': {feed.url}: {reason}")
-        listed = [Entry.from_json(item.payload) for item in self._store.pending(feed.name)]
+        listed = [Entry.from_json(item.payload) for item in await self._store.pending(feed.name)]
         if parsed is not None:
-            stored = self._store.known_items(feed.name, (entry.key for entry in parsed.entries))
+            stored = await self._store.known_items(feed.name, (entry.key for entry in parsed.entries))
             keyed = identity.assign_keys(parsed.entries, stored).entries
-            known = self._store.known_keys(feed.name, (entry.key for entry in keyed))
+            known = await self._store.known_keys(feed.name, (entry.key for entry in keyed))
             listed.extend(entry for entry in keyed if entry.key not in known)
         # An entry whose link names an article already archived would be recorded as another name of it.
-        new = tuple(e for e in listed if not e.link or self._store.article_for_url(normalize_url(e.link)) is None)
-        return WouldArchive(feed.name, new)
+        new = [e for e in listed if not e.link or await self._store.article_for_url(normalize_url(e.link)) is None]
+        return WouldArchive(feed.name, tuple(new))
 
-    def _state_for(self, feed: FeedConfig) -> FeedState:
-        state = self._store.feed_state(feed.name)
+    async def _state_for(self, feed: FeedConfig) -> FeedState:
+        state = await self._store.feed_state(feed.name)
         if state.url is not None and state.url != feed.url:
             # The operator pointed the feed elsewhere: what we knew of the old URL no longer applies.
             return FeedState(name=feed.name, url=feed.url, next_poll=state.next_poll)
@@ -281,7 +282,7 @@ class Pipeline:
         async with self._parsing:
             return await self._workers.run(parse_feed, response.content, response.final_url, response.content_type)
 
-    def _feed_failed(
+    async def _feed_failed(
         self, feed: FeedConfig, state: FeedState, result: FeedResult, exc: Exception, now: float
     ) -> FeedResult:
         failures = state.failures + 1
@@ -290,7 +291,7 @@ class Pipeline:
         message = f"feed '{feed.name}': {feed.url}: {reason}"
         if gone:
             message += " (gone; remove it from feeds.yaml)"
-        self._store.save_feed_state(
+        await self._store.save_feed_state(
             replace(
                 state,
                 url=feed.url,
@@ -305,20 +306,20 @@ class Pipeline:
         log.warning("feed failed", extra={"feed": feed.name, "url": feed.url, "error": reason})
         return replace(result, errors=(message,), failed=0)
 
-    def _record_entries(self, feed: FeedConfig, parsed: ParsedFeed) -> tuple[int, int, list[str]]:
+    async def _record_entries(self, feed: FeedConfig, parsed: ParsedFeed) -> tuple[int, int, list[str]]:
         """Record the feed's new entries as pending, or as skipped where its rules leave them out; return how many
         were already known, how many were skipped, and a line for each GUID the feed newly repeats for another item
         (a broken feed: each such item is kept as its own)."""
-        stored = self._store.known_items(feed.name, (entry.key for entry in parsed.entries))
+        stored = await self._store.known_items(feed.name, (entry.key for entry in parsed.entries))
         keyed = identity.assign_keys(parsed.entries, stored)
-        known = self._store.known_keys(feed.name, (entry.key for entry in keyed.entries))
+        known = await self._store.known_keys(feed.name, (entry.key for entry in keyed.entries))
         fresh = [entry for entry in keyed.entries if entry.key not in known]
         # The stored state, not _state_for's: a feed pointed at a new URL is not polled for the first time.
-        first_poll = self._store.feed_state(feed.name).last_success is None
+        first_poll = (await self._store.feed_state(feed.name)).last_success is None
         chosen = rules.select(fresh, rules.Rules.of(feed), first_poll=first_poll)
         seen_at = time.time()
-        self._store.add_pending(feed.name, map(_new_entry, chosen.wanted), seen_at)
-        self._store.add_skipped(feed.name, map(_new_entry, chosen.skipped), seen_at)
+        await self._store.add_pending(feed.name, map(_new_entry, chosen.wanted), seen_at)
+        await self._store.add_skipped(feed.name, map(_new_entry, chosen.skipped), seen_at)
         fresh_repeats: dict[str, list[Entry]] = {}
         for entry in keyed.repeated:
             if entry.key not in known and entry.guid is not None:  # a repeat already recorded was reported then
@@ -333,7 +334,7 @@ class Pipeline:
         return len(known), len(chosen.skipped), repeats
 
     async def _archive_pending(self, feed: FeedConfig) -> list[EntryOutcome]:
-        pending = self._store.pending(feed.name)
+        pending = await self._store.pending(feed.name)
         self.articles_left += len(pending)
         self._progress.found(len(pending))
         self._workers.expect(len(pending))
@@ -361,7 +362,7 @@ class Pipeline:
             # the feed's own content is archived instead, as for a page that cannot be had: never a crash per poll.
             log.exception("article crashed", extra={"feed": feed.name, "url": item.link})
             crash = _crash(exc)
-            attempts = self._store.record_failure(feed.name, item.key, crash)
+            attempts = await self._store.record_failure(feed.name, item.key, crash)
             if attempts >= MAX_PAGE_ATTEMPTS:
                 return await self._archive_feed_text(feed, item, f"{crash} ({attempts} times)")
             return EntryOutcome("failed", error=f"feed '{feed.name}': {item.link or item.key}: {crash}")
@@ -390,11 +391,11 @@ class Pipeline:
         entry = Entry.from_json(item.payload)
         link = normalize_url(entry.link) if entry.link else None
         if link is not None:
-            existing = self._store.article_for_url(link)
+            existing = await self._store.article_for_url(link)
             if existing is None and link in self._in_flight:
                 existing = await asyncio.shield(self._in_flight[link])
             if existing is not None:
-                self._store.record_duplicate(feed.name, item.key, existing, (link,))
+                await self._store.record_duplicate(feed.name, item.key, existing, (link,))
                 return EntryOutcome("known")
             future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
             self._in_flight[link] = future
@@ -436,7 +437,7 @@ class Pipeline:
                 if fallback_reason is None:
                     page = FetchedPage(response.content, response.content_type, response.final_url)
             except FetchError as exc:
-                attempts = self._store.record_failure(feed.name, item.key, exc.reason)
+                attempts = await self._store.record_failure(feed.name, item.key, exc.reason)
                 if exc.transient and attempts < MAX_PAGE_ATTEMPTS:
                     again = f"will try again on the next poll (attempt {attempts} of {MAX_PAGE_ATTEMPTS})"
                     return EntryOutcome("failed", error=f"feed '{feed.name}': {exc.url}: {exc.reason}; {again}"), None
@@ -445,7 +446,7 @@ class Pipeline:
             try:
                 staged = await self._stage(feed, item, entry, page, final_url)
             except WorkerCrashed as exc:
-                attempts = self._store.record_failure(feed.name, item.key, str(exc))
+                attempts = await self._store.record_failure(feed.name, item.key, str(exc))
                 if page is None or attempts < MAX_PAGE_ATTEMPTS:
                     return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
                 # This page took a worker down on every try (a crash in a C library on hostile markup, say): the
@@ -459,15 +460,15 @@ class Pipeline:
                 "extraction shorter than the feed's text; keeping the feed's",
                 extra={"feed": feed.name, "url": final_url},
             )
-        missed = self._selector_checked(feed, page, staged)
+        missed = await self._selector_checked(feed, page, staged)
         outcome, archived_id = await self._commit_staged(feed, item, entry, link, staged, fallback_reason)
         return replace(outcome, selector_missed=missed), archived_id
 
-    def _selector_checked(self, feed: FeedConfig, page: FetchedPage | None, staged: Staged) -> str | None:
+    async def _selector_checked(self, feed: FeedConfig, page: FetchedPage | None, staged: Staged) -> str | None:
         """Record whether the feed's `body:` selector matched the page; a warning line when it did not."""
         if page is None or not feed.body:
             return None
-        self._store.record_selector(feed.name, page.url, feed.body, missed=staged.selector_missed is not None)
+        await self._store.record_selector(feed.name, page.url, feed.body, missed=staged.selector_missed is not None)
         if staged.selector_missed is None:
             return None
         how = _INSTEAD.get(staged.method, "the feed's own content was archived")
@@ -536,7 +537,7 @@ class Pipeline:
         existing = await self._existing(names, staged, keys)
         if existing is not None:
             archive.discard(Path(staged.temp))
-            self._store.record_duplicate(feed.name, item.key, existing, names)
+            await self._store.record_duplicate(feed.name, item.key, existing, names)
             return EntryOutcome("known"), existing
         committed: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         for key in keys:
@@ -562,10 +563,12 @@ class Pipeline:
     async def _existing(self, names: tuple[str, ...], staged: Staged, keys: tuple[str, ...]) -> str | None:
         """The id of the article already archived (or being committed) under one of these names, if any."""
         while True:
-            existing = next((found for url in names if (found := self._store.article_for_url(url))), None)
+            existing = None
+            for url in names:
+                existing = existing or await self._store.article_for_url(url)
             if existing is None and staged.text_chars >= MIN_DEDUP_TEXT:
-                existing = self._store.article_for_body(staged.body_hash)
-            if existing is None and self._store.article_path(staged.article_id) is not None:
+                existing = await self._store.article_for_body(staged.body_hash)
+            if existing is None and await self._store.article_path(staged.article_id) is not None:
                 # Its canonical URL is one already archived (known by id alone after `crawler reindex`).
                 existing = staged.article_id
             if existing is not None:
@@ -639,7 +642,7 @@ class _Commits:
             errors = await asyncio.to_thread(archive.commit_all, moves, self._root)
             moved = [one for one, error in zip(group, errors, strict=True) if error is None]
             if moved:
-                self._store.record_archived_all([(one.feed, one.key, one.article) for one in moved])
+                await self._store.record_archived_all([(one.feed, one.key, one.article) for one in moved])
             outcomes = list(errors)
         except asyncio.CancelledError:
             for one in group:
@@ -728,8 +731,8 @@ async def fetch_feeds(
 ) -> list[FeedResult]:
     """Poll `feeds` once, all at once (the fetcher's per-host caps keep it polite), and archive what is new."""
     await asyncio.to_thread(archive.remove_stale_temp_files, config.archive)
-    await asyncio.to_thread(rebuild_lost_state, config)
-    store = SqliteStore(config.state)
+    await rebuild_lost_state(config)
+    store = await open_store(config)
     workers = Workers(process_count(config.workers), preload=WORKER_MODULES, on_crash=stale_temp_files(config))
     try:
         async with Fetcher(config.http, config.politeness, transport=transport) as fetcher:
@@ -750,7 +753,7 @@ async def fetch_feeds(
             return [result for result in results if result is not None]
     finally:
         await workers.aclose()
-        store.close()
+        await store.close()
 
 
 @dataclass(frozen=True)

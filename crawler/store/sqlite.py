@@ -1,647 +1,227 @@
-"""State: feeds' poll state, entries seen, articles archived and the URLs they are known by.
+"""The SQLite backend: `SqliteStore`, the Store on one SQLite file, and `SqliteLocation`, the file before it is opened.
 
-`Store` is the whole interface the rest of the crawler uses; `SqliteStore` implements it on one SQLite file in WAL
-mode. A PostgreSQL implementation needs only the same methods: the SQL here is plain, with `?` placeholders.
+Every call runs on the store's own thread (a single-thread executor): SQLite's busy wait on a locked database (up to
+the timeout, 10 s) then holds that thread, never the event loop, and calls are served one at a time, in order, on
+the one connection that thread opened.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import functools
+import os
 import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import ParamSpec, TypeVar
 
-from crawler.errors import CrawlerError
 from crawler.identity.keys import ItemFacts
+from crawler.store.base import (
+    ArchivedArticle,
+    ArchivedCounts,
+    ArticleClaim,
+    Claim,
+    FeedCounts,
+    FeedState,
+    IndexedArticle,
+    NewEntry,
+    PendingEntry,
+    RecordedArticle,
+    SelectorMisses,
+    StoreError,
+)
+from crawler.store.sqlite_db import SqliteDatabase
 
-SCHEMA_VERSION = 1
+P = ParamSpec("P")
+T = TypeVar("T")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS feeds (
-    name TEXT PRIMARY KEY,
-    url TEXT,
-    etag TEXT,
-    last_modified TEXT,
-    body_hash TEXT,
-    last_poll REAL,
-    last_success REAL,
-    next_poll REAL,
-    last_unconditional REAL,
-    failures INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    gone INTEGER NOT NULL DEFAULT 0,
-    moved_to TEXT,
-    ttl REAL
-);
-CREATE TABLE IF NOT EXISTS entries (
-    feed TEXT NOT NULL,
-    entry_key TEXT NOT NULL,
-    link TEXT,
-    state TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    article_id TEXT,
-    first_seen REAL NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    PRIMARY KEY (feed, entry_key)
-);
-CREATE INDEX IF NOT EXISTS entries_state ON entries (feed, state);
-CREATE TABLE IF NOT EXISTS articles (
-    id TEXT PRIMARY KEY,
-    path TEXT NOT NULL,
-    body_hash TEXT,
-    archived_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS articles_body ON articles (body_hash);
-CREATE TABLE IF NOT EXISTS urls (url TEXT PRIMARY KEY, article_id TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS selector_checks (
-    feed TEXT NOT NULL,
-    at REAL NOT NULL,
-    url TEXT NOT NULL,
-    selector TEXT NOT NULL,
-    missed INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS selector_checks_feed ON selector_checks (feed, at);
-"""
-
-SELECTOR_CHECKS_KEPT = 20  # a feed's last pages whose `body:` selector was tried: what `crawler status` judges by
-
-PENDING = "pending"
-ARCHIVED = "archived"
-DUPLICATE = "duplicate"
-SKIPPED = "skipped"  # listed by the feed, never fetched: a keep/block rule or the first poll's backfill left it out
-
-
-class StoreError(CrawlerError):
-    """The state database cannot be used (locked, corrupt, unwritable); the message says what to do."""
-
-
-@dataclass(frozen=True)
-class FeedState:
-    """What we remember about polling one feed."""
-
-    name: str
-    url: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    body_hash: str | None = None
-    last_poll: float | None = None
-    last_success: float | None = None
-    next_poll: float | None = None
-    last_unconditional: float | None = None
-    failures: int = 0
-    last_error: str | None = None
-    gone: bool = False
-    moved_to: str | None = None
-    ttl: float | None = None  # seconds the feed itself asks between polls, kept for polls that answer 304
-
-
-@dataclass(frozen=True)
-class PendingEntry:
-    """An entry found in a feed and not yet archived: enough to archive it even if the feed drops it."""
-
-    feed: str
-    key: str
-    link: str | None
-    payload: str
-    first_seen: float
-    attempts: int
-    last_error: str | None
-
-
-@dataclass(frozen=True)
-class NewEntry:
-    """An entry to record as pending."""
-
-    key: str
-    link: str | None
-    payload: str
-
-
-@dataclass(frozen=True)
-class ArchivedArticle:
-    """An article file now in place, and every URL it should be known by."""
-
-    article_id: str
-    path: str
-    body_hash: str
-    urls: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class IndexedArticle:
-    """An article file found in the archive, as `crawler reindex` records it."""
-
-    article_id: str
-    path: str
-    body_hash: str | None  # None when the file's body could not be read
-    archived_at: float
-
-
-@dataclass(frozen=True)
-class RecordedArticle:
-    """An archived article as the state database records it, with the feeds that listed it."""
-
-    article_id: str
-    path: str
-    body_hash: str | None
-    archived_at: float
-    feeds: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class FeedCounts:
-    """How many of a feed's entries are archived (or recognised as duplicates), how many wait, and how many of
-    those waiting have failed at least once (their page could not be fetched or archived)."""
-
-    archived: int
-    pending: int
-    failing: int = 0
-
-
-@dataclass(frozen=True)
-class SelectorMisses:
-    """How a feed's `body:` selector fared on its last pages: how many it matched nothing on, of how many tried,
-    and the last page it missed on."""
-
-    missed: int
-    checked: int
-    last_url: str | None = None
-    selector: str | None = None
-
-
-@dataclass(frozen=True)
-class ArchivedCounts:
-    """A feed's articles: `archived` are those first archived for it (each file counted by one feed only, so the
-    column adds up to the archive's files); `also_listed` are articles it lists that another feed archived first."""
-
-    archived: int
-    also_listed: int
-
-
-class Store(Protocol):
-    """Everything the crawler keeps between runs."""
-
-    def feed_state(self, name: str) -> FeedState: ...
-    def save_feed_state(self, state: FeedState) -> None: ...
-    def all_feed_states(self) -> list[FeedState]: ...
-    def known_keys(self, feed: str, keys: Iterable[str]) -> set[str]: ...
-    def known_items(self, feed: str, keys: Iterable[str]) -> dict[str, ItemFacts]: ...
-    def article_for_url(self, url: str) -> str | None: ...
-    def article_for_body(self, body_hash: str) -> str | None: ...
-    def article_path(self, article_id: str) -> str | None: ...
-    def add_pending(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int: ...
-    def add_skipped(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int: ...
-    def pending(self, feed: str) -> list[PendingEntry]: ...
-    def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> None: ...
-    def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None: ...
-    def record_failure(self, feed: str, key: str, error: str) -> int: ...
-    def counts(self, feed: str) -> FeedCounts: ...
-    def worst_failing(self, feed: str) -> PendingEntry | None: ...
-    def record_selector(self, feed: str, url: str, selector: str, *, missed: bool) -> None: ...
-    def close(self) -> None: ...
+BUSY_TIMEOUT = 10.0  # seconds SQLite waits for another process's write lock before the call fails with StoreError
 
 
 class SqliteStore:
-    """The Store on one SQLite file (WAL mode), safe to share between the event loop and worker threads."""
+    """The Store on one SQLite file (WAL mode); build it with `SqliteStore.open` (or `crawler.store.open_store`)."""
 
-    def __init__(self, path: Path, *, timeout: float = 10.0, read_only: bool = False) -> None:
-        self._path = path
-        self._lock = threading.RLock()
-        if read_only:
-            self._open_read_only(path, timeout)
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=timeout, check_same_thread=False, isolation_level=None)
-            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            # NORMAL in WAL mode loses nothing when the process dies, only (at worst) the last commits on power loss;
-            # the archive files themselves are fsynced, and a lost record only means a re-check, never a duplicate.
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.executescript(_SCHEMA)
-            _migrate(self._db)
-            self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            # Which file this is, to notice when the path comes to name another one (or none) while we run.
-            self._identity = _file_identity(path)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(_explain(path, exc)) from None
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot open the state database: {exc.strerror or exc}") from None
+    def __init__(self, executor: ThreadPoolExecutor, db: SqliteDatabase) -> None:
+        self._executor = executor
+        self._db = db
 
-    def _open_read_only(self, path: Path, timeout: float) -> None:
-        """Open an existing database so that nothing can be written to it (`fetch --dry-run`, `list`): any write
+    @classmethod
+    async def open(cls, path: Path, *, timeout: float = BUSY_TIMEOUT, read_only: bool = False) -> SqliteStore:
+        """Open (creating unless `read_only`) the database at `path` on a thread of its own; read-only, any write
         fails with StoreError instead of changing the state."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawler-store")
         try:
-            self._db = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro",
-                uri=True,
-                timeout=timeout,
-                check_same_thread=False,
-                isolation_level=None,
+            db = await asyncio.get_running_loop().run_in_executor(
+                executor, functools.partial(SqliteDatabase, path, timeout=timeout, read_only=read_only)
             )
-            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._db.execute("SELECT COUNT(*) FROM articles").fetchone()
-            self._identity = _file_identity(path)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(_explain(path, exc)) from None
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        return cls(executor, db)
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            except sqlite3.DatabaseError as exc:
-                raise StoreError(_explain(self._path, exc)) from None
+    async def _call(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, functools.partial(method, *args, **kwargs)
+        )
 
-    def _query(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                return self._db.execute(sql, args).fetchall()
-            except sqlite3.DatabaseError as exc:
-                raise StoreError(_explain(self._path, exc)) from None
-
-    def feed_state(self, name: str) -> FeedState:
+    async def feed_state(self, name: str) -> FeedState:
         """The stored state of feed `name` (a fresh one if it was never polled)."""
-        rows = self._query(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE name = ?", (name,))
-        return _feed_state(rows[0]) if rows else FeedState(name=name)
+        return await self._call(self._db.feed_state, name)
 
-    def all_feed_states(self) -> list[FeedState]:
-        """Every feed the database knows of."""
-        return [_feed_state(row) for row in self._query(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY name")]
-
-    def save_feed_state(self, state: FeedState) -> None:
+    async def save_feed_state(self, state: FeedState) -> None:
         """Replace the stored state of `state.name`."""
-        values = (
-            state.name,
-            state.url,
-            state.etag,
-            state.last_modified,
-            state.body_hash,
-            state.last_poll,
-            state.last_success,
-            state.next_poll,
-            state.last_unconditional,
-            state.failures,
-            state.last_error,
-            int(state.gone),
-            state.moved_to,
-            state.ttl,
-        )
-        with self._transaction() as db:
-            db.execute(
-                f"INSERT OR REPLACE INTO feeds ({_FEED_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values
-            )
+        await self._call(self._db.save_feed_state, state)
 
-    def known_keys(self, feed: str, keys: Iterable[str]) -> set[str]:
-        """Which of `keys` the feed has listed before (archived, duplicate or pending)."""
-        wanted = list(keys)
-        known: set[str] = set()
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            rows = self._query(
-                f"SELECT entry_key FROM entries WHERE feed = ? AND entry_key IN ({marks})", (feed, *chunk)
-            )
-            known.update(str(row[0]) for row in rows)
-        return known
+    async def all_feed_states(self) -> list[FeedState]:
+        """Every feed the database knows of."""
+        return await self._call(self._db.all_feed_states)
 
-    def known_items(self, feed: str, keys: Iterable[str]) -> dict[str, ItemFacts]:
-        """The link and title of each of `keys` the feed has listed before: what tells a repeated GUID's items apart."""
-        wanted = list(dict.fromkeys(keys))
-        known: dict[str, ItemFacts] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            # The title is read from the stored entry in SQL: no entry's whole payload is loaded for it.
-            rows = self._query(
-                "SELECT entry_key, link, json_extract(payload, '$.title') FROM entries "
-                f"WHERE feed = ? AND entry_key IN ({marks})",
-                (feed, *chunk),
-            )
-            known.update((str(row[0]), ItemFacts(link=_opt(row[1]), title=_opt(row[2]))) for row in rows)
-        return known
+    async def known_keys(self, feed: str, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` the feed has listed before (archived, duplicate, skipped or pending)."""
+        return await self._call(self._db.known_keys, feed, tuple(keys))
 
-    def article_for_url(self, url: str) -> str | None:
-        """The id of the article known by normalized `url`, if any."""
-        rows = self._query("SELECT article_id FROM urls WHERE url = ?", (url,))
-        return str(rows[0][0]) if rows else None
+    async def known_items(self, feed: str, keys: Iterable[str]) -> dict[str, ItemFacts]:
+        """The link and title of each of `keys` the feed has listed before."""
+        return await self._call(self._db.known_items, feed, tuple(keys))
 
-    def article_for_body(self, body_hash: str) -> str | None:
-        """The id of an article whose body text hashes to `body_hash`, if any."""
-        rows = self._query("SELECT id FROM articles WHERE body_hash = ? LIMIT 1", (body_hash,))
-        return str(rows[0][0]) if rows else None
-
-    def article_path(self, article_id: str) -> str | None:
-        """The archive-relative path of article `article_id`, if archived."""
-        rows = self._query("SELECT path FROM articles WHERE id = ?", (article_id,))
-        return str(rows[0][0]) if rows else None
-
-    def add_pending(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int:
+    async def add_pending(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int:
         """Record new entries as pending (before any page is fetched); return how many were new."""
-        return self._add_entries(feed, entries, seen_at, PENDING)
+        return await self._call(self._db.add_pending, feed, tuple(entries), seen_at)
 
-    def add_skipped(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int:
+    async def add_skipped(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int:
         """Record new entries as skipped: known from now on, never fetched; return how many were new."""
-        return self._add_entries(feed, entries, seen_at, SKIPPED)
+        return await self._call(self._db.add_skipped, feed, tuple(entries), seen_at)
 
-    def _add_entries(self, feed: str, entries: Iterable[NewEntry], seen_at: float, state: str) -> int:
-        added = 0
-        with self._transaction() as db:
-            for entry in entries:
-                cursor = db.execute(
-                    "INSERT OR IGNORE INTO entries (feed, entry_key, link, state, payload, first_seen) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (feed, entry.key, entry.link, state, entry.payload, seen_at),
-                )
-                added += cursor.rowcount
-        return added
-
-    def pending(self, feed: str) -> list[PendingEntry]:
+    async def pending(self, feed: str) -> list[PendingEntry]:
         """The feed's entries not yet archived, oldest first."""
-        rows = self._query(
-            "SELECT entry_key, link, payload, first_seen, attempts, last_error FROM entries "
-            "WHERE feed = ? AND state = ? ORDER BY first_seen, rowid",
-            (feed, PENDING),
-        )
-        return [_pending(feed, row) for row in rows]
+        return await self._call(self._db.pending, feed)
 
-    def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> None:
-        """Each (feed, entry key, article) whose file is in place: record the article, the URLs it is known by, and
-        the entry as done; all in one transaction."""
-        now = time.time()
-        with self._transaction() as db:
-            for feed, key, article in archived:
-                db.execute(
-                    "INSERT OR REPLACE INTO articles (id, path, body_hash, archived_at) VALUES (?, ?, ?, ?)",
-                    (article.article_id, article.path, article.body_hash, now),
-                )
-                _add_urls(db, article.article_id, article.urls)
-                db.execute(
-                    "UPDATE entries SET state = ?, article_id = ?, last_error = NULL WHERE feed = ? AND entry_key = ?",
-                    (ARCHIVED, article.article_id, feed, key),
-                )
-
-    def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None:
-        """The entry is an article already archived under another name: remember the names, write nothing."""
-        with self._transaction() as db:
-            _add_urls(db, article_id, urls)
-            db.execute(
-                "UPDATE entries SET state = ?, article_id = ?, last_error = NULL WHERE feed = ? AND entry_key = ?",
-                (DUPLICATE, article_id, feed, key),
-            )
-
-    def record_failure(self, feed: str, key: str, error: str) -> int:
+    async def record_failure(self, feed: str, key: str, error: str) -> int:
         """Count a failed attempt at the entry's page; return the attempts so far."""
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE entries SET attempts = attempts + 1, last_error = ? WHERE feed = ? AND entry_key = ?",
-                (error, feed, key),
-            )
-            row = db.execute("SELECT attempts FROM entries WHERE feed = ? AND entry_key = ?", (feed, key)).fetchone()
-        return int(row[0]) if row else 0
+        return await self._call(self._db.record_failure, feed, key, error)
 
-    def counts(self, feed: str) -> FeedCounts:
+    async def article_for_url(self, url: str) -> str | None:
+        """The id of the article known by normalized `url`, if any."""
+        return await self._call(self._db.article_for_url, url)
+
+    async def article_for_body(self, body_hash: str) -> str | None:
+        """The id of an article whose body key is `body_hash`, if any."""
+        return await self._call(self._db.article_for_body, body_hash)
+
+    async def article_path(self, article_id: str) -> str | None:
+        """The archive-relative path of article `article_id`, if archived."""
+        return await self._call(self._db.article_path, article_id)
+
+    async def claim(self, claim: ArticleClaim, now: float) -> Claim:
+        """Claim the article's names for its entry, in one transaction (see SqliteDatabase.claim)."""
+        return await self._call(self._db.claim, claim, now)
+
+    async def release_claim(self, feed: str, entry_key: str) -> None:
+        """Give up the names the entry claimed."""
+        await self._call(self._db.release_claim, feed, entry_key)
+
+    async def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> None:
+        """Each (feed, entry key, article) whose file is in place: recorded, with its URLs, in one transaction."""
+        await self._call(self._db.record_archived_all, tuple(archived))
+
+    async def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None:
+        """The entry is an article already archived under another name: remember the names, write nothing."""
+        await self._call(self._db.record_duplicate, feed, key, article_id, tuple(urls))
+
+    async def counts(self, feed: str) -> FeedCounts:
         """Archived and pending entry counts of one feed."""
-        rows = self._query(
-            "SELECT state, COUNT(*), SUM(attempts > 0) FROM entries WHERE feed = ? GROUP BY state", (feed,)
-        )
-        by_state = {str(state): int(str(count)) for state, count, _failing in rows}
-        failing = next((int(str(failed or 0)) for state, _count, failed in rows if state == PENDING), 0)
-        return FeedCounts(
-            archived=by_state.get(ARCHIVED, 0) + by_state.get(DUPLICATE, 0),
-            pending=by_state.get(PENDING, 0),
-            failing=failing,
-        )
+        return await self._call(self._db.counts, feed)
 
-    def worst_failing(self, feed: str) -> PendingEntry | None:
-        """The feed's pending entry that has failed most often (the newest of those), or None when none failed."""
-        rows = self._query(
-            "SELECT entry_key, link, payload, first_seen, attempts, last_error FROM entries "
-            "WHERE feed = ? AND state = ? AND attempts > 0 ORDER BY attempts DESC, first_seen DESC, rowid DESC LIMIT 1",
-            (feed, PENDING),
-        )
-        return _pending(feed, rows[0]) if rows else None
+    async def worst_failing(self, feed: str) -> PendingEntry | None:
+        """The feed's pending entry that has failed most often (the newest of those), or None."""
+        return await self._call(self._db.worst_failing, feed)
 
-    def record_selector(self, feed: str, url: str, selector: str, *, missed: bool) -> None:
-        """Remember whether the feed's `body:` selector matched on the page at `url`; only the feed's last
-        SELECTOR_CHECKS_KEPT pages are kept."""
-        with self._transaction() as db:
-            db.execute(
-                "INSERT INTO selector_checks (feed, at, url, selector, missed) VALUES (?, ?, ?, ?, ?)",
-                (feed, time.time(), url, selector, int(missed)),
-            )
-            db.execute(
-                "DELETE FROM selector_checks WHERE feed = ? AND rowid NOT IN "
-                "(SELECT rowid FROM selector_checks WHERE feed = ? ORDER BY at DESC, rowid DESC LIMIT ?)",
-                (feed, feed, SELECTOR_CHECKS_KEPT),
-            )
+    async def record_selector(self, feed: str, url: str, selector: str, *, missed: bool) -> None:
+        """Remember whether the feed's `body:` selector matched on the page at `url`."""
+        await self._call(self._db.record_selector, feed, url, selector, missed=missed)
 
-    def selector_misses(self, feed: str, selector: str | None) -> SelectorMisses:
-        """How the feed's current `body:` selector fared on its last pages (checks of an earlier selector do not
-        count: fixing the selector clears the feed's record)."""
-        if not selector:
-            return SelectorMisses(0, 0)
-        rows = self._query(
-            "SELECT missed, url FROM selector_checks WHERE feed = ? AND selector = ? ORDER BY at DESC, rowid DESC",
-            (feed, selector),
-        )
-        last = next((str(url) for missed, url in rows if missed), None)
-        return SelectorMisses(sum(int(missed) for missed, _url in rows), len(rows), last, selector)
+    async def selector_misses(self, feed: str, selector: str | None) -> SelectorMisses:
+        """How the feed's current `body:` selector fared on its last pages."""
+        return await self._call(self._db.selector_misses, feed, selector)
 
-    def archived_counts(self) -> dict[str, ArchivedCounts]:
-        """Per feed, its articles counted once: an article listed by several feeds belongs to the one that archived
-        it (else the one that listed it first); to the others it is `also_listed`."""
-        rows = self._query(
-            "WITH listed AS (SELECT DISTINCT feed, article_id FROM entries "
-            "  WHERE state IN (?, ?) AND article_id IS NOT NULL), "
-            "owner AS (SELECT article_id, feed FROM (SELECT article_id, feed, ROW_NUMBER() OVER ("
-            "  PARTITION BY article_id ORDER BY state != ?, first_seen, rowid) AS rank FROM entries "
-            "  WHERE state IN (?, ?) AND article_id IS NOT NULL) WHERE rank = 1) "
-            "SELECT listed.feed, SUM(owner.feed = listed.feed), SUM(owner.feed != listed.feed) "
-            "FROM listed JOIN owner USING (article_id) GROUP BY listed.feed",
-            (ARCHIVED, DUPLICATE, ARCHIVED, ARCHIVED, DUPLICATE),
-        )
-        return {str(feed): ArchivedCounts(int(own or 0), int(other or 0)) for feed, own, other in rows}
+    async def archived_counts(self) -> dict[str, ArchivedCounts]:
+        """Per feed, its articles counted once (see SqliteDatabase.archived_counts)."""
+        return await self._call(self._db.archived_counts)
 
-    def article_count(self) -> int:
+    async def article_count(self) -> int:
         """How many archived articles the database records."""
-        return int(str(self._query("SELECT COUNT(*) FROM articles")[0][0]))
+        return await self._call(self._db.article_count)
 
-    def rebuild_articles(self, articles: Iterable[IndexedArticle]) -> int:
-        """Make the articles table list exactly `articles` (the archive's files), in one transaction; return how
-        many rows it now holds. Entries, URLs and feed state are kept as they are."""
-        rows = [(a.article_id, a.path, a.body_hash, a.archived_at) for a in articles]
-        with self._transaction() as db:
-            db.execute("DELETE FROM articles")
-            db.executemany(
-                "INSERT OR REPLACE INTO articles (id, path, body_hash, archived_at) VALUES (?, ?, ?, ?)", rows
-            )
-            count = db.execute("SELECT COUNT(*) FROM articles").fetchone()
-        return int(count[0])
+    async def articles(self) -> list[RecordedArticle]:
+        """Every archived article the database records, with the feeds whose entries named it."""
+        return await self._call(self._db.articles)
 
-    def articles(self) -> list[RecordedArticle]:
-        """Every archived article the database records, with the feeds whose entries named it (archived first)."""
-        feeds: dict[str, list[str]] = {}
-        for article_id, feed in self._query(
-            "SELECT article_id, feed FROM entries WHERE article_id IS NOT NULL AND state IN (?, ?) "
-            "GROUP BY article_id, feed ORDER BY article_id, MAX(state = ?) DESC, MIN(first_seen), feed",
-            (ARCHIVED, DUPLICATE, ARCHIVED),
-        ):
-            feeds.setdefault(str(article_id), []).append(str(feed))
-        rows = self._query("SELECT id, path, body_hash, archived_at FROM articles ORDER BY id")
-        return [
-            RecordedArticle(
-                article_id=str(row[0]),
-                path=str(row[1]),
-                body_hash=_opt(row[2]),
-                archived_at=float(row[3]),
-                feeds=tuple(feeds.get(str(row[0]), ())),
-            )
-            for row in rows
-        ]
+    async def archived_entry_ids(self) -> set[str]:
+        """The ids of every article some feed's entry was archived as (or recognised as a duplicate of)."""
+        return await self._call(self._db.archived_entry_ids)
 
-    def archived_entry_ids(self) -> set[str]:
-        """The ids of every article that some feed's entry was archived as (or recognised as a duplicate of),
-        whether or not the articles table still lists it (`reindex` drops the rows of files that are gone)."""
-        rows = self._query(
-            "SELECT DISTINCT article_id FROM entries WHERE article_id IS NOT NULL AND state IN (?, ?)",
-            (ARCHIVED, DUPLICATE),
-        )
-        return {str(row[0]) for row in rows}
+    async def entries_of(self, article_id: str) -> list[PendingEntry]:
+        """The entries archived as article `article_id` (or as duplicates of it), the archived one first."""
+        return await self._call(self._db.entries_of, article_id)
 
-    def entries_of(self, article_id: str) -> list[PendingEntry]:
-        """The entries that were archived as article `article_id` (or as duplicates of it), the archived one first:
-        what `refetch` rebuilds the article from."""
-        rows = self._query(
-            "SELECT entry_key, link, payload, first_seen, attempts, last_error, feed FROM entries "
-            "WHERE article_id = ? AND state IN (?, ?) ORDER BY state = ? DESC, first_seen, rowid",
-            (article_id, ARCHIVED, DUPLICATE, ARCHIVED),
-        )
-        return [_pending(str(row[6]), row) for row in rows]
+    async def rebuild_articles(self, articles: Iterable[IndexedArticle]) -> int:
+        """Make the articles table list exactly `articles`, in one transaction; return how many rows it holds."""
+        return await self._call(self._db.rebuild_articles, tuple(articles))
 
-    def record_refetched(self, article_id: str, body_hash: str, urls: Iterable[str]) -> None:
-        """The file of `article_id` was rewritten in place: record its new body key and any new URL it is known by."""
-        with self._transaction() as db:
-            db.execute("UPDATE articles SET body_hash = ? WHERE id = ?", (body_hash, article_id))
-            _add_urls(db, article_id, urls)
+    async def requeue(self, article_ids: Iterable[str]) -> int:
+        """Forget articles whose files are gone and set their entries pending again; return how many."""
+        return await self._call(self._db.requeue, tuple(article_ids))
 
-    def requeue(self, article_ids: Iterable[str]) -> int:
-        """Forget articles whose files are gone and set the entries archived as them pending again, so that the
-        next poll of their feeds archives them anew; return how many entries were queued."""
-        ids = sorted(set(article_ids))
-        queued = 0
-        with self._transaction() as db:
-            for article_id in ids:
-                db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
-                # Its URLs would make the pipeline take each entry for an article already archived.
-                db.execute("DELETE FROM urls WHERE article_id = ?", (article_id,))
-                cursor = db.execute(
-                    "UPDATE entries SET state = ?, article_id = NULL, attempts = 0, last_error = NULL "
-                    "WHERE article_id = ? AND state IN (?, ?)",
-                    (PENDING, article_id, ARCHIVED, DUPLICATE),
-                )
-                queued += cursor.rowcount
-        return queued
+    async def record_refetched(self, article_id: str, body_hash: str, urls: Iterable[str]) -> None:
+        """The file of `article_id` was rewritten in place: record its new body key and any new URL."""
+        await self._call(self._db.record_refetched, article_id, body_hash, tuple(urls))
 
-    def replaced(self) -> str | None:
-        """Why the file at the store's path is no longer the database this store has open (deleted, or another file
-        renamed into its place), or None while it still is. One stat: cheap enough for every poll."""
-        now = _file_identity(self._path)
-        if now == self._identity:
-            return None
-        what = "deleted" if now is None else "replaced by another file"
-        return f"{self._path}: the state database was {what} while the crawler was using it"
+    async def replaced(self) -> str | None:
+        """Why the file at the store's path is no longer the database this store has open, or None."""
+        return await self._call(self._db.replaced)
 
-    def close(self) -> None:
-        """Close the database."""
-        with self._lock, contextlib.suppress(sqlite3.Error):
-            self._db.close()
+    async def close(self) -> None:
+        """Close the database and stop its thread."""
+        try:
+            await self._call(self._db.close)
+        finally:
+            self._executor.shutdown(wait=False)
 
 
-_FEED_COLUMNS = (
-    "name, url, etag, last_modified, body_hash, last_poll, last_success, next_poll, "
-    "last_unconditional, failures, last_error, gone, moved_to, ttl"
-)
+class SqliteLocation:
+    """A state database's file, before it is opened."""
 
+    def __init__(self, path: Path, *, timeout: float = BUSY_TIMEOUT) -> None:
+        self.path = path
+        self._timeout = timeout
 
-def _migrate(db: sqlite3.Connection) -> None:
-    """Bring a database made by an earlier version up to this schema (columns are only ever added)."""
-    columns = {str(row[1]) for row in db.execute("PRAGMA table_info(feeds)")}
-    if "ttl" not in columns:
-        db.execute("ALTER TABLE feeds ADD COLUMN ttl REAL")
+    def describe(self) -> str:
+        """The path, as messages name the database."""
+        return str(self.path)
 
+    async def exists(self) -> bool:
+        """Whether there is a database file (opening one where there is none creates it)."""
+        return await asyncio.to_thread(self.path.exists)
 
-def _feed_state(row: tuple[object, ...]) -> FeedState:
-    return FeedState(
-        name=str(row[0]),
-        url=_opt(row[1]),
-        etag=_opt(row[2]),
-        last_modified=_opt(row[3]),
-        body_hash=_opt(row[4]),
-        last_poll=_float(row[5]),
-        last_success=_float(row[6]),
-        next_poll=_float(row[7]),
-        last_unconditional=_float(row[8]),
-        failures=int(str(row[9])),
-        last_error=_opt(row[10]),
-        gone=bool(row[11]),
-        moved_to=_opt(row[12]),
-        ttl=_float(row[13]),
-    )
+    async def problem(self) -> str | None:
+        """Why the file cannot be used as it is (not a database, corrupt), or None when it can (or is missing)."""
+        return await asyncio.to_thread(database_problem, self.path) if await self.exists() else None
 
+    async def set_aside(self) -> str:
+        """Move the file (and its -wal and -shm) aside, never deleting it; return the new name of the main file."""
+        return await asyncio.to_thread(_move_aside, self.path)
 
-def _pending(feed: str, r: tuple[Any, ...]) -> PendingEntry:
-    return PendingEntry(
-        feed=feed,
-        key=str(r[0]),
-        link=_opt(r[1]),
-        payload=str(r[2]),
-        first_seen=float(r[3]),
-        attempts=int(r[4]),
-        last_error=_opt(r[5]),
-    )
-
-
-def _add_urls(db: sqlite3.Connection, article_id: str, urls: Iterable[str]) -> None:
-    db.executemany(
-        "INSERT OR IGNORE INTO urls (url, article_id) VALUES (?, ?)",
-        [(url, article_id) for url in set(urls) if url],
-    )
-
-
-def _file_identity(path: Path) -> tuple[int, int] | None:
-    """(device, inode) of the file at `path`, or None when there is none."""
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return info.st_dev, info.st_ino
-
-
-def _opt(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _float(value: object) -> float | None:
-    return None if value is None else float(str(value))
+    async def open(self, *, read_only: bool = False) -> SqliteStore:
+        """Open the store (see SqliteStore.open)."""
+        return await SqliteStore.open(self.path, timeout=self._timeout, read_only=read_only)
 
 
 def database_problem(path: Path) -> str | None:
     """Why the SQLite file at `path` cannot be used as it is (not a database, corrupt), or None when it can."""
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
     except sqlite3.Error as exc:
         return str(exc)
     try:
@@ -654,13 +234,13 @@ def database_problem(path: Path) -> str | None:
     return "; ".join(problems[:3]) or None
 
 
-def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
-    text = str(exc)
-    if "locked" in text or "busy" in text:
-        return f"{path}: the state database is locked by another process (is another crawler running?)"
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return (
-            f"{path}: the state database is corrupt ({text}); run `crawler reindex` to move it aside and "
-            "rebuild it from the archive"
-        )
-    return f"{path}: state database error: {text}"
+def _move_aside(state: Path) -> str:
+    aside = state.with_name(f"{state.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+    try:
+        for suffix in ("", "-wal", "-shm"):
+            source = Path(f"{state}{suffix}")
+            if source.exists():
+                os.replace(source, Path(f"{aside}{suffix}"))
+    except OSError as exc:
+        raise StoreError(f"{state}: corrupt, and it cannot be moved aside: {exc.strerror or exc}") from None
+    return str(aside)

@@ -8,10 +8,10 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from crawler.store.sqlite import SqliteStore
 from tests.adversarial.support import file_size_limit, read_archive_file, run_limited
 from tests.conftest import Workdir
 from tests.support.server import TestServer
+from tests.support.store import nothing, on_store
 
 WORDS = "The harbour committee met on Tuesday to discuss the new plan, debated for three years by the council. "
 
@@ -99,7 +99,7 @@ def test_a_state_database_locked_by_another_process_is_a_clear_error(server: Tes
     _serve(server, [1])
     work.write_config(_config(server))
     state = work.path / ".crawler" / "state.db"
-    SqliteStore(state).close()
+    on_store(state, nothing)
     holder = sqlite3.connect(state, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:

@@ -1,0 +1,216 @@
+"""The state interface: what the crawler keeps between runs, as methods the rest of the code awaits.
+
+`Store` is everything the code needs of the state, repair and rebuild included; `StoreLocation` is what can be done
+where a store lives before one is opened (does it exist, is it usable, set a broken one aside). A backend implements
+both (store/sqlite.py today); `crawler.store.open_store` is the only place one is built, and tests/store/ is the
+contract every backend passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from crawler.errors import CrawlerError
+from crawler.identity.keys import ItemFacts
+
+SELECTOR_CHECKS_KEPT = 20  # a feed's last pages whose `body:` selector was tried: what `crawler status` judges by
+CLAIM_LEASE = 120.0  # seconds a claim holds against other entries; then its holder is taken for dead (a crash)
+
+PENDING = "pending"
+ARCHIVED = "archived"
+DUPLICATE = "duplicate"
+SKIPPED = "skipped"  # listed by the feed, never fetched: a keep/block rule or the first poll's backfill left it out
+
+
+class StoreError(CrawlerError):
+    """The state database cannot be used (locked, corrupt, unwritable); the message says what to do."""
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What we remember about polling one feed."""
+
+    name: str
+    url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_poll: float | None = None
+    last_success: float | None = None
+    next_poll: float | None = None
+    last_unconditional: float | None = None
+    failures: int = 0
+    last_error: str | None = None
+    gone: bool = False
+    moved_to: str | None = None
+    ttl: float | None = None  # seconds the feed itself asks between polls, kept for polls that answer 304
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    """An entry found in a feed and not yet archived: enough to archive it even if the feed drops it."""
+
+    feed: str
+    key: str
+    link: str | None
+    payload: str
+    first_seen: float
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry to record as pending."""
+
+    key: str
+    link: str | None
+    payload: str
+
+
+@dataclass(frozen=True)
+class ArchivedArticle:
+    """An article file now in place, and every URL it should be known by."""
+
+    article_id: str
+    path: str
+    body_hash: str
+    urls: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IndexedArticle:
+    """An article file found in the archive, as `crawler reindex` records it."""
+
+    article_id: str
+    path: str
+    body_hash: str | None  # None when the file's body could not be read
+    archived_at: float
+
+
+@dataclass(frozen=True)
+class RecordedArticle:
+    """An archived article as the state database records it, with the feeds that listed it."""
+
+    article_id: str
+    path: str
+    body_hash: str | None
+    archived_at: float
+    feeds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FeedCounts:
+    """How many of a feed's entries are archived (or recognised as duplicates), how many wait, and how many of
+    those waiting have failed at least once (their page could not be fetched or archived)."""
+
+    archived: int
+    pending: int
+    failing: int = 0
+
+
+@dataclass(frozen=True)
+class SelectorMisses:
+    """How a feed's `body:` selector fared on its last pages: how many it matched nothing on, of how many tried,
+    and the last page it missed on."""
+
+    missed: int
+    checked: int
+    last_url: str | None = None
+    selector: str | None = None
+
+
+@dataclass(frozen=True)
+class ArchivedCounts:
+    """A feed's articles: `archived` are those first archived for it (each file counted by one feed only, so the
+    column adds up to the archive's files); `also_listed` are articles it lists that another feed archived first."""
+
+    archived: int
+    also_listed: int
+
+
+@dataclass(frozen=True)
+class ArticleClaim:
+    """One entry asking to be archived as article `article_id`, known by `urls` and (when its text is long enough
+    to tell articles apart) by the body key `body_hash`."""
+
+    feed: str
+    entry_key: str
+    article_id: str
+    urls: tuple[str, ...]
+    body_hash: str | None
+
+
+class ClaimStatus(StrEnum):
+    """What a claim found."""
+
+    WON = "won"  # no other article has these names: the entry may write its file, then record it
+    ARCHIVED = "archived"  # an archived article has one of these names: the entry is a duplicate of it
+    HELD = "held"  # another entry claimed one of these names and has not recorded its article yet
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The answer to a claim: the status, and the article that won (ours when WON)."""
+
+    status: ClaimStatus
+    article_id: str
+
+
+class Store(Protocol):
+    """Everything the crawler keeps between runs. Every method may raise StoreError."""
+
+    # Feeds' poll state.
+    async def feed_state(self, name: str) -> FeedState: ...
+    async def save_feed_state(self, state: FeedState) -> None: ...
+    async def all_feed_states(self) -> list[FeedState]: ...
+
+    # Entries a feed listed.
+    async def known_keys(self, feed: str, keys: Iterable[str]) -> set[str]: ...
+    async def known_items(self, feed: str, keys: Iterable[str]) -> dict[str, ItemFacts]: ...
+    async def add_pending(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int: ...
+    async def add_skipped(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int: ...
+    async def pending(self, feed: str) -> list[PendingEntry]: ...
+    async def record_failure(self, feed: str, key: str, error: str) -> int: ...
+
+    # Articles and the names they are known by (deduplication rests on these).
+    async def article_for_url(self, url: str) -> str | None: ...
+    async def article_for_body(self, body_hash: str) -> str | None: ...
+    async def article_path(self, article_id: str) -> str | None: ...
+    async def claim(self, claim: ArticleClaim, now: float) -> Claim: ...
+    async def release_claim(self, feed: str, entry_key: str) -> None: ...
+    async def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> None: ...
+    async def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None: ...
+
+    # What `crawler status` reports.
+    async def counts(self, feed: str) -> FeedCounts: ...
+    async def worst_failing(self, feed: str) -> PendingEntry | None: ...
+    async def record_selector(self, feed: str, url: str, selector: str, *, missed: bool) -> None: ...
+    async def selector_misses(self, feed: str, selector: str | None) -> SelectorMisses: ...
+    async def archived_counts(self) -> dict[str, ArchivedCounts]: ...
+    async def article_count(self) -> int: ...
+
+    # Repair and rebuild (`reindex`, `check --archive`, `refetch`, `list`).
+    async def articles(self) -> list[RecordedArticle]: ...
+    async def archived_entry_ids(self) -> set[str]: ...
+    async def entries_of(self, article_id: str) -> list[PendingEntry]: ...
+    async def rebuild_articles(self, articles: Iterable[IndexedArticle]) -> int: ...
+    async def requeue(self, article_ids: Iterable[str]) -> int: ...
+    async def record_refetched(self, article_id: str, body_hash: str, urls: Iterable[str]) -> None: ...
+
+    # The store itself.
+    async def replaced(self) -> str | None: ...
+    async def close(self) -> None: ...
+
+
+class StoreLocation(Protocol):
+    """Where a store lives, and what can be done there before one is opened."""
+
+    def describe(self) -> str: ...
+    async def exists(self) -> bool: ...
+    async def problem(self) -> str | None: ...
+    async def set_aside(self) -> str: ...
+    async def open(self, *, read_only: bool = False) -> Store: ...

@@ -1,0 +1,78 @@
+"""The SQLite state database's schema, and the migration of databases made by earlier versions."""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA_VERSION = 2
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS feeds (
+    name TEXT PRIMARY KEY,
+    url TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    body_hash TEXT,
+    last_poll REAL,
+    last_success REAL,
+    next_poll REAL,
+    last_unconditional REAL,
+    failures INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    gone INTEGER NOT NULL DEFAULT 0,
+    moved_to TEXT,
+    ttl REAL
+);
+CREATE TABLE IF NOT EXISTS entries (
+    feed TEXT NOT NULL,
+    entry_key TEXT NOT NULL,
+    link TEXT,
+    state TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    article_id TEXT,
+    first_seen REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    PRIMARY KEY (feed, entry_key)
+);
+CREATE INDEX IF NOT EXISTS entries_state ON entries (feed, state);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    body_hash TEXT,
+    archived_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_body ON articles (body_hash);
+CREATE TABLE IF NOT EXISTS urls (url TEXT PRIMARY KEY, article_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS selector_checks (
+    feed TEXT NOT NULL,
+    at REAL NOT NULL,
+    url TEXT NOT NULL,
+    selector TEXT NOT NULL,
+    missed INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS selector_checks_feed ON selector_checks (feed, at);
+-- A name (`url ...`, `body ...`, `id ...`) an entry is about to write an article file under: the primary key lets one
+-- entry at a time hold it, whichever process it runs in, until its article is recorded (or the claim is released).
+CREATE TABLE IF NOT EXISTS claims (
+    name TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL,
+    feed TEXT NOT NULL,
+    entry_key TEXT NOT NULL,
+    claimed_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS claims_entry ON claims (feed, entry_key);
+"""
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version up to this schema (columns and tables are only ever added; the
+    tables are made by SCHEMA's CREATE IF NOT EXISTS)."""
+    columns = {str(row[1]) for row in db.execute("PRAGMA table_info(feeds)")}
+    if "ttl" not in columns:
+        db.execute("ALTER TABLE feeds ADD COLUMN ttl REAL")
+    db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+    db.execute(
+        "UPDATE meta SET value = ? WHERE key = 'schema' AND CAST(value AS INTEGER) < ?", (str(SCHEMA_VERSION),) * 2
+    )

@@ -1,0 +1,518 @@
+"""The SQLite state database's queries, synchronous: `SqliteDatabase` is only ever called on the store's own thread
+(see store/sqlite.py, which is what the rest of the crawler awaits). The SQL is plain, with `?` placeholders."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from crawler.identity.keys import ItemFacts
+from crawler.store.base import (
+    ARCHIVED,
+    CLAIM_LEASE,
+    DUPLICATE,
+    PENDING,
+    SELECTOR_CHECKS_KEPT,
+    SKIPPED,
+    ArchivedArticle,
+    ArchivedCounts,
+    ArticleClaim,
+    Claim,
+    ClaimStatus,
+    FeedCounts,
+    FeedState,
+    IndexedArticle,
+    NewEntry,
+    PendingEntry,
+    RecordedArticle,
+    SelectorMisses,
+    StoreError,
+)
+from crawler.store.schema import SCHEMA, migrate
+
+
+class SqliteDatabase:
+    """The state on one SQLite file (WAL mode), synchronous; used from one thread only (the store's)."""
+
+    def __init__(self, path: Path, *, timeout: float = 10.0, read_only: bool = False) -> None:
+        self._path = path
+        if read_only:
+            self._open_read_only(path, timeout)
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            # NORMAL in WAL mode loses nothing when the process dies, only (at worst) the last commits on power loss;
+            # the archive files themselves are fsynced, and a lost record only means a re-check, never a duplicate.
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.executescript(SCHEMA)
+            migrate(self._db)
+            # Which file this is, to notice when the path comes to name another one (or none) while we run.
+            self._identity = _file_identity(path)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_explain(path, exc)) from None
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot open the state database: {exc.strerror or exc}") from None
+
+    def _open_read_only(self, path: Path, timeout: float) -> None:
+        """Open an existing database so that nothing can be written to it (`fetch --dry-run`, `list`): any write
+        fails with StoreError instead of changing the state."""
+        try:
+            self._db = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                timeout=timeout,
+                isolation_level=None,
+            )
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._db.execute("SELECT COUNT(*) FROM articles").fetchone()
+            self._identity = _file_identity(path)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_explain(path, exc)) from None
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_explain(self._path, exc)) from None
+
+    def _query(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_explain(self._path, exc)) from None
+
+    def feed_state(self, name: str) -> FeedState:
+        """The stored state of feed `name` (a fresh one if it was never polled)."""
+        rows = self._query(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE name = ?", (name,))
+        return _feed_state(rows[0]) if rows else FeedState(name=name)
+
+    def all_feed_states(self) -> list[FeedState]:
+        """Every feed the database knows of."""
+        return [_feed_state(row) for row in self._query(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY name")]
+
+    def save_feed_state(self, state: FeedState) -> None:
+        """Replace the stored state of `state.name`."""
+        values = (
+            state.name,
+            state.url,
+            state.etag,
+            state.last_modified,
+            state.body_hash,
+            state.last_poll,
+            state.last_success,
+            state.next_poll,
+            state.last_unconditional,
+            state.failures,
+            state.last_error,
+            int(state.gone),
+            state.moved_to,
+            state.ttl,
+        )
+        with self._transaction() as db:
+            db.execute(
+                f"INSERT OR REPLACE INTO feeds ({_FEED_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values
+            )
+
+    def known_keys(self, feed: str, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` the feed has listed before (archived, duplicate or pending)."""
+        wanted = list(keys)
+        known: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._query(
+                f"SELECT entry_key FROM entries WHERE feed = ? AND entry_key IN ({marks})", (feed, *chunk)
+            )
+            known.update(str(row[0]) for row in rows)
+        return known
+
+    def known_items(self, feed: str, keys: Iterable[str]) -> dict[str, ItemFacts]:
+        """The link and title of each of `keys` the feed has listed before: what tells a repeated GUID's items apart."""
+        wanted = list(dict.fromkeys(keys))
+        known: dict[str, ItemFacts] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            # The title is read from the stored entry in SQL: no entry's whole payload is loaded for it.
+            rows = self._query(
+                "SELECT entry_key, link, json_extract(payload, '$.title') FROM entries "
+                f"WHERE feed = ? AND entry_key IN ({marks})",
+                (feed, *chunk),
+            )
+            known.update((str(row[0]), ItemFacts(link=_opt(row[1]), title=_opt(row[2]))) for row in rows)
+        return known
+
+    def article_for_url(self, url: str) -> str | None:
+        """The id of the article known by normalized `url`, if any."""
+        rows = self._query("SELECT article_id FROM urls WHERE url = ?", (url,))
+        return str(rows[0][0]) if rows else None
+
+    def article_for_body(self, body_hash: str) -> str | None:
+        """The id of an article whose body text hashes to `body_hash`, if any."""
+        rows = self._query("SELECT id FROM articles WHERE body_hash = ? LIMIT 1", (body_hash,))
+        return str(rows[0][0]) if rows else None
+
+    def article_path(self, article_id: str) -> str | None:
+        """The archive-relative path of article `article_id`, if archived."""
+        rows = self._query("SELECT path FROM articles WHERE id = ?", (article_id,))
+        return str(rows[0][0]) if rows else None
+
+    def add_pending(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int:
+        """Record new entries as pending (before any page is fetched); return how many were new."""
+        return self._add_entries(feed, entries, seen_at, PENDING)
+
+    def add_skipped(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int:
+        """Record new entries as skipped: known from now on, never fetched; return how many were new."""
+        return self._add_entries(feed, entries, seen_at, SKIPPED)
+
+    def _add_entries(self, feed: str, entries: Iterable[NewEntry], seen_at: float, state: str) -> int:
+        added = 0
+        with self._transaction() as db:
+            for entry in entries:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO entries (feed, entry_key, link, state, payload, first_seen) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (feed, entry.key, entry.link, state, entry.payload, seen_at),
+                )
+                added += cursor.rowcount
+        return added
+
+    def pending(self, feed: str) -> list[PendingEntry]:
+        """The feed's entries not yet archived, oldest first."""
+        rows = self._query(
+            "SELECT entry_key, link, payload, first_seen, attempts, last_error FROM entries "
+            "WHERE feed = ? AND state = ? ORDER BY first_seen, rowid",
+            (feed, PENDING),
+        )
+        return [_pending(feed, row) for row in rows]
+
+    def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> None:
+        """Each (feed, entry key, article) whose file is in place: record the article, the URLs it is known by, and
+        the entry as done; all in one transaction."""
+        now = time.time()
+        with self._transaction() as db:
+            for feed, key, article in archived:
+                db.execute(
+                    "INSERT OR REPLACE INTO articles (id, path, body_hash, archived_at) VALUES (?, ?, ?, ?)",
+                    (article.article_id, article.path, article.body_hash, now),
+                )
+                _add_urls(db, article.article_id, article.urls)
+                db.execute(
+                    "UPDATE entries SET state = ?, article_id = ?, last_error = NULL WHERE feed = ? AND entry_key = ?",
+                    (ARCHIVED, article.article_id, feed, key),
+                )
+                # Recorded: its names are now the urls and articles rows, which every later claim finds.
+                db.execute("DELETE FROM claims WHERE feed = ? AND entry_key = ?", (feed, key))
+
+    def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None:
+        """The entry is an article already archived under another name: remember the names, write nothing."""
+        with self._transaction() as db:
+            _add_urls(db, article_id, urls)
+            db.execute(
+                "UPDATE entries SET state = ?, article_id = ?, last_error = NULL WHERE feed = ? AND entry_key = ?",
+                (DUPLICATE, article_id, feed, key),
+            )
+
+    def claim(self, claim: ArticleClaim, now: float) -> Claim:
+        """In one transaction: the archived article already known by one of the claim's names (ARCHIVED), else the
+        article another entry is writing under one of them (HELD, while its claim is younger than CLAIM_LEASE), else
+        the names are now the claiming entry's (WON) until it records its article or releases them."""
+        names = _claim_names(claim)
+        with self._transaction() as db:
+            winner = _archived_under(db, claim)
+            if winner is not None:
+                return Claim(ClaimStatus.ARCHIVED, winner)
+            marks = ", ".join("?" * len(names))
+            held = db.execute(
+                f"SELECT article_id FROM claims WHERE name IN ({marks}) AND NOT (feed = ? AND entry_key = ?) "
+                "AND claimed_at > ? ORDER BY claimed_at LIMIT 1",
+                (*names, claim.feed, claim.entry_key, now - CLAIM_LEASE),
+            ).fetchone()
+            if held is not None:
+                return Claim(ClaimStatus.HELD, str(held[0]))
+            # A claim of this entry's from an earlier try (a crash, a failed write) is replaced, not added to.
+            db.execute("DELETE FROM claims WHERE feed = ? AND entry_key = ?", (claim.feed, claim.entry_key))
+            db.executemany(
+                "INSERT OR REPLACE INTO claims (name, article_id, feed, entry_key, claimed_at) VALUES (?, ?, ?, ?, ?)",
+                [(name, claim.article_id, claim.feed, claim.entry_key, now) for name in names],
+            )
+        return Claim(ClaimStatus.WON, claim.article_id)
+
+    def release_claim(self, feed: str, entry_key: str) -> None:
+        """Give up the names the entry claimed (its file could not be written)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM claims WHERE feed = ? AND entry_key = ?", (feed, entry_key))
+
+    def record_failure(self, feed: str, key: str, error: str) -> int:
+        """Count a failed attempt at the entry's page; return the attempts so far."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE entries SET attempts = attempts + 1, last_error = ? WHERE feed = ? AND entry_key = ?",
+                (error, feed, key),
+            )
+            row = db.execute("SELECT attempts FROM entries WHERE feed = ? AND entry_key = ?", (feed, key)).fetchone()
+        return int(row[0]) if row else 0
+
+    def counts(self, feed: str) -> FeedCounts:
+        """Archived and pending entry counts of one feed."""
+        rows = self._query(
+            "SELECT state, COUNT(*), SUM(attempts > 0) FROM entries WHERE feed = ? GROUP BY state", (feed,)
+        )
+        by_state = {str(state): int(str(count)) for state, count, _failing in rows}
+        failing = next((int(str(failed or 0)) for state, _count, failed in rows if state == PENDING), 0)
+        return FeedCounts(
+            archived=by_state.get(ARCHIVED, 0) + by_state.get(DUPLICATE, 0),
+            pending=by_state.get(PENDING, 0),
+            failing=failing,
+        )
+
+    def worst_failing(self, feed: str) -> PendingEntry | None:
+        """The feed's pending entry that has failed most often (the newest of those), or None when none failed."""
+        rows = self._query(
+            "SELECT entry_key, link, payload, first_seen, attempts, last_error FROM entries "
+            "WHERE feed = ? AND state = ? AND attempts > 0 ORDER BY attempts DESC, first_seen DESC, rowid DESC LIMIT 1",
+            (feed, PENDING),
+        )
+        return _pending(feed, rows[0]) if rows else None
+
+    def record_selector(self, feed: str, url: str, selector: str, *, missed: bool) -> None:
+        """Remember whether the feed's `body:` selector matched on the page at `url`; only the feed's last
+        SELECTOR_CHECKS_KEPT pages are kept."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO selector_checks (feed, at, url, selector, missed) VALUES (?, ?, ?, ?, ?)",
+                (feed, time.time(), url, selector, int(missed)),
+            )
+            db.execute(
+                "DELETE FROM selector_checks WHERE feed = ? AND rowid NOT IN "
+                "(SELECT rowid FROM selector_checks WHERE feed = ? ORDER BY at DESC, rowid DESC LIMIT ?)",
+                (feed, feed, SELECTOR_CHECKS_KEPT),
+            )
+
+    def selector_misses(self, feed: str, selector: str | None) -> SelectorMisses:
+        """How the feed's current `body:` selector fared on its last pages (checks of an earlier selector do not
+        count: fixing the selector clears the feed's record)."""
+        if not selector:
+            return SelectorMisses(0, 0)
+        rows = self._query(
+            "SELECT missed, url FROM selector_checks WHERE feed = ? AND selector = ? ORDER BY at DESC, rowid DESC",
+            (feed, selector),
+        )
+        last = next((str(url) for missed, url in rows if missed), None)
+        return SelectorMisses(sum(int(missed) for missed, _url in rows), len(rows), last, selector)
+
+    def archived_counts(self) -> dict[str, ArchivedCounts]:
+        """Per feed, its articles counted once: an article listed by several feeds belongs to the one that archived
+        it (else the one that listed it first); to the others it is `also_listed`."""
+        rows = self._query(
+            "WITH listed AS (SELECT DISTINCT feed, article_id FROM entries "
+            "  WHERE state IN (?, ?) AND article_id IS NOT NULL), "
+            "owner AS (SELECT article_id, feed FROM (SELECT article_id, feed, ROW_NUMBER() OVER ("
+            "  PARTITION BY article_id ORDER BY state != ?, first_seen, rowid) AS rank FROM entries "
+            "  WHERE state IN (?, ?) AND article_id IS NOT NULL) WHERE rank = 1) "
+            "SELECT listed.feed, SUM(owner.feed = listed.feed), SUM(owner.feed != listed.feed) "
+            "FROM listed JOIN owner USING (article_id) GROUP BY listed.feed",
+            (ARCHIVED, DUPLICATE, ARCHIVED, ARCHIVED, DUPLICATE),
+        )
+        return {str(feed): ArchivedCounts(int(own or 0), int(other or 0)) for feed, own, other in rows}
+
+    def article_count(self) -> int:
+        """How many archived articles the database records."""
+        return int(str(self._query("SELECT COUNT(*) FROM articles")[0][0]))
+
+    def rebuild_articles(self, articles: Iterable[IndexedArticle]) -> int:
+        """Make the articles table list exactly `articles` (the archive's files), in one transaction; return how
+        many rows it now holds. Entries, URLs and feed state are kept as they are."""
+        rows = [(a.article_id, a.path, a.body_hash, a.archived_at) for a in articles]
+        with self._transaction() as db:
+            db.execute("DELETE FROM articles")
+            db.executemany(
+                "INSERT OR REPLACE INTO articles (id, path, body_hash, archived_at) VALUES (?, ?, ?, ?)", rows
+            )
+            count = db.execute("SELECT COUNT(*) FROM articles").fetchone()
+        return int(count[0])
+
+    def articles(self) -> list[RecordedArticle]:
+        """Every archived article the database records, with the feeds whose entries named it (archived first)."""
+        feeds: dict[str, list[str]] = {}
+        for article_id, feed in self._query(
+            "SELECT article_id, feed FROM entries WHERE article_id IS NOT NULL AND state IN (?, ?) "
+            "GROUP BY article_id, feed ORDER BY article_id, MAX(state = ?) DESC, MIN(first_seen), feed",
+            (ARCHIVED, DUPLICATE, ARCHIVED),
+        ):
+            feeds.setdefault(str(article_id), []).append(str(feed))
+        rows = self._query("SELECT id, path, body_hash, archived_at FROM articles ORDER BY id")
+        return [
+            RecordedArticle(
+                article_id=str(row[0]),
+                path=str(row[1]),
+                body_hash=_opt(row[2]),
+                archived_at=float(row[3]),
+                feeds=tuple(feeds.get(str(row[0]), ())),
+            )
+            for row in rows
+        ]
+
+    def archived_entry_ids(self) -> set[str]:
+        """The ids of every article that some feed's entry was archived as (or recognised as a duplicate of),
+        whether or not the articles table still lists it (`reindex` drops the rows of files that are gone)."""
+        rows = self._query(
+            "SELECT DISTINCT article_id FROM entries WHERE article_id IS NOT NULL AND state IN (?, ?)",
+            (ARCHIVED, DUPLICATE),
+        )
+        return {str(row[0]) for row in rows}
+
+    def entries_of(self, article_id: str) -> list[PendingEntry]:
+        """The entries that were archived as article `article_id` (or as duplicates of it), the archived one first:
+        what `refetch` rebuilds the article from."""
+        rows = self._query(
+            "SELECT entry_key, link, payload, first_seen, attempts, last_error, feed FROM entries "
+            "WHERE article_id = ? AND state IN (?, ?) ORDER BY state = ? DESC, first_seen, rowid",
+            (article_id, ARCHIVED, DUPLICATE, ARCHIVED),
+        )
+        return [_pending(str(row[6]), row) for row in rows]
+
+    def record_refetched(self, article_id: str, body_hash: str, urls: Iterable[str]) -> None:
+        """The file of `article_id` was rewritten in place: record its new body key and any new URL it is known by."""
+        with self._transaction() as db:
+            db.execute("UPDATE articles SET body_hash = ? WHERE id = ?", (body_hash, article_id))
+            _add_urls(db, article_id, urls)
+
+    def requeue(self, article_ids: Iterable[str]) -> int:
+        """Forget articles whose files are gone and set the entries archived as them pending again, so that the
+        next poll of their feeds archives them anew; return how many entries were queued."""
+        ids = sorted(set(article_ids))
+        queued = 0
+        with self._transaction() as db:
+            for article_id in ids:
+                db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+                # Its URLs would make the pipeline take each entry for an article already archived.
+                db.execute("DELETE FROM urls WHERE article_id = ?", (article_id,))
+                cursor = db.execute(
+                    "UPDATE entries SET state = ?, article_id = NULL, attempts = 0, last_error = NULL "
+                    "WHERE article_id = ? AND state IN (?, ?)",
+                    (PENDING, article_id, ARCHIVED, DUPLICATE),
+                )
+                queued += cursor.rowcount
+        return queued
+
+    def replaced(self) -> str | None:
+        """Why the file at the store's path is no longer the database this store has open (deleted, or another file
+        renamed into its place), or None while it still is. One stat: cheap enough for every poll."""
+        now = _file_identity(self._path)
+        if now == self._identity:
+            return None
+        what = "deleted" if now is None else "replaced by another file"
+        return f"{self._path}: the state database was {what} while the crawler was using it"
+
+    def close(self) -> None:
+        """Close the database."""
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+
+
+_FEED_COLUMNS = (
+    "name, url, etag, last_modified, body_hash, last_poll, last_success, next_poll, "
+    "last_unconditional, failures, last_error, gone, moved_to, ttl"
+)
+
+
+def _feed_state(row: tuple[object, ...]) -> FeedState:
+    return FeedState(
+        name=str(row[0]),
+        url=_opt(row[1]),
+        etag=_opt(row[2]),
+        last_modified=_opt(row[3]),
+        body_hash=_opt(row[4]),
+        last_poll=_float(row[5]),
+        last_success=_float(row[6]),
+        next_poll=_float(row[7]),
+        last_unconditional=_float(row[8]),
+        failures=int(str(row[9])),
+        last_error=_opt(row[10]),
+        gone=bool(row[11]),
+        moved_to=_opt(row[12]),
+        ttl=_float(row[13]),
+    )
+
+
+def _pending(feed: str, r: tuple[Any, ...]) -> PendingEntry:
+    return PendingEntry(
+        feed=feed,
+        key=str(r[0]),
+        link=_opt(r[1]),
+        payload=str(r[2]),
+        first_seen=float(r[3]),
+        attempts=int(r[4]),
+        last_error=_opt(r[5]),
+    )
+
+
+def _claim_names(claim: ArticleClaim) -> list[str]:
+    body = [f"body {claim.body_hash}"] if claim.body_hash else []
+    return [*(f"url {url}" for url in dict.fromkeys(claim.urls) if url), *body, f"id {claim.article_id}"]
+
+
+def _archived_under(db: sqlite3.Connection, claim: ArticleClaim) -> str | None:
+    """The id of the archived article known by one of the claim's URLs, its body key or its id, if any."""
+    for url in dict.fromkeys(claim.urls):
+        row = db.execute("SELECT article_id FROM urls WHERE url = ?", (url,)).fetchone()
+        if row is not None:
+            return str(row[0])
+    if claim.body_hash:
+        row = db.execute("SELECT id FROM articles WHERE body_hash = ? LIMIT 1", (claim.body_hash,)).fetchone()
+        if row is not None:
+            return str(row[0])
+    # Its canonical URL is one already archived (known by id alone after `crawler reindex`).
+    row = db.execute("SELECT id FROM articles WHERE id = ?", (claim.article_id,)).fetchone()
+    return str(row[0]) if row is not None else None
+
+
+def _add_urls(db: sqlite3.Connection, article_id: str, urls: Iterable[str]) -> None:
+    db.executemany(
+        "INSERT OR IGNORE INTO urls (url, article_id) VALUES (?, ?)",
+        [(url, article_id) for url in set(urls) if url],
+    )
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path`, or None when there is none."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _opt(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(str(value))
+
+
+def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return f"{path}: the state database is locked by another process (is another crawler running?)"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (
+            f"{path}: the state database is corrupt ({text}); run `crawler reindex` to move it aside and "
+            "rebuild it from the archive"
+        )
+    return f"{path}: state database error: {text}"
