@@ -18,11 +18,14 @@ from pathlib import Path
 import httpx
 
 from crawler.archive import files as archive
+from crawler.archive.commit import Commits
 from crawler.config.settings import Config, FeedConfig
 from crawler.extract.page import Extracted
 from crawler.feeds.parse import Entry, FeedError, ParsedFeed, parse_feed
 from crawler.fetch.client import Fetcher, FetchError, Request, Response, not_html, private_addresses_allowed
+from crawler.identity import dedup
 from crawler.identity import keys as identity
+from crawler.identity.dedup import Dedup
 from crawler.identity.urls import normalize_url
 from crawler.maintenance.reindex import rebuild_lost_state
 from crawler.pipeline import rules
@@ -41,7 +44,6 @@ WHOLE_ARTICLE_CHARS = 1200  # `content: auto`: an item this long (in text) is an
 ARTICLES_IN_FLIGHT_PER_FEED = 16  # the fetcher's per-host caps decide the pace; this bounds what waits for them
 ARTICLES_IN_FLIGHT_PER_CONNECTION = 2
 PRIVATE_CHECK_TTL = 600.0
-MIN_DEDUP_TEXT = 200  # shorter bodies are too generic to prove two URLs are one article
 MIN_REFRESHES_IN_FLIGHT = 100  # feeds refreshed at once by fetch_feeds, at least (twice max_connections if more)
 WORKER_MODULES = ("crawler.pipeline.compose", "crawler.feeds.parse")  # what the jobs sent to worker processes run
 
@@ -131,16 +133,13 @@ class Pipeline:
         self._store = store
         self._fetcher = fetcher
         self._progress = progress or Progress()
-        # An article being fetched for one feed is awaited, not fetched again, by another feed listing it.
-        self._in_flight: dict[str, asyncio.Future[str | None]] = {}
+        # Whether each entry is a new article: the store's claims, and the pages and commits under way here.
+        self._dedup = Dedup(store)
         # Articles of all feeds under way at once: enough to keep every allowed connection busy and the workers fed,
         # few enough that fetched pages waiting for a worker never pile up in memory.
         self._articles = asyncio.Semaphore(ARTICLES_IN_FLIGHT_PER_CONNECTION * config.politeness.max_connections)
-        # What articles being committed right now are known by (URLs, body hash, id): another article with one of
-        # these names waits for that commit instead of racing it to a second file.
-        self._committing: dict[str, asyncio.Future[str | None]] = {}
         self._private_ok: dict[str, tuple[bool, float]] = {}
-        self._commits = _Commits(config.archive, store)
+        self._commits = Commits(config.archive, store)
         # Feeds parsed at once: as many as there are workers. The jobs are run in turn, and forty changed feeds
         # queued at once (10-30 ms each) put every article of the first feed behind the last feed's parse, with
         # its fetched page waiting in memory and the network idle; one parse per worker keeps articles flowing.
@@ -390,29 +389,11 @@ class Pipeline:
     async def _archive_entry(self, feed: FeedConfig, item: PendingEntry) -> EntryOutcome:
         entry = Entry.from_json(item.payload)
         link = normalize_url(entry.link) if entry.link else None
-        if link is not None:
-            existing = await self._store.article_for_url(link)
-            if existing is None and link in self._in_flight:
-                existing = await asyncio.shield(self._in_flight[link])
-            if existing is not None:
-                await self._store.record_duplicate(feed.name, item.key, existing, (link,))
+        async with self._dedup.page_turn(feed.name, item.key, link) as turn:
+            if turn.known is not None:
                 return EntryOutcome("known")
-            future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-            self._in_flight[link] = future
-        try:
-            outcome, archived_id = await self._build_and_write(feed, item, entry, link)
-        except BaseException:
-            if link is not None:
-                self._release(link, None)
-            raise
-        if link is not None:
-            self._release(link, archived_id)
-        return outcome
-
-    def _release(self, link: str, archived_id: str | None) -> None:
-        future = self._in_flight.pop(link, None)
-        if future is not None and not future.done():
-            future.set_result(archived_id)
+            outcome, turn.archived_id = await self._build_and_write(feed, item, entry, link)
+            return outcome
 
     async def _build_and_write(
         self, feed: FeedConfig, item: PendingEntry, entry: Entry, link: str | None
@@ -528,58 +509,23 @@ class Pipeline:
     async def _commit(
         self, feed: FeedConfig, item: PendingEntry, entry: Entry, link: str | None, staged: Staged, *, fallback: bool
     ) -> tuple[EntryOutcome, str | None]:
-        names = tuple(dict.fromkeys(url for url in (link, *staged.names) if url))
-        keys = (
-            *(f"url {url}" for url in names),
-            f"id {staged.article_id}",
-            *((f"body {staged.body_hash}",) if staged.text_chars >= MIN_DEDUP_TEXT else ()),
-        )
-        existing = await self._existing(names, staged, keys)
-        if existing is not None:
-            archive.discard(Path(staged.temp))
-            await self._store.record_duplicate(feed.name, item.key, existing, names)
-            return EntryOutcome("known"), existing
-        committed: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        for key in keys:
-            self._committing[key] = committed
-        try:
+        names = dedup.names_of(link, staged.names)
+        claim = dedup.article_claim(feed.name, item.key, staged.article_id, names, staged.body_hash, staged.text_chars)
+        async with self._dedup.claimed(claim) as written:
+            if written.existing is not None:
+                archive.discard(Path(staged.temp))
+                return EntryOutcome("known"), written.existing
             article = ArchivedArticle(
                 article_id=staged.article_id, path=staged.path, body_hash=staged.body_hash, urls=names
             )
-            await self._commits.commit(feed.name, item.key, Path(staged.temp), article)
-            committed.set_result(staged.article_id)
-        except archive.ArchiveError as exc:
-            return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
-        finally:
-            if not committed.done():
-                committed.set_result(None)
-            for key in keys:
-                if self._committing.get(key) is committed:
-                    del self._committing[key]
+            try:
+                await self._commits.commit(feed.name, item.key, Path(staged.temp), article)
+            except archive.ArchiveError as exc:
+                return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
+            written.committed()
         how = "feed text" if fallback else staged.method
         log.info("archived", extra={"feed": feed.name, "url": entry.link, "path": staged.path, "how": how})
         return EntryOutcome("new", fallback=fallback), staged.article_id
-
-    async def _existing(self, names: tuple[str, ...], staged: Staged, keys: tuple[str, ...]) -> str | None:
-        """The id of the article already archived (or being committed) under one of these names, if any."""
-        while True:
-            existing = None
-            for url in names:
-                existing = existing or await self._store.article_for_url(url)
-            if existing is None and staged.text_chars >= MIN_DEDUP_TEXT:
-                existing = await self._store.article_for_body(staged.body_hash)
-            if existing is None and await self._store.article_path(staged.article_id) is not None:
-                # Its canonical URL is one already archived (known by id alone after `crawler reindex`).
-                existing = staged.article_id
-            if existing is not None:
-                return existing
-            committing = next((self._committing[key] for key in keys if key in self._committing), None)
-            if committing is None:
-                return None
-            # An article with one of these names is being committed: it decides. If its commit failed, look again.
-            existing = await asyncio.shield(committing)
-            if existing is not None:
-                return existing
 
 
 def stale_temp_files(config: Config) -> Callable[[Sequence[LostJob]], int]:
@@ -591,72 +537,6 @@ def stale_temp_files(config: Config) -> Callable[[Sequence[LostJob]], int]:
 def _remove_lost_temp_files(root: Path, lost: Sequence[LostJob]) -> int:
     tags = [arg for job in lost for arg in job.args if isinstance(arg, archive.TempTag)]
     return archive.remove_lost_temp_files(root, tags) if tags else 0
-
-
-@dataclass(frozen=True)
-class _Commit:
-    feed: str
-    key: str
-    temp: Path
-    article: ArchivedArticle
-    done: asyncio.Future[None]
-
-
-class _Commits:
-    """Moves staged files into the archive and records them, in groups: the articles that reach this point while
-    one group is being moved go together in the next, with one thread hand-off, one fsync per folder and one
-    transaction for all of them. Alone, an article is a group of one, committed at once."""
-
-    def __init__(self, root: Path, store: Store) -> None:
-        self._root = root
-        self._store = store
-        self._waiting: list[_Commit] = []
-        self._mover: asyncio.Task[None] | None = None
-
-    async def commit(self, feed: str, key: str, temp: Path, article: ArchivedArticle) -> None:
-        """Move `temp` to the article's place, then record it (only then) as done; raise ArchiveError if the file
-        could not be moved, StoreError if it could not be recorded."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Commit(feed, key, temp, article, done))
-        if self._mover is None:
-            self._mover = asyncio.create_task(self._move())
-        await done
-
-    async def _move(self) -> None:
-        try:
-            while self._waiting:
-                group, self._waiting = self._waiting, []
-                await self._commit_group(group)
-        except asyncio.CancelledError:
-            for one in self._waiting:
-                one.done.cancel()
-            self._waiting = []
-            raise
-        finally:
-            self._mover = None
-
-    async def _commit_group(self, group: list[_Commit]) -> None:
-        outcomes: list[BaseException | None]
-        try:
-            moves = [(one.temp, Path(one.article.path)) for one in group]
-            errors = await asyncio.to_thread(archive.commit_all, moves, self._root)
-            moved = [one for one, error in zip(group, errors, strict=True) if error is None]
-            if moved:
-                await self._store.record_archived_all([(one.feed, one.key, one.article) for one in moved])
-            outcomes = list(errors)
-        except asyncio.CancelledError:
-            for one in group:
-                one.done.cancel()
-            raise
-        except Exception as exc:  # the state database failed (or a bug): each article of the group says so
-            outcomes = [exc] * len(group)
-        for one, outcome in zip(group, outcomes, strict=True):
-            if one.done.done():  # its waiter was cancelled; the group went on without it
-                continue
-            if outcome is None:
-                one.done.set_result(None)
-            else:
-                one.done.set_exception(outcome)
 
 
 # What stood in for a `body:` selector that matched nothing, as the warning line says it.

@@ -55,12 +55,14 @@ CREATE TABLE IF NOT EXISTS selector_checks (
 CREATE INDEX IF NOT EXISTS selector_checks_feed ON selector_checks (feed, at);
 -- A name (`url ...`, `body ...`, `id ...`) an entry is about to write an article file under: the primary key lets one
 -- entry at a time hold it, whichever process it runs in, until its article is recorded (or the claim is released).
+-- `owner` names the process ("host pid"): a claim whose process is gone is taken over at once.
 CREATE TABLE IF NOT EXISTS claims (
     name TEXT PRIMARY KEY,
     article_id TEXT NOT NULL,
     feed TEXT NOT NULL,
     entry_key TEXT NOT NULL,
-    claimed_at REAL NOT NULL
+    claimed_at REAL NOT NULL,
+    owner TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS claims_entry ON claims (feed, entry_key);
 """
@@ -72,6 +74,8 @@ def migrate(db: sqlite3.Connection) -> None:
     columns = {str(row[1]) for row in db.execute("PRAGMA table_info(feeds)")}
     if "ttl" not in columns:
         db.execute("ALTER TABLE feeds ADD COLUMN ttl REAL")
+    if "owner" not in {str(row[1]) for row in db.execute("PRAGMA table_info(claims)")}:
+        db.execute("ALTER TABLE claims ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
     db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
     db.execute(
         "UPDATE meta SET value = ? WHERE key = 'schema' AND CAST(value AS INTEGER) < ?", (str(SCHEMA_VERSION),) * 2

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from crawler.identity.keys import ItemFacts
+from crawler.store import sqlite_claims
 from crawler.store.base import (
     ARCHIVED,
-    CLAIM_LEASE,
     DUPLICATE,
     PENDING,
     SELECTOR_CHECKS_KEPT,
@@ -22,7 +22,6 @@ from crawler.store.base import (
     ArchivedCounts,
     ArticleClaim,
     Claim,
-    ClaimStatus,
     FeedCounts,
     FeedState,
     IndexedArticle,
@@ -228,29 +227,9 @@ class SqliteDatabase:
             )
 
     def claim(self, claim: ArticleClaim, now: float) -> Claim:
-        """In one transaction: the archived article already known by one of the claim's names (ARCHIVED), else the
-        article another entry is writing under one of them (HELD, while its claim is younger than CLAIM_LEASE), else
-        the names are now the claiming entry's (WON) until it records its article or releases them."""
-        names = _claim_names(claim)
+        """Claim the article's names for its entry, in one transaction (see sqlite_claims.claim)."""
         with self._transaction() as db:
-            winner = _archived_under(db, claim)
-            if winner is not None:
-                return Claim(ClaimStatus.ARCHIVED, winner)
-            marks = ", ".join("?" * len(names))
-            held = db.execute(
-                f"SELECT article_id FROM claims WHERE name IN ({marks}) AND NOT (feed = ? AND entry_key = ?) "
-                "AND claimed_at > ? ORDER BY claimed_at LIMIT 1",
-                (*names, claim.feed, claim.entry_key, now - CLAIM_LEASE),
-            ).fetchone()
-            if held is not None:
-                return Claim(ClaimStatus.HELD, str(held[0]))
-            # A claim of this entry's from an earlier try (a crash, a failed write) is replaced, not added to.
-            db.execute("DELETE FROM claims WHERE feed = ? AND entry_key = ?", (claim.feed, claim.entry_key))
-            db.executemany(
-                "INSERT OR REPLACE INTO claims (name, article_id, feed, entry_key, claimed_at) VALUES (?, ?, ?, ?, ?)",
-                [(name, claim.article_id, claim.feed, claim.entry_key, now) for name in names],
-            )
-        return Claim(ClaimStatus.WON, claim.article_id)
+            return sqlite_claims.claim(db, claim, now)
 
     def release_claim(self, feed: str, entry_key: str) -> None:
         """Give up the names the entry claimed (its file could not be written)."""
@@ -460,26 +439,6 @@ def _pending(feed: str, r: tuple[Any, ...]) -> PendingEntry:
         attempts=int(r[4]),
         last_error=_opt(r[5]),
     )
-
-
-def _claim_names(claim: ArticleClaim) -> list[str]:
-    body = [f"body {claim.body_hash}"] if claim.body_hash else []
-    return [*(f"url {url}" for url in dict.fromkeys(claim.urls) if url), *body, f"id {claim.article_id}"]
-
-
-def _archived_under(db: sqlite3.Connection, claim: ArticleClaim) -> str | None:
-    """The id of the archived article known by one of the claim's URLs, its body key or its id, if any."""
-    for url in dict.fromkeys(claim.urls):
-        row = db.execute("SELECT article_id FROM urls WHERE url = ?", (url,)).fetchone()
-        if row is not None:
-            return str(row[0])
-    if claim.body_hash:
-        row = db.execute("SELECT id FROM articles WHERE body_hash = ? LIMIT 1", (claim.body_hash,)).fetchone()
-        if row is not None:
-            return str(row[0])
-    # Its canonical URL is one already archived (known by id alone after `crawler reindex`).
-    row = db.execute("SELECT id FROM articles WHERE id = ?", (claim.article_id,)).fetchone()
-    return str(row[0]) if row is not None else None
 
 
 def _add_urls(db: sqlite3.Connection, article_id: str, urls: Iterable[str]) -> None:

@@ -1,0 +1,94 @@
+"""Claims on the SQLite backend: the transaction that lets one entry at a time write an article known by a name.
+
+A claim is rows of the `claims` table, one per name, owned by the claiming process ("host pid token"). Names already
+recorded (urls, articles' body keys and ids) win outright; a name another entry claimed holds while its process runs
+(SQLite is one file on one machine, so that can be asked) and its claim is younger than CLAIM_LEASE.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import sqlite3
+
+from crawler.store.base import CLAIM_LEASE, ArticleClaim, Claim, ClaimStatus
+
+
+def claim(db: sqlite3.Connection, claim: ArticleClaim, now: float) -> Claim:
+    """Inside the caller's transaction: the archived article already known by one of the claim's names (ARCHIVED),
+    else the article another entry is writing under one of them (HELD, while its claim's process runs and the claim
+    is younger than CLAIM_LEASE), else the names are now the claiming entry's (WON) until it records its article or
+    releases them."""
+    names = _claim_names(claim)
+    winner = _archived_under(db, claim)
+    if winner is not None:
+        return Claim(ClaimStatus.ARCHIVED, winner)
+    marks = ", ".join("?" * len(names))
+    held = db.execute(
+        f"SELECT article_id, owner FROM claims WHERE name IN ({marks}) AND NOT (feed = ? AND entry_key = ?) "
+        "AND claimed_at > ? ORDER BY claimed_at",
+        (*names, claim.feed, claim.entry_key, now - CLAIM_LEASE),
+    ).fetchall()
+    live = next((str(row[0]) for row in held if _owner_alive(str(row[1]))), None)
+    if live is not None:
+        return Claim(ClaimStatus.HELD, live)
+    # A claim of this entry's from an earlier try (a crash, a failed write) is replaced, not added to; one
+    # left by a process that died, or older than the lease, is taken over.
+    db.execute("DELETE FROM claims WHERE feed = ? AND entry_key = ?", (claim.feed, claim.entry_key))
+    owner = _owner()
+    db.executemany(
+        "INSERT OR REPLACE INTO claims (name, article_id, feed, entry_key, claimed_at, owner) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(name, claim.article_id, claim.feed, claim.entry_key, now, owner) for name in names],
+    )
+    return Claim(ClaimStatus.WON, claim.article_id)
+
+
+# Who holds a claim: "host pid token", the token telling this process from an earlier one that had its pid. SQLite
+# is one file on one machine, so a claim's process can be asked whether it still runs; a claim from another host (a
+# database on a shared disk) lapses with its lease only.
+_HOST = socket.gethostname()
+_TOKEN = secrets.token_hex(4)
+
+
+def _owner() -> str:
+    return f"{_HOST} {os.getpid()} {_TOKEN}"
+
+
+def _owner_alive(owner: str) -> bool:
+    """Whether the process that made a claim may still be running (unknown counts as running)."""
+    if owner == _owner():
+        return True
+    host, pid, _token = ([*owner.split(" "), "", "", ""])[:3]
+    if host != _HOST or not pid.isdigit():
+        return bool(owner)  # another host's: only the lease ends it; no owner (an old claim): taken for dead
+    if int(pid) == os.getpid():
+        return False  # an earlier process that had our pid
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, under another user
+    return True
+
+
+def _claim_names(claim: ArticleClaim) -> list[str]:
+    body = [f"body {claim.body_hash}"] if claim.body_hash else []
+    return [*(f"url {url}" for url in dict.fromkeys(claim.urls) if url), *body, f"id {claim.article_id}"]
+
+
+def _archived_under(db: sqlite3.Connection, claim: ArticleClaim) -> str | None:
+    """The id of the archived article known by one of the claim's URLs, its body key or its id, if any."""
+    for url in dict.fromkeys(claim.urls):
+        row = db.execute("SELECT article_id FROM urls WHERE url = ?", (url,)).fetchone()
+        if row is not None:
+            return str(row[0])
+    if claim.body_hash:
+        row = db.execute("SELECT id FROM articles WHERE body_hash = ? LIMIT 1", (claim.body_hash,)).fetchone()
+        if row is not None:
+            return str(row[0])
+    # Its canonical URL is one already archived (known by id alone after `crawler reindex`).
+    row = db.execute("SELECT id FROM articles WHERE id = ?", (claim.article_id,)).fetchone()
+    return str(row[0]) if row is not None else None
