@@ -9,7 +9,8 @@ The modules, one job each:
                     `reconfigure` for a daemon that keeps one Fetcher across reloads of feeds.yaml
     messages.py     Request, Response, FetchError and its FetchKind; pure questions of URLs, headers and bodies
                     (url_problem, sendable, not_html, parse_retry_after)
-    retries.py      the retry policy as data (kinds, statuses, attempts, backoff) and the tenacity runner
+    retries.py      the retry policy as data (kinds, statuses, attempts, backoff), run by tenacity after a bare
+                    first try (the measured reason is in its docstring)
     politeness.py   per-host concurrency caps and delays, a global cap, Retry-After holds (HostPace, Cap)
     robots.py       robots.txt per origin (RFC 9309): loaded once, cached a day, Disallow and Crawl-delay
     clients.py      the httpx clients: one per host and route (direct, a proxy, the environment's proxies)

@@ -1,6 +1,6 @@
 """The Fetcher: polite HTTP GETs, answering "what did the server say". One request's flow, in order:
 
-    get(request)                      retries (crawler.fetch.retries): the whole attempt loop, run by tenacity
+    get(request)                      retries (crawler.fetch.retries): a bare first try, then tenacity
       _follow                         redirects, up to http.max_redirects; a feed moved for good is noted
         _exchange                     the URL's checks, the address pre-check, robots.txt (article pages only)
           Politeness.within           the host's cap and delay, the global cap (crawler.fetch.politeness)
@@ -22,7 +22,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from tenacity import AsyncRetrying
 
 from crawler import __version__
 from crawler.config.settings import HttpConfig, PolitenessConfig
@@ -41,7 +40,7 @@ from crawler.fetch.messages import (
     url_problem,
 )
 from crawler.fetch.politeness import HostLoad, HostPace, Politeness
-from crawler.fetch.retries import RETRY_STATUSES, RetryPolicy, retrying
+from crawler.fetch.retries import RETRY_STATUSES, RetryPolicy, retry_failed
 from crawler.fetch.robots import REDIRECT_STATUSES, Robots
 
 PROJECT_URL = "https://github.com/feed-crawler/feed-crawler"
@@ -77,7 +76,6 @@ class Fetcher:
         """What every request is sent with, worked out once per setting: most requests send exactly these."""
         self._http = http
         self._retry_policy = RetryPolicy.from_config(http)
-        self._retrying: AsyncRetrying = retrying(self._retry_policy)
         # The client's defaults, which a request sent straight to a transport does not get. httpx copies what it is
         # given, never changes it, so one object serves every request.
         self._base_headers = httpx.Headers(
@@ -116,8 +114,12 @@ class Fetcher:
 
     async def get(self, request: Request) -> Response:
         """GET with retries on passing failures (timeouts, resets, 408/425/429/5xx), honouring Retry-After."""
-        response: Response = await self._retrying.copy()(self._get_once, request)
-        return response
+        # The first attempt runs bare (crawler.fetch.retries says why, measured); a retryable failure enters tenacity.
+        try:
+            return await self._get_once(request)
+        except FetchError as exc:
+            first = exc
+        return await retry_failed(self._retry_policy, first, lambda: self._get_once(request))
 
     async def _get_once(self, request: Request) -> Response:
         try:
