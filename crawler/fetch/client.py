@@ -91,8 +91,8 @@ class Fetcher:
     def reconfigure(self, http: HttpConfig, politeness: PolitenessConfig) -> None:
         """Apply new settings to every later request, keeping what is still valid: each host's pace (its next start,
         the requests in flight against its cap, which may grow or shrink), robots.txt already read, and the clients
-        (with their open connections) whose route, HTTP version and pool size are unchanged. Requests in flight end
-        as they began."""
+        (with their open connections) whose route, HTTP version and pool size are unchanged. A request already on
+        the wire finishes on the client it was sent with; its later redirects and retries follow the new settings."""
         self._politeness.reconfigure(politeness)
         self._clients.reconfigure(http, politeness)
         self._robots.reconfigure(user_agent(http), http.max_retry_after)

@@ -55,7 +55,9 @@ class Clients:
     ) -> None:
         self._http = http
         self._politeness = politeness
-        self._transport = transport  # a test's or bench's transport, used by every client instead of ours
+        # A test's or bench's transport, used by every client instead of ours. Closing a client closes it too (as
+        # `aclose` always did): a retired client closes it early, harmless for the in-memory ones tests inject.
+        self._transport = transport
         self._timeouts = httpx.Timeout(http.read_timeout, connect=http.connect_timeout)
         self._slots: dict[tuple[str, str | None], HostSlot] = {}
         self._cookies: dict[tuple[str, str | None], httpx.Cookies] = {}  # a retired client's, for its successor
