@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from crawler.fetch.client import sendable
+from crawler.fetch import sendable
 from tests.conftest import Workdir
 from tests.support.daemon import RunningDaemon, start_daemon
 from tests.support.feeds import RSS, Item, config, page, rss

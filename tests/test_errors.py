@@ -13,7 +13,7 @@ from crawler.errors import CrawlerError
 from crawler.extract.page import ExtractError
 from crawler.feeds.discover import ProbeError
 from crawler.feeds.parse import FeedError
-from crawler.fetch.client import FetchError
+from crawler.fetch import FetchError
 from crawler.fetch.connections import AddressRefused
 from crawler.identity.urls import TrackingRulesError
 from crawler.maintenance.refetch import RefetchError

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from crawler.config.settings import HttpConfig, PolitenessConfig
-from crawler.fetch.client import Fetcher, FetchError, Request, address_is_public, private_addresses_allowed
+from crawler.fetch import Fetcher, FetchError, Request, address_is_public, private_addresses_allowed
 from tests.conftest import Workdir
 from tests.support.feeds import RSS, Item, config, rss
 from tests.support.server import TestServer

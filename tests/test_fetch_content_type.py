@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.fetch.client import not_html
+from crawler.fetch import not_html
 from tests.conftest import Workdir
 from tests.support.feeds import RSS, Item, config, page, rss
 from tests.support.server import Answer, TestServer

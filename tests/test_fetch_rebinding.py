@@ -1,7 +1,7 @@
 """DNS rebinding: the address a connection is opened to is the one judged, not only the name checked before.
 
 A hostile DNS server answers a public address to the pre-check and 127.0.0.1 to the connection. With no DNS server
-here, the one stand-in is the pre-check's name lookup (`crawler.fetch.client.resolve_host`), made to answer a public
+here, the one stand-in is the pre-check's name lookup (`crawler.fetch.addresses.resolve_host`), made to answer a public
 address for `localhost`; the connection resolves `localhost` for itself, gets 127.0.0.1 from /etc/hosts, and would
 reach the real test server there. Everything else is real: the Fetcher, httpx, httpcore and the server."""
 
@@ -11,9 +11,9 @@ import asyncio
 
 import pytest
 
-import crawler.fetch.client
+import crawler.fetch.addresses
 from crawler.config.settings import HttpConfig, PolitenessConfig
-from crawler.fetch.client import Fetcher, FetchError, Request
+from crawler.fetch import Fetcher, FetchError, Request
 from tests.conftest import Workdir
 from tests.support.feeds import RSS, Item, config, rss
 from tests.support.server import TestServer
@@ -30,7 +30,7 @@ def rebinding_dns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         asked.append(host)
         return [PUBLIC_ANSWER]
 
-    monkeypatch.setattr(crawler.fetch.client, "resolve_host", public_answer)
+    monkeypatch.setattr(crawler.fetch.addresses, "resolve_host", public_answer)
     return asked
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
-from crawler.fetch.client import backoff_wait, parse_retry_after
+from crawler.fetch import parse_retry_after
+from crawler.fetch.retries import backoff_wait
 from tests.conftest import Workdir
 from tests.support.feeds import RSS, Item, config, page, rss
 from tests.support.server import Answer, TestServer

@@ -9,7 +9,8 @@ import zlib
 
 import pytest
 
-from crawler.fetch.client import FetchError, _Decoder
+from crawler.fetch import FetchError
+from crawler.fetch.decoding import Decoder
 from tests.conftest import Workdir
 from tests.support.feeds import RSS, Item, config, page, rss
 from tests.support.server import Answer, TestServer
@@ -103,15 +104,15 @@ def test_a_truncated_compressed_feed_fails_the_poll_with_one_line(
 
 def test_an_empty_body_under_a_content_encoding_is_not_truncated() -> None:
     # A 304 or a 204 may carry the Content-Encoding of the entity it stands for, and no body at all.
-    decoder = _Decoder("http://example.org/", "gzip")
+    decoder = Decoder("http://example.org/", "gzip")
     assert b"".join([*decoder.feed(b""), *decoder.flush()]) == b""
 
 
 def test_a_whole_gzip_stream_then_a_cut_one_are_told_apart() -> None:
     whole = gzip.compress(WORDS.encode())
-    decoder = _Decoder("http://example.org/", "gzip")
+    decoder = Decoder("http://example.org/", "gzip")
     assert b"".join([*decoder.feed(whole), *decoder.flush()]) == WORDS.encode()
-    decoder = _Decoder("http://example.org/", "gzip")
+    decoder = Decoder("http://example.org/", "gzip")
     with pytest.raises(FetchError, match="truncated gzip body") as caught:
         b"".join([*decoder.feed(whole[:-8]), *decoder.flush()])  # only the CRC and length missing
     assert caught.value.transient

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from crawler.fetch.client import url_problem
+from crawler.fetch import url_problem
 from crawler.identity.urls import normalize_url
 from tests.conftest import Workdir
 from tests.support.server import TestServer

@@ -10,7 +10,7 @@ from itertools import pairwise
 
 from crawler import __version__
 from crawler.config.settings import load_config
-from crawler.fetch.client import Fetcher, Request
+from crawler.fetch import Fetcher, Request
 from tests.conftest import Workdir
 from tests.support.clock import StepClock
 from tests.support.feeds import RSS, Item, config, page, rss

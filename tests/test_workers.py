@@ -20,7 +20,7 @@ import pytest
 from crawler.archive import files as archive
 from crawler.config.settings import FeedConfig, load_config
 from crawler.feeds.parse import Entry
-from crawler.fetch.client import Fetcher
+from crawler.fetch import Fetcher
 from crawler.pipeline import poll as pipeline
 from crawler.pipeline.workers import WARM_AFTER, WorkerCrashed, Workers, process_count
 from crawler.store import open_store

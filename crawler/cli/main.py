@@ -443,7 +443,7 @@ def _short_reason(result: FeedResult) -> str:
 
 def _extract(args: argparse.Namespace) -> int:
     from crawler.extract.page import ExtractError
-    from crawler.fetch.client import FetchError
+    from crawler.fetch import FetchError
     from crawler.pipeline.poll import preview
     from crawler.render.document import http_date, render
 

@@ -44,7 +44,7 @@ from crawler.config.settings import (
     read_config_bytes,
 )
 from crawler.errors import CrawlerError
-from crawler.fetch.client import Fetcher, FetchError, Request, Response
+from crawler.fetch import Fetcher, FetchError, Request, Response
 from crawler.maintenance.reindex import rebuild_lost_state
 from crawler.pipeline.poll import WORKER_MODULES, FeedResult, Pipeline, poll_interval, stale_temp_files
 from crawler.pipeline.workers import Workers, process_count

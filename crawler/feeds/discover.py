@@ -17,7 +17,7 @@ from crawler.config.settings import Config, is_http_url
 from crawler.errors import CrawlerError
 from crawler.extract import charset
 from crawler.feeds.parse import FeedError, ParsedFeed, parse_feed
-from crawler.fetch.client import Fetcher, FetchError, Request, Response, not_html, private_addresses_allowed
+from crawler.fetch import Fetcher, FetchError, Request, Response, not_html, private_addresses_allowed
 
 # The paths where sites commonly serve their feed (WordPress, Hugo, Jekyll, Ghost, ...), tried in this order when a
 # page names no feed of its own.

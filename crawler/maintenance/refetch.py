@@ -18,7 +18,7 @@ from crawler.archive import files as archive
 from crawler.config.settings import Config, FeedConfig
 from crawler.errors import CrawlerError
 from crawler.feeds.parse import Entry
-from crawler.fetch.client import Fetcher, FetchError, Request, not_html, private_addresses_allowed
+from crawler.fetch import Fetcher, FetchError, Request, not_html, private_addresses_allowed
 from crawler.identity.urls import normalize_url
 from crawler.maintenance.reindex import read_article
 from crawler.pipeline.compose import FetchedPage, Staged, stage_article

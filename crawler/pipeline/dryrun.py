@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from crawler.config.settings import Config, FeedConfig
-from crawler.fetch.client import Fetcher
+from crawler.fetch import Fetcher
 from crawler.pipeline.poll import Pipeline, WouldArchive
 from crawler.store import open_store, scratch_config, store_location
 

@@ -22,7 +22,7 @@ from crawler.archive.commit import Commits
 from crawler.config.settings import Config, FeedConfig
 from crawler.extract.page import Extracted
 from crawler.feeds.parse import Entry, FeedError, ParsedFeed, parse_feed
-from crawler.fetch.client import Fetcher, FetchError, Request, Response, not_html, private_addresses_allowed
+from crawler.fetch import Fetcher, FetchError, FetchKind, Request, Response, not_html, private_addresses_allowed
 from crawler.identity import dedup
 from crawler.identity import keys as identity
 from crawler.identity.dedup import Dedup
@@ -579,7 +579,7 @@ def _unconditional_304(response: Response) -> FetchError:
     # A 304 says "unchanged since your copy"; to a request naming no copy it says nothing, and taking it as
     # "unchanged" would show the feed healthy forever while nothing is ever read from it.
     return FetchError(
-        response.final_url, "status", "answers 304 to an unconditional request", transient=False, status=304
+        response.final_url, FetchKind.STATUS, "answers 304 to an unconditional request", transient=False, status=304
     )
 
 
