@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from crawler.archive import files as archive
-from crawler.config.settings import FeedConfig, load_config
+from crawler.config.load import load_config
+from crawler.config.settings import FeedConfig
 from crawler.feeds.parse import Entry
 from crawler.fetch.client import Fetcher
 from crawler.pipeline import poll as pipeline

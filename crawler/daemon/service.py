@@ -34,15 +34,8 @@ from apscheduler.triggers.date import DateTrigger
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from crawler.archive import files as archive
-from crawler.config.settings import (
-    Config,
-    ConfigError,
-    FeedConfig,
-    HttpConfig,
-    PolitenessConfig,
-    parse_config,
-    read_config_bytes,
-)
+from crawler.config.load import parse_config, read_config_bytes
+from crawler.config.settings import Config, ConfigError, FeedConfig, HttpConfig, PolitenessConfig
 from crawler.errors import CrawlerError
 from crawler.fetch.client import Fetcher, FetchError, Request, Response
 from crawler.maintenance.reindex import rebuild_lost_state
