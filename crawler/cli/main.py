@@ -379,7 +379,7 @@ def _fetch(args: argparse.Namespace) -> int:
     if not args.verbose:
         # Errors only, and the few warnings an operator must see even so: the state rebuilt from the archive (it was
         # deleted or moved), and worker processes unavailable (every page extracted in threads, slower).
-        for name in ("crawler.maintenance.reindex", "crawler.pipeline.workers"):
+        for name in ("crawler.maintenance.reindex", "crawler.workers"):
             logging.getLogger(name).setLevel(logging.WARNING)
     config = load_config(args.config)
     feeds = _select_feeds(config, args.feeds)

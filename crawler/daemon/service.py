@@ -40,8 +40,8 @@ from crawler.errors import CrawlerError
 from crawler.fetch.client import Fetcher, FetchError, Request, Response
 from crawler.maintenance.reindex import rebuild_lost_state
 from crawler.pipeline.poll import WORKER_MODULES, FeedResult, Pipeline, poll_interval, stale_temp_files
-from crawler.pipeline.workers import Workers, process_count
 from crawler.store.sqlite import FeedState, SqliteStore, StoreError
+from crawler.workers import Workers, process_count
 
 log = logging.getLogger("crawler")
 
