@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config.settings import ConfigError, load_config, parse_config, parse_duration, parse_size
+from crawler.config.load import load_config, parse_config
+from crawler.config.settings import ConfigError
+from crawler.config.values import parse_duration, parse_size
 
 GOLDEN_EXAMPLE = """archive: archive
 feeds:

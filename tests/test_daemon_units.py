@@ -7,7 +7,8 @@ import logging
 import random
 from pathlib import Path
 
-from crawler.config.settings import Config, parse_config
+from crawler.config.load import parse_config
+from crawler.config.settings import Config
 from crawler.daemon.service import MAX_JITTER, feed_changes, next_poll_time, poll_outcome
 from crawler.logs import JsonFormatter, TextFormatter
 from crawler.pipeline.poll import FeedResult

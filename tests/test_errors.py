@@ -17,8 +17,8 @@ from crawler.fetch import FetchError
 from crawler.fetch.connections import AddressRefused
 from crawler.identity.urls import TrackingRulesError
 from crawler.maintenance.refetch import RefetchError
-from crawler.pipeline.workers import WorkerCrashed
 from crawler.store.base import StoreError
+from crawler.workers import WorkerCrashed
 
 ERRORS = [
     ArchiveError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import xml.etree.ElementTree as ET
 
-from crawler.config.settings import load_config
+from crawler.config.load import load_config
 from tests.conftest import FIXTURES, Workdir
 
 COMMENTED = (FIXTURES / "feeds.commented.yaml").read_bytes()

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config.editor import edit_lock, lock_path
-from crawler.config.settings import ConfigError, parse_config
+from crawler.config.load import parse_config
+from crawler.config.lock import edit_lock, lock_path
+from crawler.config.settings import ConfigError
 from tests.conftest import FIXTURES, REPO, Workdir
 
 COMMENTED = (FIXTURES / "feeds.commented.yaml").read_bytes()
@@ -101,8 +102,9 @@ def test_a_lock_not_had_in_time_is_a_one_line_error_naming_the_file(tmp_path: Pa
 
 def test_the_lock_is_reentrant_within_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from crawler.config import editor as feedsfile
+    from crawler.config import lock
 
-    monkeypatch.setattr(feedsfile, "LOCK_TIMEOUT", 0.5)  # a lock waiting on itself fails fast rather than in 30 s
+    monkeypatch.setattr(lock, "LOCK_TIMEOUT", 0.5)  # a lock waiting on itself fails fast rather than in 30 s
     config = tmp_path / "feeds.yaml"
     config.write_bytes(COMMENTED)
 

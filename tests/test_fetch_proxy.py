@@ -11,7 +11,7 @@ from itertools import pairwise
 
 import pytest
 
-from crawler.config.settings import load_config
+from crawler.config.load import load_config
 from crawler.fetch import Fetcher, Request
 from tests.conftest import Workdir
 from tests.support.clock import StepClock

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from crawler.config.settings import HttpConfig, PolitenessConfig, _File, parse_config
+from crawler.config.load import parse_config
+from crawler.config.settings import FileSettings, HttpConfig, PolitenessConfig
 from crawler.config.starter import TEMPLATE
 from tests.conftest import FIXTURES, Workdir
 
@@ -88,7 +89,7 @@ def test_template_names_every_top_level_key_with_its_default() -> None:
     live = _uncommented_settings(TEMPLATE)
 
     data = yaml.safe_load(live)
-    assert set(data) == set(_File.model_fields)
+    assert set(data) == set(FileSettings.model_fields)
     assert set(data["http"]) == set(HttpConfig.model_fields)
     assert set(data["politeness"]) == set(PolitenessConfig.model_fields)
     defaults = parse_config("{}", Path("feeds.yaml"))

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from crawler.config.settings import load_config
+from crawler.config.load import load_config
 from crawler.pipeline import compose as article
 from crawler.pipeline import poll as pipeline
 from tests.conftest import Workdir

@@ -9,7 +9,7 @@ import asyncio
 from itertools import pairwise
 
 from crawler import __version__
-from crawler.config.settings import load_config
+from crawler.config.load import load_config
 from crawler.fetch import Fetcher, Request
 from tests.conftest import Workdir
 from tests.support.clock import StepClock

@@ -18,12 +18,13 @@ from typing import Any
 import pytest
 
 from crawler.archive import files as archive
-from crawler.config.settings import FeedConfig, load_config
+from crawler.config.load import load_config
+from crawler.config.settings import FeedConfig
 from crawler.feeds.parse import Entry
 from crawler.fetch import Fetcher
 from crawler.pipeline import poll as pipeline
-from crawler.pipeline.workers import WARM_AFTER, WorkerCrashed, Workers, process_count
 from crawler.store import open_store
+from crawler.workers import WARM_AFTER, WorkerCrashed, Workers, process_count
 from tests.conftest import Workdir
 from tests.support.server import Answer, Seen, TestServer
 from tests.test_fetch_command import PARAGRAPHS, article_page, config, feed_entry, rss
@@ -383,7 +384,7 @@ def test_workers_die_with_a_crawler_killed_outright(tmp_path: Path) -> None:
     script = tmp_path / "holder.py"
     script.write_text(
         "import asyncio, os\n"
-        "from crawler.pipeline.workers import Workers\n"
+        "from crawler.workers import Workers\n"
         "async def main() -> None:\n"
         "    workers = Workers(1, warm_after=0)\n"
         "    workers.expect(1)\n"

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from crawler.archive import files as archive
-from crawler.config.settings import Config, parse_duration
+from crawler.config.settings import Config
+from crawler.config.values import parse_duration
 from crawler.maintenance.reindex import ArticleFile, read_article
 from crawler.render import document
 from crawler.store import open_store, store_location

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, TextIO
 
 from crawler import __version__
 from crawler.archive.files import ArchiveError
-from crawler.config.settings import Config, ConfigError, FeedConfig, load_config, parse_config, parse_duration
+from crawler.config.load import load_config, parse_config
+from crawler.config.settings import Config, ConfigError, FeedConfig
+from crawler.config.values import parse_duration
 from crawler.errors import CrawlerError
 from crawler.logs import PlainFormatter, visible
 from crawler.store.base import StoreError
@@ -297,7 +299,8 @@ def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
 
 
 def _feeds_import(args: argparse.Namespace) -> int:
-    from crawler.config.editor import edit_lock, require_file
+    from crawler.config.editor import require_file
+    from crawler.config.lock import edit_lock
 
     require_file(args.config)
     with edit_lock(args.config):  # from reading the names and URLs taken to writing the new feeds
@@ -307,7 +310,7 @@ def _feeds_import(args: argparse.Namespace) -> int:
 def _import_opml(args: argparse.Namespace) -> int:
     from crawler.config.editor import NewFeed, add_feeds, derive_name
     from crawler.config.opml import OpmlError, read_opml
-    from crawler.config.settings import is_http_url
+    from crawler.config.values import is_http_url
     from crawler.identity.urls import normalize_url
 
     config = load_config(args.config)
@@ -376,7 +379,7 @@ def _fetch(args: argparse.Namespace) -> int:
     if not args.verbose:
         # Errors only, and the few warnings an operator must see even so: the state rebuilt from the archive (it was
         # deleted or moved), and worker processes unavailable (every page extracted in threads, slower).
-        for name in ("crawler.maintenance.reindex", "crawler.pipeline.workers"):
+        for name in ("crawler.maintenance.reindex", "crawler.workers"):
             logging.getLogger(name).setLevel(logging.WARNING)
     config = load_config(args.config)
     feeds = _select_feeds(config, args.feeds)

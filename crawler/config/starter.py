@@ -11,7 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.config.settings import ConfigError, parse_config
+from crawler.config.load import parse_config
+from crawler.config.settings import ConfigError
 
 TEMPLATE = """\
 # feeds.yaml: the feeds to archive and how. `crawler check` validates it; `crawler feeds add NAME URL` adds a feed

@@ -34,22 +34,15 @@ from apscheduler.triggers.date import DateTrigger
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from crawler.archive import files as archive
-from crawler.config.settings import (
-    Config,
-    ConfigError,
-    FeedConfig,
-    HttpConfig,
-    PolitenessConfig,
-    parse_config,
-    read_config_bytes,
-)
+from crawler.config.load import parse_config, read_config_bytes
+from crawler.config.settings import Config, ConfigError, FeedConfig, HttpConfig, PolitenessConfig
 from crawler.errors import CrawlerError
 from crawler.fetch import Fetcher, FetchError, Request, Response
 from crawler.maintenance.reindex import rebuild_lost_state
 from crawler.pipeline.poll import WORKER_MODULES, FeedResult, Pipeline, poll_interval, stale_temp_files
-from crawler.pipeline.workers import Workers, process_count
 from crawler.store import open_store
 from crawler.store.base import FeedState, Store, StoreError
+from crawler.workers import Workers, process_count
 
 log = logging.getLogger("crawler")
 

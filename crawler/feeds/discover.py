@@ -13,7 +13,8 @@ from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser
 
-from crawler.config.settings import Config, is_http_url
+from crawler.config.settings import Config
+from crawler.config.values import is_http_url
 from crawler.errors import CrawlerError
 from crawler.extract import charset
 from crawler.feeds.parse import FeedError, ParsedFeed, parse_feed

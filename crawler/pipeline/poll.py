@@ -30,10 +30,10 @@ from crawler.identity.urls import normalize_url
 from crawler.maintenance.reindex import rebuild_lost_state
 from crawler.pipeline import rules
 from crawler.pipeline.compose import Composed, FetchedPage, Staged, compose, extract_fetched, place, stage_article
-from crawler.pipeline.workers import LostJob, WorkerCrashed, Workers, process_count
 from crawler.render import document
 from crawler.store import open_store
 from crawler.store.base import ArchivedArticle, FeedState, NewEntry, PendingEntry, Store, StoreError
+from crawler.workers import LostJob, WorkerCrashed, Workers, process_count
 
 log = logging.getLogger("crawler")
 

@@ -52,3 +52,18 @@ class StepClock:
         """The clock's time when the server saw `seen` (the moves are ordered by the real time they were made)."""
         index = bisect.bisect_right([real for real, _ in self._moves], seen.started) - 1
         return self._moves[index][1]
+
+
+class ManualClock:
+    """Fake monotonic time that moves only when a test says so: `clock.now` for a `clock=` parameter."""
+
+    def __init__(self, start: float = START) -> None:
+        self._time = start
+
+    def now(self) -> float:
+        """The clock's time."""
+        return self._time
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock on by `seconds`."""
+        self._time += seconds
