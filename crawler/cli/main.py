@@ -445,7 +445,8 @@ def _extract(args: argparse.Namespace) -> int:
     from crawler.extract.page import ExtractError
     from crawler.fetch.client import FetchError
     from crawler.pipeline.poll import preview
-    from crawler.render.document import http_date, render
+    from crawler.render.archive_file import render
+    from crawler.render.frontmatter import http_date
 
     config = load_config(args.config) if args.config.exists() else parse_config("{}", args.config)
     try:

@@ -28,7 +28,7 @@ from crawler.maintenance.reindex import rebuild_lost_state
 from crawler.pipeline import rules
 from crawler.pipeline.compose import Composed, FetchedPage, Staged, compose, extract_fetched, place, stage_article
 from crawler.pipeline.workers import LostJob, WorkerCrashed, Workers, process_count
-from crawler.render import document
+from crawler.render import fixes
 from crawler.store.sqlite import ArchivedArticle, FeedState, NewEntry, PendingEntry, SqliteStore, Store, StoreError
 
 log = logging.getLogger("crawler")
@@ -716,7 +716,7 @@ def wants_page(feed: FeedConfig, entry: Entry) -> bool:
     if feed.content == "feed":
         return False
     if feed.content == "auto" and entry.content:
-        return len(document.body_text(entry.content)) < WHOLE_ARTICLE_CHARS
+        return len(fixes.body_text(entry.content)) < WHOLE_ARTICLE_CHARS
     return True
 
 
