@@ -137,7 +137,10 @@ def sanitize_element(node: LexborNode, root: LexborNode) -> bool:
     stays, with only allowed attributes; False when it was unwrapped or removed."""
     tag = node.tag or ""
     if tag not in _ALLOWED_ELEMENTS and tag.lower() not in _ALLOWED_ELEMENTS and node is not root:
-        node.unwrap()
+        if node.child is None:
+            node.decompose()  # (Lexbor's unwrap leaves an element with no children in place)
+        else:
+            node.unwrap()
         return False
     _sanitize_attributes(node)
     if tag == "style" and css_is_dangerous(node.text(deep=True) or ""):
