@@ -1,6 +1,6 @@
 """The operator's setup commands: `init`, `feeds add` (with its probe), `feeds set`/`unset` and `completion`.
 
-Each `add_*` function declares one command on the parser `cli._parser` builds; each handler only turns arguments
+Each `add_*` function declares one command on the parser `cli.main._parser` builds; each handler only turns arguments
 into a call of the module that does the work (init, probe, feedsfile) and its result into lines.
 """
 
