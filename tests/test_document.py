@@ -5,8 +5,9 @@ from __future__ import annotations
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.identity.urls import article_id, normalize_url
-from crawler.render import document
-from crawler.render.document import fix_body, title_text
+from crawler.render import parse_limits
+from crawler.render.fixes import fix_body
+from crawler.render.frontmatter import title_text
 
 
 def test_body_fixes_remove_code_and_make_urls_absolute() -> None:
@@ -54,13 +55,13 @@ def test_article_id_is_16_hex_of_sha256() -> None:
 
 def test_markup_problem_fast_path_agrees_with_the_limits() -> None:
     # Many tags but shallow: more `<` than MAX_NESTING takes the full scan, which finds nothing.
-    assert document.markup_problem("<p>x</p>" * (document.MAX_NESTING + 10)) is None
-    assert document.markup_problem("<div>" * (document.MAX_NESTING + 1)) is not None
-    many = " ".join(f"a{i}=1" for i in range(document.MAX_ATTRIBUTES + 1))
+    assert parse_limits.markup_problem("<p>x</p>" * (parse_limits.MAX_NESTING + 10)) is None
+    assert parse_limits.markup_problem("<div>" * (parse_limits.MAX_NESTING + 1)) is not None
+    many = " ".join(f"a{i}=1" for i in range(parse_limits.MAX_ATTRIBUTES + 1))
     # The attribute-heavy tag behind a long text and a script full of `<` comparisons is still found.
-    assert document.markup_problem("<p>" + "字" * 2000 + f"</p><img {many}>") is not None
-    assert document.markup_problem("<script>" + "a<b;" * 500 + "</script><p>ok</p>") is None
-    assert document.markup_problem("<!--" + "<div>" * 6000 + "-->") is None
+    assert parse_limits.markup_problem("<p>" + "字" * 2000 + f"</p><img {many}>") is not None
+    assert parse_limits.markup_problem("<script>" + "a<b;" * 500 + "</script><p>ok</p>") is None
+    assert parse_limits.markup_problem("<!--" + "<div>" * 6000 + "-->") is None
 
 
 def test_raw_text_elements_inside_svg_or_math_are_dropped_so_their_text_is_never_read_back_as_markup() -> None:

@@ -5,40 +5,40 @@ from __future__ import annotations
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.extract.metadata import page_metadata
-from crawler.render import document
+from crawler.render import parse_limits
 
-_CROWDED = " ".join(f"a{i}=1" for i in range(document.MAX_ATTRIBUTES + 1))
+_CROWDED = " ".join(f"a{i}=1" for i in range(parse_limits.MAX_ATTRIBUTES + 1))
 
 
 def test_long_but_sparse_attributes_are_no_problem() -> None:
     # An SVG path or a srcset runs past 2 * MAX_ATTRIBUTES characters with a handful of attributes.
     path = "M0 0 " + "L1,2 " * 400
-    assert document.markup_problem(f'<svg><path d="{path}"/></svg><p>text</p>') is None
-    assert document.markup_problem(f'<img srcset="{"a.jpg 1x, " * 200}" src=b.jpg>') is None
+    assert parse_limits.markup_problem(f'<svg><path d="{path}"/></svg><p>text</p>') is None
+    assert parse_limits.markup_problem(f'<img srcset="{"a.jpg 1x, " * 200}" src=b.jpg>') is None
 
 
 def test_crowded_tag_is_found_behind_long_harmless_ones() -> None:
     harmless = f'<img alt="{"x" * 600}">' * 100  # more long candidates than the shortcut looks at
-    assert document.markup_problem(harmless + f"<div {_CROWDED}>x</div>") is not None
-    assert document.markup_problem(f'<p title="{"x" * 600}">a</p><div {_CROWDED}>x</div>') is not None
+    assert parse_limits.markup_problem(harmless + f"<div {_CROWDED}>x</div>") is not None
+    assert parse_limits.markup_problem(f'<p title="{"x" * 600}">a</p><div {_CROWDED}>x</div>') is not None
 
 
 def test_crowded_tag_inside_raw_text_or_comment_is_no_problem() -> None:
-    assert document.markup_problem(f"<script>var s = '<div {_CROWDED}>';</script><p>x</p>") is None
-    assert document.markup_problem(f"<!-- <div {_CROWDED}> --><p>x</p>") is None
-    assert document.markup_problem(f"<textarea><div {_CROWDED}></textarea>") is None
+    assert parse_limits.markup_problem(f"<script>var s = '<div {_CROWDED}>';</script><p>x</p>") is None
+    assert parse_limits.markup_problem(f"<!-- <div {_CROWDED}> --><p>x</p>") is None
+    assert parse_limits.markup_problem(f"<textarea><div {_CROWDED}></textarea>") is None
 
 
 def test_a_less_than_inside_a_long_value_starts_a_candidate_of_its_own() -> None:
     # The crowded tag begins inside the first candidate's text, with no `>` between them.
-    assert document.markup_problem(f"<b{'x' * 600}<div {_CROWDED}>") is not None
+    assert parse_limits.markup_problem(f"<b{'x' * 600}<div {_CROWDED}>") is not None
 
 
 def test_nesting_bound_counts_only_opening_tags() -> None:
-    closers = "</p>" * (document.MAX_NESTING + 10)
-    assert document.markup_problem("<div>" * 10 + closers) is None
-    assert document.markup_problem("<!---->" * (document.MAX_NESTING + 10) + "<div>" * 3) is None
-    assert document.markup_problem("<div>" * (document.MAX_NESTING + 1) + closers) is not None
+    closers = "</p>" * (parse_limits.MAX_NESTING + 10)
+    assert parse_limits.markup_problem("<div>" * 10 + closers) is None
+    assert parse_limits.markup_problem("<!---->" * (parse_limits.MAX_NESTING + 10) + "<div>" * 3) is None
+    assert parse_limits.markup_problem("<div>" * (parse_limits.MAX_NESTING + 1) + closers) is not None
 
 
 def test_metadata_from_one_pass_keeps_each_selector_meaning() -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from crawler.archive import files as archive
 from crawler.feeds.parse import Entry, parse_date_text
 from crawler.pipeline.compose import article_date
-from crawler.render import document
+from crawler.render import frontmatter
 from tests.conftest import Workdir
 from tests.support.server import TestServer
 from tests.test_fetch_command import article_page, config, feed_entry, front_matter, rss
@@ -85,13 +85,13 @@ def test_any_date_in_any_zone_gives_a_date_the_archive_can_place_and_write(
     assert chosen.tzinfo is not None
     assert chosen <= datetime.fromtimestamp(SEEN, UTC)
     archive.relative_path("0123456789abcdef", chosen, archive_zone)
-    assert document.http_date(chosen).endswith(" GMT")
+    assert frontmatter.http_date(chosen).endswith(" GMT")
     chosen.astimezone(ZoneInfo(archive_zone))
 
 
 @given(moment=st.datetimes(min_value=datetime.min, max_value=datetime.max), offset=st.integers(-1439, 1439))
 def test_http_date_writes_any_aware_datetime(moment: datetime, offset: int) -> None:
-    assert document.http_date(moment.replace(tzinfo=timezone(timedelta(minutes=offset)))).endswith(" GMT")
+    assert frontmatter.http_date(moment.replace(tzinfo=timezone(timedelta(minutes=offset)))).endswith(" GMT")
 
 
 def _entry(published: datetime | None, updated: datetime | None) -> Entry:

@@ -9,7 +9,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.render.document import Article, clean_value, http_date, render
+from crawler.render.archive_file import Article, render
+from crawler.render.frontmatter import clean_value, http_date
 
 HOSTILE_PIECES = [
     "'",

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.render.document import Article, clean_value, render
+from crawler.render.archive_file import Article, render
+from crawler.render.frontmatter import clean_value
 from tests.test_frontmatter import HOSTILE_PIECES
 
 REPO = Path(__file__).resolve().parent.parent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from crawler.render.document import clean_value
+from crawler.render.frontmatter import clean_value
 from tests.conftest import Workdir
 from tests.support.feeds import RSS, config
 from tests.support.server import TestServer

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from crawler.render import document
+from crawler.render import archive_file, fixes
 from crawler.render.layout import Render, for_markdown
 
 PIECES = [
@@ -27,15 +27,15 @@ PIECES = [
 hostile = st.lists(st.sampled_from(PIECES) | st.text(max_size=4), max_size=40).map("".join)
 DROPPED_ELEMENTS = ("style", "noembed", "noframes")
 PREFORMATTED = ("pre", "textarea", "listing", "xmp", "plaintext")
-ARTICLE = document.Article(
+ARTICLE = archive_file.Article(
     title="t", categories=(), author=None, comments=False, date=datetime(2021, 8, 24, tzinfo=UTC), body="", image=None
 )
 
 
 def _file_body(page_html: str, mode: Render = "hexo") -> str:
     """The body of the archive file the pipeline writes for this page body: fixed, then rendered."""
-    fixed = document.fix_body(page_html, "https://example.com/a/")
-    text = document.render(replace(ARTICLE, body=fixed.html), mode)
+    fixed = fixes.fix_body(page_html, "https://example.com/a/")
+    text = archive_file.render(replace(ARTICLE, body=fixed.html), mode)
     return text.split("\n---\n\n", 1)[1]
 
 
@@ -175,7 +175,7 @@ def test_hexo_drops_comments_styles_and_the_more_marker() -> None:
 def test_verbatim_keeps_white_space_comments_and_styles() -> None:
     page = "<p>a</p>\n<!-- more -->\n\n<style>\n\np { color: red }\n</style>\n  <p>b</p>"
 
-    assert _file_body(page, "verbatim") == "<div>" + document.brace_escape(page) + "</div>\n"
+    assert _file_body(page, "verbatim") == "<div>" + fixes.brace_escape(page) + "</div>\n"
 
 
 def test_a_code_fence_at_a_line_start_is_written_as_a_reference() -> None:

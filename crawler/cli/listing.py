@@ -12,7 +12,7 @@ from crawler.archive import files as archive
 from crawler.config.settings import Config
 from crawler.config.values import parse_duration
 from crawler.maintenance.reindex import ArticleFile, read_article
-from crawler.render import document
+from crawler.render import fixes
 from crawler.store import open_store, store_location
 
 _DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
@@ -85,7 +85,7 @@ def matches(article: ArticleFile, query: ListQuery) -> bool:
         return False
     if query.grep:
         needle = query.grep.casefold()
-        if needle not in article.title.casefold() and needle not in document.body_text(article.body).casefold():
+        if needle not in article.title.casefold() and needle not in fixes.body_text(article.body).casefold():
             return False
     return True
 

@@ -1,6 +1,6 @@
 """The operator's setup commands: `init`, `feeds add` (with its probe), `feeds set`/`unset` and `completion`.
 
-Each `add_*` function declares one command on the parser `cli._parser` builds; each handler only turns arguments
+Each `add_*` function declares one command on the parser `cli.main._parser` builds; each handler only turns arguments
 into a call of the module that does the work (init, probe, feedsfile) and its result into lines.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crawler.cli.main import EXIT_FAILED, EXIT_OK, _say
+from crawler.cli.output import EXIT_FAILED, EXIT_OK, say
 
 if TYPE_CHECKING:
     Commands = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -93,15 +93,15 @@ def _feeds_add(args: argparse.Namespace) -> int:
         try:
             found = asyncio.run(probe(config, args.url))
         except ProbeError as exc:
-            _say(f"crawler: {exc}", sys.stderr)
+            say(f"crawler: {exc}", sys.stderr)
             return EXIT_FAILED
         if found.page is not None:
-            _say(f"{args.url}: a page; found the feed at {found.url}; added that")
+            say(f"{args.url}: a page; found the feed at {found.url}; added that")
         if found.moved_from is not None:
-            _say(f"{args.url}: moved permanently to {found.url}; added that")
+            say(f"{args.url}: moved permanently to {found.url}; added that")
         feed = replace(feed, url=found.url, title=args.title or found.title, site=found.site)
     add_feeds(args.config, [feed])
-    _say(f"{args.config}: added feed '{args.name}'" + (f" ({feed.title})" if feed.title else ""))
+    say(f"{args.config}: added feed '{args.name}'" + (f" ({feed.title})" if feed.title else ""))
     return EXIT_OK
 
 
@@ -129,7 +129,7 @@ def _feeds_set(args: argparse.Namespace) -> int:
     from crawler.config.editor import parse_value, set_key
 
     set_key(args.config, args.name, args.key, parse_value(args.value))
-    _say(f"{args.config}: feed '{args.name}': {args.key} set to {args.value}")
+    say(f"{args.config}: feed '{args.name}': {args.key} set to {args.value}")
     return EXIT_OK
 
 
@@ -138,7 +138,7 @@ def _feeds_unset(args: argparse.Namespace) -> int:
 
     changed = unset_key(args.config, args.name, args.key)
     tail = f"{args.key} removed" if changed else f"no {args.key} to remove; file unchanged"
-    _say(f"{args.config}: feed '{args.name}': {tail}")
+    say(f"{args.config}: feed '{args.name}': {tail}")
     return EXIT_OK
 
 

@@ -11,7 +11,7 @@ from crawler.errors import CrawlerError
 from crawler.extract.auto import extract_main, largest_prose
 from crawler.extract.metadata import PageMeta, page_metadata
 from crawler.extract.sites import rule_for
-from crawler.render import document
+from crawler.render import fixes, parse_limits
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class ExtractError(CrawlerError):
 
 def extract_page(html: str, url: str, body: str | None = None, remove: Sequence[str] = ()) -> Extracted:
     """Extract the article at `url` from its decoded HTML; raise ExtractError when no body is found."""
-    problem = document.markup_problem(html)
+    problem = parse_limits.markup_problem(html)
     if problem is not None:  # parsing it could take minutes
         raise ExtractError(f"refused: the page {problem}")
     tree = LexborHTMLParser(html)
@@ -68,11 +68,11 @@ def extract_page(html: str, url: str, body: str | None = None, remove: Sequence[
                 f"body selector {missed!r} matched nothing, and no article body was found automatically", missed
             )
         raise ExtractError("no article body found on the page")
-    fixed = document.fix_body(_remove_inside(main, remove), url)
+    fixed = fixes.fix_body(_remove_inside(main, remove), url)
     return Extracted(
         body=fixed.html,
         first_image=fixed.first_image,
-        text=document.body_text(fixed.html),
+        text=fixes.body_text(fixed.html),
         meta=meta,
         method="automatic",
         selector_missed=missed,
@@ -111,11 +111,11 @@ def _drop(node: LexborNode, remove: Sequence[str]) -> LexborNode:
 
 
 def _finish(node: LexborNode, url: str, meta: PageMeta, method: str) -> Extracted:
-    first_image = document.fix_node(node, url)
-    html = document.brace_escape(node.inner_html or "")
-    if document.has_junk(html):
+    first_image = fixes.fix_node(node, url)
+    html = fixes.brace_escape(node.inner_html or "")
+    if fixes.has_junk(html):
         # Sanitised with its control characters in, it is sanitised again without them (see `strip_junk`).
-        fixed = document.fix_body(html, url)
+        fixed = fixes.fix_body(html, url)
         html, first_image = fixed.html, fixed.first_image or first_image
     return Extracted(
         body=html,

@@ -1,7 +1,7 @@
 """Bytes of a feed -> entries. feedparser is wrapped here and imported nowhere else.
 
-feedparser's own HTML sanitising and URI resolution are off: document.py sanitises bodies per docs/FORMAT.md, and an
-archive keeps the feed's HTML as the feed gives it.
+feedparser's own HTML sanitising and URI resolution are off: crawler/sanitize.py and render/fixes.py clean bodies
+per docs/FORMAT.md, and an archive keeps the feed's HTML as the feed gives it.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ import yaml
 from crawler.archive import files as archive
 from crawler.config.settings import Config
 from crawler.identity import keys as identity
-from crawler.render import document
+from crawler.render import fixes, frontmatter
 from crawler.store import open_store, store_location
 from crawler.store.base import IndexedArticle
 
@@ -53,7 +53,7 @@ class ArticleFile:
     @property
     def body_key(self) -> str:
         """The body key the pipeline recorded for the file: its title and its visible text (identity.body_key)."""
-        return identity.body_key(self.title, document.body_text(self.body))
+        return identity.body_key(self.title, fixes.body_text(self.body))
 
 
 async def rebuild_lost_state(config: Config) -> int | None:
@@ -133,7 +133,7 @@ def read_article(path: Path) -> ArticleFile | None:
         return None
     # The file holds the title as the pipeline cleaned it; cleaning again changes nothing but keeps the two equal.
     return ArticleFile(
-        title=document.clean_value(title),
+        title=frontmatter.clean_value(title),
         date=_date(front.get("date")),
         body=text[start + len(_BODY_START) : -len(_BODY_END)],
     )

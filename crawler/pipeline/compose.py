@@ -22,7 +22,7 @@ from crawler.extract.page import Extracted, ExtractError, extract_page
 from crawler.feeds.parse import Entry
 from crawler.identity import keys as identity
 from crawler.identity.urls import article_id, normalize_url
-from crawler.render import document
+from crawler.render import archive_file, fixes, frontmatter
 
 
 def local_date(moment: datetime | None, timezone: str) -> datetime | None:
@@ -96,7 +96,7 @@ def merged_categories(configured: Sequence[str], own: Sequence[str]) -> tuple[st
 class Composed:
     """An article ready to write, with what identifies it: its id, the URLs it is known by, its text's hash."""
 
-    article: document.Article
+    article: archive_file.Article
     article_id: str
     names: tuple[str, ...]
     text: str
@@ -111,12 +111,12 @@ def compose(feed: FeedConfig, entry: Entry, page: Extracted | None, final_url: s
         body, first_image, text = page.body, page.first_image, page.text
         canonical = _canonical(page, final_url)
     else:
-        fixed = document.fix_body(entry.content or _link_only(entry), entry.link or feed.url)
-        body, first_image, text = fixed.html, fixed.first_image, document.body_text(fixed.html)
+        fixed = fixes.fix_body(entry.content or _link_only(entry), entry.link or feed.url)
+        body, first_image, text = fixed.html, fixed.first_image, fixes.body_text(fixed.html)
         canonical = final_url
     meta = page.meta if page is not None else None
     when = dated(entry, meta.published if meta else None, feed.timezone, first_seen)
-    article = document.Article(
+    article = archive_file.Article(
         title=_title(entry, page) or (canonical if entry.link else entry.feed_title or feed.url),
         categories=merged_categories(feed.categories, entry.categories),
         author=feed.author or entry.author or (meta.author if meta else None) or entry.feed_title,
@@ -125,7 +125,7 @@ def compose(feed: FeedConfig, entry: Entry, page: Extracted | None, final_url: s
         body=body,
         image=first_image or (meta.image if meta else None) or entry.image,
     )
-    key = identity.body_key(document.clean_value(article.title), text)
+    key = identity.body_key(frontmatter.clean_value(article.title), text)
     if not entry.link:
         # No URL names this item: its id comes from its feed and its own key (GUID, or title and content), and it
         # is known by no URL, so it never takes the feed's URL as a name that every other linkless item matches.
@@ -196,12 +196,12 @@ def stage_article(
             extract_error = str(exc)
             selector_missed = exc.selector_missed
     if extracted is not None and feed.content == "auto" and entry.content:
-        kept_feed_text = len(extracted.text) < 0.5 * len(document.body_text(entry.content))
+        kept_feed_text = len(extracted.text) < 0.5 * len(fixes.body_text(entry.content))
         if kept_feed_text:
             extracted = None
     composed = compose(feed, entry, extracted, final_url, first_seen)
     relative = place(feed, composed, archive_tz)
-    temp = archive.write_temp(root, relative, document.render(composed.article, feed.render), tag)
+    temp = archive.write_temp(root, relative, archive_file.render(composed.article, feed.render), tag)
     return Staged(
         article_id=composed.article_id,
         names=composed.names,
@@ -226,7 +226,7 @@ def _canonical(page: Extracted, final_url: str) -> str:
 def _title(entry: Entry, page: Extracted | None) -> str | None:
     for raw in (entry.title, page.meta.title if page is not None else None):
         if raw:
-            title = document.title_text(raw)
+            title = frontmatter.title_text(raw)
             if title:
                 return title
     return None

@@ -30,7 +30,7 @@ from crawler.identity.urls import normalize_url
 from crawler.maintenance.reindex import rebuild_lost_state
 from crawler.pipeline import rules
 from crawler.pipeline.compose import Composed, FetchedPage, Staged, compose, extract_fetched, place, stage_article
-from crawler.render import document
+from crawler.render import fixes
 from crawler.store import open_store
 from crawler.store.base import ArchivedArticle, FeedState, NewEntry, PendingEntry, Store, StoreError
 from crawler.workers import LostJob, WorkerCrashed, Workers, process_count
@@ -599,7 +599,7 @@ def wants_page(feed: FeedConfig, entry: Entry) -> bool:
     if feed.content == "feed":
         return False
     if feed.content == "auto" and entry.content:
-        return len(document.body_text(entry.content)) < WHOLE_ARTICLE_CHARS
+        return len(fixes.body_text(entry.content)) < WHOLE_ARTICLE_CHARS
     return True
 
 

@@ -16,7 +16,7 @@ that, for any input:
 - a line that would start a Markdown code fence (```` ``` ````, `~~~`) starts with a character reference instead, so
   Hexo's fenced-code filter, which runs before Markdown and ignores HTML, leaves it alone.
 
-The input is the body as document.py serialises it (Lexbor): text holds no raw `<`, attribute values no raw `<` or
+The input is the body as fixes.py serialises it (Lexbor): text holds no raw `<`, attribute values no raw `<` or
 `>`. One regular-expression pass tokenises it: text and ordinary one-line tags are consumed inside each match (so
 scanning never starts inside a tag, where an attribute name may hold `<!--`), and the Python callback runs once per
 comment, preformatted element or tag across lines, folding the text before it with string methods.

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from crawler.archive import files as archive
 from crawler.extract.page import ExtractError, extract_page
 from crawler.feeds.parse import FeedError, parse_feed
-from crawler.render import document
+from crawler.render import archive_file, fixes, frontmatter
 from tests.adversarial.support import assert_sanitised, read_archive_file
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -134,7 +134,7 @@ def pages(draw: st.DrawFn) -> str:
 
 
 def _write_and_check(root: Path, body: str, title: str) -> None:
-    article = document.Article(
+    article = archive_file.Article(
         title=title,
         categories=("cat", title),
         author=title,
@@ -144,9 +144,9 @@ def _write_and_check(root: Path, body: str, title: str) -> None:
         image=None,
     )
     relative = archive.relative_path("0123456789abcdef", article.date)
-    path = archive.write_atomic(root, relative, document.render(article))
+    path = archive.write_atomic(root, relative, archive_file.render(article))
     archived = read_archive_file(path.read_text(encoding="utf-8"))
-    assert archived.front["title"] == document.clean_value(title)
+    assert archived.front["title"] == frontmatter.clean_value(title)
     assert_sanitised(archived.body)
 
 
@@ -161,8 +161,8 @@ def test_fuzzed_feeds_parse_or_fail_with_feed_error_and_write_valid_files(tmp_pa
         assert "\n" not in str(exc)
         return
     for entry in parsed.entries:
-        fixed = document.fix_body(entry.content or "", entry.link or "http://example.org/")
-        _write_and_check(tmp_path, fixed.html, document.title_text(entry.title or "") or "untitled")
+        fixed = fixes.fix_body(entry.content or "", entry.link or "http://example.org/")
+        _write_and_check(tmp_path, fixed.html, frontmatter.title_text(entry.title or "") or "untitled")
 
 
 @FUZZ
@@ -175,7 +175,7 @@ def test_fuzzed_pages_extract_or_fail_with_extract_error_and_write_valid_files(
     except ExtractError as exc:
         assert "\n" not in str(exc)
         return
-    _write_and_check(tmp_path, extracted.body, document.title_text(extracted.meta.title or "") or "untitled")
+    _write_and_check(tmp_path, extracted.body, frontmatter.title_text(extracted.meta.title or "") or "untitled")
 
 
 @pytest.mark.parametrize("selector", [None, "article"])
@@ -188,5 +188,5 @@ def test_control_characters_cannot_assemble_a_tag_after_sanitising(tmp_path: Pat
     )
     extracted = extract_page(page, "http://example.org/a/story.html", selector)
     _write_and_check(tmp_path, extracted.body, "t")
-    fixed = document.fix_body("<b\x01ase href='http://evil.example/'><p>text</p>", "http://example.org/")
+    fixed = fixes.fix_body("<b\x01ase href='http://evil.example/'><p>text</p>", "http://example.org/")
     _write_and_check(tmp_path, fixed.html, "t")

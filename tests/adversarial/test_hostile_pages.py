@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.render import document
+from crawler import sanitize
+from crawler.render import parse_limits
 from tests.adversarial.support import assert_sanitised, read_archive_file
 from tests.conftest import Workdir
 from tests.support.server import TestServer
@@ -194,19 +195,19 @@ def test_a_100_kb_title_is_written_on_one_line_and_reads_back(server: TestServer
     ],
 )
 def test_css_that_can_run_code_is_recognised(css: str) -> None:
-    assert document.css_is_dangerous(css)
+    assert sanitize.css_is_dangerous(css)
 
 
 @pytest.mark.parametrize("css", ["color: red", "background: url(/a.png)", "font: 12px/1.5 serif", "content: '\\201C'"])
 def test_ordinary_css_is_kept(css: str) -> None:
-    assert not document.css_is_dangerous(css)
+    assert not sanitize.css_is_dangerous(css)
 
 
 def test_markup_problem_measures_depth_not_length() -> None:
-    assert document.markup_problem("<div>" * 6000) == "nests elements more than 5000 deep"
-    assert document.markup_problem("<div></div>" * 100_000) is None
-    assert document.markup_problem("<p>unclosed paragraph" * 100_000) is None
-    assert document.markup_problem("<li>item" * 100_000) is None
-    assert document.markup_problem("<script>" + "<div>" * 6000 + "</script>") is None
-    assert document.markup_problem("<!--" + "<div>" * 6000 + "-->") is None
-    assert document.markup_problem(f"<img src='data:image/png;base64,{'A' * 100_000}'>") is None
+    assert parse_limits.markup_problem("<div>" * 6000) == "nests elements more than 5000 deep"
+    assert parse_limits.markup_problem("<div></div>" * 100_000) is None
+    assert parse_limits.markup_problem("<p>unclosed paragraph" * 100_000) is None
+    assert parse_limits.markup_problem("<li>item" * 100_000) is None
+    assert parse_limits.markup_problem("<script>" + "<div>" * 6000 + "</script>") is None
+    assert parse_limits.markup_problem("<!--" + "<div>" * 6000 + "-->") is None
+    assert parse_limits.markup_problem(f"<img src='data:image/png;base64,{'A' * 100_000}'>") is None

@@ -1,0 +1,137 @@
+"""Body HTML -> the archived body: sanitised by the allowlist (crawler.sanitize), then docs/FORMAT.md's fixes
+(lazy images promoted, `src`/`href` made absolute, `referrerpolicy` on every image, braces written as references),
+and the first image it shows; plus the body's plain text, used to recognise one article under two URLs."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from crawler import sanitize
+from crawler.render.parse_limits import markup_problem, plain_text
+
+_URL_ATTRS = ("href", "src", "poster", "cite", "background", "xlink:href")
+_LAZY_ATTRS = ("data-src", "data-original", "data-lazy-src")
+_BODY_JUNK = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_ROOT_ID = "crawler-body-root"
+
+
+@dataclass(frozen=True)
+class FixedBody:
+    """A body after docs/FORMAT.md's fixes, and the first image it shows (the file's headimg)."""
+
+    html: str
+    first_image: str | None
+
+
+def fix_body(body_html: str, base_url: str) -> FixedBody:
+    """Apply docs/FORMAT.md's body fixes to an HTML fragment whose relative URLs are relative to `base_url`.
+
+    A fragment nested or attributed past what a parser can take in reasonable time (see `markup_problem`) is kept
+    as its plain text, escaped, rather than parsed: the words survive, the markup could not be trusted anyway."""
+    body_html = strip_junk(body_html)
+    if markup_problem(body_html) is not None:
+        text = html.escape(plain_text(body_html), quote=False)
+        return FixedBody(html=brace_escape(f"<p>{text}</p>"), first_image=None)
+    tree = LexborHTMLParser(f'<div id="{_ROOT_ID}">{body_html}</div>')
+    root = tree.css_first(f"#{_ROOT_ID}")
+    if root is None:  # the fragment closed our wrapper early; fall back to the whole body
+        root = tree.body
+    if root is None:
+        return FixedBody(html="", first_image=None)
+    fixed = fix_node(root, base_url)
+    return FixedBody(html=brace_escape(root.inner_html or ""), first_image=fixed)
+
+
+def fix_node(root: LexborNode, base_url: str) -> str | None:
+    """Sanitise and fix the subtree under `root` in place; return the first image's absolute URL, if any."""
+    sanitize.remove_forbidden(root)
+    first_image: str | None = None
+    # One walk for both jobs: the allowlist first, then the fixes, on each element that stays.
+    for node in root.css("*"):
+        if not sanitize.sanitize_element(node, root):
+            continue
+        if node.tag != "img":
+            _absolutise(node, base_url)
+            continue
+        _promote_lazy_image(node)
+        _absolutise(node, base_url)
+        src = node.attrs.get("src")
+        if first_image is None and src and src.startswith(("http://", "https://")):
+            first_image = src
+        if "referrerpolicy" not in node.attrs:
+            node.attrs["referrerpolicy"] = "no-referrer"
+    return first_image
+
+
+def _absolutise(node: LexborNode, base_url: str) -> None:
+    current = node.attributes
+    if not current:
+        return
+    for name in _URL_ATTRS:
+        value = current.get(name)
+        if value is None:
+            continue
+        absolute = _absolute(value, base_url)
+        if absolute != value:
+            node.attrs[name] = absolute
+
+
+def _promote_lazy_image(node: LexborNode) -> None:
+    attrs = node.attrs
+    for name in _LAZY_ATTRS:
+        value = attrs.get(name)
+        if value and value.strip():
+            _set_source(node, value.strip())
+            return
+    srcset = attrs.get("srcset") or attrs.get("data-srcset")
+    if srcset and not (attrs.get("src") or "").strip():
+        first = srcset.split(",")[0].strip().split(" ")[0]
+        if first:
+            _set_source(node, first)
+
+
+def _set_source(node: LexborNode, url: str) -> None:
+    # A lazy attribute passed the allowlist as a `data-*` attribute, not as a URL: its scheme is checked now.
+    if sanitize.url_is_allowed(url, data_image=True):
+        node.attrs["src"] = url
+
+
+def _absolute(value: str, base_url: str) -> str:
+    stripped = value.strip()
+    if not stripped or stripped.startswith("#"):
+        return value
+    try:
+        return urljoin(base_url, stripped)
+    except ValueError:
+        return value
+
+
+def has_junk(text: str) -> bool:
+    """Whether `text` holds characters no archive file may (control characters, lone surrogates)."""
+    return _BODY_JUNK.search(text) is not None
+
+
+def strip_junk(text: str) -> str:
+    """`text` without the characters no archive file may hold. Body HTML must lose them before it is parsed and
+    sanitised: dropped afterwards they could join the pieces of a tag name (`<b\x01ase>`) into one never checked."""
+    return _BODY_JUNK.sub("", text) if has_junk(text) else text
+
+
+def brace_escape(text: str) -> str:
+    """Write `{` and `}` as character references so Hexo never reads them as template tags."""
+    return text.replace("{", "&#123;").replace("}", "&#125;")
+
+
+def body_text(body_html: str) -> str:
+    """The visible text of a body, white space folded; used to recognise the same article under two URLs."""
+    if markup_problem(body_html) is not None:
+        return plain_text(body_html)
+    tree = LexborHTMLParser(body_html)
+    root = tree.body
+    text = root.text(separator=" ") if root is not None else ""
+    return " ".join(text.split())
