@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Extraction benchmark: body-text F1 and speed of crawler.autoextract next to trafilatura and
+"""Extraction benchmark: body-text F1 and speed of crawler.extract.auto next to trafilatura and
 readability-lxml,
-plus metadata accuracy of crawler.metadata.
+plus metadata accuracy of crawler.extract.metadata.
 
     python bench/extraction.py [--eval ../shared/eval] [--only ours] [--repeat 3]
 
