@@ -8,13 +8,13 @@ from crawler.extract.auto.cleaning import clean
 from crawler.extract.auto.text import PARAGRAPH_TAGS, SENTENCE_END_RE, drop, eff_len, link_density, text_blocks
 
 
-def whole_body(body: LexborNode) -> str | None:
+def whole_body(body: LexborNode) -> LexborNode | None:
     """A page too short to score (a note, a stub) is all article, unless it is mostly links."""
     text = body.text(strip=True)
     if not text or link_density(body) > 0.5:
         return None
     clean(body, set())
-    return body.inner_html or None
+    return body if body.child is not None else None
 
 
 # The last resort's bar for "clearly prose": a long run of text (CJK characters weighing three), made of sentences,

@@ -31,7 +31,7 @@ CONTAINER_TAGS = frozenset({"div", "section", "article", "main", "td", "body", "
 _COMMA_RE = re.compile("[,\u060c\ufe50\ufe10\ufe11\u2e41\u2e34\u2e32\uff0c\u3001]")
 _CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 SENTENCE_END_RE = re.compile(r"[.!?](?:\s|$)|[。！？]")
-_WS_RE = re.compile(r"\s+")
+WS_RE = re.compile(r"\s+")
 
 
 def eff_len(text: str) -> int:
@@ -63,7 +63,7 @@ def drop(nodes: Iterable[LexborNode]) -> None:
 
 
 def fold(text: str) -> str:
-    return _WS_RE.sub(" ", text).strip().lower()
+    return WS_RE.sub(" ", text).strip().lower()
 
 
 @dataclass
