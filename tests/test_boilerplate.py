@@ -11,6 +11,9 @@ from selectolax.lexbor import LexborHTMLParser
 from crawler.extract.auto import FeedHint, extract_main
 from crawler.extract.auto.boilerplate import Kind, is_dateline, name_kind, text_kind, trailing_credit
 from crawler.extract.page import extract_page
+from tests.conftest import Workdir
+from tests.support.feeds import RSS, Item, config, rss
+from tests.support.server import TestServer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "boilerplate"
 # The first words of each of the article's six paragraphs: all must survive every clean-up.
@@ -165,3 +168,18 @@ def test_datelines_and_trailing_credits() -> None:
     start = trailing_credit(caption)
     assert start is not None and caption[:start].rstrip() == "A street in Huwara, West Bank."
     assert trailing_credit("A street in Huwara, West Bank.") is None
+
+
+def test_the_crawler_guides_extraction_by_the_feed_items_teaser(server: TestServer, work: Workdir) -> None:
+    """Through the real CLI: the item's teaser picks the article block on a page where another story is larger."""
+    item = Item(server.url("/bridge"), title=TITLE, description=TEASER)
+    server.add("/feed.xml", body=rss(item), content_type=RSS)
+    server.add("/bridge", body=(FIXTURES / "other_block.html").read_text("utf8"))
+    work.write_config(config({"name": "news", "url": server.url("/feed.xml"), "body": None}))
+
+    result = work.run("fetch")
+
+    assert result.code == 0, result.stderr
+    archived = work.files()[0].read_text(encoding="utf-8")
+    assert "Residents will be able to comment" in archived
+    assert "regional football league" not in archived
