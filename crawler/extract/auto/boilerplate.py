@@ -70,6 +70,8 @@ _NAME_WORDS: tuple[tuple[Kind, str], ...] = (
     (Kind.AD, "advert sponsor promo dfp adslot ad-slot ad-unit adunit ad-container ad-wrapper adsense teads"),
 )
 _NAME_RES = tuple((kind, re.compile(trie_pattern(words))) for kind, words in _NAME_WORDS)
+# Every word of every kind in one trie: most class names match none, and one search tells so.
+_ANY_NAME_RE = re.compile(trie_pattern(" ".join(words for _, words in _NAME_WORDS)))
 # "ad" alone, "ads", "ad-..." and "...-ad" as whole class tokens: "ad" inside a word ("head", "badge") is not one.
 _AD_TOKEN_RE = re.compile(r"(?:^|[\s_-])ads?(?:$|[\s_-])")
 # Names that mark the article itself: an "article-body" that also says "share-enabled" is not a share bar.
@@ -87,7 +89,8 @@ def name_kind(hint: str) -> Kind | None:
     low = hint.lower()
     kind: Kind | None = None
     if not _CONTENT_RE.search(low):
-        kind = next((k for k, regex in _NAME_RES if regex.search(low)), None)
+        if _ANY_NAME_RE.search(low):
+            kind = next((k for k, regex in _NAME_RES if regex.search(low)), None)
         if kind is None and _AD_TOKEN_RE.search(low):
             kind = Kind.AD
     if len(_name_cache) > _CACHE_LIMIT:

@@ -24,7 +24,7 @@ from crawler.extract.auto.boilerplate import (
     text_kind,
     trailing_credit,
 )
-from crawler.extract.auto.text import SENTENCE_END_RE, WS_RE, drop, eff_len, has_ancestor, text_blocks
+from crawler.extract.auto.text import SENTENCE_END_RE, drop, eff_len, has_ancestor, text_blocks
 
 _FIGURE = frozenset({"figure"})
 _FIGCAPTION = frozenset({"figcaption"})
@@ -94,11 +94,12 @@ def _paragraphs(parts: Sequence[LexborNode]) -> list[_Para]:
     paras = []
     for part in parts:
         for block in text_blocks(part):
-            text = WS_RE.sub(" ", "".join(block.parts)).strip()
+            text = " ".join("".join(block.parts).split())
             if not text:
                 continue
             links = min(block.link_chars / len(text), 1.0)
-            prose = eff_len(text) >= _PROSE_CHARS and links < 0.3
+            # eff_len (which counts CJK characters) only where the plain length leaves it open.
+            prose = links < 0.3 and (len(text) >= _PROSE_CHARS or eff_len(text) >= _PROSE_CHARS)
             paras.append(_Para(block.node, text, links, prose))
     return paras
 
