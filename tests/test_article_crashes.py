@@ -14,10 +14,10 @@ from tests.support.server import TestServer
 _BUG = """
 from crawler.pipeline import compose as article
 _extract = article.extract_fetched
-def extract_fetched(feed, fetched):
+def extract_fetched(feed, fetched, *rest):
     if fetched.url.endswith("/crashes"):
         raise RuntimeError("simulated bug on this page")
-    return _extract(feed, fetched)
+    return _extract(feed, fetched, *rest)
 article.extract_fetched = extract_fetched
 """
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from crawler.errors import CrawlerError
-from crawler.extract.auto import extract_main, largest_prose
+from crawler.extract.auto import FeedHint, extract_main, largest_prose
 from crawler.extract.metadata import PageMeta, page_metadata
 from crawler.extract.sites import rule_for
 from crawler.render import fixes, parse_limits
@@ -37,8 +37,11 @@ class ExtractError(CrawlerError):
         self.selector_missed = selector_missed
 
 
-def extract_page(html: str, url: str, body: str | None = None, remove: Sequence[str] = ()) -> Extracted:
-    """Extract the article at `url` from its decoded HTML; raise ExtractError when no body is found."""
+def extract_page(
+    html: str, url: str, body: str | None = None, remove: Sequence[str] = (), hint: FeedHint | None = None
+) -> Extracted:
+    """Extract the article at `url` from its decoded HTML; raise ExtractError when no body is found. `hint`, the
+    feed item's title and teaser, guides automatic extraction."""
     problem = parse_limits.markup_problem(html)
     if problem is not None:  # parsing it could take minutes
         raise ExtractError(f"refused: the page {problem}")
@@ -57,7 +60,7 @@ def extract_page(html: str, url: str, body: str | None = None, remove: Sequence[
             return replace(_finish(node, url, meta, "site-rule"), selector_missed=missed)
     # Automatic extraction rewrites the tree it is given. Nothing has changed this one yet (metadata only reads it;
     # a selector that matched would have returned above) and nothing reads it after, so it needs no second parse.
-    main = extract_main(tree, url)
+    main = extract_main(tree, url, hint)
     if main is None or not main.strip():
         # Nothing looked like an article. On this path only (the pages that would otherwise fail), the page is
         # parsed again, since extraction rewrote the tree, for its largest block of clear prose.

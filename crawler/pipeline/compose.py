@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from crawler.archive import files as archive
 from crawler.config.settings import FeedConfig
 from crawler.extract import charset
+from crawler.extract.auto import FeedHint
 from crawler.extract.page import Extracted, ExtractError, extract_page
 from crawler.feeds.parse import Entry
 from crawler.identity import keys as identity
@@ -161,9 +162,11 @@ class Staged:
     method: str = "feed text"  # how the body was found: "selector", "site-rule", "automatic" or "feed text"
 
 
-def extract_fetched(feed: FeedConfig, page: FetchedPage) -> Extracted:
-    """The article in a fetched page, by the feed's selectors (or a site rule, or automatic extraction)."""
-    return extract_page(charset.decode(page.content, page.content_type), page.url, feed.body, feed.remove)
+def extract_fetched(feed: FeedConfig, page: FetchedPage, hint: FeedHint | None = None) -> Extracted:
+    """The article in a fetched page, by the feed's selectors (or a site rule, or automatic extraction guided by
+    `hint`, the feed item's title and teaser)."""
+    html = charset.decode(page.content, page.content_type)
+    return extract_page(html, page.url, feed.body, feed.remove, hint=hint)
 
 
 def place(feed: FeedConfig, composed: Composed, archive_tz: str) -> Path:
@@ -190,7 +193,7 @@ def stage_article(
     kept_feed_text = False
     if page is not None:
         try:
-            extracted = extract_fetched(feed, page)
+            extracted = extract_fetched(feed, page, FeedHint(title=entry.title, teaser=entry.content))
             selector_missed = extracted.selector_missed
         except ExtractError as exc:
             extract_error = str(exc)
