@@ -19,7 +19,7 @@ from typing import TypeAlias
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-__all__ = ["extract_main"]
+__all__ = ["extract_main", "largest_prose", "main_html", "main_nodes"]
 
 
 def _names(words: str) -> frozenset[str]:
@@ -748,13 +748,13 @@ def _has_block_inside(node: LexborNode) -> bool:
     return any(child.tag in _BLOCK_TAGS for child in node.iter())
 
 
-def _whole_body(body: LexborNode) -> str | None:
+def _whole_body(body: LexborNode) -> LexborNode | None:
     """A page too short to score (a note, a stub) is all article, unless it is mostly links."""
     text = body.text(strip=True)
     if not text or _link_density(body) > 0.5:
         return None
     _clean(body, set())
-    return body.inner_html or None
+    return body if body.child is not None else None
 
 
 # The last resort's bar for "clearly prose": a long run of text (CJK characters weighing three), made of sentences,
@@ -796,11 +796,12 @@ def largest_prose(tree: LexborHTMLParser) -> str | None:
     return holder.inner_html or None
 
 
-def extract_main(tree: LexborHTMLParser, url: str) -> str | None:
-    """Inner HTML of the article's main content, boilerplate removed, or None when no article-like block
-    exists.
+def main_nodes(tree: LexborHTMLParser, url: str) -> list[LexborNode] | None:
+    """The article's main content as nodes of ``tree``, boilerplate removed, in document order (see `main_html`
+    for what they stand for), or None when no article-like block exists.
 
-    ``tree`` is mutated. ``url`` is accepted for future per-site hints; the result keeps relative URLs.
+    ``tree`` is mutated. The nodes stay in it, so a caller can finish the body in place instead of parsing the
+    serialised HTML again. ``url`` is accepted for future per-site hints.
     """
     body = tree.body or tree.root
     if body is None:
@@ -811,9 +812,25 @@ def extract_main(tree: LexborHTMLParser, url: str) -> str | None:
     cands = _score_blocks(blocks, para_ids)
     top = _pick_top(cands, body)
     if top is None:
-        return _whole_body(body)
+        whole = _whole_body(body)
+        return [whole] if whole is not None else None
     parts = _siblings(top, cands, para_ids)
     for node in parts:
         _clean(node, para_ids)
-    html = parts[0].inner_html or "" if len(parts) == 1 else "".join(node.html or "" for node in parts)
+    return parts
+
+
+def main_html(nodes: list[LexborNode]) -> str:
+    """The HTML `main_nodes` stands for: one node's inner HTML, or several nodes' outer HTML in order."""
+    return nodes[0].inner_html or "" if len(nodes) == 1 else "".join(node.html or "" for node in nodes)
+
+
+def extract_main(tree: LexborHTMLParser, url: str) -> str | None:
+    """Inner HTML of the article's main content, boilerplate removed, or None when no article-like block
+    exists.
+
+    ``tree`` is mutated. ``url`` is accepted for future per-site hints; the result keeps relative URLs.
+    """
+    nodes = main_nodes(tree, url)
+    html = main_html(nodes) if nodes else ""
     return html if html.strip() else None
