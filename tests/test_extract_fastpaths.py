@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.extract.metadata import page_metadata
+from crawler.extract.metadata.bylines import CJK_AUTHOR_RE, labelled_writers
+from crawler.extract.metadata.datelines import TIMED_DATE_RE, first_timed_date
 from crawler.render import parse_limits
 
 _CROWDED = " ".join(f"a{i}=1" for i in range(parse_limits.MAX_ATTRIBUTES + 1))
@@ -60,3 +64,29 @@ def test_metadata_from_one_pass_keeps_each_selector_meaning() -> None:
     assert meta.published is not None and meta.published.isoformat() == "2021-08-24T15:07:00"
     assert meta.canonical == "https://example.com/canon"
     assert meta.language == "de"
+
+
+# Text shaped like a page's: digits, separators, clock colons, CJK labels and white space, in any order.
+_PAGE_CHARS = "0123456789-/.: ：年月日上午下午\n作者撰文记编译者：:|丨李四张三 abcBy,。"
+_PAGE_TEXT = st.text(alphabet=st.sampled_from(list(_PAGE_CHARS)), max_size=300)
+
+
+@given(_PAGE_TEXT)
+@settings(max_examples=400, deadline=None)
+def test_timed_date_shortcut_finds_what_the_full_search_finds(text: str) -> None:
+    fast = first_timed_date(text)
+    full = TIMED_DATE_RE.search(text)
+    assert (fast and (fast.start(), fast.group(0))) == (full and (full.start(), full.group(0)))
+
+
+def test_timed_date_shortcut_reads_seconds_past_the_clock() -> None:
+    found = first_timed_date("更新 2019年09月09日 18:13:22 来源")
+    assert found is not None and found.group(0) == "2019年09月09日 18:13:22"
+
+
+@given(_PAGE_TEXT)
+@settings(max_examples=400, deadline=None)
+def test_labelled_writer_shortcut_finds_what_the_full_search_finds(text: str) -> None:
+    fast = [(m.start(), m.group(1)) for m in labelled_writers(text)]
+    full = [(m.start(), m.group(1)) for m in CJK_AUTHOR_RE.finditer(text)]
+    assert fast == full
