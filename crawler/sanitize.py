@@ -105,6 +105,7 @@ URL_SCHEMES = frozenset({"http", "https", "mailto", "tel", "ftp", "sms", "geo", 
 DATA_IMAGE_TYPES = ("png", "jpeg", "jpg", "gif", "webp", "avif", "bmp", "x-icon", "vnd.microsoft.icon")
 # Schemes that run code: dropped from ANY attribute (a lazy-loading `data-src` is promoted to `src` later on).
 _CODE_SCHEMES = frozenset({"javascript", "vbscript", "livescript", "mocha"})
+_PLAIN_ATTRIBUTES = ATTRIBUTES - URL_ATTRIBUTES - URL_LIST_ATTRIBUTES - {"style"}
 
 # Browsers ignore white space and control characters inside a scheme (`java\tscript:`).
 _SCHEME_JUNK = re.compile(r"[\x00-\x20\x7f]+")
@@ -156,6 +157,8 @@ def _sanitize_attributes(node: LexborNode) -> None:
         return
     attrs = node.attrs
     for name, value in current.items():
+        if name in _PLAIN_ATTRIBUTES and (value is None or (":" not in value and "&" not in value)):
+            continue  # the common case, decided without a call: a listed name whose value cannot hold a scheme
         if not attribute_is_allowed(name, value, is_image_source=node.tag == "img" and name == "src"):
             del attrs[name]
 
