@@ -19,7 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crawler.daemon.service import LOOP_STALL, STUCK_AFTER, DaemonError, DaemonOptions, unhealthy_reason
+from crawler.daemon.health import unhealthy_reason
+from crawler.daemon.options import LOOP_STALL, STUCK_AFTER, DaemonError, DaemonOptions
 from tests.conftest import Workdir
 from tests.support.daemon import RunningDaemon, free_port, rss, start_daemon
 from tests.support.server import TestServer

@@ -24,7 +24,7 @@ from crawler.store.sqlite import StoreError
 # Each command imports what it needs when it runs: `crawler status` or `crawler feeds list` need no HTTP client,
 # feed parser or HTML parser, whose imports cost more than the command itself.
 if TYPE_CHECKING:
-    from crawler.pipeline.poll import FeedResult
+    from crawler.pipeline.results import FeedResult
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -399,7 +399,8 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 async def _fetch_with_progress(config: Config, feeds: list[FeedConfig], show: bool) -> list[FeedResult]:
-    from crawler.pipeline.poll import Progress, fetch_feeds
+    from crawler.pipeline.results import Progress
+    from crawler.runner import fetch_feeds
 
     if not show:
         return await fetch_feeds(config, feeds)
@@ -417,6 +418,7 @@ async def _fetch_with_progress(config: Config, feeds: list[FeedConfig], show: bo
 
 def _result_json(result: FeedResult) -> dict[str, object]:
     data = asdict(result)
+    del data["timing"]  # the daemon's business: `crawler status` shows the next poll
     data["ok"] = result.ok
     return data
 
@@ -444,12 +446,12 @@ def _short_reason(result: FeedResult) -> str:
 def _extract(args: argparse.Namespace) -> int:
     from crawler.extract.page import ExtractError
     from crawler.fetch.client import FetchError
-    from crawler.pipeline.poll import preview
     from crawler.render.document import http_date, render
+    from crawler.runner import extract_preview
 
     config = load_config(args.config) if args.config.exists() else parse_config("{}", args.config)
     try:
-        shown = asyncio.run(preview(config, args.url, args.body, args.remove))
+        shown = asyncio.run(extract_preview(config, args.url, args.body, args.remove))
     except FetchError as exc:
         _say(f"crawler: {exc}", sys.stderr)
         return EXIT_FAILED
@@ -554,7 +556,7 @@ def _add_dry_run(fetch: argparse.ArgumentParser) -> None:
 
 
 def _fetch_dry_run(args: argparse.Namespace) -> int:
-    from crawler.pipeline.dryrun import dry_run
+    from crawler.runner import dry_run
 
     config = load_config(args.config)
     feeds = _select_feeds(config, args.feeds)

@@ -333,6 +333,58 @@ class Fetcher:
         self._timeouts = httpx.Timeout(http.read_timeout, connect=http.connect_timeout)
         self._timeouts_extension = self._timeouts.as_dict()  # how a transport is told them
         self._ssl_context: ssl.SSLContext | None = None
+        # Clients replaced by `reconfigure`, with the requests still using each: closed when the last one is done.
+        self._retired: dict[httpx.AsyncClient, int] = {}
+        self._using: dict[httpx.AsyncClient, int] = {}
+        self._closing: set[asyncio.Task[None]] = set()  # retired clients being closed
+        self._shrinking: set[asyncio.Task[None]] = set()  # permits being taken back after a cap was lowered
+
+    def reconfigure(self, http: HttpConfig, politeness: PolitenessConfig) -> None:
+        """Apply new settings (a reload of feeds.yaml) to every request that starts from now on, keeping each host's
+        politeness state (its cap, its pace, its robots.txt) and the global cap: requests already under way and new
+        ones count against the same limits, resized to the new values. Clients built for the old settings finish
+        the requests on them and are then closed."""
+        if (http, politeness) == (self._http, self._politeness):
+            return
+        old = self._politeness
+        for host, pace in self._paces.items():
+            concurrency, delay, robots = politeness.for_host(host)
+            self._resize(pace.limit, old.for_host(host)[0], concurrency)
+            pace.delay, pace.robots = delay, robots  # a robots.txt crawl delay is applied again on its next check
+        self._resize(self._global, old.max_connections, politeness.max_connections)
+        self._http, self._politeness = http, politeness
+        self._user_agent = user_agent(http)
+        self._base_headers = self._base_headers.copy()
+        self._base_headers["User-Agent"] = self._user_agent
+        self._timeouts = httpx.Timeout(http.read_timeout, connect=http.connect_timeout)
+        self._timeouts_extension = self._timeouts.as_dict()
+        # Clients hold settings (proxy, HTTP/2, timeouts, the host's connection cap): new requests get new ones.
+        retired, self._slots = list(self._slots.values()), {}
+        for client in {slot.client for slot in retired}:
+            self._retired[client] = 0
+            self._release_client(client)
+
+    def _resize(self, limit: asyncio.Semaphore, before: int, after: int) -> None:
+        """Give `limit` `after` permits instead of `before`: more at once, or fewer as requests under way end."""
+        for _ in range(after - before):
+            limit.release()
+        if after < before:
+            task = asyncio.get_running_loop().create_task(self._take(limit, before - after))
+            self._shrinking.add(task)
+            task.add_done_callback(self._shrinking.discard)
+
+    @staticmethod
+    async def _take(limit: asyncio.Semaphore, permits: int) -> None:
+        for _ in range(permits):
+            await limit.acquire()  # kept for good: the cap is that much lower
+
+    def _release_client(self, client: httpx.AsyncClient) -> None:
+        """Close a retired client once no request uses it."""
+        if client in self._retired and self._using.get(client, 0) == 0:
+            del self._retired[client]
+            task = asyncio.get_running_loop().create_task(client.aclose())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -345,7 +397,13 @@ class Fetcher:
         slots, self._slots = list(self._slots.values()), {}
         self._paces = {}
         self._robots = {}
-        await asyncio.gather(*(slot.client.aclose() for slot in slots), return_exceptions=True)
+        clients = [*(slot.client for slot in slots), *self._retired]
+        self._retired = {}
+        for task in self._shrinking:
+            task.cancel()
+        await asyncio.gather(
+            *self._shrinking, *self._closing, *(client.aclose() for client in clients), return_exceptions=True
+        )
 
     async def get(self, request: Request) -> Response:
         """GET with retries on passing failures (timeouts, resets, 408/425/429/5xx), honouring Retry-After."""
@@ -468,10 +526,15 @@ class Fetcher:
                 # request start closer than the delay to the next one; and no permit is held while sleeping.
                 await self._global.acquire()
                 pace.next_start = self._clock() + pace.delay
+            self._using[slot.client] = self._using.get(slot.client, 0) + 1
             try:
                 return await self._send(slot, url, headers, allow_private)
             finally:
                 self._global.release()
+                self._using[slot.client] -= 1
+                if not self._using[slot.client]:
+                    del self._using[slot.client]
+                    self._release_client(slot.client)
 
     async def _send(self, slot: _HostSlot, url: str, headers: httpx.Headers, allow_private: bool) -> Response:
         limit = self._http.max_bytes

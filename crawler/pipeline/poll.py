@@ -12,10 +12,9 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-
-import httpx
+from typing import Protocol, TypeVar
 
 from crawler.archive import files as archive
 from crawler.config.settings import Config, FeedConfig
@@ -24,91 +23,56 @@ from crawler.feeds.parse import Entry, FeedError, ParsedFeed, parse_feed
 from crawler.fetch.client import Fetcher, FetchError, Request, Response, not_html, private_addresses_allowed
 from crawler.identity import keys as identity
 from crawler.identity.urls import normalize_url
-from crawler.maintenance.reindex import rebuild_lost_state
 from crawler.pipeline import rules
 from crawler.pipeline.compose import Composed, FetchedPage, Staged, compose, extract_fetched, place, stage_article
-from crawler.pipeline.workers import LostJob, WorkerCrashed, Workers, process_count
+from crawler.pipeline.results import EntryOutcome, EntryStatus, FeedResult, Progress
+from crawler.pipeline.workers import LostJob, WorkerCrashed, Workers
 from crawler.render import document
-from crawler.store.sqlite import ArchivedArticle, FeedState, NewEntry, PendingEntry, SqliteStore, Store, StoreError
+from crawler.schedule import Timing, due_after_failure, due_after_success
+from crawler.store.sqlite import ArchivedArticle, FeedState, NewEntry, PendingEntry, Store, StoreError
 
 log = logging.getLogger("crawler")
+T = TypeVar("T")
 
 MAX_PAGE_ATTEMPTS = 3  # polls on which a passing page failure is retried before the feed's content is archived
 UNCONDITIONAL_EVERY = 86400.0  # guards against servers that answer 304 forever
-MAX_BACKOFF = 86400.0
 WHOLE_ARTICLE_CHARS = 1200  # `content: auto`: an item this long (in text) is an article, not a teaser
 ARTICLES_IN_FLIGHT_PER_FEED = 16  # the fetcher's per-host caps decide the pace; this bounds what waits for them
 ARTICLES_IN_FLIGHT_PER_CONNECTION = 2
 PRIVATE_CHECK_TTL = 600.0
 MIN_DEDUP_TEXT = 200  # shorter bodies are too generic to prove two URLs are one article
-MIN_REFRESHES_IN_FLIGHT = 100  # feeds refreshed at once by fetch_feeds, at least (twice max_connections if more)
+MIN_REFRESHES_IN_FLIGHT = 100  # feeds refreshed at once by `crawler fetch`, at least (twice max_connections if more)
 WORKER_MODULES = ("crawler.pipeline.compose", "crawler.feeds.parse")  # what the jobs sent to worker processes run
-
-
-@dataclass(frozen=True)
-class FeedResult:
-    """What one poll of one feed did."""
-
-    feed: str
-    url: str
-    new: int = 0
-    known: int = 0
-    skipped: int = 0  # new items left out by the feed's keep/block rules or its first poll's backfill
-    failed: int = 0
-    fallback: int = 0  # archived from the feed's own text (the page failed, or gave no body)
-    deferred: int = 0  # listed, not started: the crawler was stopping (they stay pending for the next run)
-    selector_missed: int = 0  # pages on which the feed's `body:` selector matched nothing
-    not_modified: bool = False
-    errors: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """True when neither the feed nor any of its articles failed."""
-        return not self.errors
-
-
-@dataclass(frozen=True)
-class EntryOutcome:
-    """What became of one pending entry."""
-
-    status: str  # "new", "known", "failed" or "deferred" (not started: the crawler is stopping)
-    fallback: bool = False
-    error: str | None = None
-    note: str | None = None  # why the feed's content was archived instead of the page
-    selector_missed: str | None = None  # a warning line: the feed's `body:` selector matched nothing on the page
-
-
-@dataclass
-class Progress:
-    """Callbacks for a progress display; both default to doing nothing."""
-
-    found: Callable[[int], None] = field(default=lambda n: None)
-    done: Callable[[], None] = field(default=lambda: None)
 
 
 def _new_entry(entry: Entry) -> NewEntry:
     return NewEntry(key=entry.key, link=entry.link, payload=entry.to_json())
 
 
-def backoff_delay(interval: float, failures: int) -> float:
-    """Seconds until the next poll of a feed that failed `failures` times in a row (doubling, capped at 24 h)."""
-    if failures <= 0:
-        return interval
-    return float(min(interval * (2 ** min(failures, 30)), MAX_BACKOFF))
+class Executor(Protocol):
+    """Where the pipeline's CPU-heavy jobs run: a `Workers`, or the runner's `WorkerPool` that outlives reloads."""
 
+    @property
+    def processes(self) -> int:
+        """Worker processes it may start (0: jobs run in a thread)."""
+        ...
 
-def poll_interval(
-    configured: float, feed_ttl: float | None, cache_lifetime: float | None, minimum: float, maximum: float
-) -> float:
-    """The interval until the next poll: the configured one, stretched by what the feed or server asks
-    (<ttl>, sy:updatePeriod, Cache-Control max-age, Expires), kept within [minimum, maximum]."""
-    wanted = max(configured, feed_ttl or 0.0, cache_lifetime or 0.0)
-    return float(min(max(wanted, minimum), max(maximum, minimum)))
+    def prepare(self) -> None:
+        """A burst of jobs is likely: start the processes now."""
+        ...
+
+    def expect(self, jobs: int) -> None:
+        """`jobs` more jobs are about to come."""
+        ...
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """`fn(*args)`, run there."""
+        ...
 
 
 class Pipeline:
-    """Refreshes feeds into the archive; one instance per run (or per daemon), sharing a Store and a Fetcher."""
+    """Refreshes feeds into the archive; one instance per run (the daemon's lives as long as it does, across
+    reloads), sharing a Store, a Fetcher and its in-flight deduplication between every feed it refreshes."""
 
     def __init__(
         self,
@@ -117,11 +81,11 @@ class Pipeline:
         fetcher: Fetcher,
         progress: Progress | None = None,
         stopping: asyncio.Event | None = None,
-        workers: Workers | None = None,
+        workers: Executor | None = None,
     ) -> None:
         self._config = config
         # Pages are extracted and rendered there; without one, in threads of this process.
-        self._workers = workers or Workers(0)
+        self._workers: Executor = workers or Workers(0)
         # Once set, articles not yet started stay pending for the next run; those under way finish. The daemon sets
         # it only when its grace period is nearly over: until then a stopping daemon still archives what polls found.
         self._stopping = stopping or asyncio.Event()
@@ -143,6 +107,16 @@ class Pipeline:
         # Feeds parsed at once: as many as there are workers. The jobs are run in turn, and forty changed feeds
         # queued at once (10-30 ms each) put every article of the first feed behind the last feed's parse, with
         # its fetched page waiting in memory and the network idle; one parse per worker keeps articles flowing.
+        self._parsing = asyncio.Semaphore(max(1, self._workers.processes))
+
+    def reconfigure(self, config: Config) -> None:
+        """Use a reloaded config for what starts from now on (the executor is resized by its owner). What is in
+        flight stays as it is: the deduplication of articles under way, their commits, their turns."""
+        old, self._config = self._config, config
+        if config.politeness.max_connections != old.politeness.max_connections:
+            self._articles = asyncio.Semaphore(ARTICLES_IN_FLIGHT_PER_CONNECTION * config.politeness.max_connections)
+        if config.archive != old.archive:
+            self._commits = _Commits(config.archive, self._store)
         self._parsing = asyncio.Semaphore(max(1, self._workers.processes))
 
     async def refresh(self, feed: FeedConfig) -> FeedResult:
@@ -176,6 +150,7 @@ class Pipeline:
             return replace(
                 result,
                 errors=(f"feed '{feed.name}': {feed.url}: gone (HTTP 410); remove it from feeds.yaml",),
+                timing=Timing.of(state),
             )
         request, unconditional = _feed_request(feed, state, now)
         try:
@@ -198,45 +173,38 @@ class Pipeline:
             notes.extend(repeats)
             ttl = parsed.ttl
         outcomes = await self._archive_pending(feed)
-        self._store.save_feed_state(
-            replace(
-                state,
-                url=feed.url,
-                etag=response.etag if response.status == 200 else state.etag,
-                last_modified=response.last_modified if response.status == 200 else state.last_modified,
-                body_hash=hashlib.sha256(response.content).hexdigest() if response.status == 200 else state.body_hash,
-                last_poll=now,
-                last_success=now,
-                last_unconditional=now if unconditional else state.last_unconditional,
-                failures=0,
-                last_error=None,
-                moved_to=response.permanent_redirect,
-                ttl=ttl,
-                next_poll=now
-                + poll_interval(
-                    feed.interval,
-                    ttl,
-                    response.cache_lifetime(),
-                    self._config.min_interval,
-                    self._config.max_interval,
-                ),
-            )
+        saved = replace(
+            state,
+            url=feed.url,
+            etag=response.etag if response.status == 200 else state.etag,
+            last_modified=response.last_modified if response.status == 200 else state.last_modified,
+            body_hash=hashlib.sha256(response.content).hexdigest() if response.status == 200 else state.body_hash,
+            last_poll=now,
+            last_success=now,
+            last_unconditional=now if unconditional else state.last_unconditional,
+            failures=0,
+            last_error=None,
+            moved_to=response.permanent_redirect,
+            ttl=ttl,
+            next_poll=due_after_success(feed, self._config, now, ttl, response.cache_lifetime()),
         )
+        self._store.save_feed_state(saved)
         errors = tuple(o.error for o in outcomes if o.error)
         notes.extend(o.selector_missed for o in outcomes if o.selector_missed)
         notes.extend(o.note for o in outcomes if o.note)
         return replace(
             result,
-            new=sum(o.status == "new" for o in outcomes),
-            known=known + sum(o.status == "known" for o in outcomes),
+            new=sum(o.status is EntryStatus.NEW for o in outcomes),
+            known=known + sum(o.status is EntryStatus.KNOWN for o in outcomes),
             skipped=skipped,
-            failed=sum(o.status == "failed" for o in outcomes),
+            failed=sum(o.status is EntryStatus.FAILED for o in outcomes),
             fallback=sum(o.fallback for o in outcomes),
-            deferred=sum(o.status == "deferred" for o in outcomes),
+            deferred=sum(o.status is EntryStatus.DEFERRED for o in outcomes),
             selector_missed=sum(o.selector_missed is not None for o in outcomes),
             not_modified=parsed is None,
             errors=errors,
             notes=tuple(notes),
+            timing=Timing.of(saved),
         )
 
     async def would_archive(self, feed: FeedConfig) -> WouldArchive:
@@ -290,20 +258,19 @@ class Pipeline:
         message = f"feed '{feed.name}': {feed.url}: {reason}"
         if gone:
             message += " (gone; remove it from feeds.yaml)"
-        self._store.save_feed_state(
-            replace(
-                state,
-                url=feed.url,
-                last_poll=now,
-                failures=failures,
-                last_error=reason,
-                gone=gone,
-                # A server that asked for a longer pause (Retry-After beyond http.max_retry_after) gets it.
-                next_poll=now + max(backoff_delay(feed.interval, failures), _asked_wait(exc)),
-            )
+        saved = replace(
+            state,
+            url=feed.url,
+            last_poll=now,
+            failures=failures,
+            last_error=reason,
+            gone=gone,
+            # A server that asked for a longer pause (Retry-After beyond http.max_retry_after) gets it.
+            next_poll=due_after_failure(feed, now, failures, exc.retry_after if isinstance(exc, FetchError) else None),
         )
+        self._store.save_feed_state(saved)
         log.warning("feed failed", extra={"feed": feed.name, "url": feed.url, "error": reason})
-        return replace(result, errors=(message,), failed=0)
+        return replace(result, errors=(message,), failed=0, timing=Timing.of(saved))
 
     def _record_entries(self, feed: FeedConfig, parsed: ParsedFeed) -> tuple[int, int, list[str]]:
         """Record the feed's new entries as pending, or as skipped where its rules leave them out; return how many
@@ -346,7 +313,7 @@ class Pipeline:
             async with turns, self._articles:
                 if self._stopping.is_set():
                     self._progress.done()
-                    return EntryOutcome("deferred")
+                    return EntryOutcome(EntryStatus.DEFERRED)
                 return await self._archive_one(feed, item)
         finally:
             self.articles_left -= 1
@@ -364,7 +331,7 @@ class Pipeline:
             attempts = self._store.record_failure(feed.name, item.key, crash)
             if attempts >= MAX_PAGE_ATTEMPTS:
                 return await self._archive_feed_text(feed, item, f"{crash} ({attempts} times)")
-            return EntryOutcome("failed", error=f"feed '{feed.name}': {item.link or item.key}: {crash}")
+            return EntryOutcome(EntryStatus.FAILED, error=f"feed '{feed.name}': {item.link or item.key}: {crash}")
         finally:
             self._progress.done()
 
@@ -380,8 +347,8 @@ class Pipeline:
             raise
         except Exception as exc:
             log.exception("article crashed on the feed's own content too", extra={"feed": feed.name, "url": item.link})
-            return EntryOutcome("failed", error=f"feed '{feed.name}': {item.link or item.key}: {_crash(exc)}")
-        if outcome.status == "new":
+            return EntryOutcome(EntryStatus.FAILED, error=f"feed '{feed.name}': {item.link or item.key}: {_crash(exc)}")
+        if outcome.status is EntryStatus.NEW:
             note = f"feed '{feed.name}': {entry.link or item.key}: {reason}; archived from the feed's own content"
             outcome = replace(outcome, note=note)
         return outcome
@@ -395,7 +362,7 @@ class Pipeline:
                 existing = await asyncio.shield(self._in_flight[link])
             if existing is not None:
                 self._store.record_duplicate(feed.name, item.key, existing, (link,))
-                return EntryOutcome("known")
+                return EntryOutcome(EntryStatus.KNOWN)
             future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
             self._in_flight[link] = future
         try:
@@ -439,7 +406,9 @@ class Pipeline:
                 attempts = self._store.record_failure(feed.name, item.key, exc.reason)
                 if exc.transient and attempts < MAX_PAGE_ATTEMPTS:
                     again = f"will try again on the next poll (attempt {attempts} of {MAX_PAGE_ATTEMPTS})"
-                    return EntryOutcome("failed", error=f"feed '{feed.name}': {exc.url}: {exc.reason}; {again}"), None
+                    return EntryOutcome(
+                        EntryStatus.FAILED, error=f"feed '{feed.name}': {exc.url}: {exc.reason}; {again}"
+                    ), None
                 fallback_reason = exc.reason
         try:
             try:
@@ -447,13 +416,15 @@ class Pipeline:
             except WorkerCrashed as exc:
                 attempts = self._store.record_failure(feed.name, item.key, str(exc))
                 if page is None or attempts < MAX_PAGE_ATTEMPTS:
-                    return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
+                    return EntryOutcome(
+                        EntryStatus.FAILED, error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"
+                    ), None
                 # This page took a worker down on every try (a crash in a C library on hostile markup, say): the
                 # feed's own content is archived instead, as for a page that cannot be fetched.
                 fallback_reason = f"{exc} ({attempts} times)"
                 staged = await self._stage(feed, item, entry, None, final_url)
         except archive.ArchiveError as exc:
-            return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
+            return EntryOutcome(EntryStatus.FAILED, error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
         if staged.kept_feed_text:
             log.warning(
                 "extraction shorter than the feed's text; keeping the feed's",
@@ -494,7 +465,7 @@ class Pipeline:
             extra={"feed": feed.name, "url": entry.link, "error": fallback_reason},
         )
         outcome, archived_id = await self._commit(feed, item, entry, link, staged, fallback=True)
-        if outcome.status == "new":
+        if outcome.status is EntryStatus.NEW:
             note = f"feed '{feed.name}': {entry.link}: {fallback_reason}; archived from the feed's own content"
             outcome = replace(outcome, note=note)
         return outcome, archived_id
@@ -537,7 +508,7 @@ class Pipeline:
         if existing is not None:
             archive.discard(Path(staged.temp))
             self._store.record_duplicate(feed.name, item.key, existing, names)
-            return EntryOutcome("known"), existing
+            return EntryOutcome(EntryStatus.KNOWN), existing
         committed: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         for key in keys:
             self._committing[key] = committed
@@ -548,7 +519,7 @@ class Pipeline:
             await self._commits.commit(feed.name, item.key, Path(staged.temp), article)
             committed.set_result(staged.article_id)
         except archive.ArchiveError as exc:
-            return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
+            return EntryOutcome(EntryStatus.FAILED, error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
         finally:
             if not committed.done():
                 committed.set_result(None)
@@ -557,7 +528,7 @@ class Pipeline:
                     del self._committing[key]
         how = "feed text" if fallback else staged.method
         log.info("archived", extra={"feed": feed.name, "url": entry.link, "path": staged.path, "how": how})
-        return EntryOutcome("new", fallback=fallback), staged.article_id
+        return EntryOutcome(EntryStatus.NEW, fallback=fallback), staged.article_id
 
     async def _existing(self, names: tuple[str, ...], staged: Staged, keys: tuple[str, ...]) -> str | None:
         """The id of the article already archived (or being committed) under one of these names, if any."""
@@ -700,12 +671,6 @@ def _unconditional_304(response: Response) -> FetchError:
     )
 
 
-def _asked_wait(exc: Exception) -> float:
-    if isinstance(exc, FetchError) and exc.retry_after is not None:
-        return min(exc.retry_after, MAX_BACKOFF)
-    return 0.0
-
-
 def _crash(exc: Exception) -> str:
     first_line = (str(exc).splitlines() or [""])[0][:200]
     return f"unexpected error {type(exc).__name__}: {first_line} (a bug: please report it with the log)"
@@ -720,39 +685,6 @@ def wants_page(feed: FeedConfig, entry: Entry) -> bool:
     return True
 
 
-async def fetch_feeds(
-    config: Config,
-    feeds: Sequence[FeedConfig],
-    progress: Progress | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> list[FeedResult]:
-    """Poll `feeds` once, all at once (the fetcher's per-host caps keep it polite), and archive what is new."""
-    await asyncio.to_thread(archive.remove_stale_temp_files, config.archive)
-    await asyncio.to_thread(rebuild_lost_state, config)
-    store = SqliteStore(config.state)
-    workers = Workers(process_count(config.workers), preload=WORKER_MODULES, on_crash=stale_temp_files(config))
-    try:
-        async with Fetcher(config.http, config.politeness, transport=transport) as fetcher:
-            pipeline = Pipeline(config, store, fetcher, progress, workers=workers)
-            # The fetcher's caps already bound the requests on the wire; this bounds the refreshes held in memory
-            # at once, so that ten thousand feeds do not mean ten thousand suspended refreshes and their buffers.
-            # Refreshers take the next feed as they finish one: a waiting feed costs nothing, where a task per feed
-            # held ten thousand suspended coroutines from the start.
-            slots = max(MIN_REFRESHES_IN_FLIGHT, 2 * config.politeness.max_connections)
-            results: list[FeedResult | None] = [None] * len(feeds)
-            queue = iter(enumerate(feeds))
-
-            async def refresher() -> None:
-                for index, feed in queue:  # shared: each feed is taken by exactly one refresher
-                    results[index] = await pipeline.refresh(feed)
-
-            await asyncio.gather(*(refresher() for _ in range(min(slots, len(feeds)))))
-            return [result for result in results if result is not None]
-    finally:
-        await workers.aclose()
-        store.close()
-
-
 @dataclass(frozen=True)
 class Preview:
     """What `crawler extract` shows: the article as it would be archived, and how its body was found."""
@@ -763,7 +695,9 @@ class Preview:
     relative_path: str
 
 
-async def preview(config: Config, url: str, body: str | None = None, remove: Sequence[str] = ()) -> Preview:
+async def preview(
+    config: Config, fetcher: Fetcher, url: str, body: str | None = None, remove: Sequence[str] = ()
+) -> Preview:
     """Fetch one page and build the archive file it would give, writing nothing (for trying selectors)."""
     feed = FeedConfig(name="extract", url=url, body=body, remove=tuple(remove))
     entry = Entry(
@@ -778,9 +712,8 @@ async def preview(config: Config, url: str, body: str | None = None, remove: Seq
         content=None,
         image=None,
     )
-    async with Fetcher(config.http, config.politeness) as fetcher:
-        # The operator named this URL on the command line: no robots.txt or address policy stands between.
-        response = await fetcher.get(Request(url=url, headers=feed.headers))
+    # The operator named this URL on the command line: no robots.txt or address policy stands between.
+    response = await fetcher.get(Request(url=url, headers=feed.headers))
     fetched = FetchedPage(response.content, response.content_type, response.final_url)
     page = await asyncio.to_thread(extract_fetched, feed, fetched)
     composed = compose(feed, entry, page, response.final_url, time.time())
