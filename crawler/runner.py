@@ -25,15 +25,10 @@ from crawler.archive import files
 from crawler.config.settings import Config, FeedConfig, HttpConfig, PolitenessConfig
 from crawler.fetch.client import Fetcher
 from crawler.maintenance.reindex import rebuild_lost_state
-from crawler.pipeline.poll import (
-    MIN_REFRESHES_IN_FLIGHT,
-    WORKER_MODULES,
-    Pipeline,
-    Preview,
-    WouldArchive,
-    preview,
-    stale_temp_files,
-)
+from crawler.pipeline.dryrun import WouldArchive, would_archive
+from crawler.pipeline.poll import stale_temp_files
+from crawler.pipeline.preview import Preview, preview
+from crawler.pipeline.refresh import MIN_REFRESHES_IN_FLIGHT, WORKER_MODULES, Pipeline
 from crawler.pipeline.results import FeedResult, Progress
 from crawler.pipeline.workers import Workers, process_count
 from crawler.store.sqlite import SqliteStore
@@ -196,8 +191,7 @@ async def dry_run(config: Config, feeds: Sequence[FeedConfig]) -> list[WouldArch
         store = open_state(config, path=path, read_only=path == config.state)
         try:
             async with Fetcher(config.http, config.politeness) as fetcher:
-                pipeline = Pipeline(config, store, fetcher)
-                return list(await asyncio.gather(*(pipeline.would_archive(feed) for feed in feeds)))
+                return list(await asyncio.gather(*(would_archive(store, fetcher, feed) for feed in feeds)))
         finally:
             store.close()
 

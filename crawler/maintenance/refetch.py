@@ -22,7 +22,7 @@ from crawler.fetch.client import Fetcher, FetchError, Request, not_html, private
 from crawler.identity.urls import normalize_url
 from crawler.maintenance.reindex import read_article
 from crawler.pipeline.compose import FetchedPage, Staged, stage_article
-from crawler.pipeline.poll import wants_page
+from crawler.pipeline.refresh import wants_page
 from crawler.store.sqlite import PendingEntry, SqliteStore, StoreError
 
 _ID_RE = re.compile(r"[0-9a-f]{16}\Z")
