@@ -3,13 +3,16 @@ and the random source passed in."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+import sqlite3
 from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.config.settings import parse_config
+from crawler import runner
+from crawler.config.settings import load_config, parse_config
 from crawler.schedule import (
     MAX_BACKOFF,
     MAX_JITTER,
@@ -22,6 +25,9 @@ from crawler.schedule import (
     poll_interval,
     timer_time,
 )
+from tests.conftest import Workdir
+from tests.support.feeds import RSS, config, rss
+from tests.support.server import TestServer
 
 NOW = 1_700_000_000.0
 CONFIG = parse_config(
@@ -98,3 +104,31 @@ def test_the_decider_reads_no_clock_the_same_inputs_give_the_same_time() -> None
     second = timer_time(FEED, timing, CONFIG, NOW, random.Random(7))
 
     assert first == second
+
+
+def _stored(work: Workdir, name: str) -> tuple[float, float]:
+    with sqlite3.connect(work.path / ".crawler" / "state.db") as db:
+        last, upcoming = db.execute("SELECT last_poll, next_poll FROM feeds WHERE name = ?", (name,)).fetchone()
+    return float(last), float(upcoming)
+
+
+def test_a_refresh_returns_the_next_poll_it_decided_and_stored(server: TestServer, work: Workdir) -> None:
+    server.add("/ok.xml", body=rss(), content_type=RSS)
+    server.add("/down.xml", status=500, body="down")
+    work.write_config(
+        config(
+            {"name": "ok", "url": server.url("/ok.xml"), "interval": "10m"},
+            {"name": "down", "url": server.url("/down.xml"), "interval": "10m"},
+            min_interval="1s",
+        )
+    )
+    cfg = load_config(work.config)
+
+    ok, down = asyncio.run(runner.fetch_feeds(cfg, cfg.feeds))
+
+    assert ok.timing is not None and down.timing is not None
+    assert (ok.timing.last_poll, ok.next_poll) == _stored(work, "ok")
+    assert (down.timing.last_poll, down.next_poll) == _stored(work, "down")
+    assert ok.next_poll == ok.timing.last_poll + 600
+    assert down.next_poll == down.timing.last_poll + 1200  # backed off: twice the interval
+    assert (ok.outcome, down.outcome) == ("ok", "failed")
