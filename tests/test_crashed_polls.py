@@ -56,7 +56,7 @@ def test_printable_ascii_validators_are_sendable() -> None:
 # Run in the daemon's process before the crawler: a bug on demand in one stage of every poll (a real input that
 # crashes a poll is, by the time this test passes, fixed).
 _CRASHING_STAGE = """
-from crawler.pipeline import poll as pipeline
+from crawler.pipeline import refresh as pipeline
 def crash(self, feed, parsed):
     raise RuntimeError("simulated bug in a poll")
 pipeline.Pipeline._record_entries = crash

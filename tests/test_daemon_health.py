@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crawler.daemon.service import LOOP_STALL, STUCK_AFTER, DaemonError, DaemonOptions, unhealthy_reason
+from crawler.daemon.health import unhealthy_reason
+from crawler.daemon.options import LOOP_STALL, STUCK_AFTER, DaemonError, DaemonOptions
 from tests.conftest import Workdir
 from tests.support.daemon import RunningDaemon, free_port, rss, start_daemon
 from tests.support.server import TestServer
@@ -79,7 +80,7 @@ class Health:
 # long as the file `hold-the-loop` exists in the work folder.
 _LOOP_HOLDER = """
 import os, time
-import crawler.pipeline.poll as poll
+import crawler.pipeline.refresh as poll
 _refresh = poll.Pipeline.refresh
 async def refresh(self, feed):
     while os.path.exists("hold-the-loop"):

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from crawler.config.load import parse_config
 from crawler.config.settings import Config
-from crawler.daemon.service import MAX_JITTER, feed_changes, next_poll_time, poll_outcome
+from crawler.daemon.reload import feed_changes
 from crawler.logs import JsonFormatter, TextFormatter
-from crawler.pipeline.poll import FeedResult
+from crawler.pipeline.results import FeedResult, PollOutcome
+from crawler.schedule import MAX_JITTER, next_poll_time
 from crawler.store.base import FeedState
 
 NOW = 1_700_000_000.0
@@ -93,10 +94,11 @@ def test_reload_changes_name_added_removed_and_changed_feeds() -> None:
 
 
 def test_poll_outcome_tells_a_failed_feed_from_failed_articles() -> None:
-    assert poll_outcome(FeedResult(feed="a", url="u", errors=("feed 'a': u: HTTP 500",))) == "failed"
-    assert poll_outcome(FeedResult(feed="a", url="u", failed=1, errors=("feed 'a': p: HTTP 503",))) == "ok"
-    assert poll_outcome(FeedResult(feed="a", url="u", not_modified=True)) == "not_modified"
-    assert poll_outcome(FeedResult(feed="a", url="u", new=2)) == "ok"
+    assert FeedResult(feed="a", url="u", errors=("feed 'a': u: HTTP 500",)).outcome == "failed"
+    assert FeedResult(feed="a", url="u", failed=1, errors=("feed 'a': p: HTTP 503",)).outcome == "ok"
+    assert FeedResult(feed="a", url="u", not_modified=True).outcome == "not_modified"
+    assert FeedResult(feed="a", url="u", new=2).outcome == "ok"
+    assert FeedResult(feed="a", url="u", new=2).outcome is PollOutcome.OK  # typed, and still the string above
 
 
 def _record(**extra: object) -> logging.LogRecord:

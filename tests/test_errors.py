@@ -8,7 +8,7 @@ from crawler.archive.files import ArchiveError
 from crawler.cli.main import UsageError
 from crawler.config.opml import OpmlError
 from crawler.config.settings import ConfigError
-from crawler.daemon.service import DaemonError
+from crawler.daemon.options import DaemonError
 from crawler.errors import CrawlerError
 from crawler.extract.page import ExtractError
 from crawler.feeds.discover import ProbeError

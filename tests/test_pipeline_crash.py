@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
+from crawler import runner
 from crawler.config.load import load_config
 from crawler.pipeline import compose as article
-from crawler.pipeline import poll as pipeline
 from tests.conftest import Workdir
 from tests.support.server import TestServer
 from tests.test_fetch_command import article_page, config, feed_entry, rss
@@ -32,7 +32,7 @@ def test_an_unexpected_error_fails_one_article_and_the_rest_are_archived(
     monkeypatch.setattr(article, "extract_page", extract_or_crash)
     cfg = load_config(work.config)
 
-    [result] = asyncio.run(pipeline.fetch_feeds(cfg, cfg.feeds))
+    [result] = asyncio.run(runner.fetch_feeds(cfg, cfg.feeds))
 
     assert (result.new, result.failed) == (1, 1)
     assert result.errors == (
@@ -42,6 +42,6 @@ def test_an_unexpected_error_fails_one_article_and_the_rest_are_archived(
     assert len(work.files()) == 1
     # The crashed article stays pending and is archived once the bug is gone.
     monkeypatch.setattr(article, "extract_page", real_extract)
-    [again] = asyncio.run(pipeline.fetch_feeds(cfg, cfg.feeds))
+    [again] = asyncio.run(runner.fetch_feeds(cfg, cfg.feeds))
     assert again.new == 1
     assert len(work.files()) == 2

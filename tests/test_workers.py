@@ -22,7 +22,8 @@ from crawler.config.load import load_config
 from crawler.config.settings import FeedConfig
 from crawler.feeds.parse import Entry
 from crawler.fetch import Fetcher
-from crawler.pipeline import poll as pipeline
+from crawler.pipeline import refresh as pipeline
+from crawler.runner import stale_temp_files
 from crawler.store import open_store
 from crawler.workers import WARM_AFTER, WorkerCrashed, Workers, process_count
 from tests.conftest import Workdir
@@ -233,7 +234,7 @@ def test_a_page_that_kills_its_worker_fails_alone_and_is_kept_from_the_feed_afte
     items: list[dict[str, str]] = []
 
     async def poll() -> pipeline.FeedResult:
-        workers = Workers(1, warm_after=0, preload=pipeline.WORKER_MODULES, on_crash=pipeline.stale_temp_files(cfg))
+        workers = Workers(1, warm_after=0, preload=pipeline.WORKER_MODULES, on_crash=stale_temp_files(cfg))
         store = await open_store(cfg)
         try:
             workers.expect(1)
@@ -285,7 +286,7 @@ def test_a_worker_dying_keeps_the_files_of_the_jobs_it_finished_before_for_their
     server.add("/feed.xml", body=rss(items).encode(), content_type="application/rss+xml")
 
     cleaned = threading.Event()
-    clean = pipeline.stale_temp_files(cfg)
+    clean = stale_temp_files(cfg)
 
     def on_crash(*lost: Any) -> object:
         try:

@@ -18,7 +18,7 @@ from crawler.config.settings import Config, FeedConfig
 # Each command imports what it needs when it runs (see main.py).
 if TYPE_CHECKING:
     Commands = argparse._SubParsersAction[argparse.ArgumentParser]
-    from crawler.pipeline.poll import FeedResult
+    from crawler.pipeline.results import FeedResult
 
 
 def add_fetch(commands: Commands) -> None:
@@ -95,7 +95,8 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 async def _fetch_with_progress(config: Config, feeds: list[FeedConfig], show: bool) -> list[FeedResult]:
-    from crawler.pipeline.poll import Progress, fetch_feeds
+    from crawler.pipeline.results import Progress
+    from crawler.runner import fetch_feeds
 
     if not show:
         return await fetch_feeds(config, feeds)
@@ -113,6 +114,7 @@ async def _fetch_with_progress(config: Config, feeds: list[FeedConfig], show: bo
 
 def _result_json(result: FeedResult) -> dict[str, object]:
     data = asdict(result)
+    del data["timing"]  # the daemon's business: `crawler status` shows the next poll
     data["ok"] = result.ok
     return data
 
@@ -138,7 +140,7 @@ def _short_reason(result: FeedResult) -> str:
 
 
 def _fetch_dry_run(args: argparse.Namespace) -> int:
-    from crawler.pipeline.dryrun import dry_run
+    from crawler.runner import dry_run
 
     config = load_config(args.config)
     feeds = select_feeds(config, args.feeds)
@@ -174,13 +176,13 @@ def _fetch_dry_run(args: argparse.Namespace) -> int:
 def _extract(args: argparse.Namespace) -> int:
     from crawler.extract.page import ExtractError
     from crawler.fetch import FetchError
-    from crawler.pipeline.poll import preview
     from crawler.render.archive_file import render
     from crawler.render.frontmatter import http_date
+    from crawler.runner import extract_preview
 
     config = load_config(args.config) if args.config.exists() else parse_config("{}", args.config)
     try:
-        shown = asyncio.run(preview(config, args.url, args.body, args.remove))
+        shown = asyncio.run(extract_preview(config, args.url, args.body, args.remove))
     except FetchError as exc:
         say(f"crawler: {exc}", sys.stderr)
         return EXIT_FAILED

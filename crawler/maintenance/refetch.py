@@ -22,7 +22,7 @@ from crawler.fetch import Fetcher, FetchError, Request, not_html, private_addres
 from crawler.identity.urls import normalize_url
 from crawler.maintenance.reindex import read_article
 from crawler.pipeline.compose import FetchedPage, Staged, stage_article
-from crawler.pipeline.poll import wants_page
+from crawler.pipeline.refresh import wants_page
 from crawler.store import open_store, store_location
 from crawler.store.base import PendingEntry, Store, StoreError
 

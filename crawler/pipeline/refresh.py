@@ -1,4 +1,4 @@
-"""One feed's refresh: the only place that calls the stages in order.
+"""One feed's refresh (`Pipeline.refresh`): the only place that calls the stages in order.
 
 poll the feed (conditional GET) -> parse -> record new entries as pending -> for each pending entry: fetch the
 page -> extract -> deduplicate -> render -> write the file atomically -> record it as archived.
@@ -7,111 +7,72 @@ page -> extract -> deduplicate -> render -> write the file atomically -> record 
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-
-import httpx
+from typing import Protocol, TypeVar
 
 from crawler.archive import files as archive
 from crawler.archive.commit import Commits
 from crawler.config.settings import Config, FeedConfig
-from crawler.extract.page import Extracted
 from crawler.feeds.parse import Entry, FeedError, ParsedFeed, parse_feed
-from crawler.fetch import Fetcher, FetchError, FetchKind, Request, Response, not_html, private_addresses_allowed
+from crawler.fetch import Fetcher, FetchError, Request, Response, not_html, private_addresses_allowed
 from crawler.identity import dedup
 from crawler.identity import keys as identity
 from crawler.identity.dedup import Dedup
 from crawler.identity.urls import normalize_url
-from crawler.maintenance.reindex import rebuild_lost_state
 from crawler.pipeline import rules
-from crawler.pipeline.compose import Composed, FetchedPage, Staged, compose, extract_fetched, place, stage_article
+from crawler.pipeline.compose import FetchedPage, Staged, stage_article
+from crawler.pipeline.feedrequest import feed_request, sent_validators, state_for, unchanged, unconditional_304
+from crawler.pipeline.results import EntryOutcome, EntryStatus, FeedResult, Progress
 from crawler.render import fixes
-from crawler.store import open_store
+from crawler.schedule import Timing, due_after_failure, due_after_success
 from crawler.store.base import ArchivedArticle, FeedState, NewEntry, PendingEntry, Store, StoreError
-from crawler.workers import LostJob, WorkerCrashed, Workers, process_count
+from crawler.workers import WorkerCrashed, Workers
 
 log = logging.getLogger("crawler")
+T = TypeVar("T")
 
 MAX_PAGE_ATTEMPTS = 3  # polls on which a passing page failure is retried before the feed's content is archived
-UNCONDITIONAL_EVERY = 86400.0  # guards against servers that answer 304 forever
-MAX_BACKOFF = 86400.0
 WHOLE_ARTICLE_CHARS = 1200  # `content: auto`: an item this long (in text) is an article, not a teaser
 ARTICLES_IN_FLIGHT_PER_FEED = 16  # the fetcher's per-host caps decide the pace; this bounds what waits for them
 ARTICLES_IN_FLIGHT_PER_CONNECTION = 2
 PRIVATE_CHECK_TTL = 600.0
-MIN_REFRESHES_IN_FLIGHT = 100  # feeds refreshed at once by fetch_feeds, at least (twice max_connections if more)
+MIN_REFRESHES_IN_FLIGHT = 100  # feeds refreshed at once by `crawler fetch`, at least (twice max_connections if more)
 WORKER_MODULES = ("crawler.pipeline.compose", "crawler.feeds.parse")  # what the jobs sent to worker processes run
-
-
-@dataclass(frozen=True)
-class FeedResult:
-    """What one poll of one feed did."""
-
-    feed: str
-    url: str
-    new: int = 0
-    known: int = 0
-    skipped: int = 0  # new items left out by the feed's keep/block rules or its first poll's backfill
-    failed: int = 0
-    fallback: int = 0  # archived from the feed's own text (the page failed, or gave no body)
-    deferred: int = 0  # listed, not started: the crawler was stopping (they stay pending for the next run)
-    selector_missed: int = 0  # pages on which the feed's `body:` selector matched nothing
-    not_modified: bool = False
-    errors: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """True when neither the feed nor any of its articles failed."""
-        return not self.errors
-
-
-@dataclass(frozen=True)
-class EntryOutcome:
-    """What became of one pending entry."""
-
-    status: str  # "new", "known", "failed" or "deferred" (not started: the crawler is stopping)
-    fallback: bool = False
-    error: str | None = None
-    note: str | None = None  # why the feed's content was archived instead of the page
-    selector_missed: str | None = None  # a warning line: the feed's `body:` selector matched nothing on the page
-
-
-@dataclass
-class Progress:
-    """Callbacks for a progress display; both default to doing nothing."""
-
-    found: Callable[[int], None] = field(default=lambda n: None)
-    done: Callable[[], None] = field(default=lambda: None)
 
 
 def _new_entry(entry: Entry) -> NewEntry:
     return NewEntry(key=entry.key, link=entry.link, payload=entry.to_json())
 
 
-def backoff_delay(interval: float, failures: int) -> float:
-    """Seconds until the next poll of a feed that failed `failures` times in a row (doubling, capped at 24 h)."""
-    if failures <= 0:
-        return interval
-    return float(min(interval * (2 ** min(failures, 30)), MAX_BACKOFF))
+class Executor(Protocol):
+    """Where the pipeline's CPU-heavy jobs run: a `Workers`, or the runner's `WorkerPool` that outlives reloads."""
 
+    @property
+    def processes(self) -> int:
+        """Worker processes it may start (0: jobs run in a thread)."""
+        ...
 
-def poll_interval(
-    configured: float, feed_ttl: float | None, cache_lifetime: float | None, minimum: float, maximum: float
-) -> float:
-    """The interval until the next poll: the configured one, stretched by what the feed or server asks
-    (<ttl>, sy:updatePeriod, Cache-Control max-age, Expires), kept within [minimum, maximum]."""
-    wanted = max(configured, feed_ttl or 0.0, cache_lifetime or 0.0)
-    return float(min(max(wanted, minimum), max(maximum, minimum)))
+    def prepare(self) -> None:
+        """A burst of jobs is likely: start the processes now."""
+        ...
+
+    def expect(self, jobs: int) -> None:
+        """`jobs` more jobs are about to come."""
+        ...
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """`fn(*args)`, run there."""
+        ...
 
 
 class Pipeline:
-    """Refreshes feeds into the archive; one instance per run (or per daemon), sharing a Store and a Fetcher."""
+    """Refreshes feeds into the archive; one instance per run (the daemon's lives as long as it does, across
+    reloads), sharing a Store, a Fetcher and its in-flight deduplication between every feed it refreshes."""
 
     def __init__(
         self,
@@ -120,11 +81,11 @@ class Pipeline:
         fetcher: Fetcher,
         progress: Progress | None = None,
         stopping: asyncio.Event | None = None,
-        workers: Workers | None = None,
+        workers: Executor | None = None,
     ) -> None:
         self._config = config
         # Pages are extracted and rendered there; without one, in threads of this process.
-        self._workers = workers or Workers(0)
+        self._workers: Executor = workers or Workers(0)
         # Once set, articles not yet started stay pending for the next run; those under way finish. The daemon sets
         # it only when its grace period is nearly over: until then a stopping daemon still archives what polls found.
         self._stopping = stopping or asyncio.Event()
@@ -143,6 +104,16 @@ class Pipeline:
         # Feeds parsed at once: as many as there are workers. The jobs are run in turn, and forty changed feeds
         # queued at once (10-30 ms each) put every article of the first feed behind the last feed's parse, with
         # its fetched page waiting in memory and the network idle; one parse per worker keeps articles flowing.
+        self._parsing = asyncio.Semaphore(max(1, self._workers.processes))
+
+    def reconfigure(self, config: Config) -> None:
+        """Use a reloaded config for what starts from now on (the executor is resized by its owner). What is in
+        flight stays as it is: the deduplication of articles under way, their commits, their turns."""
+        old, self._config = self._config, config
+        if config.politeness.max_connections != old.politeness.max_connections:
+            self._articles = asyncio.Semaphore(ARTICLES_IN_FLIGHT_PER_CONNECTION * config.politeness.max_connections)
+        if config.archive != old.archive:
+            self._commits = Commits(config.archive, self._store)
         self._parsing = asyncio.Semaphore(max(1, self._workers.processes))
 
     async def refresh(self, feed: FeedConfig) -> FeedResult:
@@ -176,12 +147,13 @@ class Pipeline:
             return replace(
                 result,
                 errors=(f"feed '{feed.name}': {feed.url}: gone (HTTP 410); remove it from feeds.yaml",),
+                timing=Timing.of(state),
             )
-        request, unconditional = _feed_request(feed, state, now)
+        request, unconditional = feed_request(feed, state, now)
         try:
             response = await self._fetcher.get(request)
-            if response.not_modified and not _sent_validators(request):
-                raise _unconditional_304(response)
+            if response.not_modified and not sent_validators(request):
+                raise unconditional_304(response)
             parsed = await self._parse(feed, state, response)
         except (FetchError, FeedError) as exc:
             return await self._feed_failed(feed, state, result, exc, now)
@@ -198,84 +170,46 @@ class Pipeline:
             notes.extend(repeats)
             ttl = parsed.ttl
         outcomes = await self._archive_pending(feed)
-        await self._store.save_feed_state(
-            replace(
-                state,
-                url=feed.url,
-                etag=response.etag if response.status == 200 else state.etag,
-                last_modified=response.last_modified if response.status == 200 else state.last_modified,
-                body_hash=hashlib.sha256(response.content).hexdigest() if response.status == 200 else state.body_hash,
-                last_poll=now,
-                last_success=now,
-                last_unconditional=now if unconditional else state.last_unconditional,
-                failures=0,
-                last_error=None,
-                moved_to=response.permanent_redirect,
-                ttl=ttl,
-                next_poll=now
-                + poll_interval(
-                    feed.interval,
-                    ttl,
-                    response.cache_lifetime(),
-                    self._config.min_interval,
-                    self._config.max_interval,
-                ),
-            )
+        saved = replace(
+            state,
+            url=feed.url,
+            etag=response.etag if response.status == 200 else state.etag,
+            last_modified=response.last_modified if response.status == 200 else state.last_modified,
+            body_hash=hashlib.sha256(response.content).hexdigest() if response.status == 200 else state.body_hash,
+            last_poll=now,
+            last_success=now,
+            last_unconditional=now if unconditional else state.last_unconditional,
+            failures=0,
+            last_error=None,
+            moved_to=response.permanent_redirect,
+            ttl=ttl,
+            next_poll=due_after_success(feed, self._config, now, ttl, response.cache_lifetime()),
         )
+        await self._store.save_feed_state(saved)
         errors = tuple(o.error for o in outcomes if o.error)
         notes.extend(o.selector_missed for o in outcomes if o.selector_missed)
         notes.extend(o.note for o in outcomes if o.note)
         return replace(
             result,
-            new=sum(o.status == "new" for o in outcomes),
-            known=known + sum(o.status == "known" for o in outcomes),
+            new=sum(o.status is EntryStatus.NEW for o in outcomes),
+            known=known + sum(o.status is EntryStatus.KNOWN for o in outcomes),
             skipped=skipped,
-            failed=sum(o.status == "failed" for o in outcomes),
+            failed=sum(o.status is EntryStatus.FAILED for o in outcomes),
             fallback=sum(o.fallback for o in outcomes),
-            deferred=sum(o.status == "deferred" for o in outcomes),
+            deferred=sum(o.status is EntryStatus.DEFERRED for o in outcomes),
             selector_missed=sum(o.selector_missed is not None for o in outcomes),
             not_modified=parsed is None,
             errors=errors,
             notes=tuple(notes),
+            timing=Timing.of(saved),
         )
 
-    async def would_archive(self, feed: FeedConfig) -> WouldArchive:
-        """`fetch --dry-run`: poll `feed` as `refresh` does and list the entries it would archive (new ones and those
-        still pending), fetching no article page and recording nothing."""
-        state = await self._state_for(feed)
-        if state.gone:  # as `refresh`: a feed that answered 410 is not polled again
-            return WouldArchive(feed.name, (), f"feed '{feed.name}': {feed.url}: gone (HTTP 410); remove it")
-        request, _unconditional = _feed_request(feed, state, time.time())
-        try:
-            response = await self._fetcher.get(request)
-            parsed = await self._parse(feed, state, response)
-        except (FetchError, FeedError) as exc:
-            reason = exc.reason if isinstance(exc, FetchError) else str(exc)
-            return WouldArchive(feed.name, (), f"feed '{feed.name}': {feed.url}: {reason}")
-        listed = [Entry.from_json(item.payload) for item in await self._store.pending(feed.name)]
-        if parsed is not None:
-            stored = await self._store.known_items(feed.name, (entry.key for entry in parsed.entries))
-            keyed = identity.assign_keys(parsed.entries, stored).entries
-            known = await self._store.known_keys(feed.name, (entry.key for entry in keyed))
-            listed.extend(entry for entry in keyed if entry.key not in known)
-        # An entry whose link names an article already archived would be recorded as another name of it.
-        new = [e for e in listed if not e.link or await self._store.article_for_url(normalize_url(e.link)) is None]
-        return WouldArchive(feed.name, tuple(new))
-
     async def _state_for(self, feed: FeedConfig) -> FeedState:
-        state = await self._store.feed_state(feed.name)
-        if state.url is not None and state.url != feed.url:
-            # The operator pointed the feed elsewhere: what we knew of the old URL no longer applies.
-            return FeedState(name=feed.name, url=feed.url, next_poll=state.next_poll)
-        return state
+        return state_for(feed, await self._store.feed_state(feed.name))
 
     async def _parse(self, feed: FeedConfig, state: FeedState, response: Response) -> ParsedFeed | None:
         """The parsed feed, or None when it is unchanged (304, or the same bytes as last time)."""
-        if response.not_modified:
-            return None
-        # The same bytes as last time need no parse, with or without validators: servers whose conditional GET
-        # is broken (a fresh ETag on every answer) are common.
-        if hashlib.sha256(response.content).hexdigest() == state.body_hash:
+        if unchanged(state, response):
             return None
         self._workers.prepare()  # a changed feed is the first sign of a burst of new articles
         async with self._parsing:
@@ -290,20 +224,19 @@ class Pipeline:
         message = f"feed '{feed.name}': {feed.url}: {reason}"
         if gone:
             message += " (gone; remove it from feeds.yaml)"
-        await self._store.save_feed_state(
-            replace(
-                state,
-                url=feed.url,
-                last_poll=now,
-                failures=failures,
-                last_error=reason,
-                gone=gone,
-                # A server that asked for a longer pause (Retry-After beyond http.max_retry_after) gets it.
-                next_poll=now + max(backoff_delay(feed.interval, failures), _asked_wait(exc)),
-            )
+        saved = replace(
+            state,
+            url=feed.url,
+            last_poll=now,
+            failures=failures,
+            last_error=reason,
+            gone=gone,
+            # A server that asked for a longer pause (Retry-After beyond http.max_retry_after) gets it.
+            next_poll=due_after_failure(feed, now, failures, exc.retry_after if isinstance(exc, FetchError) else None),
         )
+        await self._store.save_feed_state(saved)
         log.warning("feed failed", extra={"feed": feed.name, "url": feed.url, "error": reason})
-        return replace(result, errors=(message,), failed=0)
+        return replace(result, errors=(message,), failed=0, timing=Timing.of(saved))
 
     async def _record_entries(self, feed: FeedConfig, parsed: ParsedFeed) -> tuple[int, int, list[str]]:
         """Record the feed's new entries as pending, or as skipped where its rules leave them out; return how many
@@ -346,7 +279,7 @@ class Pipeline:
             async with turns, self._articles:
                 if self._stopping.is_set():
                     self._progress.done()
-                    return EntryOutcome("deferred")
+                    return EntryOutcome(EntryStatus.DEFERRED)
                 return await self._archive_one(feed, item)
         finally:
             self.articles_left -= 1
@@ -364,7 +297,7 @@ class Pipeline:
             attempts = await self._store.record_failure(feed.name, item.key, crash)
             if attempts >= MAX_PAGE_ATTEMPTS:
                 return await self._archive_feed_text(feed, item, f"{crash} ({attempts} times)")
-            return EntryOutcome("failed", error=f"feed '{feed.name}': {item.link or item.key}: {crash}")
+            return EntryOutcome(EntryStatus.FAILED, error=f"feed '{feed.name}': {item.link or item.key}: {crash}")
         finally:
             self._progress.done()
 
@@ -380,8 +313,8 @@ class Pipeline:
             raise
         except Exception as exc:
             log.exception("article crashed on the feed's own content too", extra={"feed": feed.name, "url": item.link})
-            return EntryOutcome("failed", error=f"feed '{feed.name}': {item.link or item.key}: {_crash(exc)}")
-        if outcome.status == "new":
+            return EntryOutcome(EntryStatus.FAILED, error=f"feed '{feed.name}': {item.link or item.key}: {_crash(exc)}")
+        if outcome.status is EntryStatus.NEW:
             note = f"feed '{feed.name}': {entry.link or item.key}: {reason}; archived from the feed's own content"
             outcome = replace(outcome, note=note)
         return outcome
@@ -391,7 +324,7 @@ class Pipeline:
         link = normalize_url(entry.link) if entry.link else None
         async with self._dedup.page_turn(feed.name, item.key, link) as turn:
             if turn.known is not None:
-                return EntryOutcome("known")
+                return EntryOutcome(EntryStatus.KNOWN)
             outcome, turn.archived_id = await self._build_and_write(feed, item, entry, link)
             return outcome
 
@@ -421,7 +354,9 @@ class Pipeline:
                 attempts = await self._store.record_failure(feed.name, item.key, exc.reason)
                 if exc.transient and attempts < MAX_PAGE_ATTEMPTS:
                     again = f"will try again on the next poll (attempt {attempts} of {MAX_PAGE_ATTEMPTS})"
-                    return EntryOutcome("failed", error=f"feed '{feed.name}': {exc.url}: {exc.reason}; {again}"), None
+                    return EntryOutcome(
+                        EntryStatus.FAILED, error=f"feed '{feed.name}': {exc.url}: {exc.reason}; {again}"
+                    ), None
                 fallback_reason = exc.reason
         try:
             try:
@@ -429,13 +364,15 @@ class Pipeline:
             except WorkerCrashed as exc:
                 attempts = await self._store.record_failure(feed.name, item.key, str(exc))
                 if page is None or attempts < MAX_PAGE_ATTEMPTS:
-                    return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
+                    return EntryOutcome(
+                        EntryStatus.FAILED, error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"
+                    ), None
                 # This page took a worker down on every try (a crash in a C library on hostile markup, say): the
                 # feed's own content is archived instead, as for a page that cannot be fetched.
                 fallback_reason = f"{exc} ({attempts} times)"
                 staged = await self._stage(feed, item, entry, None, final_url)
         except archive.ArchiveError as exc:
-            return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
+            return EntryOutcome(EntryStatus.FAILED, error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
         if staged.kept_feed_text:
             log.warning(
                 "extraction shorter than the feed's text; keeping the feed's",
@@ -476,7 +413,7 @@ class Pipeline:
             extra={"feed": feed.name, "url": entry.link, "error": fallback_reason},
         )
         outcome, archived_id = await self._commit(feed, item, entry, link, staged, fallback=True)
-        if outcome.status == "new":
+        if outcome.status is EntryStatus.NEW:
             note = f"feed '{feed.name}': {entry.link}: {fallback_reason}; archived from the feed's own content"
             outcome = replace(outcome, note=note)
         return outcome, archived_id
@@ -514,79 +451,23 @@ class Pipeline:
         async with self._dedup.claimed(claim) as written:
             if written.existing is not None:
                 archive.discard(Path(staged.temp))
-                return EntryOutcome("known"), written.existing
+                return EntryOutcome(EntryStatus.KNOWN), written.existing
             article = ArchivedArticle(
                 article_id=staged.article_id, path=staged.path, body_hash=staged.body_hash, urls=names
             )
             try:
                 await self._commits.commit(feed.name, item.key, Path(staged.temp), article)
             except archive.ArchiveError as exc:
-                return EntryOutcome("failed", error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
+                error = f"feed '{feed.name}': {entry.link or feed.url}: {exc}"
+                return EntryOutcome(EntryStatus.FAILED, error=error), None
             written.committed()
         how = "feed text" if fallback else staged.method
         log.info("archived", extra={"feed": feed.name, "url": entry.link, "path": staged.path, "how": how})
-        return EntryOutcome("new", fallback=fallback), staged.article_id
-
-
-def stale_temp_files(config: Config) -> Callable[[Sequence[LostJob]], int]:
-    """What clears the archive of the temp files that jobs left when their worker died before their results came
-    back (for Workers' `on_crash`). The same worker's finished jobs, whose files wait for their commit, keep them."""
-    return functools.partial(_remove_lost_temp_files, config.archive)
-
-
-def _remove_lost_temp_files(root: Path, lost: Sequence[LostJob]) -> int:
-    tags = [arg for job in lost for arg in job.args if isinstance(arg, archive.TempTag)]
-    return archive.remove_lost_temp_files(root, tags) if tags else 0
+        return EntryOutcome(EntryStatus.NEW, fallback=fallback), staged.article_id
 
 
 # What stood in for a `body:` selector that matched nothing, as the warning line says it.
 _INSTEAD = {"site-rule": "body found by the site rule", "automatic": "body found by automatic extraction"}
-
-
-@dataclass(frozen=True)
-class WouldArchive:
-    """What `fetch --dry-run` found for one feed: the entries a real fetch would archive, or why the feed failed."""
-
-    feed: str
-    entries: tuple[Entry, ...]
-    error: str | None = None
-
-
-def _feed_request(feed: FeedConfig, state: FeedState, now: float) -> tuple[Request, bool]:
-    """The poll's request (conditional on what the last answer said, except once a day), and whether it is not."""
-    unconditional = state.last_unconditional is None or now - state.last_unconditional > UNCONDITIONAL_EVERY
-    request = Request(
-        url=feed.url,
-        headers=feed.headers,
-        proxy=feed.proxy,
-        etag=None if unconditional else state.etag,
-        last_modified=None if unconditional else state.last_modified,
-    )
-    return request, unconditional
-
-
-_VALIDATOR_HEADERS = frozenset({"if-none-match", "if-modified-since"})
-
-
-def _sent_validators(request: Request) -> bool:
-    """Whether the request asked "has it changed since?": our stored validators, or the feed's own headers."""
-    return bool(request.etag or request.last_modified) or any(
-        name.lower() in _VALIDATOR_HEADERS for name in request.headers
-    )
-
-
-def _unconditional_304(response: Response) -> FetchError:
-    # A 304 says "unchanged since your copy"; to a request naming no copy it says nothing, and taking it as
-    # "unchanged" would show the feed healthy forever while nothing is ever read from it.
-    return FetchError(
-        response.final_url, FetchKind.STATUS, "answers 304 to an unconditional request", transient=False, status=304
-    )
-
-
-def _asked_wait(exc: Exception) -> float:
-    if isinstance(exc, FetchError) and exc.retry_after is not None:
-        return min(exc.retry_after, MAX_BACKOFF)
-    return 0.0
 
 
 def _crash(exc: Exception) -> str:
@@ -601,70 +482,3 @@ def wants_page(feed: FeedConfig, entry: Entry) -> bool:
     if feed.content == "auto" and entry.content:
         return len(fixes.body_text(entry.content)) < WHOLE_ARTICLE_CHARS
     return True
-
-
-async def fetch_feeds(
-    config: Config,
-    feeds: Sequence[FeedConfig],
-    progress: Progress | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> list[FeedResult]:
-    """Poll `feeds` once, all at once (the fetcher's per-host caps keep it polite), and archive what is new."""
-    await asyncio.to_thread(archive.remove_stale_temp_files, config.archive)
-    await rebuild_lost_state(config)
-    store = await open_store(config)
-    workers = Workers(process_count(config.workers), preload=WORKER_MODULES, on_crash=stale_temp_files(config))
-    try:
-        async with Fetcher(config.http, config.politeness, transport=transport) as fetcher:
-            pipeline = Pipeline(config, store, fetcher, progress, workers=workers)
-            # The fetcher's caps already bound the requests on the wire; this bounds the refreshes held in memory
-            # at once, so that ten thousand feeds do not mean ten thousand suspended refreshes and their buffers.
-            # Refreshers take the next feed as they finish one: a waiting feed costs nothing, where a task per feed
-            # held ten thousand suspended coroutines from the start.
-            slots = max(MIN_REFRESHES_IN_FLIGHT, 2 * config.politeness.max_connections)
-            results: list[FeedResult | None] = [None] * len(feeds)
-            queue = iter(enumerate(feeds))
-
-            async def refresher() -> None:
-                for index, feed in queue:  # shared: each feed is taken by exactly one refresher
-                    results[index] = await pipeline.refresh(feed)
-
-            await asyncio.gather(*(refresher() for _ in range(min(slots, len(feeds)))))
-            return [result for result in results if result is not None]
-    finally:
-        await workers.aclose()
-        await store.close()
-
-
-@dataclass(frozen=True)
-class Preview:
-    """What `crawler extract` shows: the article as it would be archived, and how its body was found."""
-
-    composed: Composed
-    page: Extracted
-    final_url: str
-    relative_path: str
-
-
-async def preview(config: Config, url: str, body: str | None = None, remove: Sequence[str] = ()) -> Preview:
-    """Fetch one page and build the archive file it would give, writing nothing (for trying selectors)."""
-    feed = FeedConfig(name="extract", url=url, body=body, remove=tuple(remove))
-    entry = Entry(
-        key=url,
-        guid=None,
-        link=url,
-        title=None,
-        author=None,
-        categories=(),
-        published=None,
-        updated=None,
-        content=None,
-        image=None,
-    )
-    async with Fetcher(config.http, config.politeness) as fetcher:
-        # The operator named this URL on the command line: no robots.txt or address policy stands between.
-        response = await fetcher.get(Request(url=url, headers=feed.headers))
-    fetched = FetchedPage(response.content, response.content_type, response.final_url)
-    page = await asyncio.to_thread(extract_fetched, feed, fetched)
-    composed = compose(feed, entry, page, response.final_url, time.time())
-    return Preview(composed, page, response.final_url, place(feed, composed, config.archive_timezone).as_posix())
