@@ -23,10 +23,10 @@ def test_an_unexpected_error_fails_one_article_and_the_rest_are_archived(
     work.write_config(config(feed_entry("f", server.url("/f.xml"))))
     real_extract = article.extract_page
 
-    def extract_or_crash(html: str, url: str, *args: object) -> article.Extracted:
+    def extract_or_crash(html: str, url: str, *args: object, **kwargs: object) -> article.Extracted:
         if url.endswith("/boom"):
             raise RuntimeError("simulated bug in a stage")
-        return real_extract(html, url, *args)  # type: ignore[arg-type]
+        return real_extract(html, url, *args, **kwargs)  # type: ignore[arg-type]
 
     # The one stand-in in the suite: a real stage cannot be made to have a bug on demand.
     monkeypatch.setattr(article, "extract_page", extract_or_crash)
