@@ -34,7 +34,7 @@ from crawler.store.base import (
     SelectorMisses,
     StoreError,
 )
-from crawler.store.history import ArticleHit, ArticleQuery, FeedDay, FeedSummary, PollRecord
+from crawler.store.history import ArticleHit, ArticleQuery, ArticleText, FeedDay, FeedSummary, PollRecord
 from crawler.store.sqlite_db import SqliteDatabase
 
 P = ParamSpec("P")
@@ -177,9 +177,12 @@ class SqliteStore:
         """Forget articles whose files are gone and set their entries pending again; return how many."""
         return await self._call(self._db.requeue, tuple(article_ids))
 
-    async def record_refetched(self, article_id: str, body_hash: str, urls: Iterable[str]) -> None:
-        """The file of `article_id` was rewritten in place: record its new body key and any new URL."""
-        await self._call(self._db.record_refetched, article_id, body_hash, tuple(urls))
+    async def record_refetched(
+        self, article_id: str, body_hash: str, urls: Iterable[str], text: ArticleText | None = None
+    ) -> None:
+        """The file of `article_id` was rewritten in place: record its new body key and any new URL (and index
+        its new text, when given)."""
+        await self._call(self._db.record_refetched, article_id, body_hash, tuple(urls), text)
 
     # -- history and search (store/history.py, store/sqlite_history.py) ---------------------------------------------
 

@@ -31,6 +31,7 @@ from crawler.store.base import (
     SelectorMisses,
     StoreError,
 )
+from crawler.store.history import ArticleText
 from crawler.store.schema import HISTORY_SCHEMA, SCHEMA, migrate
 
 T = TypeVar("T")
@@ -370,11 +371,16 @@ class SqliteDatabase:
         )
         return [_pending(str(row[6]), row) for row in rows]
 
-    def record_refetched(self, article_id: str, body_hash: str, urls: Iterable[str]) -> None:
-        """The file of `article_id` was rewritten in place: record its new body key and any new URL it is known by."""
+    def record_refetched(
+        self, article_id: str, body_hash: str, urls: Iterable[str], text: ArticleText | None = None
+    ) -> None:
+        """The file of `article_id` was rewritten in place: record its new body key and any new URL it is known by
+        (and index its new text, when given)."""
         with self._transaction() as db:
             db.execute("UPDATE articles SET body_hash = ? WHERE id = ?", (body_hash, article_id))
             _add_urls(db, article_id, urls)
+            if text is not None:
+                sqlite_history.reindexed(db, article_id, text)
 
     def requeue(self, article_ids: Iterable[str]) -> int:
         """Forget articles whose files are gone and set the entries archived as them pending again, so that the

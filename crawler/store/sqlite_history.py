@@ -95,6 +95,15 @@ def index_article(
     )
 
 
+def reindexed(db: sqlite3.Connection, article_id: str, text: ArticleText) -> None:
+    """An article's file was rewritten in place (`crawler refetch`): index its new text under its feed and path."""
+    row = db.execute("SELECT feed, path, archived_at FROM article_index WHERE id = ?", (article_id,)).fetchone()
+    if row is None:
+        row = db.execute("SELECT NULL, path, archived_at FROM articles WHERE id = ?", (article_id,)).fetchone()
+    if row is not None:
+        index_article(db, article_id, row[0], str(row[1]), text, float(row[2]))
+
+
 def forget(db: sqlite3.Connection, article_ids: Iterable[str]) -> None:
     """Articles whose files are gone leave the browser (their index rows stay behind unjoined until a reindex)."""
     db.executemany("DELETE FROM article_index WHERE id = ?", [(article_id,) for article_id in article_ids])

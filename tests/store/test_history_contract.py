@@ -161,3 +161,10 @@ async def test_selector_misses_of_every_feed_in_one_read(store: Store) -> None:
         ("f", "#body"): SelectorMisses(1, 2, "https://x/2", "#body"),
         ("g", "main"): SelectorMisses(0, 1, None, "main"),
     }
+
+
+async def test_a_refetched_article_is_found_by_its_new_text(store: Store) -> None:
+    await archive(store, "f", "a1", "Title", "teaser words", NOW)
+    await store.record_refetched("a1", "h2", ["https://x/a1"], ArticleText("Title", "the whole article", NOW))
+    assert await store.search_articles(ArticleQuery(text="teaser")) == []
+    assert [(h.article_id, h.feed) for h in await store.search_articles(ArticleQuery(text="whole"))] == [("a1", "f")]
