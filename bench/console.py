@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import sqlite3
 import statistics
@@ -272,7 +273,8 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=20_000, help="articles in the search comparison")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here too")
     args = parser.parse_args()
-    report: dict[str, Any] = {"feeds": args.feeds}
+    # The machine is shared: its load says how far the timings can be trusted.
+    report: dict[str, Any] = {"feeds": args.feeds, "load_before": os.getloadavg()}
     with tempfile.TemporaryDirectory() as tmp:
         small, large = Path(tmp, "small"), Path(tmp, "large")
         small.mkdir()
@@ -287,6 +289,7 @@ def main() -> None:
         report["dashboard_ratio_to_baseline"] = dashboard["median_s"] / baseline["median_s"]
         report["stall"] = stall(config_path, args.stall_seconds)
         report["search"] = search(Path(tmp), args.articles)
+    report["load_after"] = os.getloadavg()
     text = json.dumps(report, indent=2)
     print(text)
     if args.out is not None:

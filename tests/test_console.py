@@ -238,10 +238,11 @@ _PAGE_TAGS = {
 )
 def test_every_value_from_a_feed_is_escaped_on_every_page(hostile: str) -> None:
     row = _row(hostile or "x", "failing", 1, error=hostile)
-    board = data.Dashboard((row,), (DayValue(date(2024, 1, 1), 1),), (DayOutcomes(date(2024, 1, 1), 1, 0, 0),))
+    day = date(2024, 1, 1)
+    board = data.Dashboard((row,), (row,), 1, (DayValue(day, 1),), (DayOutcomes(day, 1, 0, 0),))
     hit = ArticleHit("0123456789abcdef", hostile, hostile, "2024/01/01/0123456789abcdef.md", None, 0.0, hostile)
     for text in (
-        pages.dashboard_page(board, [row], data.TableView(text=hostile), 0.0),
+        pages.dashboard_page(board, data.TableView(text=hostile, page=2, per_page=1), 0.0),
         pages.articles_page([hit], {"q": hostile, "feed": hostile}, 2, True, hostile),
         pages.article_page(hit, {hostile: hostile, "title": hostile}, "<p>body</p>", f"https://x/{hostile}"),
     ):
@@ -263,3 +264,13 @@ def test_the_token_rules() -> None:
     assert authorized({}, TOKEN, TOKEN)
     assert host_allowed("127.0.0.1:8108", True) and host_allowed("localhost:1", True) and host_allowed("[::1]:80", True)
     assert not host_allowed("rebound.example:8108", True) and host_allowed("rebound.example", False)
+
+
+def test_the_table_is_paged_after_sorting_and_filtering_every_feed() -> None:
+    rows = [_row(f"f{n:03d}", "failing" if n % 10 == 0 else "ok", failures=n) for n in range(100)]
+    arranged = data.arrange(rows, data.TableView())
+    first = data.page_of(arranged, data.TableView(per_page=15))
+    assert [r.name for r in first][:2] == ["f090", "f080"]  # failing first, the most failures first
+    second = data.page_of(arranged, data.TableView(per_page=15, page=2))
+    assert [r.name for r in second][:2] == ["f094", "f093"]  # after the ten failing, the rest by failures
+    assert len(data.page_of(arranged, data.TableView(per_page=0))) == 100

@@ -85,9 +85,11 @@ class Console:
             descending=query.get("order") == "desc",
             text=query.get("q", "").strip(),
             state=query.get("state", "") if query.get("state") in data.STATES else "",
+            page=_positive(query.get("page")),
+            per_page=0 if query.get("rows") == "all" else data.PAGE_ROWS,
         )
-        board = await data.dashboard(self._store, self._config(), now)
-        return html(200, pages.dashboard_page(board, data.arrange(board.rows, view), view, now))
+        board = await data.dashboard(self._store, self._config(), now, view)
+        return html(200, pages.dashboard_page(board, view, now))
 
     async def feed(self, name: str) -> Response:
         """/feeds/NAME: one feed's history."""
@@ -97,11 +99,11 @@ class Console:
             return not_found(f"No feed is named {name!r}.")
         today = day_of(self._clock())
         first = today - timedelta(days=HISTORY_DAYS - 1)
-        spark = await self._store.archived_days_by_feed(today - timedelta(days=data.SPARK_DAYS - 1))
+        spark = await self._store.archived_days_by_feed(today - timedelta(days=data.SPARK_DAYS - 1), [name])
         summaries = await self._store.feed_summaries()
         misses = await self._store.all_selector_misses()
-        row = data.feed_rows(config, [state], summaries, misses, spark, today)
-        only = next(r for r in row if r.name == name)
+        rows = data.feed_rows(config, [state], summaries, misses)
+        [only] = data.with_sparks([r for r in rows if r.name == name], spark, today)
         text = pages.feed_page(
             only,
             await self._store.poll_log(name, FEED_POLLS_SHOWN),
@@ -116,7 +118,7 @@ class Console:
     async def articles(self, query: Mapping[str, str]) -> Response:
         """/articles?q=&feed=&since=&page=: the archive, newest first, a page at a time."""
         params = {key: query[key].strip() for key in ("q", "feed", "since") if query.get(key, "").strip()}
-        page = int(query["page"]) if query.get("page", "").isdigit() and int(query["page"]) > 0 else 1
+        page = _positive(query.get("page"))
         since, error = _since(params.get("since"))
         hits = await self._store.search_articles(
             ArticleQuery(
@@ -185,6 +187,10 @@ def split_file(text: str) -> tuple[dict[str, Any], str]:
     except yaml.YAMLError:
         front = None
     return ({str(k): v for k, v in front.items()} if isinstance(front, dict) else {}), body
+
+
+def _positive(text: str | None) -> int:
+    return int(text) if text is not None and text.isdigit() and 0 < int(text) < 1_000_000 else 1
 
 
 def _since(text: str | None) -> tuple[float | None, str | None]:

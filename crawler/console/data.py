@@ -14,6 +14,7 @@ from crawler.store.base import FeedState, SelectorMisses, Store
 from crawler.store.history import HISTORY_DAYS, FeedDay, FeedSummary, day_of
 
 SPARK_DAYS = 30  # days in a feed's sparkline
+PAGE_ROWS = 250  # the table's rows on one page (sorting and filtering take in every feed)
 
 # The dashboard's columns, as its links and its `sort=` name them.
 SORTS = ("state", "name", "last_success", "next_poll", "failures", "archived", "pending", "selector", "error")
@@ -38,14 +39,16 @@ class FeedRow:
     selector_missed: int
     selector_checked: int
     last_error: str | None
-    spark: tuple[int, ...]  # articles archived per day, the last SPARK_DAYS days, oldest first
+    spark: tuple[int, ...] = ()  # articles archived per day, the last SPARK_DAYS days, oldest first
 
 
 @dataclass(frozen=True)
 class Dashboard:
     """Everything the dashboard shows."""
 
-    rows: tuple[FeedRow, ...]
+    rows: tuple[FeedRow, ...]  # every feed, as the state has them (no sparkline)
+    shown: tuple[FeedRow, ...]  # the page of the table asked for, arranged, with sparklines
+    matched: int  # the rows that pass the filter, on every page
     archived: tuple[DayValue, ...]  # every feed's articles per day, HISTORY_DAYS days
     polls: tuple[DayOutcomes, ...]
 
@@ -58,6 +61,8 @@ class TableView:
     descending: bool = False
     text: str = ""
     state: str = ""
+    page: int = 1
+    per_page: int = PAGE_ROWS  # 0: every row on one page
 
 
 def feed_state_name(feed: FeedConfig | None, state: FeedState, misses: SelectorMisses | None) -> str:
@@ -78,25 +83,25 @@ def feed_state_name(feed: FeedConfig | None, state: FeedState, misses: SelectorM
     return "ok"
 
 
+_NO_SUMMARY = FeedSummary()
+
+
 def feed_rows(
     config: Config,
     states: Sequence[FeedState],
     summaries: Mapping[str, FeedSummary],
     misses: Mapping[tuple[str, str], SelectorMisses],
-    spark_days: Mapping[str, Mapping[date, int]],
-    today: date,
 ) -> list[FeedRow]:
-    """A row for every feed of the config, and for every feed the state still remembers."""
+    """A row for every feed of the config, and for every feed the state still remembers (sparklines not yet)."""
     by_name = {state.name: state for state in states}
-    names = [feed.name for feed in config.feeds] + sorted(by_name.keys() - {feed.name for feed in config.feeds})
-    first_spark = today - timedelta(days=SPARK_DAYS - 1)
+    configured = {feed.name: feed for feed in config.feeds}  # Config.feed() is a scan: once per feed is quadratic
+    names = [*configured, *sorted(by_name.keys() - configured.keys())]
     rows: list[FeedRow] = []
     for name in names:
-        feed = config.feed(name)
+        feed = configured.get(name)
         state = by_name.get(name, FeedState(name=name))
-        summary = summaries.get(name, FeedSummary())
+        summary = summaries.get(name, _NO_SUMMARY)
         missed = misses.get((name, feed.body)) if feed is not None and feed.body else None
-        days = spark_days.get(name, {})
         rows.append(
             FeedRow(
                 name=name,
@@ -113,10 +118,23 @@ def feed_rows(
                 selector_missed=missed.missed if missed is not None else 0,
                 selector_checked=missed.checked if missed is not None else 0,
                 last_error=state.last_error,
-                spark=tuple(days.get(first_spark + timedelta(days=n), 0) for n in range(SPARK_DAYS)),
             )
         )
     return rows
+
+
+def with_sparks(rows: Sequence[FeedRow], spark_days: Mapping[str, Mapping[date, int]], today: date) -> list[FeedRow]:
+    """`rows` with their sparklines: articles per day over the SPARK_DAYS days to `today`."""
+    days = [today - timedelta(days=SPARK_DAYS - 1 - n) for n in range(SPARK_DAYS)]
+    return [replace(row, spark=tuple(spark_days.get(row.name, {}).get(day, 0) for day in days)) for row in rows]
+
+
+def page_of(rows: Sequence[FeedRow], view: TableView) -> list[FeedRow]:
+    """The rows of the page `view` asks for."""
+    if view.per_page <= 0:
+        return list(rows)
+    start = (max(1, view.page) - 1) * view.per_page
+    return list(rows[start : start + view.per_page])
 
 
 def arrange(rows: Sequence[FeedRow], view: TableView) -> list[FeedRow]:
@@ -169,20 +187,19 @@ def day_series(days: Sequence[FeedDay], first: date, last: date) -> tuple[list[D
     return archived, polls
 
 
-async def dashboard(store: Store, config: Config, now: float) -> Dashboard:
-    """The dashboard's figures, in six reads of the store."""
+async def dashboard(store: Store, config: Config, now: float, view: TableView) -> Dashboard:
+    """The dashboard's figures, in five reads of the store whatever the number of feeds (sparklines only for the
+    rows of the page shown)."""
     today = day_of(now)
     first = today - timedelta(days=HISTORY_DAYS - 1)
-    rows = feed_rows(
-        config,
-        await store.all_feed_states(),
-        await store.feed_summaries(),
-        await store.all_selector_misses(),
-        await store.archived_days_by_feed(today - timedelta(days=SPARK_DAYS - 1)),
-        today,
-    )
+    states, summaries = await store.all_feed_states(), await store.feed_summaries()
+    rows = feed_rows(config, states, summaries, await store.all_selector_misses())
+    arranged = arrange(rows, view)
+    shown = page_of(arranged, view)
+    sparks = await store.archived_days_by_feed(today - timedelta(days=SPARK_DAYS - 1), [row.name for row in shown])
     archived, polls = day_series(await store.days(None, first), first, today)
-    return Dashboard(tuple(rows), tuple(archived), tuple(polls))
+    sparked = tuple(with_sparks(shown, sparks, today))
+    return Dashboard(tuple(rows), sparked, len(arranged), tuple(archived), tuple(polls))
 
 
 def with_view(view: TableView, **changes: object) -> TableView:

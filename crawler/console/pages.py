@@ -52,13 +52,20 @@ def layout(title: str, body: str, *, current: str = "") -> str:
 
 
 def _query(view: TableView, **changes: str) -> str:
-    values = {"sort": view.sort, "order": "desc" if view.descending else "asc", "q": view.text, "state": view.state}
+    values = {
+        "sort": view.sort,
+        "order": "desc" if view.descending else "asc",
+        "q": view.text,
+        "state": view.state,
+        "rows": "all" if view.per_page <= 0 else "",
+    }
     values.update(changes)
     return "?" + urlencode({k: v for k, v in values.items() if v and not (k == "order" and v == "asc")})
 
 
-def dashboard_page(data: Dashboard, rows: Sequence[FeedRow], view: TableView, now: float) -> str:
-    """The dashboard: plots over every feed, then the table of feeds as `view` arranges it."""
+def dashboard_page(data: Dashboard, view: TableView, now: float) -> str:
+    """The dashboard: plots over every feed, then the table of feeds as `view` arranges it, a page at a time."""
+    rows = data.shown
     counts = {state: sum(row.state == state for row in data.rows) for state in STATES}
     summary = " · ".join(f"{counts[s]} {s}" for s in STATES if counts[s])
     plots = (
@@ -85,10 +92,31 @@ def dashboard_page(data: Dashboard, rows: Sequence[FeedRow], view: TableView, no
         else '<p class="empty">No feed matches.</p>'
     )
     text = (
-        f"<h1>Feeds</h1><p class=summary>{len(data.rows)} feeds: {summary or 'none'}; showing {len(rows)}.</p>"
-        f"{plots}{form}{table}"
+        f"<h1>Feeds</h1><p class=summary>{len(data.rows)} feeds: {summary or 'none'}; {data.matched} shown"
+        f"{_pages_note(data, view)}.</p>{plots}{form}{table}{_table_pages(data, view)}"
     )
     return layout("Dashboard", text, current="/")
+
+
+def _pages_note(data: Dashboard, view: TableView) -> str:
+    if view.per_page <= 0 or data.matched <= view.per_page:
+        return ""
+    first = (view.page - 1) * view.per_page + 1
+    return f", {first}-{first + len(data.shown) - 1} on this page"
+
+
+def _table_pages(data: Dashboard, view: TableView) -> str:
+    if view.per_page <= 0 or data.matched <= view.per_page:
+        return ""
+    last = (data.matched + view.per_page - 1) // view.per_page
+    links = []
+    if view.page > 1:
+        links.append(f'<a rel="prev" href="{_e(_query(view, page=str(view.page - 1)))}">previous</a>')
+    links.append(f"page {view.page} of {last}")
+    if view.page < last:
+        links.append(f'<a rel="next" href="{_e(_query(view, page=str(view.page + 1)))}">next</a>')
+    links.append(f'<a href="{_e(_query(view, rows="all"))}">all {data.matched} on one page</a>')
+    return f'<nav class="pages">{" · ".join(links)}</nav>'
 
 
 def _column_head(key: str, label: str, view: TableView) -> str:

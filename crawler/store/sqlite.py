@@ -198,9 +198,12 @@ class SqliteStore:
         """Per-day totals from `since` on, oldest first: one feed's, or (None) every feed's together."""
         return await self._call(self._db.read, functools.partial(sqlite_history.days, feed=feed, since=since))
 
-    async def archived_days_by_feed(self, since: date) -> dict[str, dict[date, int]]:
-        """Every feed's articles archived per day from `since` on (days with none left out)."""
-        return await self._call(self._db.read, functools.partial(sqlite_history.archived_days_by_feed, since=since))
+    async def archived_days_by_feed(
+        self, since: date, feeds: Sequence[str] | None = None
+    ) -> dict[str, dict[date, int]]:
+        """Each feed's (or each of `feeds`') articles archived per day from `since` on (days with none left out)."""
+        read = functools.partial(sqlite_history.archived_days_by_feed, since=since, feeds=feeds)
+        return await self._call(self._db.read, read)
 
     async def feed_summaries(self) -> dict[str, FeedSummary]:
         """Every feed's pending, failing and archived counts, in one go."""

@@ -11,7 +11,7 @@ one); `crawler reindex` rebuilds the index from nothing.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 from crawler.store.base import ARCHIVED, DUPLICATE, PENDING, ArchivedArticle, IndexedArticle, SelectorMisses
@@ -156,12 +156,27 @@ def days(db: sqlite3.Connection, feed: str | None, since: date) -> list[FeedDay]
     return [_feed_day(row) for row in rows]
 
 
-def archived_days_by_feed(db: sqlite3.Connection, since: date) -> dict[str, dict[date, int]]:
-    """Every feed's articles archived per day from `since` on (days with none left out): the sparklines."""
+def archived_days_by_feed(
+    db: sqlite3.Connection, since: date, feeds: Sequence[str] | None = None
+) -> dict[str, dict[date, int]]:
+    """Each feed's (or each of `feeds`') articles archived per day from `since` on (days with none left out): the
+    sparklines."""
+    first = day_number(since)
+    if feeds is None:
+        rows = db.execute("SELECT feed, day, archived FROM feed_days WHERE day >= ? AND archived > 0", (first,))
+        found = rows.fetchall()
+    else:
+        found = []
+        wanted = list(feeds)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            found += db.execute(
+                f"SELECT feed, day, archived FROM feed_days WHERE feed IN ({', '.join('?' * len(chunk))}) "
+                "AND day >= ? AND archived > 0",
+                (*chunk, first),
+            ).fetchall()
     by_feed: dict[str, dict[date, int]] = {}
-    for feed, day, count in db.execute(
-        "SELECT feed, day, archived FROM feed_days WHERE day >= ? AND archived > 0", (day_number(since),)
-    ):
+    for feed, day, count in found:
         by_feed.setdefault(str(feed), {})[from_day_number(int(day))] = int(count)
     return by_feed
 
@@ -198,15 +213,15 @@ def feed_summaries(db: sqlite3.Connection) -> dict[str, FeedSummary]:
 
 def all_selector_misses(db: sqlite3.Connection) -> dict[tuple[str, str], SelectorMisses]:
     """For each (feed, selector) tried: how often it matched nothing, of how many pages, and the last page missed."""
-    rows = db.execute(
-        "SELECT feed, selector, SUM(missed), COUNT(*), "
-        "(SELECT url FROM selector_checks AS last WHERE last.feed = checks.feed AND last.selector = checks.selector "
-        " AND last.missed ORDER BY at DESC LIMIT 1) "
-        "FROM selector_checks AS checks GROUP BY feed, selector"
-    ).fetchall()
+    rows = db.execute("SELECT feed, selector, SUM(missed), COUNT(*) FROM selector_checks GROUP BY feed, selector")
+    last: dict[tuple[str, str], str] = {}
+    for feed, selector, url in db.execute(
+        "SELECT feed, selector, url FROM selector_checks WHERE missed ORDER BY at, rowid"
+    ):  # the latest miss of each comes last
+        last[(str(feed), str(selector))] = str(url)
     return {
-        (str(feed), str(selector)): SelectorMisses(int(missed), int(count), last, str(selector))
-        for feed, selector, missed, count, last in rows
+        (str(feed), str(selector)): SelectorMisses(int(missed), int(count), last.get((feed, selector)), str(selector))
+        for feed, selector, missed, count in rows
     }
 
 
