@@ -53,7 +53,8 @@ class SqliteDatabase:
             # NORMAL in WAL mode loses nothing when the process dies, only (at worst) the last commits on power loss;
             # the archive files themselves are fsynced, and a lost record only means a re-check, never a duplicate.
             self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.executescript(SCHEMA + HISTORY_SCHEMA)
+            # One transaction: the schema appears whole, and the WAL holds each new page once, not once per statement.
+            self._db.executescript(f"BEGIN;{SCHEMA}{HISTORY_SCHEMA}COMMIT;")
             migrate(self._db)
             # Which file this is, to notice when the path comes to name another one (or none) while we run.
             self._identity = _file_identity(path)
