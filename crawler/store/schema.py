@@ -80,3 +80,55 @@ def migrate(db: sqlite3.Connection) -> None:
     db.execute(
         "UPDATE meta SET value = ? WHERE key = 'schema' AND CAST(value AS INTEGER) < ?", (str(SCHEMA_VERSION),) * 2
     )
+
+
+# History and search, for the web console (store/history.py says what they keep; store/sqlite_history.py queries
+# them). A block of its own: made by CREATE IF NOT EXISTS in every database, old ones included.
+HISTORY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS poll_log (
+    feed TEXT NOT NULL,
+    at REAL NOT NULL,
+    outcome TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    new INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS poll_log_feed ON poll_log (feed, at);
+CREATE TABLE IF NOT EXISTS feed_days (
+    feed TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    ok INTEGER NOT NULL DEFAULT 0,
+    not_modified INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    archived INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (feed, day)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS feed_days_day ON feed_days (day);
+-- Every feed's days together, kept beside feed_days so the dashboard's plots read 90 rows, not 90 per feed.
+CREATE TABLE IF NOT EXISTS all_days (
+    day INTEGER PRIMARY KEY,
+    ok INTEGER NOT NULL DEFAULT 0,
+    not_modified INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    archived INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS article_index (
+    n INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    feed TEXT,
+    title TEXT NOT NULL,
+    path TEXT NOT NULL,
+    published REAL,
+    archived_at REAL NOT NULL,
+    sort_at REAL NOT NULL,
+    summary TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS article_index_sort ON article_index (sort_at);
+CREATE INDEX IF NOT EXISTS article_index_feed ON article_index (feed, sort_at);
+CREATE VIRTUAL TABLE IF NOT EXISTS article_text USING fts5 (
+    title, body, content = '', tokenize = 'porter unicode61 remove_diacritics 2'
+);
+-- The dashboard counts every feed's pending entries in one read.
+CREATE INDEX IF NOT EXISTS entries_pending ON entries (feed) WHERE state = 'pending';
+"""
