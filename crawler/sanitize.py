@@ -136,31 +136,44 @@ def remove_forbidden(root: LexborNode) -> None:
 def sanitize_element(node: LexborNode, root: LexborNode) -> bool:
     """The second step of `sanitize_tree`, for one element under `root` (after `remove_forbidden`): True when it
     stays, with only allowed attributes; False when it was unwrapped or removed."""
+    return kept_attributes(node, root) is not None
+
+
+def kept_attributes(node: LexborNode, root: LexborNode) -> dict[str, str | None] | None:
+    """`sanitize_element`, answering with the attributes the element keeps (what `node.attributes` reads after it,
+    without a second call into Lexbor), or None when the element was unwrapped or removed."""
     tag = node.tag or ""
     if tag not in _ALLOWED_ELEMENTS and tag.lower() not in _ALLOWED_ELEMENTS and node is not root:
         if node.child is None:
             node.decompose()  # (Lexbor's unwrap leaves an element with no children in place)
         else:
             node.unwrap()
-        return False
-    _sanitize_attributes(node)
+        return None
+    kept = _sanitize_attributes(node, tag)
     if tag == "style" and css_is_dangerous(node.text(deep=True) or ""):
         node.decompose()
-        return False
-    return True
+        return None
+    return kept
 
 
-def _sanitize_attributes(node: LexborNode) -> None:
+def _sanitize_attributes(node: LexborNode, tag: str) -> dict[str, str | None]:
     # A plain dict copy: each lookup through `node.attrs` is a call into Lexbor, and most elements keep all theirs.
     current = node.attributes
     if not current:
-        return
-    attrs = node.attrs
-    for name, value in current.items():
-        if name in _PLAIN_ATTRIBUTES and (value is None or (":" not in value and "&" not in value)):
-            continue  # the common case, decided without a call: a listed name whose value cannot hold a scheme
-        if not attribute_is_allowed(name, value, is_image_source=node.tag == "img" and name == "src"):
+        return current
+    removed = [
+        name
+        for name, value in current.items()
+        # The common case is decided without a call: a listed name whose value cannot hold a scheme.
+        if not (name in _PLAIN_ATTRIBUTES and (value is None or (":" not in value and "&" not in value)))
+        and not attribute_is_allowed(name, value, is_image_source=tag == "img" and name == "src")
+    ]
+    if removed:
+        attrs = node.attrs
+        for name in removed:
             del attrs[name]
+            del current[name]
+    return current
 
 
 def attribute_is_allowed(name: str, value: str | None, *, is_image_source: bool = False) -> bool:

@@ -15,6 +15,7 @@ from crawler import sanitize
 from crawler.render.parse_limits import markup_problem, plain_text
 
 _URL_ATTRS = ("href", "src", "poster", "cite", "background", "xlink:href")
+_URL_ATTR_SET = frozenset(_URL_ATTRS)
 _LAZY_ATTRS = ("data-src", "data-original", "data-lazy-src")
 _BODY_JUNK = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _ROOT_ID = "crawler-body-root"
@@ -51,15 +52,18 @@ def fix_node(root: LexborNode, base_url: str) -> str | None:
     """Sanitise and fix the subtree under `root` in place; return the first image's absolute URL, if any."""
     sanitize.remove_forbidden(root)
     first_image: str | None = None
+    joined: dict[str, str] = {}  # value -> its absolute form: a body repeats its links and image hosts
     # One walk for both jobs: the allowlist first, then the fixes, on each element that stays.
     for node in root.css("*"):
-        if not sanitize.sanitize_element(node, root):
+        kept = sanitize.kept_attributes(node, root)
+        if kept is None:
             continue
         if node.tag != "img":
-            _absolutise(node, base_url)
+            if kept and not _URL_ATTR_SET.isdisjoint(kept):
+                _absolutise(node, kept, base_url, joined)
             continue
         _promote_lazy_image(node)
-        _absolutise(node, base_url)
+        _absolutise(node, node.attributes, base_url, joined)
         src = node.attrs.get("src")
         if first_image is None and src and src.startswith(("http://", "https://")):
             first_image = src
@@ -68,15 +72,15 @@ def fix_node(root: LexborNode, base_url: str) -> str | None:
     return first_image
 
 
-def _absolutise(node: LexborNode, base_url: str) -> None:
-    current = node.attributes
-    if not current:
-        return
+def _absolutise(node: LexborNode, current: dict[str, str | None], base_url: str, joined: dict[str, str]) -> None:
+    """Make `node`'s URL attributes absolute; `current` is what `node.attributes` reads now."""
     for name in _URL_ATTRS:
         value = current.get(name)
         if value is None:
             continue
-        absolute = _absolute(value, base_url)
+        absolute = joined.get(value)
+        if absolute is None:
+            absolute = joined[value] = _absolute(value, base_url)
         if absolute != value:
             node.attrs[name] = absolute
 
