@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
@@ -119,3 +121,34 @@ _MARKUP_PIECES = st.sampled_from(
 def test_hostility_shortcut_never_hides_what_the_full_scan_finds(markup: str) -> None:
     if parse_limits.full_scan(markup) is not None:
         assert parse_limits.markup_problem(markup) is not None
+
+
+# Markup made of what decides the depth the full scan reads: tags that deepen or not (flat, raw text), in any ASCII
+# case, closing tags, raw text closed in case-folded forms the scan's own search accepts or not (`ſ`, `İ`), comments
+# and their near misses, stray `<` and `>`.
+_DEPTH_PIECES = st.sampled_from(
+    [
+        "<div>", "<DiV class=x>", "</div>", "</DIV >", "<span>", "</b>", "<p>", "</P>", "<br/>", "<IMG src=a>",
+        "<li>", "<colgroup>", "<col>", "<x-y:z>", "<a1>", "<script>", "<SCRIPT type=x>", "</script>", "</ScRiPt>",
+        "</ſcript>", "<style>", "</STYLE>", "<title>", "</tİtle>", "<textarea>", "</textarea>", "<scripts>", "<!--",
+        "-->", "--->", "<!-->", "<!x>", "<", ">", "text ", "<div title='<!--'>", f'<img alt="{"x" * 600}">',
+    ]
+)  # fmt: skip
+
+
+@given(st.lists(_DEPTH_PIECES, max_size=16).map("".join))
+@settings(max_examples=600, deadline=None)
+def test_depth_from_listed_tokens_is_the_full_scans(markup: str) -> None:
+    # The full scan reports a depth past MAX_NESTING; with the limit set low, that tells the depth it reached.
+    for limit in range(6):
+        with patch.object(parse_limits, "MAX_NESTING", limit):
+            full = parse_limits.full_scan(markup)
+            assert (full is not None) == (parse_limits.max_depth(markup) > limit)
+            assert parse_limits.markup_problem(markup) == full
+
+
+@given(st.lists(st.one_of(_MARKUP_PIECES, _DEPTH_PIECES), max_size=12).map("".join))
+@settings(max_examples=600, deadline=None)
+def test_crowded_tag_from_listed_tokens_is_the_full_scans(markup: str) -> None:
+    assert parse_limits.has_crowded_tag(markup) == (parse_limits.full_scan(markup) is not None)
+    assert parse_limits.markup_problem(markup) == parse_limits.full_scan(markup)
