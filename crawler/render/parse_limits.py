@@ -109,11 +109,12 @@ def max_depth(markup: str) -> int:
     """The deepest nesting the full scan reaches. Its depth is the running sum of +1 (an opening tag that deepens) and
     -1 (a closing one) held at 0 from below, which is the running sum less its running minimum (taken with 0): summed
     in C over the scan's tokens."""
-    sums = list(accumulate(map(_STEPS.__getitem__, _DEPTH_TOKEN.findall(markup))))
+    sums: list[int] = list(accumulate(map(_STEPS.__getitem__, _DEPTH_TOKEN.findall(markup))))
     if not sums or min(sums) >= 0:
         return max(sums, default=0)  # never held at 0: the depth is the running sum
     lows = islice(accumulate(sums, min, initial=0), 1, None)
-    return max(map(sub, sums, lows))
+    deepest: int = max(map(sub, sums, lows))
+    return deepest
 
 
 def has_crowded_tag(markup: str) -> bool:
