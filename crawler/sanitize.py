@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 
 from selectolax.lexbor import LexborNode
 
@@ -120,8 +121,8 @@ def sanitize_tree(root: LexborNode) -> None:
     """Reduce the subtree under `root` to the allowlist, in place: elements removed whole or unwrapped, attributes
     and URLs not listed removed, `<style>` elements whose CSS could run code removed. (`root` itself keeps its tag.)"""
     remove_forbidden(root)
-    for node in root.css("*"):
-        sanitize_element(node, root)
+    for _ in kept_elements(root):
+        pass
 
 
 def remove_forbidden(root: LexborNode) -> None:
@@ -133,34 +134,39 @@ def remove_forbidden(root: LexborNode) -> None:
         node.decompose()
 
 
-def sanitize_element(node: LexborNode, root: LexborNode) -> bool:
-    """The second step of `sanitize_tree`, for one element under `root` (after `remove_forbidden`): True when it
-    stays, with only allowed attributes; False when it was unwrapped or removed."""
-    return kept_attributes(node, root) is not None
+def kept_elements(root: LexborNode) -> Iterator[tuple[LexborNode, str, dict[str, str | None]]]:
+    """The second step of `sanitize_tree` (after `remove_forbidden`), element by element in document order: an
+    element not listed is unwrapped or removed, one that stays loses the attributes not allowed and is yielded with
+    its tag and the attributes it keeps (what `node.attributes` reads after it, without a second call into Lexbor).
+    The caller may change each element yielded before the next is looked at."""
+    for node in root.css("*"):
+        tag = node.tag or ""
+        if tag not in _ALLOWED_ELEMENTS and tag.lower() not in _ALLOWED_ELEMENTS and node is not root:
+            if node.child is None:
+                node.decompose()  # (Lexbor's unwrap leaves an element with no children in place)
+            else:
+                node.unwrap()
+            continue
+        current = node.attributes
+        if current and not _plainly_allowed(current):
+            _sanitize_attributes(node, tag, current)
+        if tag == "style" and css_is_dangerous(node.text(deep=True) or ""):
+            node.decompose()
+            continue
+        yield node, tag, current
 
 
-def kept_attributes(node: LexborNode, root: LexborNode) -> dict[str, str | None] | None:
-    """`sanitize_element`, answering with the attributes the element keeps (what `node.attributes` reads after it,
-    without a second call into Lexbor), or None when the element was unwrapped or removed."""
-    tag = node.tag or ""
-    if tag not in _ALLOWED_ELEMENTS and tag.lower() not in _ALLOWED_ELEMENTS and node is not root:
-        if node.child is None:
-            node.decompose()  # (Lexbor's unwrap leaves an element with no children in place)
-        else:
-            node.unwrap()
-        return None
-    kept = _sanitize_attributes(node, tag)
-    if tag == "style" and css_is_dangerous(node.text(deep=True) or ""):
-        node.decompose()
-        return None
-    return kept
+def _plainly_allowed(attributes: dict[str, str | None]) -> bool:
+    """Every attribute listed by a name whose value cannot hold a scheme: the common case, told in C-speed calls."""
+    if not _PLAIN_ATTRIBUTES.issuperset(attributes):
+        return False
+    values = "".join(filter(None, attributes.values()))
+    return ":" not in values and "&" not in values
 
 
-def _sanitize_attributes(node: LexborNode, tag: str) -> dict[str, str | None]:
-    # A plain dict copy: each lookup through `node.attrs` is a call into Lexbor, and most elements keep all theirs.
-    current = node.attributes
-    if not current:
-        return current
+def _sanitize_attributes(node: LexborNode, tag: str, current: dict[str, str | None]) -> None:
+    """Remove from `node`, and from `current` (its attributes as a plain dict: each lookup through `node.attrs` is a
+    call into Lexbor), the attributes not allowed."""
     removed = [
         name
         for name, value in current.items()
@@ -177,7 +183,6 @@ def _sanitize_attributes(node: LexborNode, tag: str) -> dict[str, str | None]:
         for name in removed:
             del attrs[name]
             del current[name]
-    return current
 
 
 def attribute_is_allowed(name: str, value: str | None, *, is_image_source: bool = False) -> bool:

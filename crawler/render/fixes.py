@@ -58,11 +58,8 @@ def fix_node(root: LexborNode, base_url: str) -> str | None:
     joined: dict[str, str] = {}  # value -> its absolute form: a body repeats its links and image hosts
     origin = origin_of(base_url)
     # One walk for both jobs: the allowlist first, then the fixes, on each element that stays.
-    for node in root.css("*"):
-        kept = sanitize.kept_attributes(node, root)
-        if kept is None:
-            continue
-        if node.tag != "img":
+    for node, tag, kept in sanitize.kept_elements(root):
+        if tag != "img":
             if kept and not _URL_ATTR_SET.isdisjoint(kept):
                 _absolutise(node, kept, base_url, origin, joined)
             continue
