@@ -152,3 +152,11 @@ def test_depth_from_listed_tokens_is_the_full_scans(markup: str) -> None:
 def test_crowded_tag_from_listed_tokens_is_the_full_scans(markup: str) -> None:
     assert parse_limits.has_crowded_tag(markup) == (parse_limits.full_scan(markup) is not None)
     assert parse_limits.markup_problem(markup) == parse_limits.full_scan(markup)
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=500, deadline=None)
+def test_separator_count_is_the_regexs(text: str) -> None:
+    assert parse_limits._separators(text) == len(parse_limits._SEPARATOR.findall(text))
+    ascii_text = text.encode("ascii", "replace").decode("ascii")
+    assert parse_limits._separators(ascii_text) == len(parse_limits._SEPARATOR.findall(ascii_text))

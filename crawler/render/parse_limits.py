@@ -33,6 +33,7 @@ _LONG_TAG = re.compile(rf"</?[A-Za-z][^>]{{{2 * MAX_ATTRIBUTES}}}")
 _LONG_TAG_CHECKS = 64  # candidates in one span looked at before leaving the decision to the full scan
 # What can follow an attribute in `_ATTRIBUTE`'s reading, or end a quoted one: counted to pass over a long tag whole.
 _SEPARATOR = re.compile(r"[\s/=\"']")
+_ASCII_SEPARATORS = tuple(char for char in map(chr, range(128)) if _SEPARATOR.match(char))
 _ATTRIBUTE = re.compile(r"[^\s=/>]+\s*(?:=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]*))?")
 _SCRIPT_BLOCK = re.compile(r"<(script|style|template)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
@@ -161,11 +162,19 @@ def _may_be_crowded(markup: str) -> bool:
         end = markup.find(">", candidate.start())
         if end < 0:
             return False  # no tag can close after this point, so the full scan finds none
-        if len(_SEPARATOR.findall(markup, candidate.start(), end)) >= MAX_ATTRIBUTES and _crowded_span(
+        if _separators(markup[candidate.start() : end]) >= MAX_ATTRIBUTES and _crowded_span(
             markup, candidate.start(), end
         ):
             return True
         position = end
+
+
+def _separators(span: str) -> int:
+    """How many characters of `span` `_SEPARATOR` matches: in ASCII text (most spans), counted by str.count for
+    each such character rather than listed one by one."""
+    if span.isascii():
+        return sum(map(span.count, _ASCII_SEPARATORS))
+    return len(_SEPARATOR.findall(span))
 
 
 def _crowded_span(markup: str, start: int, end: int) -> bool:
