@@ -107,6 +107,7 @@ DATA_IMAGE_TYPES = ("png", "jpeg", "jpg", "gif", "webp", "avif", "bmp", "x-icon"
 # Schemes that run code: dropped from ANY attribute (a lazy-loading `data-src` is promoted to `src` later on).
 _CODE_SCHEMES = frozenset({"javascript", "vbscript", "livescript", "mocha"})
 _PLAIN_ATTRIBUTES = ATTRIBUTES - URL_ATTRIBUTES - URL_LIST_ATTRIBUTES - {"style"}
+_PLAIN_OR_LINK_ATTRIBUTES = _PLAIN_ATTRIBUTES | {"href", "src"}
 
 # Browsers ignore white space and control characters inside a scheme (`java\tscript:`).
 _SCHEME_JUNK = re.compile(r"[\x00-\x20\x7f]+")
@@ -157,10 +158,15 @@ def kept_elements(root: LexborNode) -> Iterator[tuple[LexborNode, str, dict[str,
 
 
 def _plainly_allowed(attributes: dict[str, str | None]) -> bool:
-    """Every attribute listed by a name whose value cannot hold a scheme: the common case, told in C-speed calls."""
-    if not _PLAIN_ATTRIBUTES.issuperset(attributes):
+    """Every attribute listed by a name whose value cannot hold a scheme, or an `href` or `src` that is relative or
+    http(s): the common case, told in a few C-speed calls (a test holds it to `attribute_is_allowed`)."""
+    if not _PLAIN_OR_LINK_ATTRIBUTES.issuperset(attributes):
         return False
-    values = "".join(filter(None, attributes.values()))
+    rest = dict(attributes)
+    for link in (rest.pop("href", None), rest.pop("src", None)):
+        if link and (":" in link or "&" in link) and not link.startswith(("http:", "https:")):
+            return False
+    values = "".join(filter(None, rest.values()))
     return ":" not in values and "&" not in values
 
 
