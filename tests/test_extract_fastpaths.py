@@ -8,6 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
+from crawler.extract.auto.inside import _may_hold_captions
+from crawler.extract.auto.text import has_ancestor
 from crawler.extract.metadata import page_metadata
 from crawler.extract.metadata.bylines import CJK_AUTHOR_RE, labelled_writers
 from crawler.extract.metadata.datelines import TIMED_DATE_RE, first_timed_date
@@ -160,3 +162,20 @@ def test_separator_count_is_the_regexs(text: str) -> None:
     assert parse_limits._separators(text) == len(parse_limits._SEPARATOR.findall(text))
     ascii_text = text.encode("ascii", "replace").decode("ascii")
     assert parse_limits._separators(ascii_text) == len(parse_limits._SEPARATOR.findall(ascii_text))
+
+
+_CAPTION_PIECES = st.sampled_from(
+    ["<div>", "</div>", "<figure>", "<figcaption>", "</figcaption>", "<p>", "text", "<span>", "</span>", "<b>"]
+)
+
+
+@given(st.lists(_CAPTION_PIECES, max_size=14).map("".join), st.integers(min_value=0, max_value=6))
+@settings(max_examples=400, deadline=None)
+def test_blocks_without_captions_hold_no_node_under_one(markup: str, pick: int) -> None:
+    # inside._drop_by_text walks up from each paragraph to find a <figcaption> only where this says one may be.
+    tree = LexborHTMLParser(f"<html><body><main>{markup}</main></body></html>")
+    elements = tree.body.css("*") if tree.body is not None else []
+    part = elements[pick % len(elements)]
+    under_caption = any(has_ancestor(node, frozenset({"figcaption"}), node.mem_id) for node in part.traverse())
+    if under_caption:
+        assert _may_hold_captions([part])
