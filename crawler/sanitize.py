@@ -160,13 +160,19 @@ def kept_elements(root: LexborNode) -> Iterator[tuple[LexborNode, str, dict[str,
 def _plainly_allowed(attributes: dict[str, str | None]) -> bool:
     """Every attribute listed by a name whose value cannot hold a scheme, or an `href` or `src` that is relative or
     http(s): the common case, told in a few C-speed calls (a test holds it to `attribute_is_allowed`)."""
+    if _PLAIN_ATTRIBUTES.issuperset(attributes):
+        return _hold_no_scheme(attributes)
     if not _PLAIN_OR_LINK_ATTRIBUTES.issuperset(attributes):
         return False
-    rest = dict(attributes)
+    rest = dict(attributes)  # a copy without the links, whose values are read apart
     for link in (rest.pop("href", None), rest.pop("src", None)):
         if link and (":" in link or "&" in link) and not link.startswith(("http:", "https:")):
             return False
-    values = "".join(filter(None, rest.values()))
+    return _hold_no_scheme(rest)
+
+
+def _hold_no_scheme(attributes: dict[str, str | None]) -> bool:
+    values = "".join(filter(None, attributes.values()))
     return ":" not in values and "&" not in values
 
 
