@@ -179,3 +179,16 @@ def test_blocks_without_captions_hold_no_node_under_one(markup: str, pick: int) 
     under_caption = any(has_ancestor(node, frozenset({"figcaption"}), node.mem_id) for node in part.traverse())
     if under_caption:
         assert _may_hold_captions([part])
+
+
+# Attribute lists around the limit: names, values quoted or not, `/`, `=` and white space in every arrangement.
+_ATTRIBUTE_PIECES = st.sampled_from(["a", "b=1", " ", "/", "=", '"x y"', "'", "c='d'", "\t", "e=", ">"])
+
+
+@given(st.lists(_ATTRIBUTE_PIECES, min_size=200, max_size=700).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_attribute_count_shortcut_is_the_full_count(attributes: str) -> None:
+    full = len(attributes) > 2 * parse_limits.MAX_ATTRIBUTES and (
+        len(parse_limits._ATTRIBUTE.findall(attributes)) > parse_limits.MAX_ATTRIBUTES
+    )
+    assert parse_limits._too_many_attributes(attributes) == full

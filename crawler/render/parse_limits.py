@@ -195,7 +195,13 @@ def _crowded_span(markup: str, start: int, end: int) -> bool:
 
 
 def _too_many_attributes(attributes: str) -> bool:
-    return len(attributes) > 2 * MAX_ATTRIBUTES and len(_ATTRIBUTE.findall(attributes)) > MAX_ATTRIBUTES
+    # Every attribute but the last holds a separator or is followed by a `/` (see `_may_be_crowded`), so with fewer
+    # than MAX_ATTRIBUTES separators there are at most MAX_ATTRIBUTES attributes: counted without listing them.
+    return (
+        len(attributes) > 2 * MAX_ATTRIBUTES
+        and _separators(attributes) >= MAX_ATTRIBUTES
+        and len(_ATTRIBUTE.findall(attributes)) > MAX_ATTRIBUTES
+    )
 
 
 def plain_text(markup: str) -> str:
