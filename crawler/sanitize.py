@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 
 from selectolax.lexbor import LexborNode
 
@@ -106,6 +107,7 @@ DATA_IMAGE_TYPES = ("png", "jpeg", "jpg", "gif", "webp", "avif", "bmp", "x-icon"
 # Schemes that run code: dropped from ANY attribute (a lazy-loading `data-src` is promoted to `src` later on).
 _CODE_SCHEMES = frozenset({"javascript", "vbscript", "livescript", "mocha"})
 _PLAIN_ATTRIBUTES = ATTRIBUTES - URL_ATTRIBUTES - URL_LIST_ATTRIBUTES - {"style"}
+_PLAIN_OR_LINK_ATTRIBUTES = _PLAIN_ATTRIBUTES | {"href", "src"}
 
 # Browsers ignore white space and control characters inside a scheme (`java\tscript:`).
 _SCHEME_JUNK = re.compile(r"[\x00-\x20\x7f]+")
@@ -120,8 +122,8 @@ def sanitize_tree(root: LexborNode) -> None:
     """Reduce the subtree under `root` to the allowlist, in place: elements removed whole or unwrapped, attributes
     and URLs not listed removed, `<style>` elements whose CSS could run code removed. (`root` itself keeps its tag.)"""
     remove_forbidden(root)
-    for node in root.css("*"):
-        sanitize_element(node, root)
+    for _ in kept_elements(root):
+        pass
 
 
 def remove_forbidden(root: LexborNode) -> None:
@@ -133,34 +135,66 @@ def remove_forbidden(root: LexborNode) -> None:
         node.decompose()
 
 
-def sanitize_element(node: LexborNode, root: LexborNode) -> bool:
-    """The second step of `sanitize_tree`, for one element under `root` (after `remove_forbidden`): True when it
-    stays, with only allowed attributes; False when it was unwrapped or removed."""
-    tag = node.tag or ""
-    if tag not in _ALLOWED_ELEMENTS and tag.lower() not in _ALLOWED_ELEMENTS and node is not root:
-        if node.child is None:
-            node.decompose()  # (Lexbor's unwrap leaves an element with no children in place)
-        else:
-            node.unwrap()
-        return False
-    _sanitize_attributes(node)
-    if tag == "style" and css_is_dangerous(node.text(deep=True) or ""):
-        node.decompose()
-        return False
-    return True
+def kept_elements(root: LexborNode) -> Iterator[tuple[LexborNode, str, dict[str, str | None]]]:
+    """The second step of `sanitize_tree` (after `remove_forbidden`), element by element in document order: an
+    element not listed is unwrapped or removed, one that stays loses the attributes not allowed and is yielded with
+    its tag and the attributes it keeps (what `node.attributes` reads after it, without a second call into Lexbor).
+    The caller may change each element yielded before the next is looked at."""
+    for node in root.css("*"):
+        tag = node.tag or ""
+        if tag not in _ALLOWED_ELEMENTS and tag.lower() not in _ALLOWED_ELEMENTS and node is not root:
+            if node.child is None:
+                node.decompose()  # (Lexbor's unwrap leaves an element with no children in place)
+            else:
+                node.unwrap()
+            continue
+        current = node.attributes
+        if current and not _plainly_allowed(current):
+            _sanitize_attributes(node, tag, current)
+        if tag == "style" and css_is_dangerous(node.text(deep=True) or ""):
+            node.decompose()
+            continue
+        yield node, tag, current
 
 
-def _sanitize_attributes(node: LexborNode) -> None:
-    # A plain dict copy: each lookup through `node.attrs` is a call into Lexbor, and most elements keep all theirs.
-    current = node.attributes
-    if not current:
-        return
-    attrs = node.attrs
-    for name, value in current.items():
-        if name in _PLAIN_ATTRIBUTES and (value is None or (":" not in value and "&" not in value)):
-            continue  # the common case, decided without a call: a listed name whose value cannot hold a scheme
-        if not attribute_is_allowed(name, value, is_image_source=node.tag == "img" and name == "src"):
+def _plainly_allowed(attributes: dict[str, str | None]) -> bool:
+    """Every attribute listed by a name whose value cannot hold a scheme, or an `href` or `src` that is relative or
+    http(s): the common case, told in a few C-speed calls (a test holds it to `attribute_is_allowed`)."""
+    if _PLAIN_ATTRIBUTES.issuperset(attributes):
+        return _hold_no_scheme(attributes)
+    if not _PLAIN_OR_LINK_ATTRIBUTES.issuperset(attributes):
+        return False
+    rest = dict(attributes)  # a copy without the links, whose values are read apart
+    for link in (rest.pop("href", None), rest.pop("src", None)):
+        if link and (":" in link or "&" in link) and not link.startswith(("http:", "https:")):
+            return False
+    return _hold_no_scheme(rest)
+
+
+def _hold_no_scheme(attributes: dict[str, str | None]) -> bool:
+    values = "".join(filter(None, attributes.values()))
+    return ":" not in values and "&" not in values
+
+
+def _sanitize_attributes(node: LexborNode, tag: str, current: dict[str, str | None]) -> None:
+    """Remove from `node`, and from `current` (its attributes as a plain dict: each lookup through `node.attrs` is a
+    call into Lexbor), the attributes not allowed."""
+    removed = [
+        name
+        for name, value in current.items()
+        # The common case is decided without a call: a listed name, or a `data-*` or `aria-*` one, whose value cannot
+        # hold a scheme (`attribute_is_allowed` keeps those: a test holds the shortcut to it).
+        if not (
+            (name in _PLAIN_ATTRIBUTES or name.startswith(_ATTRIBUTE_PREFIXES))
+            and (value is None or (":" not in value and "&" not in value))
+        )
+        and not attribute_is_allowed(name, value, is_image_source=tag == "img" and name == "src")
+    ]
+    if removed:
+        attrs = node.attrs
+        for name in removed:
             del attrs[name]
+            del current[name]
 
 
 def attribute_is_allowed(name: str, value: str | None, *, is_image_source: bool = False) -> bool:
@@ -197,6 +231,15 @@ def url_is_allowed(value: str, *, data_image: bool = False) -> bool:
 def _scheme(value: str) -> str | None:
     if ":" not in value and "&" not in value:
         return None  # every scheme ends in a colon, and only a character reference could make one appear
+    if value.startswith(("http:", "https:")):
+        # The most common value of all: decoding, white space and case cannot change a scheme the value opens with
+        # in plain lower-case letters (a test holds this to the full reading below).
+        return "https" if value[4] == "s" else "http"
+    return full_scheme(value)
+
+
+def full_scheme(value: str) -> str | None:
+    """The URL scheme of an attribute's value as a browser would read it, decoded and compacted."""
     # The parser has decoded entities once; decode again (a second layer fools some filters).
     compact = _SCHEME_JUNK.sub("", html.unescape(value)).lower()
     match = _SCHEME.match(compact)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
+from crawler.extract.auto.inside import _may_hold_captions
+from crawler.extract.auto.text import has_ancestor
 from crawler.extract.metadata import page_metadata
 from crawler.extract.metadata.bylines import CJK_AUTHOR_RE, labelled_writers
 from crawler.extract.metadata.datelines import TIMED_DATE_RE, first_timed_date
@@ -119,3 +123,72 @@ _MARKUP_PIECES = st.sampled_from(
 def test_hostility_shortcut_never_hides_what_the_full_scan_finds(markup: str) -> None:
     if parse_limits.full_scan(markup) is not None:
         assert parse_limits.markup_problem(markup) is not None
+
+
+# Markup made of what decides the depth the full scan reads: tags that deepen or not (flat, raw text), in any ASCII
+# case, closing tags, raw text closed in case-folded forms the scan's own search accepts or not (`ſ`, `İ`), comments
+# and their near misses, stray `<` and `>`.
+_DEPTH_PIECES = st.sampled_from(
+    [
+        "<div>", "<DiV class=x>", "</div>", "</DIV >", "<span>", "</b>", "<p>", "</P>", "<br/>", "<IMG src=a>",
+        "<li>", "<colgroup>", "<col>", "<x-y:z>", "<a1>", "<script>", "<SCRIPT type=x>", "</script>", "</ScRiPt>",
+        "</ſcript>", "<style>", "</STYLE>", "<title>", "</tİtle>", "<textarea>", "</textarea>", "<scripts>", "<!--",
+        "-->", "--->", "<!-->", "<!x>", "<", ">", "text ", "<div title='<!--'>", f'<img alt="{"x" * 600}">',
+    ]
+)  # fmt: skip
+
+
+@given(st.lists(_DEPTH_PIECES, max_size=16).map("".join))
+@settings(max_examples=600, deadline=None)
+def test_depth_from_listed_tokens_is_the_full_scans(markup: str) -> None:
+    # The full scan reports a depth past MAX_NESTING; with the limit set low, that tells the depth it reached.
+    for limit in range(6):
+        with patch.object(parse_limits, "MAX_NESTING", limit):
+            full = parse_limits.full_scan(markup)
+            assert (full is not None) == (parse_limits.max_depth(markup) > limit)
+            assert parse_limits.markup_problem(markup) == full
+
+
+@given(st.lists(st.one_of(_MARKUP_PIECES, _DEPTH_PIECES), max_size=12).map("".join))
+@settings(max_examples=600, deadline=None)
+def test_crowded_tag_from_listed_tokens_is_the_full_scans(markup: str) -> None:
+    assert parse_limits.has_crowded_tag(markup) == (parse_limits.full_scan(markup) is not None)
+    assert parse_limits.markup_problem(markup) == parse_limits.full_scan(markup)
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=500, deadline=None)
+def test_separator_count_is_the_regexs(text: str) -> None:
+    assert parse_limits._separators(text) == len(parse_limits._SEPARATOR.findall(text))
+    ascii_text = text.encode("ascii", "replace").decode("ascii")
+    assert parse_limits._separators(ascii_text) == len(parse_limits._SEPARATOR.findall(ascii_text))
+
+
+_CAPTION_PIECES = st.sampled_from(
+    ["<div>", "</div>", "<figure>", "<figcaption>", "</figcaption>", "<p>", "text", "<span>", "</span>", "<b>"]
+)
+
+
+@given(st.lists(_CAPTION_PIECES, max_size=14).map("".join), st.integers(min_value=0, max_value=6))
+@settings(max_examples=400, deadline=None)
+def test_blocks_without_captions_hold_no_node_under_one(markup: str, pick: int) -> None:
+    # inside._drop_by_text walks up from each paragraph to find a <figcaption> only where this says one may be.
+    tree = LexborHTMLParser(f"<html><body><main>{markup}</main></body></html>")
+    elements = tree.body.css("*") if tree.body is not None else []
+    part = elements[pick % len(elements)]
+    under_caption = any(has_ancestor(node, frozenset({"figcaption"}), node.mem_id) for node in part.traverse())
+    if under_caption:
+        assert _may_hold_captions([part])
+
+
+# Attribute lists around the limit: names, values quoted or not, `/`, `=` and white space in every arrangement.
+_ATTRIBUTE_PIECES = st.sampled_from(["a", "b=1", " ", "/", "=", '"x y"', "'", "c='d'", "\t", "e=", ">"])
+
+
+@given(st.lists(_ATTRIBUTE_PIECES, min_size=200, max_size=700).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_attribute_count_shortcut_is_the_full_count(attributes: str) -> None:
+    full = len(attributes) > 2 * parse_limits.MAX_ATTRIBUTES and (
+        len(parse_limits._ATTRIBUTE.findall(attributes)) > parse_limits.MAX_ATTRIBUTES
+    )
+    assert parse_limits._too_many_attributes(attributes) == full

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -15,6 +15,10 @@ from crawler import sanitize
 from crawler.render.parse_limits import markup_problem, plain_text
 
 _URL_ATTRS = ("href", "src", "poster", "cite", "background", "xlink:href")
+_URL_ATTR_SET = frozenset(_URL_ATTRS)
+# An absolute http(s) URL (lower-case scheme, a plain host) or none; a path; a query; a fragment: printable ASCII, a
+# path without `;`, `?` or `#`, a query without `#`, neither empty when its mark is there.
+_PLAIN_URL = re.compile(r'(https?://[A-Za-z0-9.-]+(?::[0-9]+)?)?(/[!"$-:<->@-~]*)?(?:\?[!"$-~]+)?(?:#[!-~]+)?')
 _LAZY_ATTRS = ("data-src", "data-original", "data-lazy-src")
 _BODY_JUNK = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _ROOT_ID = "crawler-body-root"
@@ -51,15 +55,16 @@ def fix_node(root: LexborNode, base_url: str) -> str | None:
     """Sanitise and fix the subtree under `root` in place; return the first image's absolute URL, if any."""
     sanitize.remove_forbidden(root)
     first_image: str | None = None
+    joined: dict[str, str] = {}  # value -> its absolute form: a body repeats its links and image hosts
+    origin = origin_of(base_url)
     # One walk for both jobs: the allowlist first, then the fixes, on each element that stays.
-    for node in root.css("*"):
-        if not sanitize.sanitize_element(node, root):
-            continue
-        if node.tag != "img":
-            _absolutise(node, base_url)
+    for node, tag, kept in sanitize.kept_elements(root):
+        if tag != "img":
+            if kept and not _URL_ATTR_SET.isdisjoint(kept):
+                _absolutise(node, kept, base_url, origin, joined)
             continue
         _promote_lazy_image(node)
-        _absolutise(node, base_url)
+        _absolutise(node, node.attributes, base_url, origin, joined)
         src = node.attrs.get("src")
         if first_image is None and src and src.startswith(("http://", "https://")):
             first_image = src
@@ -68,15 +73,17 @@ def fix_node(root: LexborNode, base_url: str) -> str | None:
     return first_image
 
 
-def _absolutise(node: LexborNode, base_url: str) -> None:
-    current = node.attributes
-    if not current:
-        return
+def _absolutise(
+    node: LexborNode, current: dict[str, str | None], base_url: str, origin: str | None, joined: dict[str, str]
+) -> None:
+    """Make `node`'s URL attributes absolute; `current` is what `node.attributes` reads now."""
     for name in _URL_ATTRS:
         value = current.get(name)
         if value is None:
             continue
-        absolute = _absolute(value, base_url)
+        absolute = joined.get(value)
+        if absolute is None:
+            absolute = joined[value] = _absolute(value, base_url, origin)
         if absolute != value:
             node.attrs[name] = absolute
 
@@ -101,14 +108,41 @@ def _set_source(node: LexborNode, url: str) -> None:
         node.attrs["src"] = url
 
 
-def _absolute(value: str, base_url: str) -> str:
+def _absolute(value: str, base_url: str, origin: str | None) -> str:
     stripped = value.strip()
     if not stripped or stripped.startswith("#"):
         return value
+    plain = plain_join(stripped, origin)
+    if plain is not None:
+        return plain
     try:
         return urljoin(base_url, stripped)
     except ValueError:
         return value
+
+
+def origin_of(base_url: str) -> str | None:
+    """`scheme://host` of an http(s) base URL as urljoin reads it, for `plain_join`; None for any other base."""
+    try:
+        parts = urlsplit(base_url)
+    except ValueError:
+        return None
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def plain_join(url: str, origin: str | None) -> str | None:
+    """urljoin's answer for the two common shapes it needs no parsing for, else None (a property test holds it to
+    urljoin): an absolute http(s) URL comes back as it is, a path from the root comes back behind the base's origin,
+    when neither holds what urljoin would rewrite (white space, `;` parameters, dot segments, an empty `?` or `#`)."""
+    match = _PLAIN_URL.fullmatch(url)
+    if match is None or "/." in url:
+        return None
+    if match.group(1):
+        return url
+    path = match.group(2)
+    if origin is None or not path or path.startswith("//"):
+        return None
+    return origin + url
 
 
 def has_junk(text: str) -> bool:

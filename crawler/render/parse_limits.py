@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 import re
+from itertools import accumulate, chain, islice
+from operator import sub
 
 # Lexbor's tree building slows with the square of the nesting depth (100,000 nested <div>s take minutes) and of an
 # element's attribute count; markup past these limits is no article (browsers cap the DOM depth at 512).
@@ -31,16 +33,40 @@ _LONG_TAG = re.compile(rf"</?[A-Za-z][^>]{{{2 * MAX_ATTRIBUTES}}}")
 _LONG_TAG_CHECKS = 64  # candidates in one span looked at before leaving the decision to the full scan
 # What can follow an attribute in `_ATTRIBUTE`'s reading, or end a quoted one: counted to pass over a long tag whole.
 _SEPARATOR = re.compile(r"[\s/=\"']")
+_ASCII_SEPARATORS = tuple(char for char in map(chr, range(128)) if _SEPARATOR.match(char))
 _ATTRIBUTE = re.compile(r"[^\s=/>]+\s*(?:=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]*))?")
 _SCRIPT_BLOCK = re.compile(r"<(script|style|template)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
+# The full scan's tokens, each alternative ending where the scan's next search starts: a comment with its text; an
+# opening raw-text tag with its text up to its closing tag (found as the scan's own case-folding search finds it);
+# any other tag. Names are matched in ASCII case only, as the scan reads them with [A-Za-z] before lowering. One
+# leading `<` lets the regex engine skip ahead to each `<`. `_DEPTH_TOKEN`'s one group is a tag's name (after `/` when
+# it closes), empty for comments and raw text; `_ATTRIBUTES_TOKEN`'s groups are a tag's attribute list when it is longer
+# than 2 * MAX_ATTRIBUTES characters (shorter ones cannot hold too many), empty otherwise.
+_COMMENT = "!--[^-]*(?:-(?!->)[^-]*)*(?:-->)?"
+_RAW_TEXT_TAGS = "|".join(
+    rf"{''.join(f'[{c}{c.upper()}]' for c in name)}(?![A-Za-z0-9:-])({{attributes}})>[^<]*(?:<(?!(?i:/{name}))[^<]*)*"
+    for name in sorted(_RAW_TEXT)
+)
+_LONG_ATTRIBUTES = f"(?:([^>]{{{2 * MAX_ATTRIBUTES + 1},}})|[^>]*)"
+_DEPTH_TOKEN = re.compile(
+    f"<(?:{_COMMENT}|{_RAW_TEXT_TAGS.replace('({attributes})', '[^>]*')}|(/?[A-Za-z][A-Za-z0-9:-]*)[^>]*>)"
+)
+_ATTRIBUTES_TOKEN = re.compile(
+    f"<(?:{_COMMENT}|{_RAW_TEXT_TAGS.replace('({attributes})', _LONG_ATTRIBUTES)}|"
+    f"/?[A-Za-z][A-Za-z0-9:-]*{_LONG_ATTRIBUTES}>)"
+)
 
 
 def markup_problem(markup: str) -> str | None:
     """Why `markup` is too hostile to parse (nested deeper than MAX_NESTING, an element with more than
-    MAX_ATTRIBUTES attributes), or None. A linear scan of the tags, skipping comments and raw text, made only where
-    `_may_be_hostile` cannot rule both out."""
-    return full_scan(markup) if _may_be_hostile(markup) else None
+    MAX_ATTRIBUTES attributes), or None. The tag-by-tag scan (`full_scan`) says which, and runs only on markup where
+    a limit is reached: string counts rule out most pages, and the scan's own tokens, listed by one `findall` in C
+    (`max_depth`, `has_crowded_tag`), decide the rest."""
+    deep = _may_nest_deep(markup) and max_depth(markup) > MAX_NESTING
+    if deep or (_may_be_crowded(markup) and has_crowded_tag(markup)):
+        return full_scan(markup)
+    return None
 
 
 def full_scan(markup: str) -> str | None:
@@ -73,19 +99,58 @@ def full_scan(markup: str) -> str | None:
             return f"nests elements more than {MAX_NESTING} deep"
 
 
-def _may_be_hostile(markup: str) -> bool:
-    """False when neither of markup_problem's limits can be reached, decided in C-speed string operations (the
-    tag-by-tag scan costs milliseconds on every page, and half the real pages carry some long attribute list).
-
-    Nesting: each level needs an opening tag, a `<` that starts neither `</` nor `<!`. Attributes: the full scan
-    only ever reports a tag found by `_MARKUP_TOKEN` at a position where _LONG_TAG matches, and every candidate
-    between one `<` and the next `>` ends at that `>`, so its attribute list is a piece of that span. An attribute
-    is followed by a separator (white space, `/`, `=`) or ends with a quote, so no piece of a span with at most
-    MAX_ATTRIBUTES - 1 of those characters holds too many: such a span is passed over whole, and a crowded one is
-    looked into by `_crowded_span`. Spans do not overlap, so this stays linear."""
+def _may_nest_deep(markup: str) -> bool:
+    """False when the full scan cannot pass MAX_NESTING: each level needs an opening tag, a `<` that starts neither
+    `</` nor `<!`."""
     opens = markup.count("<")
-    if opens > MAX_NESTING and opens - markup.count("</") - markup.count("<!") > MAX_NESTING:
-        return True
+    return opens > MAX_NESTING and opens - markup.count("</") - markup.count("<!") > MAX_NESTING
+
+
+def max_depth(markup: str) -> int:
+    """The deepest nesting the full scan reaches. Its depth is the running sum of +1 (an opening tag that deepens) and
+    -1 (a closing one) held at 0 from below, which is the running sum less its running minimum (taken with 0): summed
+    in C over the scan's tokens."""
+    sums: list[int] = list(accumulate(map(_STEPS.__getitem__, _DEPTH_TOKEN.findall(markup))))
+    if not sums or min(sums) >= 0:
+        return max(sums, default=0)  # never held at 0: the depth is the running sum
+    lows = islice(accumulate(sums, min, initial=0), 1, None)
+    deepest: int = max(map(sub, sums, lows))
+    return deepest
+
+
+def has_crowded_tag(markup: str) -> bool:
+    """Whether a tag of the full scan's reading holds more than MAX_ATTRIBUTES attributes (only attribute lists
+    longer than 2 * MAX_ATTRIBUTES characters, which the full scan's own test passes over, are captured)."""
+    tokens = _ATTRIBUTES_TOKEN.findall(markup)
+    return any(map(_too_many_attributes, filter(None, chain.from_iterable(tokens))))
+
+
+class _Steps(dict[str, int]):
+    """A tag token's step in the full scan's depth, by the name as written (`/` first when it closes): 0 for a flat
+    element, a comment or raw text (the empty name). Names repeat, so each is worked out once."""
+
+    def __missing__(self, name: str) -> int:
+        closing = name.startswith("/")
+        step = 0 if not name or name.lstrip("/").lower() in _FLAT else -1 if closing else 1
+        if len(self) > 10_000:  # made-up names on a hostile page must not grow it without end
+            self.clear()
+        self[name] = step
+        return step
+
+
+_STEPS = _Steps()
+
+
+def _may_be_crowded(markup: str) -> bool:
+    """False when no tag of the full scan's reading can hold more than MAX_ATTRIBUTES attributes, decided in C-speed
+    string operations (the tag-by-tag scan costs milliseconds on every page, and half the real pages carry some long
+    attribute list).
+
+    The full scan only ever reports a tag found by `_MARKUP_TOKEN` at a position where _LONG_TAG matches, and every
+    candidate between one `<` and the next `>` ends at that `>`, so its attribute list is a piece of that span. An
+    attribute is followed by a separator (white space, `/`, `=`) or ends with a quote, so no piece of a span with at
+    most MAX_ATTRIBUTES - 1 of those characters holds too many: such a span is passed over whole, and a crowded one
+    is looked into by `_crowded_span`. Spans do not overlap, so this stays linear."""
     first = _ANY_LONG_RUN.search(markup)
     if first is None:
         return False
@@ -97,11 +162,19 @@ def _may_be_hostile(markup: str) -> bool:
         end = markup.find(">", candidate.start())
         if end < 0:
             return False  # no tag can close after this point, so the full scan finds none
-        if len(_SEPARATOR.findall(markup, candidate.start(), end)) >= MAX_ATTRIBUTES and _crowded_span(
+        if _separators(markup[candidate.start() : end]) >= MAX_ATTRIBUTES and _crowded_span(
             markup, candidate.start(), end
         ):
             return True
         position = end
+
+
+def _separators(span: str) -> int:
+    """How many characters of `span` `_SEPARATOR` matches: in ASCII text (most spans), counted by str.count for
+    each such character rather than listed one by one."""
+    if span.isascii():
+        return sum(map(span.count, _ASCII_SEPARATORS))
+    return len(_SEPARATOR.findall(span))
 
 
 def _crowded_span(markup: str, start: int, end: int) -> bool:
@@ -122,7 +195,13 @@ def _crowded_span(markup: str, start: int, end: int) -> bool:
 
 
 def _too_many_attributes(attributes: str) -> bool:
-    return len(attributes) > 2 * MAX_ATTRIBUTES and len(_ATTRIBUTE.findall(attributes)) > MAX_ATTRIBUTES
+    # Every attribute but the last holds a separator or is followed by a `/` (see `_may_be_crowded`), so with fewer
+    # than MAX_ATTRIBUTES separators there are at most MAX_ATTRIBUTES attributes: counted without listing them.
+    return (
+        len(attributes) > 2 * MAX_ATTRIBUTES
+        and _separators(attributes) >= MAX_ATTRIBUTES
+        and len(_ATTRIBUTE.findall(attributes)) > MAX_ATTRIBUTES
+    )
 
 
 def plain_text(markup: str) -> str:

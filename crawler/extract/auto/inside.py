@@ -112,6 +112,7 @@ def _drop_by_text(parts: Sequence[LexborNode]) -> None:
     first, last = prose[0], prose[-1]
     keep = {part.mem_id for part in parts}
     repeated = _repeated(paras)
+    captions = _may_hold_captions(parts)
     doomed: list[LexborNode] = []
     following_list = False  # after a "Related" label: the links that follow it go too
     for i, para in enumerate(paras):
@@ -129,7 +130,7 @@ def _drop_by_text(parts: Sequence[LexborNode]) -> None:
         if i > last and para.links > _LINK_LIST and not para.prose:
             doomed.append(node)  # jusText's "bad" paragraph: short and linked, after the article's last prose
             continue
-        in_caption = node.tag == "figcaption" or has_ancestor(node, _FIGCAPTION, node.mem_id)
+        in_caption = node.tag == "figcaption" or (captions and has_ancestor(node, _FIGCAPTION, node.mem_id))
         kind = text_kind(para.text, edge=i < first or i > last) if not para.prose or in_caption else None
         if kind is None and para.links > _LINK_LIST and related_lead(para.text):
             kind = Kind.RELATED
@@ -141,6 +142,20 @@ def _drop_by_text(parts: Sequence[LexborNode]) -> None:
             following_list = True
         doomed.append(node)
     drop(doomed)
+
+
+def _may_hold_captions(parts: Sequence[LexborNode]) -> bool:
+    """Whether a <figcaption> is in the blocks or above one: without, no paragraph in them has one for an ancestor,
+    and the walk up from each paragraph is saved."""
+    for part in parts:
+        if part.tag == "figcaption" or part.css_first("figcaption") is not None:
+            return True
+        parent = part.parent
+        while parent is not None:
+            if parent.tag == "figcaption":
+                return True
+            parent = parent.parent
+    return False
 
 
 def _repeated(paras: Sequence[_Para]) -> set[str]:

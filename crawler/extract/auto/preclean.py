@@ -114,10 +114,10 @@ def preclean(tree: LexborHTMLParser, body: LexborNode) -> None:
                 if len(node.text()) < 100:
                     doomed.append((pos, node))
                 continue
-        if tag in ("td", "tr", "tbody", "table", "p"):
-            continue
+        if tag in ("td", "tr", "tbody", "table", "p") or budget <= 0:
+            continue  # (with the budget spent, no name decides anything more)
         verdict = unlikely(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")
-        if not verdict or budget <= 0:
+        if not verdict:
             continue
         budget -= 1
         if verdict == 2:

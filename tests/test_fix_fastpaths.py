@@ -1,0 +1,96 @@
+"""The shortcuts of the body fixes and the sanitiser give the answers of the full work they skip."""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from crawler import sanitize
+from crawler.render import fixes
+
+_BASES = [
+    "http://fakehost/test/page.html",
+    "https://example.com",
+    "https://Example.COM:8080/a/b/?q=1#top",
+    "HTTPS://example.com/a",
+    "https://例え.jp/a/b",
+    "ftp://example.com/x/",
+    "http:///no-host",
+    "fakehost/page",
+    "//example.com/a",
+    "",
+]
+# URL-shaped text: schemes in both cases, hosts, ports, every separator urljoin reads, dot segments, white space,
+# characters outside printable ASCII.
+_URL_PIECES = st.sampled_from(
+    [
+        "http://", "https://", "HTTP://", "ftp://", "mailto:", "a", "B", "x.y", "-", ":80", ":", "@", "/", "//", ".",
+        "..", "./", "../", ";", ";p", "?", "?q=1", "&", "#", "#f", "%20", " ", "\t", "\n", "é", "[", "]", "~", "!",
+    ]
+)  # fmt: skip
+
+
+# The pieces a URL the shortcut takes is made of, so that most examples reach its every branch.
+_PLAIN_PIECES = st.sampled_from(["http://", "https://", "a", "x.y", ":80", "/", "//", ".", "..", "?q", "?", "#", ";"])
+
+
+@given(st.lists(st.one_of(_PLAIN_PIECES, _URL_PIECES), max_size=10).map("".join), st.sampled_from(_BASES))
+@settings(max_examples=2000, deadline=None)
+@example("/./a", _BASES[0])
+@example("/a/..", _BASES[0])
+def test_plain_join_is_urljoins_answer(url: str, base: str) -> None:
+    plain = fixes.plain_join(url, fixes.origin_of(base))
+    if plain is not None:
+        assert plain == urljoin(base, url)
+
+
+def test_plain_join_takes_the_common_shapes() -> None:
+    origin = fixes.origin_of("http://fakehost/test/page.html")
+    assert fixes.plain_join("/wiki/Page_(a)?x=1#s", origin) == "http://fakehost/wiki/Page_(a)?x=1#s"
+    assert fixes.plain_join("https://cdn.example.com/i.jpg?w=800", origin) == "https://cdn.example.com/i.jpg?w=800"
+    for other in ("foo/bar", "./a", "/a/../b", "//cdn.example.com/x", "/a;b", "http://a/b?", "HTTP://a/b"):
+        assert fixes.plain_join(other, origin) is None
+
+
+_VALUE_PIECES = st.sampled_from(
+    ["http:", "https:", "HTTP:", "javascript:", "java", "\tscript:", "&#x3a;", "&colon;", "&", ":", "/", "a"]
+)
+
+
+@given(st.lists(st.one_of(_VALUE_PIECES, st.sampled_from([" ", "\x00"])), max_size=8).map("".join))
+@settings(max_examples=800, deadline=None)
+def test_scheme_shortcut_is_the_full_reading(value: str) -> None:
+    assert sanitize._scheme(value) == sanitize.full_scheme(value)
+
+
+@given(
+    st.sampled_from(["data-src", "data-srcset", "data-x", "data-Y", "aria-label", "aria-hidden"]),
+    st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_characters=":&"), max_size=30)),
+)
+@settings(max_examples=300, deadline=None)
+def test_data_and_aria_attributes_without_a_scheme_are_kept(name: str, value: str | None) -> None:
+    # The sanitiser keeps these without asking attribute_is_allowed; it must agree.
+    assert sanitize.attribute_is_allowed(name, value)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["class", "id", "title", "href", "src", "style", "onclick", "data-x", "ALT", "width"]),
+        st.one_of(
+            st.none(),
+            st.lists(
+                st.sampled_from(["a", " ", "x:y", "&amp;", "&#58;", "javascript:", "http:", "https://a/", "url(x)"]),
+                max_size=3,
+            ).map("".join),
+        ),
+    )
+)
+@settings(max_examples=500, deadline=None)
+def test_plainly_allowed_attributes_are_all_allowed(attributes: dict[str, str | None]) -> None:
+    # Elements whose attributes pass this quick test skip the check of each attribute; none of those may go.
+    if sanitize._plainly_allowed(attributes):
+        for name, value in attributes.items():
+            assert sanitize.attribute_is_allowed(name, value)
+            assert sanitize.attribute_is_allowed(name, value, is_image_source=name == "src")
