@@ -160,7 +160,37 @@ class Claim:
     article_id: str
 
 
-class Store(Protocol):
+# --- Raw records (`raw: warc`, crawler.archive.warc) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """Where the response record of a page (or feed) lies: a WARC file in the archive's `_warc/` folder, the gzip
+    member's offset and length there, and what a CDXJ line says of it."""
+
+    filename: str
+    offset: int
+    length: int
+    url: str  # the WARC-Target-URI: the URL the answer came from (after redirects)
+    timestamp: str  # YYYYMMDDhhmmss, UTC
+    status: int
+    mime: str
+    digest: str  # the payload's WARC-Payload-Digest (sha1:BASE32)
+
+
+class RawIndex(Protocol):
+    """Which raw record each archived article was made from: a backend's Store implements these beside the rest."""
+
+    async def record_raw_all(self, records: Sequence[tuple[str, RawRecord]]) -> None:
+        """Record (or replace) the raw record of each article id, in one transaction."""
+        ...
+
+    async def raw_record(self, article_id: str) -> RawRecord | None:
+        """The raw record article `article_id` was made from, or None (archived without `raw: warc`)."""
+        ...
+
+
+class Store(RawIndex, Protocol):
     """Everything the crawler keeps between runs. Every method may raise StoreError."""
 
     # Feeds' poll state.

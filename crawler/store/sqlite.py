@@ -28,6 +28,7 @@ from crawler.store.base import (
     IndexedArticle,
     NewEntry,
     PendingEntry,
+    RawRecord,
     RecordedArticle,
     SelectorMisses,
     StoreError,
@@ -177,6 +178,16 @@ class SqliteStore:
     async def record_refetched(self, article_id: str, body_hash: str, urls: Iterable[str]) -> None:
         """The file of `article_id` was rewritten in place: record its new body key and any new URL."""
         await self._call(self._db.record_refetched, article_id, body_hash, tuple(urls))
+
+    # --- Raw records (RawIndex) ---
+
+    async def record_raw_all(self, records: Sequence[tuple[str, RawRecord]]) -> None:
+        """Record (or replace) the raw record of each article id, in one transaction."""
+        await self._call(self._db.record_raw_all, tuple(records))
+
+    async def raw_record(self, article_id: str) -> RawRecord | None:
+        """The raw record article `article_id` was made from, or None."""
+        return await self._call(self._db.raw_record, article_id)
 
     async def replaced(self) -> str | None:
         """Why the file at the store's path is no longer the database this store has open, or None."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.identity.keys import ItemFacts
-from crawler.store import sqlite_claims
+from crawler.store import sqlite_claims, sqlite_raw
 from crawler.store.base import (
     ARCHIVED,
     DUPLICATE,
@@ -27,6 +27,7 @@ from crawler.store.base import (
     IndexedArticle,
     NewEntry,
     PendingEntry,
+    RawRecord,
     RecordedArticle,
     SelectorMisses,
     StoreError,
@@ -51,6 +52,7 @@ class SqliteDatabase:
             # the archive files themselves are fsynced, and a lost record only means a re-check, never a duplicate.
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(SCHEMA)
+            self._db.executescript(sqlite_raw.SCHEMA)
             migrate(self._db)
             # Which file this is, to notice when the path comes to name another one (or none) while we run.
             self._identity = _file_identity(path)
@@ -397,6 +399,20 @@ class SqliteDatabase:
             return None
         what = "deleted" if now is None else "replaced by another file"
         return f"{self._path}: the state database was {what} while the crawler was using it"
+
+    # --- Raw records (crawler.store.sqlite_raw) ---------------------------------------------------------------------
+
+    def record_raw_all(self, records: Sequence[tuple[str, RawRecord]]) -> None:
+        """Each article's raw record, in one transaction."""
+        with self._transaction() as db:
+            sqlite_raw.record_all(db, records)
+
+    def raw_record(self, article_id: str) -> RawRecord | None:
+        """The raw record article `article_id` was made from, or None."""
+        try:
+            return sqlite_raw.record_of(self._db, article_id)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_explain(self._path, exc)) from None
 
     def close(self) -> None:
         """Close the database."""
