@@ -7,8 +7,12 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
-from tests.conftest import Workdir
+from tests.conftest import REPO, Workdir
 from tests.support.feeds import RSS, Item, config, page, rss
 from tests.support.server import Answer, TestServer
 from tests.support.warc import assert_tools_accept, cdxj_lines, raw_rows, record_at, warc_files
@@ -147,3 +151,36 @@ def test_complete_records_a_crash_left_unindexed_are_indexed_at_the_next_start(
     assert result.code == 0, result.stderr
 
     assert sorted(index.read_text(encoding="utf-8").splitlines(keepends=True)) == sorted(lines)
+
+
+def test_a_crawl_killed_while_writing_loses_nothing_at_the_next_start(server: TestServer, work: Workdir) -> None:
+    # Twenty pages answered slowly, so that the kill lands while the crawl is writing records.
+    paths = [f"/p{i}" for i in range(20)]
+    for i, path in enumerate(paths):
+        server.add(path, Answer(body=page(f"Page {i}. " + WORDS).encode(), delay=0.2))
+    server.add("/feed.xml", body=rss(*(Item(server.url(p), title=p) for p in paths)), content_type=RSS)
+    work.write_config(
+        config({"name": "news", "url": server.url("/feed.xml"), "raw": "warc"}, politeness={"per_host": 2})
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    crawl = subprocess.Popen([sys.executable, "-m", "crawler", "fetch"], cwd=work.path, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while len(cdxj_lines(work.archive) if (work.archive / "_warc").exists() else []) < 3:
+            assert crawl.poll() is None and time.monotonic() < deadline, "the crawl ended before it could be killed"
+            time.sleep(0.01)
+    finally:
+        crawl.send_signal(signal.SIGKILL)
+        crawl.wait(30)
+    indexed = cdxj_lines(work.archive)
+
+    again = work.run("fetch")
+
+    assert again.code == 0, again.stderr
+    assert_tools_accept(work.archive)
+    lines = {(line.fields["filename"], line.fields["offset"]) for line in cdxj_lines(work.archive)}
+    assert {(line.fields["filename"], line.fields["offset"]) for line in indexed} <= lines
+    rows = raw_rows(work.path / ".crawler" / "state.db")
+    assert len(rows) == len(list(work.archive.rglob("*.md"))) == len(paths)
+    for filename, offset, length, url in rows.values():
+        assert record_at(work.archive / "_warc" / filename, offset, length).url == url

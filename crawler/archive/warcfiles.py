@@ -48,6 +48,7 @@ T = TypeVar("T")
 
 FOLDER = "_warc"
 _NAME_RE = re.compile(r"(?P<node>[A-Za-z0-9._]+)-(?P<day>\d{8})-(?P<seq>\d{5})\.warc\.gz\Z")
+_SORTING_RE = re.compile(r"\..+\.cdxj\.(\d+)\.tmp\Z")
 _READ = 1 << 20
 
 
@@ -95,6 +96,7 @@ class WarcWriter:
         self._file: _Open | None = None
         self._unindexed: list[RawRecord] = []  # response records appended since the last `durable`
         self._closed: list[_Open] = []  # files finished since the last `durable`, their sync still owed
+        self._dirty = False  # whether anything was appended since the last `durable` (else it costs no fsync)
 
     def reconfigure(self, config: WarcConfig) -> None:
         """Use a reloaded `warc:` section from the next file on."""
@@ -138,6 +140,7 @@ class WarcWriter:
         base, current.size = current.size, current.size + len(built.data)
         placed = [replace(one, filename=current.path.name, offset=base + one.offset) for one in built.responses]
         self._unindexed.extend(placed)
+        self._dirty = True
         return placed[-1]
 
     def _current(self, adding: int) -> _Open:
@@ -180,6 +183,8 @@ class WarcWriter:
         return _Open(path, fd, size, day)
 
     def _durable(self) -> None:
+        if not (self._dirty or self._closed):
+            return
         files = [*self._closed, *([self._file] if self._file is not None else [])]
         try:
             for one in files:
@@ -191,7 +196,7 @@ class WarcWriter:
                 _append_lines(cdxj_path(self._folder / name), records)
         except OSError as exc:
             raise WarcError(f"{self._folder}: cannot make raw records durable: {exc.strerror or exc}") from None
-        self._unindexed = []
+        self._unindexed, self._dirty = [], False
         for one in self._closed:
             _finish_file(one)
         self._closed = []
@@ -276,6 +281,10 @@ def repair(archive: Path) -> list[Repaired]:
         return []
     done: list[Repaired] = []
     for name in sorted(os.listdir(folder)):
+        sorting = _SORTING_RE.match(name)
+        if sorting and not _alive(int(sorting[1])):  # a sort's temp file whose process died; its index is whole
+            with contextlib.suppress(OSError):
+                (folder / name).unlink()
         if not _NAME_RE.match(name):
             continue
         path = folder / name
@@ -293,6 +302,16 @@ def repair(archive: Path) -> list[Repaired]:
         if fixed.trimmed or fixed.indexed:
             done.append(fixed)
     return done
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid != os.getpid()  # our own pid at start is a past life's (pids are reused)
 
 
 def _repair_file(path: Path, fd: int, size: int) -> Repaired:
