@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import mimetypes
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from crawler.fetch.messages import Exchange
 from crawler.store.base import RawRecord
 
 WARC_VERSION = "1.1"
+GZIP_LEVEL = 6
 
 
 @dataclass(frozen=True)
@@ -42,15 +44,14 @@ class Built:
 def build(exchanges: Sequence[Exchange]) -> Built:
     """A request and a response record per exchange (redirect hops first), one gzip member each."""
     out = io.BytesIO()
-    writer = WARCWriter(out, gzip=True, warc_version=WARC_VERSION)
     responses: list[RawRecord] = []
     for exchange in exchanges:
+        writer = _Writer()
         response = _response(writer, exchange)
         start = out.tell()
-        writer.write_record(response)
+        out.write(writer.member(response))
         end = out.tell()
-        request = _request(writer, exchange, response)
-        writer.write_record(request)
+        out.write(writer.member(_request(writer, exchange, response)))
         responses.append(
             RawRecord(
                 filename="",
@@ -66,18 +67,33 @@ def build(exchanges: Sequence[Exchange]) -> Built:
     return Built(out.getvalue(), tuple(responses))
 
 
+class _Writer(WARCWriter):  # type: ignore[misc]
+    """warcio's writer, each record compressed as a gzip member of its own at zlib's default level: warcio's own
+    gzip runs at level 9, measured four times the CPU of level 6 on 150 KB pages for 1% smaller files."""
+
+    def __init__(self) -> None:
+        self._out = io.BytesIO()
+        super().__init__(self._out, gzip=False, warc_version=WARC_VERSION)
+
+    def member(self, record: Any) -> bytes:
+        """The record, written by warcio, as one gzip member."""
+        self._out.seek(0)
+        self._out.truncate()
+        self.write_record(record)
+        packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        return packer.compress(self._out.getvalue()) + packer.flush()
+
+
 def warcinfo(filename: str, node: str) -> bytes:
     """The `warcinfo` record a file begins with: who wrote it, on which node."""
-    out = io.BytesIO()
-    writer = WARCWriter(out, gzip=True, warc_version=WARC_VERSION)
+    writer = _Writer()
     info = {
         "software": f"feed-crawler/{__version__}",
         "format": "WARC File Format 1.1",
         "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
         "isPartOf": node,
     }
-    writer.write_record(writer.create_warcinfo_record(filename, info))
-    return out.getvalue()
+    return writer.member(writer.create_warcinfo_record(filename, info))
 
 
 def cdxj_line(record: RawRecord) -> str:
