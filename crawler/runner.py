@@ -27,6 +27,7 @@ from crawler.config.settings import Config, FeedConfig, HttpConfig, PolitenessCo
 from crawler.fetch import Fetcher
 from crawler.maintenance.reindex import rebuild_lost_state
 from crawler.pipeline.dryrun import WouldArchive, would_archive
+from crawler.pipeline.images import Images
 from crawler.pipeline.preview import Preview, preview
 from crawler.pipeline.refresh import MIN_REFRESHES_IN_FLIGHT, WORKER_MODULES, Pipeline
 from crawler.pipeline.results import FeedResult, Progress
@@ -167,7 +168,10 @@ async def open_runner(
         try:
             built = (fetcher or _fetcher(transport))(config.http, config.politeness)
             async with built:
-                pipeline = Pipeline(config, store, built, progress, stopping=stopping, workers=workers, raw=raw)
+                images = Images(config, built, store)
+                pipeline = Pipeline(
+                    config, store, built, progress, stopping=stopping, workers=workers, raw=raw, images=images
+                )
                 yield Runner(config, store, built, workers, pipeline, raw)
         finally:
             try:

@@ -64,6 +64,7 @@ def test_quick_bench_completes_and_writes_json_with_every_row(tmp_path: Path) ->
     for key in (
         "first_crawl",
         "first_crawl_warc",
+        "first_crawl_images",
         "unchanged_304",
         "unchanged_200_same_body",
         "many_feeds_unchanged",

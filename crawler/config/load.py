@@ -116,6 +116,7 @@ def _build_config(data: object, path: Path, text: str) -> Config:
         politeness=top.politeness,
         feeds=feeds,
         warc=top.warc,
+        assets=top.assets,
     )
 
 

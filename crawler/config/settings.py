@@ -18,12 +18,14 @@ from crawler.config.values import (
     ContentMode,
     Duration,
     HttpUrl,
+    ImagesMode,
     NodeId,
     Patterns,
     RawMode,
     Size,
     StringList,
     TimeZone,
+    UrlPrefix,
     WorkerCount,
     is_css_selector,
     none_is_empty,
@@ -82,6 +84,8 @@ class FeedConfig(_Frozen):
     backfill: int | None = Field(default=None, ge=0)
     # `warc`: every response archived from (the feed's, its pages') is kept as a WARC record (crawler.archive.warc).
     raw: RawMode = "none"
+    # `keep`: the body's images and the lead image are fetched and kept under the archive (crawler.pipeline.images).
+    images: ImagesMode = "link"
 
     @field_validator("name")
     @classmethod
@@ -176,6 +180,14 @@ class WarcConfig(_Frozen):
     max_size: Size = 1_000_000_000
 
 
+class AssetsConfig(_Frozen):
+    """Kept images (`images: keep`): the URL prefix the published site serves `<archive>/assets/` at, and the
+    largest image kept (a larger one keeps its remote URL)."""
+
+    url: UrlPrefix = "/assets/"
+    max_bytes: Size = 5_000_000
+
+
 class FileSettings(_Frozen):
     archive: str = "archive"
     state: str = ".crawler/state.db"
@@ -187,6 +199,7 @@ class FileSettings(_Frozen):
     http: HttpConfig = Field(default_factory=HttpConfig)
     politeness: PolitenessConfig = Field(default_factory=PolitenessConfig)
     warc: WarcConfig = Field(default_factory=WarcConfig)
+    assets: AssetsConfig = Field(default_factory=AssetsConfig)
     defaults: Mapping[str, Any] = Field(default_factory=dict)
     feeds: Annotated[tuple[Mapping[str, Any], ...], BeforeValidator(none_is_empty)] = ()
 
@@ -207,6 +220,7 @@ class Config:
     politeness: PolitenessConfig
     feeds: tuple[FeedConfig, ...]
     warc: WarcConfig = field(default_factory=WarcConfig)
+    assets: AssetsConfig = field(default_factory=AssetsConfig)
 
     def feed(self, name: str) -> FeedConfig | None:
         """The feed called `name`, or None."""

@@ -155,6 +155,15 @@ def _node_id(value: object) -> object:
     return value
 
 
+def _url_prefix(value: object) -> object:
+    # Where a Hexo site serves the kept images from: a path (`/assets/`) or a whole URL, ending with a slash so
+    # that a file's name can simply follow it.
+    text = str(value).strip()
+    if not (text.startswith("/") or is_http_url(text)) or not text.endswith("/") or any(c in text for c in "\"' <>"):
+        raise ValueError("is not a URL prefix like /assets/ or https://example.com/assets/ (ending with /)")
+    return text
+
+
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
 TimeZone = Annotated[str, BeforeValidator(_timezone)]
@@ -164,5 +173,7 @@ Categories = Annotated[tuple[str, ...], BeforeValidator(_categories)]
 Patterns = Annotated[tuple[str, ...], BeforeValidator(_patterns)]
 WorkerCount = Annotated[int | Literal["auto"], BeforeValidator(_workers)]
 ContentMode = Literal["page", "feed", "auto"]
+ImagesMode = Literal["link", "keep"]
 RawMode = Annotated[Literal["none", "warc"], BeforeValidator(_raw_mode)]
+UrlPrefix = Annotated[str, BeforeValidator(_url_prefix)]
 NodeId = Annotated[str | None, BeforeValidator(_node_id)]

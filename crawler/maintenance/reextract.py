@@ -3,7 +3,8 @@ extractor, without the network. The rewrite is refetch's (crawler.maintenance.re
 same date, replaced atomically, the state's body key following); only the page's source differs: the response
 record the article was made from, read back from its WARC file. An article made from the feed's own text is rebuilt
 from the feed item kept in the state; one that needed its page and has no raw record (archived before `raw: warc`)
-is left as it is, and says so.
+is left as it is, and says so. With `images: keep`, the rebuilt file points at the images already kept (by URL, in
+the state); one never kept stays remote and is recorded missing, for the next poll to fetch.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from crawler.feeds.parse import Entry
 from crawler.fetch import not_html
 from crawler.maintenance.refetch import Refetched, Selection, Source, Target, rewrite, targets
 from crawler.pipeline.compose import FetchedPage
+from crawler.pipeline.images import Images
 from crawler.pipeline.refresh import wants_page
 from crawler.store import open_store, store_location
 from crawler.store.base import Store, StoreError
@@ -31,8 +33,9 @@ async def reextract(config: Config, selection: Selection) -> list[Refetched]:
     try:
         chosen = await targets(config, store, selection)
         source = functools.partial(_kept, config, store)
+        images = Images(config, None, store)  # no fetcher: images already kept are pointed at, none is fetched
         # One at a time: each is CPU work in a thread, and the order of the summary follows the selection.
-        return [await rewrite(config, store, target, source) for target in chosen]
+        return [await rewrite(config, store, target, source, images) for target in chosen]
     finally:
         await store.close()
 

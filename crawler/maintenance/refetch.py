@@ -26,6 +26,7 @@ from crawler.fetch import Fetcher, FetchError, Request, not_html, private_addres
 from crawler.identity.urls import normalize_url
 from crawler.maintenance.reindex import read_article
 from crawler.pipeline.compose import FetchedPage, Staged, stage_article
+from crawler.pipeline.images import Images, keep_for_article
 from crawler.pipeline.refresh import wants_page
 from crawler.store import open_store, store_location
 from crawler.store.base import PendingEntry, Store, StoreError
@@ -149,7 +150,8 @@ async def _target(config: Config, store: Store, article_id: str, path: str) -> T
 async def _refetch_all(config: Config, store: Store, targets: list[Target]) -> list[Refetched]:
     async with Fetcher(config.http, config.politeness) as fetcher:
         fetched = functools.partial(_fetched, config, fetcher)
-        return list(await asyncio.gather(*(rewrite(config, store, t, fetched) for t in targets)))
+        images = Images(config, fetcher, store)
+        return list(await asyncio.gather(*(rewrite(config, store, t, fetched, images) for t in targets)))
 
 
 async def _fetched(config: Config, fetcher: Fetcher, feed: FeedConfig, entry: Entry, _target: Target) -> Source | str:
@@ -170,9 +172,12 @@ async def _fetched(config: Config, fetcher: Fetcher, feed: FeedConfig, entry: En
     return Source(FetchedPage(response.content, response.content_type, response.final_url), response.final_url)
 
 
-async def rewrite(config: Config, store: Store, target: Target, source: PageSource) -> Refetched:
+async def rewrite(
+    config: Config, store: Store, target: Target, source: PageSource, images: Images | None = None
+) -> Refetched:
     """Rebuild one article's file from the page `source` gives, with today's settings, and replace it in place
-    (same id, path and date) when it changed; the state's body key follows it."""
+    (same id, path and date) when it changed; the state's body key follows it. With `images` and a feed with
+    `images: keep`, the new file points at its kept images too."""
     if target.entry is None or target.feed is None:
         why = "no feed in feeds.yaml listed it, so there are no settings to fetch it with"
         return Refetched(target.article_id, target.path, None, None, FAILED, why)
@@ -200,6 +205,9 @@ async def rewrite(config: Config, store: Store, target: Target, source: PageSour
         )
     except archive.ArchiveError as exc:
         return replace(done, status=FAILED, detail=str(exc))
+    if images is not None and feed.images == "keep" and staged.extract_error is None:
+        allowed = await private_addresses_allowed(feed.url, config.private_allowed(feed))
+        await keep_for_article(images, store, feed, Path(staged.temp), target.article_id, allowed)
     replaced = await asyncio.to_thread(_replace_file, config, target, staged, done)
     if replaced.status == REWRITTEN:
         await store.record_refetched(target.article_id, staged.body_hash, staged.names)

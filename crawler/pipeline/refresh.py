@@ -25,9 +25,10 @@ from crawler.identity import dedup
 from crawler.identity import keys as identity
 from crawler.identity.dedup import Dedup
 from crawler.identity.urls import normalize_url
-from crawler.pipeline import rules
+from crawler.pipeline import images, rules
 from crawler.pipeline.compose import FetchedPage, Staged, stage_article
 from crawler.pipeline.feedrequest import feed_request, sent_validators, state_for, unchanged, unconditional_304
+from crawler.pipeline.images import Images
 from crawler.pipeline.results import EntryOutcome, EntryStatus, FeedResult, Progress
 from crawler.render import fixes
 from crawler.schedule import Timing, due_after_failure, due_after_success
@@ -84,9 +85,11 @@ class Pipeline:
         stopping: asyncio.Event | None = None,
         workers: Executor | None = None,
         raw: WarcWriter | None = None,
+        images: Images | None = None,
     ) -> None:
         self._config = config
         self._raw = raw  # where `raw: warc` feeds' responses are kept (the runner's; None: nowhere)
+        self._images = images  # what keeps `images: keep` feeds' images (None: they stay remote)
         # Pages are extracted and rendered there; without one, in threads of this process.
         self._workers: Executor = workers or Workers(0)
         # Once set, articles not yet started stay pending for the next run; those under way finish. The daemon sets
@@ -116,7 +119,9 @@ class Pipeline:
         if config.politeness.max_connections != old.politeness.max_connections:
             self._articles = asyncio.Semaphore(ARTICLES_IN_FLIGHT_PER_CONNECTION * config.politeness.max_connections)
         if config.archive != old.archive:
-            self._commits = Commits(config.archive, self._store)
+            self._commits = Commits(config.archive, self._store, self._raw)
+        if self._images is not None:
+            self._images.reconfigure(config)
         self._parsing = asyncio.Semaphore(max(1, self._workers.processes))
 
     async def refresh(self, feed: FeedConfig) -> FeedResult:
@@ -174,6 +179,8 @@ class Pipeline:
             notes.extend(repeats)
             ttl = parsed.ttl
         outcomes = await self._archive_pending(feed)
+        if feed.images == "keep" and self._images is not None:
+            await images.retry(self._images, self._store, feed, await self._private_allowed(feed))
         saved = replace(
             state,
             url=feed.url,
@@ -202,6 +209,7 @@ class Pipeline:
             fallback=sum(o.fallback for o in outcomes),
             deferred=sum(o.status is EntryStatus.DEFERRED for o in outcomes),
             selector_missed=sum(o.selector_missed is not None for o in outcomes),
+            images_missing=sum(o.images_missing for o in outcomes),
             not_modified=parsed is None,
             errors=errors,
             notes=tuple(notes),
@@ -402,8 +410,14 @@ class Pipeline:
                 extra={"feed": feed.name, "url": final_url},
             )
         missed = await self._selector_checked(feed, page, staged)
+        lost = 0
+        if feed.images == "keep" and self._images is not None:
+            allowed = await self._private_allowed(feed)
+            lost = await images.keep_for_article(
+                self._images, self._store, feed, Path(staged.temp), staged.article_id, allowed
+            )
         outcome, archived_id = await self._commit_staged(feed, item, entry, link, staged, fallback_reason, raw)
-        return replace(outcome, selector_missed=missed), archived_id
+        return replace(outcome, selector_missed=missed, images_missing=lost), archived_id
 
     async def _selector_checked(self, feed: FeedConfig, page: FetchedPage | None, staged: Staged) -> str | None:
         """Record whether the feed's `body:` selector matched the page; a warning line when it did not."""

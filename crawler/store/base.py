@@ -190,7 +190,31 @@ class RawIndex(Protocol):
         ...
 
 
-class Store(RawIndex, Protocol):
+# --- Kept images (`images: keep`, crawler.pipeline.images) -----------------------------------------------------------
+
+
+class MissingImages(Protocol):
+    """The images kept (by URL), and those an archived article could not have kept yet, tried again on later polls
+    of its feed."""
+
+    async def record_kept_image(self, url: str, name: str) -> None:
+        """`url` is kept as `name` (an archive-relative path under assets/)."""
+        ...
+
+    async def kept_images(self, urls: Sequence[str]) -> dict[str, str]:
+        """The kept name of each of `urls` that was kept."""
+        ...
+
+    async def record_missing_images(self, feed: str, article_id: str, urls: Sequence[str]) -> None:
+        """Replace the article's missing images with `urls` (none: all kept)."""
+        ...
+
+    async def articles_missing_images(self, feed: str, limit: int) -> list[tuple[str, str]]:
+        """Up to `limit` (article id, path) of the feed's archived articles that miss images, longest waiting first."""
+        ...
+
+
+class Store(RawIndex, MissingImages, Protocol):
     """Everything the crawler keeps between runs. Every method may raise StoreError."""
 
     # Feeds' poll state.

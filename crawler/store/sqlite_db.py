@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.identity.keys import ItemFacts
-from crawler.store import sqlite_claims, sqlite_raw
+from crawler.store import sqlite_claims, sqlite_images, sqlite_raw
 from crawler.store.base import (
     ARCHIVED,
     DUPLICATE,
@@ -53,6 +53,7 @@ class SqliteDatabase:
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(SCHEMA)
             self._db.executescript(sqlite_raw.SCHEMA)
+            self._db.executescript(sqlite_images.SCHEMA)
             migrate(self._db)
             # Which file this is, to notice when the path comes to name another one (or none) while we run.
             self._identity = _file_identity(path)
@@ -411,6 +412,32 @@ class SqliteDatabase:
         """The raw record article `article_id` was made from, or None."""
         try:
             return sqlite_raw.record_of(self._db, article_id)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_explain(self._path, exc)) from None
+
+    # --- Missing images (crawler.store.sqlite_images) ----------------------------------------------------------------
+
+    def record_missing_images(self, feed: str, article_id: str, urls: Sequence[str]) -> None:
+        """The article's missing images are now `urls`."""
+        with self._transaction() as db:
+            sqlite_images.record(db, feed, article_id, urls)
+
+    def record_kept_image(self, url: str, name: str) -> None:
+        """`url` is kept as `name`."""
+        with self._transaction() as db:
+            sqlite_images.record_kept(db, url, name)
+
+    def kept_images(self, urls: Sequence[str]) -> dict[str, str]:
+        """The kept name of each of `urls` that was kept."""
+        try:
+            return sqlite_images.kept(self._db, urls)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_explain(self._path, exc)) from None
+
+    def articles_missing_images(self, feed: str, limit: int) -> list[tuple[str, str]]:
+        """(article id, path) of the feed's articles with missing images, longest waiting first."""
+        try:
+            return sqlite_images.waiting(self._db, feed, limit)
         except sqlite3.DatabaseError as exc:
             raise StoreError(_explain(self._path, exc)) from None
 
