@@ -30,7 +30,7 @@ from crawler.fetch.messages import Exchange
 from crawler.store.base import RawRecord
 
 WARC_VERSION = "1.1"
-GZIP_LEVEL = 6
+GZIP_LEVEL = 3
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,9 @@ def build(exchanges: Sequence[Exchange]) -> Built:
 
 
 class _Writer(WARCWriter):  # type: ignore[misc]
-    """warcio's writer, each record compressed as a gzip member of its own at zlib's default level: warcio's own
-    gzip runs at level 9, measured four times the CPU of level 6 on 150 KB pages for 1% smaller files."""
+    """warcio's writer, each record compressed as a gzip member of its own at zlib level 3: warcio's own gzip runs
+    at level 9. Measured on the 55 pages of tests/fixtures (90 KB on average), CPU per page and size ratio: level 9
+    3.4 ms, 4.73x; level 6 1.8 ms, 4.69x; level 3 1.0 ms, 4.27x. The crawl's CPU is the budget that matters."""
 
     def __init__(self) -> None:
         self._out = io.BytesIO()
