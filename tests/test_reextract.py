@@ -8,6 +8,7 @@ import gzip
 from tests.conftest import Workdir
 from tests.support.feeds import RSS, Item, config, rss
 from tests.support.server import Answer, TestServer
+from tests.support.warc import assert_tools_accept
 
 WORDS = "The council met on Tuesday to discuss the harbour plan and the new ferry timetable for the spring. " * 4
 
@@ -54,6 +55,7 @@ def test_reextract_after_a_selector_change_rewrites_files_without_a_request(serv
     assert "reextract: 2 rewritten, 0 unchanged, 0 failed" in result.stdout
     assert result.stdout.count("(body)") == 2
     assert work.run("check", "--archive").code == 0  # the state's body keys followed the files
+    assert_tools_accept(work.archive)
 
 
 def test_reextract_again_changes_nothing_and_says_so_in_json(server: TestServer, work: Workdir) -> None:

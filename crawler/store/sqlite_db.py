@@ -6,9 +6,9 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from crawler.identity.keys import ItemFacts
 from crawler.store import sqlite_claims, sqlite_images, sqlite_raw
@@ -34,6 +34,8 @@ from crawler.store.base import (
 )
 from crawler.store.schema import SCHEMA, migrate
 
+T = TypeVar("T")
+
 
 class SqliteDatabase:
     """The state on one SQLite file (WAL mode), synchronous; used from one thread only (the store's)."""
@@ -52,8 +54,6 @@ class SqliteDatabase:
             # the archive files themselves are fsynced, and a lost record only means a re-check, never a duplicate.
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.executescript(SCHEMA)
-            self._db.executescript(sqlite_raw.SCHEMA)
-            self._db.executescript(sqlite_images.SCHEMA)
             migrate(self._db)
             # Which file this is, to notice when the path comes to name another one (or none) while we run.
             self._identity = _file_identity(path)
@@ -406,12 +406,21 @@ class SqliteDatabase:
     def record_raw_all(self, records: Sequence[tuple[str, RawRecord]]) -> None:
         """Each article's raw record, in one transaction."""
         with self._transaction() as db:
+            _create(db, sqlite_raw.STATEMENTS)
             sqlite_raw.record_all(db, records)
 
     def raw_record(self, article_id: str) -> RawRecord | None:
         """The raw record article `article_id` was made from, or None."""
+        return self._read_added(sqlite_raw.record_of, None, article_id)
+
+    def _read_added(self, query: Callable[..., T], empty: T, *args: object) -> T:
+        """A query of a table made at its first write (sqlite_raw, sqlite_images): `empty` until it exists."""
         try:
-            return sqlite_raw.record_of(self._db, article_id)
+            return query(self._db, *args)
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return empty
+            raise StoreError(_explain(self._path, exc)) from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(_explain(self._path, exc)) from None
 
@@ -420,31 +429,33 @@ class SqliteDatabase:
     def record_missing_images(self, feed: str, article_id: str, urls: Sequence[str]) -> None:
         """The article's missing images are now `urls`."""
         with self._transaction() as db:
+            _create(db, sqlite_images.STATEMENTS)
             sqlite_images.record(db, feed, article_id, urls)
 
     def record_kept_image(self, url: str, name: str) -> None:
         """`url` is kept as `name`."""
         with self._transaction() as db:
+            _create(db, sqlite_images.STATEMENTS)
             sqlite_images.record_kept(db, url, name)
 
     def kept_images(self, urls: Sequence[str]) -> dict[str, str]:
         """The kept name of each of `urls` that was kept."""
-        try:
-            return sqlite_images.kept(self._db, urls)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(_explain(self._path, exc)) from None
+        return self._read_added(sqlite_images.kept, {}, urls)
 
     def articles_missing_images(self, feed: str, limit: int) -> list[tuple[str, str]]:
         """(article id, path) of the feed's articles with missing images, longest waiting first."""
-        try:
-            return sqlite_images.waiting(self._db, feed, limit)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(_explain(self._path, exc)) from None
+        return self._read_added(sqlite_images.waiting, [], feed, limit)
 
     def close(self) -> None:
         """Close the database."""
         with contextlib.suppress(sqlite3.Error):
             self._db.close()
+
+
+def _create(db: sqlite3.Connection, statements: Sequence[str]) -> None:
+    # Inside the caller's write transaction; a table already there costs a look at the schema, no write.
+    for statement in statements:
+        db.execute(statement)
 
 
 _FEED_COLUMNS = (

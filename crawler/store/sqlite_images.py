@@ -7,7 +7,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 
-SCHEMA = """
+_SCHEMA = """
 -- Images an archived article still links remotely because they could not be had (crawler.pipeline.images): a later
 -- poll of `feed` tries them again and, once kept, rewrites the article's file and deletes the rows.
 CREATE TABLE IF NOT EXISTS missing_images (
@@ -16,12 +16,16 @@ CREATE TABLE IF NOT EXISTS missing_images (
     feed TEXT NOT NULL,
     since REAL NOT NULL,
     PRIMARY KEY (article_id, url)
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS missing_images_feed ON missing_images (feed, since);
 -- Each image URL kept, and the name its bytes are kept under (assets/ab/cdef....jpg): a later article showing the
 -- same URL, another run, or `crawler reextract` (which makes no request) points at it without fetching it again.
-CREATE TABLE IF NOT EXISTS kept_images (url TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS kept_images (url TEXT PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID;
 """
+
+
+# Created at the first write, not with the database (see sqlite_raw.STATEMENTS).
+STATEMENTS = tuple(part.strip() for part in _SCHEMA.split(";") if "CREATE" in part)
 
 
 def record(db: sqlite3.Connection, feed: str, article_id: str, urls: Sequence[str]) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from crawler.store.base import RawRecord
 
-SCHEMA = """
+_SCHEMA = """
 -- The raw record (crawler.archive.warc) each archived article was made from: one row per article, replaced when it
 -- is archived again. The same facts are in the CDXJ files beside the WARC files, keyed by URL for replay tools.
 CREATE TABLE IF NOT EXISTS raw_records (
@@ -21,8 +21,13 @@ CREATE TABLE IF NOT EXISTS raw_records (
     status INTEGER NOT NULL,
     mime TEXT NOT NULL,
     digest TEXT NOT NULL
-);
+) WITHOUT ROWID;
 """
+
+# Created at the first write, not with the database: a crawler that never keeps raw records or images has a
+# database without these tables, as small as it was (a new database's first run writes less).
+STATEMENTS = tuple(part.strip() for part in _SCHEMA.split(";") if "CREATE" in part)
+
 
 _COLUMNS = "filename, offset, length, url, timestamp, status, mime, digest"
 

@@ -88,7 +88,11 @@ def raw_rows(state: Path) -> dict[str, tuple[str, int, int, str]]:
     """The state database's raw record of each article: filename, offset, length, URL."""
     db = sqlite3.connect(state)
     try:
-        rows = db.execute("SELECT article_id, filename, offset, length, url FROM raw_records").fetchall()
+        made = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'raw_records'").fetchall()
+        # The table is made at the first raw record: a crawler that never kept one has none.
+        rows = (
+            db.execute("SELECT article_id, filename, offset, length, url FROM raw_records").fetchall() if made else []
+        )
     finally:
         db.close()
     return {str(r[0]): (str(r[1]), int(r[2]), int(r[3]), str(r[4])) for r in rows}
