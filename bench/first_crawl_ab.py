@@ -1,6 +1,7 @@
 """First crawls of several checkouts of the crawler, interleaved, on bench/throughput.py's site (A/B of one change).
 
     python bench/first_crawl_ab.py --runs 5 with=/path/to/checkout-a without=/path/to/checkout-b
+    python bench/first_crawl_ab.py --runs 5 plain=. warc=. --defaults "warc=raw: warc"   # one checkout, two settings
 
 Each LABEL=PATH is a folder holding a `crawler` package; each run crawls the full shape's 1,600 articles into an empty
 archive with that code (PYTHONPATH=PATH), the checkouts taking turns so that the machine's load falls on each alike.
@@ -32,7 +33,9 @@ from bench.throughput import (
 )
 
 
-def first_crawls(checkouts: dict[str, Path], runs: int) -> dict[str, list[tuple[float, float]]]:
+def first_crawls(
+    checkouts: dict[str, Path], runs: int, defaults: dict[str, list[str]] | None = None
+) -> dict[str, list[tuple[float, float]]]:
     """(wall s, CPU s) of `runs` first crawls for each checkout, taking turns."""
     temp = Path(tempfile.mkdtemp(prefix="crawler-ab-"))
     try:
@@ -46,7 +49,7 @@ def first_crawls(checkouts: dict[str, Path], runs: int) -> dict[str, list[tuple[
                     work.mkdir()
                     config = work / "feeds.yaml"
                     names = [(f"f{i:03d}", url) for i, url in enumerate(site.feed_urls)]
-                    write_config(config, names, FULL, FULL.hosts)
+                    write_config(config, names, FULL, FULL.hosts, (defaults or {}).get(label, []))
                     cmd = [sys.executable, "-m", "crawler", "fetch", "--config", str(config), "--json", "--no-progress"]
                     run = measure(cmd, work, {"PYTHONPATH": str(code), "NO_COLOR": "1"})
                     if run.code != 0 or archived_count(work / "archive") != len(site.page_urls):
@@ -65,10 +68,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, help="write the runs as JSON here")
+    parser.add_argument(
+        "--defaults", action="append", default=[], metavar="LABEL=LINE", help="a `defaults:` line for LABEL's feeds"
+    )
     parser.add_argument("checkouts", nargs="+", help="LABEL=PATH: a folder holding a crawler package")
     args = parser.parse_args(argv)
     checkouts = {label: Path(path).resolve() for label, _, path in (c.partition("=") for c in args.checkouts)}
-    results = first_crawls(checkouts, args.runs)
+    defaults: dict[str, list[str]] = {}
+    for label, _, line in (d.partition("=") for d in args.defaults):
+        defaults.setdefault(label, []).append(line)
+    results = first_crawls(checkouts, args.runs, defaults)
     summary = {
         label: {
             "median_wall_s": round(statistics.median(w for w, _ in runs), 2),

@@ -196,6 +196,11 @@ def build_site(root: Path, shape: Shape, port: int) -> Site:
             target = root / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(page, encoding="utf-8")
+            # The article's images (a lead image and three in the body), for the run with `images: keep`.
+            pictures = root / "img" / str(f) / str(a)
+            pictures.mkdir(parents=True, exist_ok=True)
+            for name in ("og", *(str(k) for k in range(24) if k % 8 == 3)):
+                (pictures / f"{name}.jpg").write_bytes(_jpeg(rng, IMAGE_BYTES))
             page_urls.append(url)
             items.append((title, url, pool[(f + a) % len(pool)][:100]))
         items_of.append(items)
@@ -219,6 +224,14 @@ def build_site(root: Path, shape: Shape, port: int) -> Site:
         many_urls=tuple(many_urls),
         page_urls=tuple(page_urls),
     )
+
+
+IMAGE_BYTES = 8000  # each article image: a small news thumbnail
+
+
+def _jpeg(rng: random.Random, size: int) -> bytes:
+    """Bytes that start and end like a JPEG (what is kept is judged by Content-Type; the bytes are never decoded)."""
+    return b"\xff\xd8\xff\xe0" + rng.randbytes(size - 6) + b"\xff\xd9"
 
 
 def _write_feed(path: Path, title: str, base: str, items: Sequence[tuple[str, str, str]], date: str) -> None:
@@ -271,7 +284,7 @@ http {{
     keepalive_requests 1000000;
     keepalive_timeout 120s;
     sendfile on;
-    types {{ text/html html; application/rss+xml xml; }}
+    types {{ text/html html; application/rss+xml xml; image/jpeg jpg; image/gif gif; }}
     default_type application/octet-stream;
     charset utf-8;
     charset_types application/rss+xml;
@@ -340,7 +353,8 @@ async def _static_server(root: Path, port: int, hosts: Sequence[str]) -> None:
                 return None
             data = file.read_bytes()
             stat = file.stat()
-            kind = "application/rss+xml; charset=utf-8" if file.suffix == ".xml" else "text/html; charset=utf-8"
+            kinds = {".xml": "application/rss+xml; charset=utf-8", ".jpg": "image/jpeg", ".gif": "image/gif"}
+            kind = kinds.get(file.suffix, "text/html; charset=utf-8")
             cache[path] = (data, kind, f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"')
         return cache[path]
 
@@ -459,8 +473,11 @@ def crawler_env() -> dict[str, str]:
     return {"PYTHONPATH": str(REPO), "NO_COLOR": "1"}
 
 
-def write_config(path: Path, names_urls: Sequence[tuple[str, str]], shape: Shape, hosts: int) -> None:
-    """A feeds.yaml for the bench: politeness delay 0, no robots, `per_host` connections to each host."""
+def write_config(
+    path: Path, names_urls: Sequence[tuple[str, str]], shape: Shape, hosts: int, defaults: Sequence[str] = ()
+) -> None:
+    """A feeds.yaml for the bench: politeness delay 0, no robots, `per_host` connections to each host; `defaults`
+    adds `key: value` lines under `defaults:` (`raw: warc`)."""
     lines = [
         "archive: archive",
         "state: state/state.db",
@@ -471,6 +488,7 @@ def write_config(path: Path, names_urls: Sequence[tuple[str, str]], shape: Shape
         f"  max_connections: {max(50, hosts * shape.per_host)}",
         "defaults:",
         f'  body: "{_BODY_SELECTOR}"',
+        *(f"  {line}" for line in defaults),
         "feeds:",
     ]
     for name, url in names_urls:
@@ -486,6 +504,23 @@ def crawl(work: Path, config: Path, what: str) -> Run:
     if run.code != 0:
         raise RuntimeError(f"crawler fetch ({what}) exited {run.code}: {run.stderr.strip()[-2000:]}")
     return run
+
+
+def first_crawl_with(temp: Path, site: Site, shape: Shape, label: str, defaults: Sequence[str]) -> Run:
+    """A first crawl of the same site into an empty archive of its own, with `defaults` added."""
+    work = temp / f"work-{label}"
+    work.mkdir()
+    config = work / "feeds.yaml"
+    write_config(config, [(f"f{i:03d}", u) for i, u in enumerate(site.feed_urls)], shape, shape.hosts, defaults)
+    run = crawl(work, config, f"first crawl, {label}")
+    if archived_count(work / "archive") != len(site.page_urls):
+        raise RuntimeError(f"first crawl, {label}: archived {archived_count(work / 'archive')} files")
+    return run
+
+
+def folder_bytes(folder: Path, pattern: str = "*") -> int:
+    """Bytes of the files under `folder` whose names match `pattern`."""
+    return sum(p.stat().st_size for p in folder.rglob(pattern) if p.is_file()) if folder.exists() else 0
 
 
 def summary(run: Run) -> tuple[int, int, int]:
@@ -682,6 +717,13 @@ def bench(shape: Shape, out_json: Path, keep: Path | None, server: str = "auto")
             files = archived_count(work / "archive")
             if files != articles:
                 raise RuntimeError(f"first crawl archived {files} files, expected {articles}")
+            # 1b. the same first crawl with raw: warc, between two plain ones (fresh archives): the cost of WARC
+            warc_first = first_crawl_with(temp, site, shape, "warc", ["raw: warc"])
+            plain_again = first_crawl_with(temp, site, shape, "plain", [])
+            images_first = first_crawl_with(temp, site, shape, "images", ["images: keep"])
+            warc_bytes = folder_bytes(temp / "work-warc" / "archive" / "_warc", "*.warc.gz")
+            image_bytes = folder_bytes(temp / "work-images" / "archive" / "assets")
+            md_bytes = folder_bytes(temp / "work-warc" / "archive", "*.md")
             # 2a. unchanged poll, 304
             unchanged = crawl(work, first_cfg, "unchanged poll (304)")
             if summary(unchanged)[2] != shape.feeds:
@@ -725,6 +767,26 @@ def bench(shape: Shape, out_json: Path, keep: Path | None, server: str = "auto")
                 "peak_rss_mb": round(first.max_rss_mb, 1),
                 "peak_rss_mb_all_processes": round(first.tree_rss_mb, 1),
             },
+            "first_crawl_warc": {
+                "articles": articles,
+                "wall_s": round(warc_first.wall, 2),
+                "articles_per_s": round(articles / warc_first.wall, 1),
+                "cpu_s_per_article": round(warc_first.cpu / articles, 4),
+                "plain_again_articles_per_s": round(articles / plain_again.wall, 1),
+                # Against the mean of the plain crawls before and after it: the machine's drift shared out.
+                "vs_plain": _ratio(articles / warc_first.wall, articles / ((first.wall + plain_again.wall) / 2)),
+                "warc_mb_per_1000_articles": round(warc_bytes / articles * 1000 / 1e6, 1),
+                "markdown_mb_per_1000_articles": round(md_bytes / articles * 1000 / 1e6, 1),
+            },
+            "first_crawl_images": {
+                "articles": articles,
+                "wall_s": round(images_first.wall, 2),
+                "articles_per_s": round(articles / images_first.wall, 1),
+                "cpu_s_per_article": round(images_first.cpu / articles, 4),
+                "images_missing": sum(f.get("images_missing", 0) for f in json.loads(images_first.stdout)["feeds"]),
+                "vs_plain": _ratio(articles / images_first.wall, articles / ((first.wall + plain_again.wall) / 2)),
+                "image_mb_per_1000_articles": round(image_bytes / articles * 1000 / 1e6, 1),
+            },
             "unchanged_304": _poll(unchanged, shape.feeds),
             "unchanged_200_same_body": _poll(same, shape.feeds),
             "many_feeds_prime": _poll(many_prime, shape.many_feeds),
@@ -741,6 +803,7 @@ def bench(shape: Shape, out_json: Path, keep: Path | None, server: str = "auto")
             "targets": {
                 "first_crawl_vs_trafilatura_at_least": 10.0,
                 "first_crawl_vs_plain_loop_at_least": 0.8,
+                "first_crawl_warc_vs_plain_at_least": 0.85,
                 "unchanged_cpu_ms_per_feed_below": 2.0,
                 "rss_mb_with_10000_feeds_below": 150.0,
             },
@@ -802,6 +865,21 @@ def table(results: dict[str, object]) -> str:
             f"{plain['peak_rss_mb_all_processes']} | {peer['peak_rss_mb_all_processes']} | | |"
         ),
     ]
+    warc = r["first_crawl_warc"]
+    assert isinstance(warc, dict)
+    rows.append(
+        f"| first crawl with raw: warc: articles/s (plain again: {warc['plain_again_articles_per_s']}) / "
+        f"CPU ms/article / WARC MB per 1000 articles | {warc['articles_per_s']} / "
+        f"{warc['cpu_s_per_article'] * 1000:.1f} / {warc['warc_mb_per_1000_articles']} | | | "
+        f"{warc['vs_plain']} (vs plain crawls) | |"
+    )
+    images = r["first_crawl_images"]
+    assert isinstance(images, dict)
+    rows.append(
+        f"| first crawl with images: keep (4 images an article): articles/s / CPU ms/article / image MB per 1000 "
+        f"articles | {images['articles_per_s']} / {images['cpu_s_per_article'] * 1000:.1f} / "
+        f"{images['image_mb_per_1000_articles']} | | | {images['vs_plain']} (vs plain crawls) | |"
+    )
     for key, label in (
         ("unchanged_304", "unchanged poll, 304"),
         ("unchanged_200_same_body", "unchanged poll, 200 same body"),

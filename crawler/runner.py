@@ -22,13 +22,14 @@ from typing import TypeVar
 
 import httpx
 
-from crawler.archive import files
+from crawler.archive import files, warcfiles
 from crawler.config.settings import Config, FeedConfig, HttpConfig, PolitenessConfig
 from crawler.console.app import Console
 from crawler.console.server import ConsoleError, ConsoleLoop, ConsoleServer, Health, access_problem
 from crawler.fetch import Fetcher
 from crawler.maintenance.reindex import rebuild_lost_state
 from crawler.pipeline.dryrun import WouldArchive, would_archive
+from crawler.pipeline.images import Images
 from crawler.pipeline.preview import Preview, preview
 from crawler.pipeline.refresh import MIN_REFRESHES_IN_FLIGHT, WORKER_MODULES, Pipeline
 from crawler.pipeline.results import FeedResult, Progress
@@ -114,8 +115,17 @@ class WorkerPool:
 class Runner:
     """The resources of one run, built by `open_runner`: one store, one fetcher, one worker pool, one pipeline."""
 
-    def __init__(self, config: Config, store: Store, fetcher: Fetcher, workers: WorkerPool, pipeline: Pipeline) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        fetcher: Fetcher,
+        workers: WorkerPool,
+        pipeline: Pipeline,
+        raw: warcfiles.WarcWriter,
+    ) -> None:
         self.config = config
+        self.raw = raw
         self.store = store
         self.fetcher = fetcher
         self.workers = workers
@@ -125,6 +135,7 @@ class Runner:
         """Apply a reloaded config to every request, job and article from now on; polls under way carry on with
         the same fetcher and deduplication. The state database stays the one opened at start."""
         self.config = config
+        self.raw.reconfigure(config.warc)
         self.fetcher.reconfigure(config.http, config.politeness)
         self.workers.reconfigure(config)
         self.pipeline.reconfigure(config)
@@ -145,17 +156,30 @@ async def open_runner(
     removed = await asyncio.to_thread(files.remove_stale_temp_files, config.archive)
     if removed:
         log.info("removed temp files left by a crash", extra={"count": removed})
+    for repaired in await asyncio.to_thread(warcfiles.repair, config.archive):
+        log.warning(
+            "repaired a WARC file a crash left",
+            extra={"path": str(repaired.path), "trimmed": repaired.trimmed, "indexed": repaired.indexed},
+        )
     await rebuild_lost_state(config)
     store = await open_store(config)
     try:
         workers = WorkerPool(config)
+        # Opens no file until a `raw: warc` feed has a record to keep; closing it makes the last records durable.
+        raw = warcfiles.WarcWriter(config.archive, config.warc)
         try:
             built = (fetcher or _fetcher(transport))(config.http, config.politeness)
             async with built:
-                pipeline = Pipeline(config, store, built, progress, stopping=stopping, workers=workers)
-                yield Runner(config, store, built, workers, pipeline)
+                images = Images(config, built, store)
+                pipeline = Pipeline(
+                    config, store, built, progress, stopping=stopping, workers=workers, raw=raw, images=images
+                )
+                yield Runner(config, store, built, workers, pipeline, raw)
         finally:
-            await workers.aclose()
+            try:
+                await raw.aclose()
+            finally:
+                await workers.aclose()
     finally:
         await store.close()
 

@@ -63,6 +63,8 @@ def test_quick_bench_completes_and_writes_json_with_every_row(tmp_path: Path) ->
     results = json.loads(out.read_text(encoding="utf-8"))
     for key in (
         "first_crawl",
+        "first_crawl_warc",
+        "first_crawl_images",
         "unchanged_304",
         "unchanged_200_same_body",
         "many_feeds_unchanged",

@@ -1,6 +1,7 @@
 """Committing staged articles to the archive, in groups: each file is renamed into place and its folder fsynced
 BEFORE its article is recorded in the store, so that a recorded article always has its file (a crash in between
-leaves a file the next run records again under the same id, never a record without a file).
+leaves a file the next run records again under the same id, never a record without a file). An article made from a
+raw record (`raw: warc`) has that record made durable, and recorded as its own, before its file is moved.
 """
 
 from __future__ import annotations
@@ -8,9 +9,18 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from crawler.archive import files
-from crawler.store.base import ArchivedArticle, Store
+from crawler.store.base import ArchivedArticle, RawRecord, Store
+
+
+class RawSink(Protocol):
+    """What makes raw records durable (crawler.archive.warcfiles.WarcWriter)."""
+
+    async def durable(self) -> None:
+        """Every record written so far is on disk, with its index line."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -20,6 +30,7 @@ class _Commit:
     temp: Path
     article: ArchivedArticle
     done: asyncio.Future[None]
+    raw: RawRecord | None
 
 
 class Commits:
@@ -27,17 +38,22 @@ class Commits:
     one group is being moved go together in the next, with one thread hand-off, one fsync per folder and one
     store transaction for all of them. Alone, an article is a group of one, committed at once."""
 
-    def __init__(self, root: Path, store: Store) -> None:
+    def __init__(self, root: Path, store: Store, raw: RawSink | None = None) -> None:
         self._root = root
         self._store = store
+        self._raw = raw
         self._waiting: list[_Commit] = []
         self._mover: asyncio.Task[None] | None = None
 
-    async def commit(self, feed: str, key: str, temp: Path, article: ArchivedArticle) -> None:
+    async def commit(
+        self, feed: str, key: str, temp: Path, article: ArchivedArticle, raw: RawRecord | None = None
+    ) -> None:
         """Move `temp` to the article's place, then record it (only then) as done; raise ArchiveError if the file
-        could not be moved, StoreError if it could not be recorded."""
+        (or its raw record) could not be made durable, StoreError if it could not be recorded."""
+        if raw is not None and self._raw is None:
+            raise ValueError("a raw record to commit, and no writer to make it durable")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Commit(feed, key, temp, article, done))
+        self._waiting.append(_Commit(feed, key, temp, article, done, raw))
         if self._mover is None:
             self._mover = asyncio.create_task(self._move())
         await done
@@ -58,6 +74,16 @@ class Commits:
     async def _commit_group(self, group: list[_Commit]) -> None:
         outcomes: list[BaseException | None]
         try:
+            raws = [(one.article.article_id, one.raw) for one in group if one.raw is not None]
+            if raws and self._raw is not None:
+                try:
+                    # One fsync of the WARC file (and its index) for the group, before any of its articles counts.
+                    await self._raw.durable()
+                except files.ArchiveError:
+                    for one in group:
+                        files.discard(one.temp)
+                    raise
+                await self._store.record_raw_all(raws)
             moves = [(one.temp, Path(one.article.path)) for one in group]
             errors = await asyncio.to_thread(files.commit_all, moves, self._root)
             moved = [one for one, error in zip(group, errors, strict=True) if error is None]

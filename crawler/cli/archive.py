@@ -1,5 +1,5 @@
 """The commands about the archive and its state: `check` (`--repair`, `--archive`), `reindex`, `status`, `list` and
-`refetch`."""
+`refetch` and `reextract`."""
 
 from __future__ import annotations
 
@@ -222,4 +222,64 @@ def _refetch(args: argparse.Namespace) -> int:
     rewritten = sum(r.status == REWRITTEN for r in results)
     failed = sum(r.status == FAILED for r in results)
     print(f"refetch: {rewritten} rewritten, {len(results) - rewritten - failed} unchanged, {failed} failed")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def add_reextract(commands: Commands) -> None:
+    """`crawler reextract`."""
+    reextract = commands.add_parser(
+        "reextract",
+        help="rebuild archived files from their raw records (raw: warc) with today's settings, offline",
+        description="Rebuild archived articles from the responses kept in their WARC records (feeds with "
+        "`raw: warc`), with the feed's current settings (body:, remove:, render: ...) and this version's "
+        "extractor, without any request to the network. Each file is rewritten in place: same id, same path, same "
+        "date, replaced atomically, and only when it changed. An article made from the feed's own text is rebuilt "
+        "from the item kept in the state; one with no raw record is left as it is (`crawler refetch` fetches it).",
+    )
+    add_config(reextract)
+    reextract.add_argument("articles", nargs="*", metavar="ID|URL", help="articles by id (file name) or URL")
+    reextract.add_argument("--feed", metavar="F", help="every article feed F listed")
+    reextract.add_argument("--all", action="store_true", help="every archived article")
+    reextract.add_argument("--since", metavar="DATE", help="with --feed or --all: only those dated since DATE")
+    reextract.add_argument("--json", action="store_true", help="one JSON object: each article and the counts")
+    reextract.set_defaults(handler=_reextract)
+
+
+def _reextract(args: argparse.Namespace) -> int:
+    from crawler.maintenance.reextract import reextract
+    from crawler.maintenance.refetch import FAILED, REWRITTEN, RefetchError, Selection
+
+    if sum((bool(args.articles), args.feed is not None, args.all)) != 1:
+        raise UsageError("reextract: name articles (ID or URL), or --feed F, or --all; one of them")
+    if args.since is not None and not (args.feed or args.all):
+        raise UsageError("reextract: --since goes with --feed or --all")
+    config = load_config(args.config)
+    if args.feed is not None:
+        select_feeds(config, [args.feed])
+    selection = Selection(articles=tuple(args.articles), feed=args.feed, every=args.all, since=since_option(args.since))
+    try:
+        results = asyncio.run(reextract(config, selection))
+    except RefetchError as exc:
+        say(f"crawler: {exc}", sys.stderr)
+        return EXIT_FAILED
+    rewritten = sum(r.status == REWRITTEN for r in results)
+    failed = sum(r.status == FAILED for r in results)
+    counts = {"rewritten": rewritten, "unchanged": len(results) - rewritten - failed, "failed": failed}
+    if args.json:
+        rows = [
+            {"id": r.article_id, "path": r.path, "feed": r.feed, "url": r.url, "status": r.status}
+            | ({"changed": list(r.changed)} if r.changed else {})
+            | ({"detail": r.detail} if r.detail else {})
+            for r in results
+        ]
+        show(json.dumps({"articles": rows, **counts}, ensure_ascii=False, indent=2))
+        return EXIT_FAILED if failed else EXIT_OK
+    for result in results:
+        where = f"feed '{result.feed}': {result.url}" if result.feed else result.article_id
+        if result.status == FAILED:
+            say(f"crawler: {where}: {result.detail} ({result.path})", sys.stderr)
+        else:
+            what = f" ({', '.join(result.changed)})" if result.changed else ""
+            say(f"{result.status:<9}  {result.path}  {where}{what}")
+    print(f"reextract: {rewritten} rewritten, {counts['unchanged']} unchanged, {failed} failed")
     return EXIT_FAILED if failed else EXIT_OK

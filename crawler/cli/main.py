@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     archive.add_reindex(commands)
     archive.add_list(commands)
     archive.add_refetch(commands)
+    archive.add_reextract(commands)
     return parser
 
 

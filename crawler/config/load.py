@@ -115,6 +115,8 @@ def _build_config(data: object, path: Path, text: str) -> Config:
         http=top.http,
         politeness=top.politeness,
         feeds=feeds,
+        warc=top.warc,
+        assets=top.assets,
     )
 
 

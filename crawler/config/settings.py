@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,10 +18,14 @@ from crawler.config.values import (
     ContentMode,
     Duration,
     HttpUrl,
+    ImagesMode,
+    NodeId,
     Patterns,
+    RawMode,
     Size,
     StringList,
     TimeZone,
+    UrlPrefix,
     WorkerCount,
     is_css_selector,
     none_is_empty,
@@ -78,6 +82,10 @@ class FeedConfig(_Frozen):
     keep: Patterns = ()
     block: Patterns = ()
     backfill: int | None = Field(default=None, ge=0)
+    # `warc`: every response archived from (the feed's, its pages') is kept as a WARC record (crawler.archive.warc).
+    raw: RawMode = "none"
+    # `keep`: the body's images and the lead image are fetched and kept under the archive (crawler.pipeline.images).
+    images: ImagesMode = "link"
 
     @field_validator("name")
     @classmethod
@@ -164,6 +172,22 @@ class PolitenessConfig(_Frozen):
         )
 
 
+class WarcConfig(_Frozen):
+    """Where and how raw records (`raw: warc`) are written: the node's name in the files' names (None: the host's
+    name), and the size at which a file is closed and the next one begun (files are also begun each day)."""
+
+    node: NodeId = None
+    max_size: Size = 1_000_000_000
+
+
+class AssetsConfig(_Frozen):
+    """Kept images (`images: keep`): the URL prefix the published site serves `<archive>/assets/` at, and the
+    largest image kept (a larger one keeps its remote URL)."""
+
+    url: UrlPrefix = "/assets/"
+    max_bytes: Size = 5_000_000
+
+
 class FileSettings(_Frozen):
     archive: str = "archive"
     state: str = ".crawler/state.db"
@@ -174,6 +198,8 @@ class FileSettings(_Frozen):
     workers: WorkerCount = "auto"
     http: HttpConfig = Field(default_factory=HttpConfig)
     politeness: PolitenessConfig = Field(default_factory=PolitenessConfig)
+    warc: WarcConfig = Field(default_factory=WarcConfig)
+    assets: AssetsConfig = Field(default_factory=AssetsConfig)
     defaults: Mapping[str, Any] = Field(default_factory=dict)
     feeds: Annotated[tuple[Mapping[str, Any], ...], BeforeValidator(none_is_empty)] = ()
 
@@ -193,6 +219,8 @@ class Config:
     http: HttpConfig
     politeness: PolitenessConfig
     feeds: tuple[FeedConfig, ...]
+    warc: WarcConfig = field(default_factory=WarcConfig)
+    assets: AssetsConfig = field(default_factory=AssetsConfig)
 
     def feed(self, name: str) -> FeedConfig | None:
         """The feed called `name`, or None."""

@@ -47,6 +47,13 @@ state: .crawler/state.db          # the SQLite state database, relative to this 
 #   max_connections: 50           # requests at once, all hosts together
 #   hosts: {}                     # per-host overrides, such as www.example.com: {per_host: 1, delay: 5s}
 
+# warc:                           # raw records of what was archived from (feeds with `raw: warc`)
+#   node: null                    # this machine's name in the WARC files' names (null: the host name)
+#   max_size: 1GB                 # a WARC file is closed at this size (and each day) and the next one begun
+# assets:                         # kept images (feeds with `images: keep`), in archive/assets/
+#   url: /assets/                 # the URL prefix the published site serves them at
+#   max_bytes: 5MB                # a larger image keeps its remote URL
+
 # defaults: {}                    # any per-feed key, for every feed that does not set it, such as {interval: 1h}
 
 # Each feed: a unique name (lowercase letters, digits, '.', '_' and '-') and its URL; every other key is optional.
@@ -56,6 +63,8 @@ state: .crawler/state.db          # the SQLite state database, relative to this 
 #     categories: [news, world]     # written first in every article's front matter
 #     body: "#article"              # CSS selector of the article body (quoted: YAML reads a bare # as a comment)
 #     interval: 30m                 # time between polls
+#     raw: none                     # warc: keep the pages and the feed as received, in archive/_warc/
+#     images: link                  # keep: fetch the body's images and keep them in archive/assets/
 feeds: []
 """
 

@@ -142,6 +142,28 @@ def _patterns(value: object) -> object:
     return patterns
 
 
+def _raw_mode(value: object) -> object:
+    # YAML 1.1 reads a bare `off` or `no` as false: it means no raw records, as the operator wrote it.
+    return "none" if value is False else value
+
+
+def _node_id(value: object) -> object:
+    # The node's name goes into WARC file names: a character that is no part of a portable file name would break
+    # them, or the `-` that separates the name's parts would make them ambiguous to read back.
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9._]{1,64}", str(value)):
+        raise ValueError("is not a node name of 1 to 64 letters, digits, '.' and '_'")
+    return value
+
+
+def _url_prefix(value: object) -> object:
+    # Where a Hexo site serves the kept images from: a path (`/assets/`) or a whole URL, ending with a slash so
+    # that a file's name can simply follow it.
+    text = str(value).strip()
+    if not (text.startswith("/") or is_http_url(text)) or not text.endswith("/") or any(c in text for c in "\"' <>"):
+        raise ValueError("is not a URL prefix like /assets/ or https://example.com/assets/ (ending with /)")
+    return text
+
+
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
 TimeZone = Annotated[str, BeforeValidator(_timezone)]
@@ -151,3 +173,7 @@ Categories = Annotated[tuple[str, ...], BeforeValidator(_categories)]
 Patterns = Annotated[tuple[str, ...], BeforeValidator(_patterns)]
 WorkerCount = Annotated[int | Literal["auto"], BeforeValidator(_workers)]
 ContentMode = Literal["page", "feed", "auto"]
+ImagesMode = Literal["link", "keep"]
+RawMode = Annotated[Literal["none", "warc"], BeforeValidator(_raw_mode)]
+UrlPrefix = Annotated[str, BeforeValidator(_url_prefix)]
+NodeId = Annotated[str | None, BeforeValidator(_node_id)]

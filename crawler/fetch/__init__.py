@@ -23,6 +23,7 @@ The modules, one job each:
 from crawler.fetch.addresses import address_is_public, private_addresses_allowed
 from crawler.fetch.client import Fetcher
 from crawler.fetch.messages import (
+    Exchange,
     FetchError,
     FetchKind,
     Request,
@@ -35,6 +36,7 @@ from crawler.fetch.messages import (
 from crawler.fetch.politeness import HostLoad
 
 __all__ = [
+    "Exchange",
     "FetchError",
     "FetchKind",
     "Fetcher",

@@ -26,10 +26,12 @@ import httpx
 from crawler import __version__
 from crawler.config.settings import HttpConfig, PolitenessConfig
 from crawler.fetch import addresses
+from crawler.fetch.capture import exchange_of
 from crawler.fetch.clients import Clients, HostSlot
 from crawler.fetch.connections import ALLOW_PRIVATE, AddressRefused
 from crawler.fetch.decoding import read_body
 from crawler.fetch.messages import (
+    Exchange,
     FetchError,
     FetchKind,
     Request,
@@ -137,8 +139,10 @@ class Fetcher:
     async def _follow(self, request: Request) -> Response:
         url = request.url
         only_permanent = True  # a feed moved for good only when every hop said so
+        hops: tuple[Exchange, ...] = ()  # with `capture`, each hop's exchange, kept for the raw record
         for hop in range(self._http.max_redirects + 1):
             response = await self._exchange(url, request)
+            hops += response.exchanges
             if response.status not in REDIRECT_STATUSES:
                 moved = url if hop and only_permanent else None
                 return Response(
@@ -148,6 +152,7 @@ class Fetcher:
                     headers=response.headers,
                     content=response.content,
                     permanent_redirect=moved,
+                    exchanges=hops,
                 )
             location = response.headers.get("location")
             if not location:
@@ -212,20 +217,28 @@ class Fetcher:
         async def send() -> Response:
             slot = self._clients.take(host, request.proxy)
             try:
-                return await self._send(slot, url, headers, request.allow_private)
+                return await self._send(slot, url, headers, request.allow_private, capture=request.capture)
             finally:
                 self._clients.give_back(slot)
 
         return await self._politeness.within(pace, send)
 
-    async def _send(self, slot: HostSlot, url: str, headers: httpx.Headers, allow_private: bool) -> Response:
+    async def _send(
+        self, slot: HostSlot, url: str, headers: httpx.Headers, allow_private: bool, *, capture: bool = False
+    ) -> Response:
         # The transport connects only to addresses the same policy allows, unless this request may reach any.
         extensions = {ALLOW_PRIVATE: allow_private}
         try:
             async with asyncio.timeout(self._http.timeout):
+                started = time.time()
                 async with self._open(slot, url, headers, extensions) as answer:
-                    content = await read_body(answer, url, self._http.max_bytes)
-                    return Response(url, url, answer.status_code, answer.headers, content)
+                    if not capture:
+                        content = await read_body(answer, url, self._http.max_bytes)
+                        return Response(url, url, answer.status_code, answer.headers, content)
+                    decoded, raw = answer.is_stream_consumed, list[bytes]()
+                    content = await read_body(answer, url, self._http.max_bytes, raw)
+                    kept = exchange_of(answer, url, content, raw, decoded=decoded, started=started)
+                    return Response(url, url, answer.status_code, answer.headers, content, exchanges=(kept,))
         except TimeoutError:
             raise FetchError(
                 url, FetchKind.TIMEOUT, f"no complete answer within {self._http.timeout:g}s", transient=True

@@ -15,8 +15,10 @@ import httpx
 from crawler.fetch.messages import FetchError, FetchKind
 
 
-async def read_body(answer: httpx.Response, url: str, limit: int) -> bytes:
-    """The whole body of `answer`, decoded; FetchError (too-large) as soon as it passes `limit` bytes, decoded."""
+async def read_body(answer: httpx.Response, url: str, limit: int, raw: list[bytes] | None = None) -> bytes:
+    """The whole body of `answer`, decoded; FetchError (too-large) as soon as it passes `limit` bytes, decoded.
+    Given `raw`, the bytes as received are appended to it where they differ from the decoded ones (a compressed
+    body): a raw record needs them, and nothing is kept when no one asked."""
     declared = answer.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large(url, limit)
@@ -30,16 +32,18 @@ async def read_body(answer: httpx.Response, url: str, limit: int) -> bytes:
     size = 0
     if decoder.passthrough:
         # No Content-Encoding (or identity): the raw bytes are the body, no decoder in between.
-        async for raw in answer.aiter_raw():
-            size += len(raw)
+        async for received in answer.aiter_raw():
+            size += len(received)
             if size > limit:
                 raise too_large(url, limit)
-            chunks.append(raw)
+            chunks.append(received)
         return b"".join(chunks)
     # Raw bytes are decompressed here in bounded pieces (not by httpx, which inflates a whole network read at once),
     # so the limit holds after decompression and a gzip bomb stays small.
-    async for raw in answer.aiter_raw():
-        for piece in decoder.feed(raw):
+    async for received in answer.aiter_raw():
+        if raw is not None:
+            raw.append(received)
+        for piece in decoder.feed(received):
             size += len(piece)
             if size > limit:
                 raise too_large(url, limit)

@@ -91,6 +91,23 @@ class Request:
     check_robots: bool = False
     allow_private: bool = True
     proxy: str | None = None  # the feed's `proxy:`: a URL, or DIRECT (no proxy at all); None takes http.proxy
+    capture: bool = False  # keep each hop's exchange as it went over the wire (`raw: warc`); costs nothing when off
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its answer as they went over the wire, for a raw record (WARC): the headers as sent and as
+    received, in order and case, and the body before its Content-Encoding was undone (the transfer framing, which
+    httpx removes, excepted)."""
+
+    url: str
+    request_headers: tuple[tuple[bytes, bytes], ...]
+    http_version: str  # "HTTP/1.1", "HTTP/2" ...
+    status: int
+    reason: str
+    headers: tuple[tuple[bytes, bytes], ...]
+    body: bytes
+    started: float  # POSIX time the request was sent
 
 
 @dataclass(frozen=True)
@@ -103,6 +120,7 @@ class Response:
     headers: httpx.Headers
     content: bytes
     permanent_redirect: str | None = None
+    exchanges: tuple[Exchange, ...] = ()  # every hop, redirects first, when the request asked for `capture`
 
     @property
     def not_modified(self) -> bool:

@@ -35,6 +35,7 @@ def feed_request(feed: FeedConfig, state: FeedState, now: float) -> tuple[Reques
         proxy=feed.proxy,
         etag=None if unconditional else state.etag,
         last_modified=None if unconditional else state.last_modified,
+        capture=feed.raw == "warc",
     )
     return request, unconditional
 

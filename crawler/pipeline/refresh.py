@@ -17,6 +17,7 @@ from typing import Protocol, TypeVar
 
 from crawler.archive import files as archive
 from crawler.archive.commit import Commits
+from crawler.archive.warcfiles import WarcWriter
 from crawler.config.settings import Config, FeedConfig
 from crawler.feeds.parse import Entry, FeedError, ParsedFeed, parse_feed
 from crawler.fetch import Fetcher, FetchError, Request, Response, not_html, private_addresses_allowed
@@ -24,13 +25,14 @@ from crawler.identity import dedup
 from crawler.identity import keys as identity
 from crawler.identity.dedup import Dedup
 from crawler.identity.urls import normalize_url
-from crawler.pipeline import rules
+from crawler.pipeline import images, rules
 from crawler.pipeline.compose import FetchedPage, Staged, stage_article
 from crawler.pipeline.feedrequest import feed_request, sent_validators, state_for, unchanged, unconditional_304
+from crawler.pipeline.images import Images
 from crawler.pipeline.results import EntryOutcome, EntryStatus, FeedResult, Progress
 from crawler.render import fixes
 from crawler.schedule import Timing, due_after_failure, due_after_success
-from crawler.store.base import ArchivedArticle, FeedState, NewEntry, PendingEntry, Store, StoreError
+from crawler.store.base import ArchivedArticle, FeedState, NewEntry, PendingEntry, RawRecord, Store, StoreError
 from crawler.store.history import PollRecord
 from crawler.workers import WorkerCrashed, Workers
 
@@ -83,8 +85,12 @@ class Pipeline:
         progress: Progress | None = None,
         stopping: asyncio.Event | None = None,
         workers: Executor | None = None,
+        raw: WarcWriter | None = None,
+        images: Images | None = None,
     ) -> None:
         self._config = config
+        self._raw = raw  # where `raw: warc` feeds' responses are kept (the runner's; None: nowhere)
+        self._images = images  # what keeps `images: keep` feeds' images (None: they stay remote)
         # Pages are extracted and rendered there; without one, in threads of this process.
         self._workers: Executor = workers or Workers(0)
         # Once set, articles not yet started stay pending for the next run; those under way finish. The daemon sets
@@ -101,7 +107,7 @@ class Pipeline:
         # few enough that fetched pages waiting for a worker never pile up in memory.
         self._articles = asyncio.Semaphore(ARTICLES_IN_FLIGHT_PER_CONNECTION * config.politeness.max_connections)
         self._private_ok: dict[str, tuple[bool, float]] = {}
-        self._commits = Commits(config.archive, store)
+        self._commits = Commits(config.archive, store, raw)
         # Feeds parsed at once: as many as there are workers. The jobs are run in turn, and forty changed feeds
         # queued at once (10-30 ms each) put every article of the first feed behind the last feed's parse, with
         # its fetched page waiting in memory and the network idle; one parse per worker keeps articles flowing.
@@ -114,7 +120,9 @@ class Pipeline:
         if config.politeness.max_connections != old.politeness.max_connections:
             self._articles = asyncio.Semaphore(ARTICLES_IN_FLIGHT_PER_CONNECTION * config.politeness.max_connections)
         if config.archive != old.archive:
-            self._commits = Commits(config.archive, self._store)
+            self._commits = Commits(config.archive, self._store, self._raw)
+        if self._images is not None:
+            self._images.reconfigure(config)
         self._parsing = asyncio.Semaphore(max(1, self._workers.processes))
 
     async def refresh(self, feed: FeedConfig) -> FeedResult:
@@ -170,10 +178,13 @@ class Pipeline:
         known = skipped = 0
         ttl = state.ttl  # a 304 says nothing new about the feed's <ttl>: keep what it said last
         if parsed is not None:
+            notes.extend(await self._keep_feed_raw(feed, response))
             known, skipped, repeats = await self._record_entries(feed, parsed)
             notes.extend(repeats)
             ttl = parsed.ttl
         outcomes = await self._archive_pending(feed)
+        if feed.images == "keep" and self._images is not None:
+            await images.retry(self._images, self._store, feed, await self._private_allowed(feed))
         saved = replace(
             state,
             url=feed.url,
@@ -202,11 +213,24 @@ class Pipeline:
             fallback=sum(o.fallback for o in outcomes),
             deferred=sum(o.status is EntryStatus.DEFERRED for o in outcomes),
             selector_missed=sum(o.selector_missed is not None for o in outcomes),
+            images_missing=sum(o.images_missing for o in outcomes),
             not_modified=parsed is None,
             errors=errors,
             notes=tuple(notes),
             timing=Timing.of(saved),
         )
+
+    async def _keep_feed_raw(self, feed: FeedConfig, response: Response) -> list[str]:
+        """Write the raw records of a feed that was read (`raw: warc`); a failure is a note, not a failed poll: the
+        entries' pages still get theirs."""
+        if not response.exchanges or self._raw is None:
+            return []
+        try:
+            await self._raw.write(response.exchanges)
+        except archive.ArchiveError as exc:
+            log.warning("cannot keep the feed's raw record", extra={"feed": feed.name, "error": str(exc)})
+            return [f"feed '{feed.name}': {feed.url}: raw record not kept: {exc}"]
+        return []
 
     async def _state_for(self, feed: FeedConfig) -> FeedState:
         return state_for(feed, await self._store.feed_state(feed.name))
@@ -336,6 +360,7 @@ class Pipeline:
         self, feed: FeedConfig, item: PendingEntry, entry: Entry, link: str | None
     ) -> tuple[EntryOutcome, str | None]:
         page: FetchedPage | None = None
+        raw: RawRecord | None = None  # the page's raw record (`raw: warc`), once written
         final_url = entry.link or feed.url
         fallback_reason: str | None = None
         if entry.link and wants_page(feed, entry):
@@ -347,6 +372,7 @@ class Pipeline:
                         proxy=feed.proxy,
                         check_robots=True,
                         allow_private=await self._private_allowed(feed),
+                        capture=feed.raw == "warc" and self._raw is not None,
                     )
                 )
                 final_url = response.final_url
@@ -354,6 +380,11 @@ class Pipeline:
                 fallback_reason = not_html(response.content_type, response.content)
                 if fallback_reason is None:
                     page = FetchedPage(response.content, response.content_type, response.final_url)
+                    if self._raw is not None and response.exchanges:
+                        try:
+                            raw = await self._raw.write(response.exchanges)
+                        except archive.ArchiveError as exc:  # kept raw or not archived: it is tried again later
+                            return EntryOutcome(EntryStatus.FAILED, error=f"feed '{feed.name}': {exc}"), None
             except FetchError as exc:
                 attempts = await self._store.record_failure(feed.name, item.key, exc.reason)
                 if exc.transient and attempts < MAX_PAGE_ATTEMPTS:
@@ -374,7 +405,7 @@ class Pipeline:
                 # This page took a worker down on every try (a crash in a C library on hostile markup, say): the
                 # feed's own content is archived instead, as for a page that cannot be fetched.
                 fallback_reason = f"{exc} ({attempts} times)"
-                staged = await self._stage(feed, item, entry, None, final_url)
+                staged, raw = await self._stage(feed, item, entry, None, final_url), None
         except archive.ArchiveError as exc:
             return EntryOutcome(EntryStatus.FAILED, error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
         if staged.kept_feed_text:
@@ -383,8 +414,14 @@ class Pipeline:
                 extra={"feed": feed.name, "url": final_url},
             )
         missed = await self._selector_checked(feed, page, staged)
-        outcome, archived_id = await self._commit_staged(feed, item, entry, link, staged, fallback_reason)
-        return replace(outcome, selector_missed=missed), archived_id
+        lost = 0
+        if feed.images == "keep" and self._images is not None:
+            allowed = await self._private_allowed(feed)
+            lost = await images.keep_for_article(
+                self._images, self._store, feed, Path(staged.temp), staged.article_id, allowed
+            )
+        outcome, archived_id = await self._commit_staged(feed, item, entry, link, staged, fallback_reason, raw)
+        return replace(outcome, selector_missed=missed, images_missing=lost), archived_id
 
     async def _selector_checked(self, feed: FeedConfig, page: FetchedPage | None, staged: Staged) -> str | None:
         """Record whether the feed's `body:` selector matched the page; a warning line when it did not."""
@@ -408,10 +445,11 @@ class Pipeline:
         link: str | None,
         staged: Staged,
         fallback_reason: str | None,
+        raw: RawRecord | None = None,
     ) -> tuple[EntryOutcome, str | None]:
         fallback_reason = fallback_reason or staged.extract_error
         if fallback_reason is None:
-            return await self._commit(feed, item, entry, link, staged, fallback=False)
+            return await self._commit(feed, item, entry, link, staged, fallback=False, raw=raw)
         log.warning(
             "archiving the feed's content instead of the page",
             extra={"feed": feed.name, "url": entry.link, "error": fallback_reason},
@@ -448,7 +486,15 @@ class Pipeline:
         return allowed
 
     async def _commit(
-        self, feed: FeedConfig, item: PendingEntry, entry: Entry, link: str | None, staged: Staged, *, fallback: bool
+        self,
+        feed: FeedConfig,
+        item: PendingEntry,
+        entry: Entry,
+        link: str | None,
+        staged: Staged,
+        *,
+        fallback: bool,
+        raw: RawRecord | None = None,
     ) -> tuple[EntryOutcome, str | None]:
         names = dedup.names_of(link, staged.names)
         claim = dedup.article_claim(feed.name, item.key, staged.article_id, names, staged.body_hash, staged.text_chars)
@@ -464,7 +510,7 @@ class Pipeline:
                 text=staged.search,
             )
             try:
-                await self._commits.commit(feed.name, item.key, Path(staged.temp), article)
+                await self._commits.commit(feed.name, item.key, Path(staged.temp), article, raw)
             except archive.ArchiveError as exc:
                 error = f"feed '{feed.name}': {entry.link or feed.url}: {exc}"
                 return EntryOutcome(EntryStatus.FAILED, error=error), None

@@ -41,6 +41,7 @@ class FeedResult:
     fallback: int = 0  # archived from the feed's own text (the page failed, or gave no body)
     deferred: int = 0  # listed, not started: the crawler was stopping (they stay pending for the next run)
     selector_missed: int = 0  # pages on which the feed's `body:` selector matched nothing
+    images_missing: int = 0  # `images: keep`: images of new articles that could not be had (tried on later polls)
     not_modified: bool = False
     errors: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
@@ -75,6 +76,7 @@ class EntryOutcome:
     error: str | None = None
     note: str | None = None  # why the feed's content was archived instead of the page
     selector_missed: str | None = None  # a warning line: the feed's `body:` selector matched nothing on the page
+    images_missing: int = 0  # `images: keep`: the article's images that could not be had
 
 
 @dataclass

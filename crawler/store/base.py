@@ -164,7 +164,61 @@ class Claim:
     article_id: str
 
 
-class Store(Protocol):
+# --- Raw records (`raw: warc`, crawler.archive.warc) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """Where the response record of a page (or feed) lies: a WARC file in the archive's `_warc/` folder, the gzip
+    member's offset and length there, and what a CDXJ line says of it."""
+
+    filename: str
+    offset: int
+    length: int
+    url: str  # the WARC-Target-URI: the URL the answer came from (after redirects)
+    timestamp: str  # YYYYMMDDhhmmss, UTC
+    status: int
+    mime: str
+    digest: str  # the payload's WARC-Payload-Digest (sha1:BASE32)
+
+
+class RawIndex(Protocol):
+    """Which raw record each archived article was made from: a backend's Store implements these beside the rest."""
+
+    async def record_raw_all(self, records: Sequence[tuple[str, RawRecord]]) -> None:
+        """Record (or replace) the raw record of each article id, in one transaction."""
+        ...
+
+    async def raw_record(self, article_id: str) -> RawRecord | None:
+        """The raw record article `article_id` was made from, or None (archived without `raw: warc`)."""
+        ...
+
+
+# --- Kept images (`images: keep`, crawler.pipeline.images) -----------------------------------------------------------
+
+
+class MissingImages(Protocol):
+    """The images kept (by URL), and those an archived article could not have kept yet, tried again on later polls
+    of its feed."""
+
+    async def record_kept_image(self, url: str, name: str) -> None:
+        """`url` is kept as `name` (an archive-relative path under assets/)."""
+        ...
+
+    async def kept_images(self, urls: Sequence[str]) -> dict[str, str]:
+        """The kept name of each of `urls` that was kept."""
+        ...
+
+    async def record_missing_images(self, feed: str, article_id: str, urls: Sequence[str]) -> None:
+        """Replace the article's missing images with `urls` (none: all kept)."""
+        ...
+
+    async def articles_missing_images(self, feed: str, limit: int) -> list[tuple[str, str]]:
+        """Up to `limit` (article id, path) of the feed's archived articles that miss images, longest waiting first."""
+        ...
+
+
+class Store(RawIndex, MissingImages, Protocol):
     """Everything the crawler keeps between runs. Every method may raise StoreError."""
 
     # Feeds' poll state.

@@ -30,6 +30,7 @@ from crawler.store.base import (
     IndexedArticle,
     NewEntry,
     PendingEntry,
+    RawRecord,
     RecordedArticle,
     SelectorMisses,
     StoreError,
@@ -220,6 +221,34 @@ class SqliteStore:
     async def indexed_article(self, article_id: str) -> ArticleHit | None:
         """One indexed article, or None."""
         return await self._call(self._db.read, functools.partial(sqlite_history.article, article_id=article_id))
+
+    # --- Raw records (RawIndex) ---
+
+    async def record_raw_all(self, records: Sequence[tuple[str, RawRecord]]) -> None:
+        """Record (or replace) the raw record of each article id, in one transaction."""
+        await self._call(self._db.record_raw_all, tuple(records))
+
+    async def raw_record(self, article_id: str) -> RawRecord | None:
+        """The raw record article `article_id` was made from, or None."""
+        return await self._call(self._db.raw_record, article_id)
+
+    # --- Missing images (MissingImages) ---
+
+    async def record_missing_images(self, feed: str, article_id: str, urls: Sequence[str]) -> None:
+        """Replace the article's missing images with `urls` (none: all kept)."""
+        await self._call(self._db.record_missing_images, feed, article_id, tuple(urls))
+
+    async def record_kept_image(self, url: str, name: str) -> None:
+        """`url` is kept as `name` (an archive-relative path under assets/)."""
+        await self._call(self._db.record_kept_image, url, name)
+
+    async def kept_images(self, urls: Sequence[str]) -> dict[str, str]:
+        """The kept name of each of `urls` that was kept."""
+        return await self._call(self._db.kept_images, tuple(urls))
+
+    async def articles_missing_images(self, feed: str, limit: int) -> list[tuple[str, str]]:
+        """Up to `limit` (article id, path) of the feed's articles missing images, longest waiting first."""
+        return await self._call(self._db.articles_missing_images, feed, limit)
 
     async def replaced(self) -> str | None:
         """Why the file at the store's path is no longer the database this store has open, or None."""

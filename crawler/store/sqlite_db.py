@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from crawler.identity.keys import ItemFacts
-from crawler.store import sqlite_claims, sqlite_history
+from crawler.store import sqlite_claims, sqlite_history, sqlite_images, sqlite_raw
 from crawler.store.base import (
     ARCHIVED,
     DUPLICATE,
@@ -27,6 +27,7 @@ from crawler.store.base import (
     IndexedArticle,
     NewEntry,
     PendingEntry,
+    RawRecord,
     RecordedArticle,
     SelectorMisses,
     StoreError,
@@ -425,10 +426,61 @@ class SqliteDatabase:
         what = "deleted" if now is None else "replaced by another file"
         return f"{self._path}: the state database was {what} while the crawler was using it"
 
+    # --- Raw records (crawler.store.sqlite_raw) ---------------------------------------------------------------------
+
+    def record_raw_all(self, records: Sequence[tuple[str, RawRecord]]) -> None:
+        """Each article's raw record, in one transaction."""
+        with self._transaction() as db:
+            _create(db, sqlite_raw.STATEMENTS)
+            sqlite_raw.record_all(db, records)
+
+    def raw_record(self, article_id: str) -> RawRecord | None:
+        """The raw record article `article_id` was made from, or None."""
+        return self._read_added(sqlite_raw.record_of, None, article_id)
+
+    def _read_added(self, query: Callable[..., T], empty: T, *args: object) -> T:
+        """A query of a table made at its first write (sqlite_raw, sqlite_images): `empty` until it exists."""
+        try:
+            return query(self._db, *args)
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return empty
+            raise StoreError(_explain(self._path, exc)) from None
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_explain(self._path, exc)) from None
+
+    # --- Missing images (crawler.store.sqlite_images) ----------------------------------------------------------------
+
+    def record_missing_images(self, feed: str, article_id: str, urls: Sequence[str]) -> None:
+        """The article's missing images are now `urls`."""
+        with self._transaction() as db:
+            _create(db, sqlite_images.STATEMENTS)
+            sqlite_images.record(db, feed, article_id, urls)
+
+    def record_kept_image(self, url: str, name: str) -> None:
+        """`url` is kept as `name`."""
+        with self._transaction() as db:
+            _create(db, sqlite_images.STATEMENTS)
+            sqlite_images.record_kept(db, url, name)
+
+    def kept_images(self, urls: Sequence[str]) -> dict[str, str]:
+        """The kept name of each of `urls` that was kept."""
+        return self._read_added(sqlite_images.kept, {}, urls)
+
+    def articles_missing_images(self, feed: str, limit: int) -> list[tuple[str, str]]:
+        """(article id, path) of the feed's articles with missing images, longest waiting first."""
+        return self._read_added(sqlite_images.waiting, [], feed, limit)
+
     def close(self) -> None:
         """Close the database."""
         with contextlib.suppress(sqlite3.Error):
             self._db.close()
+
+
+def _create(db: sqlite3.Connection, statements: Sequence[str]) -> None:
+    # Inside the caller's write transaction; a table already there costs a look at the schema, no write.
+    for statement in statements:
+        db.execute(statement)
 
 
 _FEED_COLUMNS = (

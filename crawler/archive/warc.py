@@ -1,0 +1,180 @@
+"""Raw records (`raw: warc`): each exchange the crawler archives from, as a WARC/1.1 request record and response
+record (ISO 28500), written with warcio, each record one gzip member, so that standard tools (warcio, pywb,
+ReplayWeb.page) read and replay them. Pure: exchanges in, bytes and index entries out; the files are warcfiles.py's.
+
+A response record keeps the HTTP status line, the headers and the payload as received (see crawler.fetch.capture
+for the one header renamed); an HTTP/2 answer is written with an HTTP/1.1 status line, as browser-based crawlers
+do, and says so in `WARC-Protocol`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import mimetypes
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import surt
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from crawler import __version__
+from crawler.fetch.messages import Exchange
+from crawler.store.base import RawRecord
+
+WARC_VERSION = "1.1"
+GZIP_LEVEL = 3
+
+
+@dataclass(frozen=True)
+class Built:
+    """Records ready to append to a file: their bytes, and for each response record where it lies in them."""
+
+    data: bytes
+    responses: tuple[RawRecord, ...]  # offsets relative to the start of `data`, filename empty
+
+
+def build(exchanges: Sequence[Exchange]) -> Built:
+    """A request and a response record per exchange (redirect hops first), one gzip member each."""
+    out = io.BytesIO()
+    responses: list[RawRecord] = []
+    for exchange in exchanges:
+        writer = _Writer()
+        response = _response(writer, exchange)
+        start = out.tell()
+        out.write(writer.member(response))
+        end = out.tell()
+        out.write(writer.member(_request(writer, exchange, response)))
+        responses.append(
+            RawRecord(
+                filename="",
+                offset=start,
+                length=end - start,
+                url=exchange.url,
+                timestamp=timestamp14(exchange.started),
+                status=exchange.status,
+                mime=_mime(exchange),
+                digest=str(response.rec_headers.get_header("WARC-Payload-Digest")),
+            )
+        )
+    return Built(out.getvalue(), tuple(responses))
+
+
+class _Writer(WARCWriter):  # type: ignore[misc]
+    """warcio's writer, each record compressed as a gzip member of its own at zlib level 3: warcio's own gzip runs
+    at level 9. Measured on the 55 pages of tests/fixtures (90 KB on average), CPU per page and size ratio: level 9
+    3.4 ms, 4.73x; level 6 1.8 ms, 4.69x; level 3 1.0 ms, 4.27x. The crawl's CPU is the budget that matters."""
+
+    def __init__(self) -> None:
+        self._out = io.BytesIO()
+        super().__init__(self._out, gzip=False, warc_version=WARC_VERSION)
+
+    def member(self, record: Any) -> bytes:
+        """The record, written by warcio, as one gzip member."""
+        self._out.seek(0)
+        self._out.truncate()
+        self.write_record(record)
+        packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        return packer.compress(self._out.getvalue()) + packer.flush()
+
+
+def warcinfo(filename: str, node: str) -> bytes:
+    """The `warcinfo` record a file begins with: who wrote it, on which node."""
+    writer = _Writer()
+    info = {
+        "software": f"feed-crawler/{__version__}",
+        "format": "WARC File Format 1.1",
+        "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+        "isPartOf": node,
+    }
+    return writer.member(writer.create_warcinfo_record(filename, info))
+
+
+def cdxj_line(record: RawRecord) -> str:
+    """The record's line in a CDXJ index, as pywb reads it: SURT key, 14-digit time, then a JSON object."""
+    fields = {
+        "url": record.url,
+        "mime": record.mime,
+        "status": str(record.status),
+        "digest": record.digest,
+        "length": str(record.length),
+        "offset": str(record.offset),
+        "filename": record.filename,
+    }
+    return f"{surt_key(record.url)} {record.timestamp} {json.dumps(fields, ensure_ascii=False)}\n"
+
+
+def surt_key(url: str) -> str:
+    """The SURT form of `url` that pywb sorts and looks up by (its canonicalisation, not ours)."""
+    try:
+        return str(surt.surt(url))
+    except ValueError:  # a URL surt cannot parse is still indexed, under itself
+        return url
+
+
+def sha1_digest(payload: bytes) -> str:
+    """A payload digest as WARC writes it: `sha1:` and the base32 SHA-1."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(payload).digest()).decode("ascii")
+
+
+def timestamp14(moment: float) -> str:
+    """YYYYMMDDhhmmss in UTC, the form CDXJ uses."""
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y%m%d%H%M%S")
+
+
+def _warc_date(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _text(headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    # Header bytes as received, one character per byte: warcio writes them back out byte for byte.
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
+
+
+def _protocol(exchange: Exchange) -> str:
+    return exchange.http_version if exchange.http_version.startswith("HTTP/1.") else "HTTP/1.1"
+
+
+def _response(writer: WARCWriter, exchange: Exchange) -> Any:
+    headers = StatusAndHeaders(
+        f"{exchange.status} {exchange.reason}".rstrip(), _text(exchange.headers), protocol=_protocol(exchange)
+    )
+    extra = {"WARC-Date": _warc_date(exchange.started)}
+    if not exchange.http_version.startswith("HTTP/1."):
+        extra["WARC-Protocol"] = exchange.http_version.lower().replace("http/2", "h2").replace("http/3", "h3")
+    return writer.create_warc_record(
+        exchange.url,
+        "response",
+        payload=io.BytesIO(exchange.body),
+        length=len(exchange.body),
+        http_headers=headers,
+        warc_headers_dict=extra,
+    )
+
+
+def _request(writer: WARCWriter, exchange: Exchange, response: Any) -> Any:
+    parts = urlsplit(exchange.url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    headers = StatusAndHeaders(
+        f"GET {target} {_protocol(exchange)}", _text(exchange.request_headers), is_http_request=True
+    )
+    extra = {
+        "WARC-Date": _warc_date(exchange.started),
+        "WARC-Concurrent-To": str(response.rec_headers.get_header("WARC-Record-ID")),
+    }
+    return writer.create_warc_record(exchange.url, "request", http_headers=headers, warc_headers_dict=extra)
+
+
+def _mime(exchange: Exchange) -> str:
+    for name, value in exchange.headers:
+        if name.lower() == b"content-type":
+            return value.decode("latin-1").split(";", 1)[0].strip().lower() or "unk"
+    guessed, _ = mimetypes.guess_type(urlsplit(exchange.url).path)
+    return guessed or "unk"

@@ -1,0 +1,413 @@
+"""The WARC files of an archive (`<archive>/_warc/`, a folder Hexo never reads: it skips names that begin with `_`):
+`WarcWriter` appends raw records (crawler.archive.warc) and makes them durable; `repair` trims what a crash cut off.
+
+Files are `<node>-<YYYYMMDD>-<NNNNN>.warc.gz`, begun each UTC day and when one reaches `warc.max_size`, each with a
+CDXJ index beside it (`.cdxj`, the form pywb reads; sorted once the file is finished). A writer holds an exclusive
+lock (flock) on the file it appends to, so two processes of one node never share a file, and a file that no one
+holds after a crash is known to be nobody's.
+
+Crash safety, as for articles: records are appended with one write each, so a kill leaves at most one unfinished
+gzip member at a file's end. `durable` fsyncs the file, then appends the records' CDXJ lines and fsyncs those, and
+only then may an article be recorded as made from them (crawler.archive.commit). The next start (`repair`) trims an
+unfinished member and indexes the complete records the CDXJ does not list yet: nothing durable is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import fcntl
+import functools
+import io
+import json
+import logging
+import os
+import re
+import socket
+import time
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler.archive import warc
+from crawler.archive.files import ArchiveError
+from crawler.config.settings import WarcConfig
+from crawler.fetch.messages import Exchange
+from crawler.store.base import RawRecord
+
+log = logging.getLogger("crawler")
+P = ParamSpec("P")
+T = TypeVar("T")
+
+FOLDER = "_warc"
+_NAME_RE = re.compile(r"(?P<node>[A-Za-z0-9._]+)-(?P<day>\d{8})-(?P<seq>\d{5})\.warc\.gz\Z")
+_SORTING_RE = re.compile(r"\..+\.cdxj\.(\d+)\.tmp\Z")
+_READ = 1 << 20
+
+
+class WarcError(ArchiveError):
+    """A WARC file cannot be written or read (full disk, permissions, a damaged record); the message names it. An
+    ArchiveError: an article whose raw record cannot be made durable fails as one whose file cannot be written."""
+
+
+def folder_of(archive: Path) -> Path:
+    """Where an archive's WARC files live."""
+    return archive / FOLDER
+
+
+def node_name(config: WarcConfig) -> str:
+    """The node's name in file names: the configured one, else the host's (its first label, in file-name letters)."""
+    if config.node:
+        return config.node
+    host = socket.gethostname().split(".", 1)[0]
+    return re.sub(r"[^A-Za-z0-9_]", "_", host) or "node"
+
+
+def cdxj_path(warc_file: Path) -> Path:
+    """The CDXJ index beside a WARC file."""
+    return warc_file.with_name(warc_file.name.removesuffix(".warc.gz") + ".cdxj")
+
+
+@dataclass
+class _Open:
+    path: Path
+    fd: int
+    size: int
+    day: str
+
+
+class WarcWriter:
+    """Appends raw records to this node's current WARC file, on a thread of its own (compressing and writing never
+    hold the event loop; records are appended in the order they were asked for). A file is opened at the first
+    record, so a run with `raw: warc` nowhere writes nothing."""
+
+    def __init__(self, archive: Path, config: WarcConfig, clock: Callable[[], float] = time.time) -> None:
+        self._folder = folder_of(archive)
+        self._config = config
+        self._clock = clock
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawler-warc")
+        self._file: _Open | None = None
+        self._unindexed: list[RawRecord] = []  # response records appended since the last `durable`
+        self._closed: list[_Open] = []  # files finished since the last `durable`, their sync still owed
+        self._dirty = False  # whether anything was appended since the last `durable` (else it costs no fsync)
+
+    def reconfigure(self, config: WarcConfig) -> None:
+        """Use a reloaded `warc:` section from the next file on."""
+        self._config = config
+
+    async def _call(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, functools.partial(method, *args, **kwargs)
+        )
+
+    async def write(self, exchanges: Sequence[Exchange]) -> RawRecord | None:
+        """Append a request and a response record per exchange; return where the last response lies (the answer
+        itself, after its redirects), or None when there was nothing to write. Durable only after `durable`."""
+        if not exchanges:
+            return None
+        return await self._call(self._write, tuple(exchanges))
+
+    async def durable(self) -> None:
+        """Make every record appended so far durable, and its CDXJ line with it."""
+        await self._call(self._durable)
+
+    async def aclose(self) -> None:
+        """Make everything durable, finish the open file (its CDXJ sorted) and stop the thread."""
+        try:
+            await self._call(self._finish)
+        finally:
+            self._executor.shutdown(wait=True)
+
+    # --- on the writer's thread ------------------------------------------------------------------------------------
+
+    def _write(self, exchanges: tuple[Exchange, ...]) -> RawRecord:
+        built = warc.build(exchanges)
+        current = self._current(len(built.data))
+        try:
+            _write_all(current.fd, built.data)
+        except OSError as exc:
+            # A partial write is an unfinished record at the end: cut it now, as a restart would.
+            with contextlib.suppress(OSError):
+                os.ftruncate(current.fd, current.size)
+            raise WarcError(f"{current.path}: cannot write a raw record: {exc.strerror or exc}") from None
+        base, current.size = current.size, current.size + len(built.data)
+        placed = [replace(one, filename=current.path.name, offset=base + one.offset) for one in built.responses]
+        self._unindexed.extend(placed)
+        self._dirty = True
+        return placed[-1]
+
+    def _current(self, adding: int) -> _Open:
+        day = datetime.fromtimestamp(self._clock(), UTC).strftime("%Y%m%d")
+        current = self._file
+        if current is not None and current.day == day and current.size + adding <= self._config.max_size:
+            return current
+        if current is not None and current.size > 0:
+            self._closed.append(current)
+            self._file = None
+        self._file = self._open_file(day)
+        return self._file
+
+    def _open_file(self, day: str) -> _Open:
+        """Today's last file of this node if no one holds it and it has room, else a new one."""
+        node = node_name(self._config)
+        try:
+            self._folder.mkdir(parents=True, exist_ok=True)
+            seqs = sorted(
+                int(m["seq"])
+                for m in map(_NAME_RE.match, os.listdir(self._folder))
+                if m and m["node"] == node and m["day"] == day
+            )
+            seq = seqs[-1] if seqs else 1
+            while True:
+                path = self._folder / f"{node}-{day}-{seq:05d}.warc.gz"
+                opened = _lock_open(path)
+                if opened is not None:
+                    fd, size = opened
+                    if size < self._config.max_size:
+                        break
+                    os.close(fd)
+                seq += 1
+            if size == 0:
+                _write_all(fd, warc.warcinfo(path.name, node))
+                size = os.fstat(fd).st_size
+                _fsync_folder(self._folder)
+        except OSError as exc:
+            raise WarcError(f"{self._folder}: cannot open a WARC file: {exc.strerror or exc}") from None
+        return _Open(path, fd, size, day)
+
+    def _durable(self) -> None:
+        if not (self._dirty or self._closed):
+            return
+        files = [*self._closed, *([self._file] if self._file is not None else [])]
+        try:
+            for one in files:
+                os.fsync(one.fd)
+            by_file: dict[str, list[RawRecord]] = {}
+            for record in self._unindexed:
+                by_file.setdefault(record.filename, []).append(record)
+            for name, records in by_file.items():
+                _append_lines(cdxj_path(self._folder / name), records)
+        except OSError as exc:
+            raise WarcError(f"{self._folder}: cannot make raw records durable: {exc.strerror or exc}") from None
+        self._unindexed, self._dirty = [], False
+        for one in self._closed:
+            _finish_file(one)
+        self._closed = []
+
+    def _finish(self) -> None:
+        if self._file is not None:
+            self._closed.append(self._file)
+            self._file = None
+        self._durable()
+
+
+def _lock_open(path: Path) -> tuple[int, int] | None:
+    """The file opened for appending and locked, with its size; None when another process holds it."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return None
+        raise
+    return fd, os.fstat(fd).st_size
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _append_lines(index: Path, records: Sequence[RawRecord]) -> None:
+    with open(index, "a", encoding="utf-8") as handle:
+        handle.writelines(warc.cdxj_line(record) for record in records)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _finish_file(one: _Open) -> None:
+    with contextlib.suppress(OSError):
+        sort_index(cdxj_path(one.path))
+    os.close(one.fd)  # the lock goes with it
+
+
+def sort_index(index: Path) -> None:
+    """Sort a CDXJ file in place, atomically (pywb looks lines up by binary search)."""
+    if not index.exists():
+        return
+    lines = sorted(set(index.read_text(encoding="utf-8").splitlines(keepends=True)))
+    temp = index.with_name(f".{index.name}.{os.getpid()}.tmp")
+    with open(temp, "w", encoding="utf-8") as handle:
+        handle.writelines(lines)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, index)
+
+
+# --- repair after a crash ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Repaired:
+    """What `repair` did to one file: bytes cut from its end, records newly indexed."""
+
+    path: Path
+    trimmed: int
+    indexed: int
+
+
+def repair(archive: Path) -> list[Repaired]:
+    """For each WARC file of the archive no process holds: cut an unfinished record from its end, index its complete
+    records that its CDXJ does not list, and sort the CDXJ. Files held by a running crawler are left alone."""
+    folder = folder_of(archive)
+    if not folder.is_dir():
+        return []
+    done: list[Repaired] = []
+    for name in sorted(os.listdir(folder)):
+        sorting = _SORTING_RE.match(name)
+        if sorting and not _alive(int(sorting[1])):  # a sort's temp file whose process died; its index is whole
+            with contextlib.suppress(OSError):
+                (folder / name).unlink()
+        if not _NAME_RE.match(name):
+            continue
+        path = folder / name
+        try:
+            opened = _lock_open(path)
+        except OSError as exc:
+            raise WarcError(f"{path}: cannot open it to check it: {exc.strerror or exc}") from None
+        if opened is None:
+            continue
+        fd, size = opened
+        try:
+            fixed = _repair_file(path, fd, size)
+        finally:
+            os.close(fd)
+        if fixed.trimmed or fixed.indexed:
+            done.append(fixed)
+    return done
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid != os.getpid()  # our own pid at start is a past life's (pids are reused)
+
+
+def _repair_file(path: Path, fd: int, size: int) -> Repaired:
+    index = cdxj_path(path)
+    start = _indexed_end(index)
+    if start > size:
+        # The index lists records the file no longer has (cut by hand, restored from an older copy): rebuilt.
+        log.warning("a CDXJ index lists records past its WARC file's end; rebuilding it", extra={"path": str(index)})
+        index.unlink()
+        start = 0
+    records: list[RawRecord] = []
+    end = start
+    with open(path, "rb") as handle:
+        for offset, member in _members(handle, start):
+            if member is None:
+                break
+            parsed = _record_of(path.name, offset, member)
+            if parsed is False:
+                break
+            if isinstance(parsed, RawRecord):
+                records.append(parsed)
+            end = offset + len(member)
+    trimmed = size - end
+    if trimmed:
+        log.warning("trimmed an unfinished WARC record", extra={"path": str(path), "bytes": trimmed})
+        os.ftruncate(fd, end)
+        os.fsync(fd)
+    if records:
+        _append_lines(index, records)
+    sort_index(index)
+    return Repaired(path, trimmed, len(records))
+
+
+def _indexed_end(index: Path) -> int:
+    """Where the records a CDXJ lists end in their WARC file (0 with no index)."""
+    end = 0
+    if not index.exists():
+        return 0
+    for line in index.read_text(encoding="utf-8").splitlines():
+        fields = json.loads(line.split(" ", 2)[2])
+        end = max(end, int(fields["offset"]) + int(fields["length"]))
+    return end
+
+
+def _members(handle: io.BufferedReader, start: int) -> Iterator[tuple[int, bytes | None]]:
+    """Each gzip member from `start` on, as its compressed bytes: (offset, bytes), or (offset, None) for one the
+    file ends inside of (or that is no gzip at all)."""
+    handle.seek(start)
+    offset, pending = start, b""
+    while True:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        member = bytearray()
+        data = pending
+        while not inflater.eof:
+            if not data:
+                data = handle.read(_READ)
+                if not data:
+                    if member or pending:
+                        yield offset, None
+                    return
+            try:
+                inflater.decompress(data)
+            except zlib.error:
+                yield offset, None
+                return
+            used = len(data) - len(inflater.unused_data)
+            member += data[:used]
+            data = b""
+        pending = inflater.unused_data
+        yield offset, bytes(member)
+        offset += len(member)
+
+
+def _record_of(filename: str, offset: int, member: bytes) -> RawRecord | bool | None:
+    """The index entry of a complete member's record (None for a record not indexed: request, warcinfo), or False
+    when the member holds no whole WARC record."""
+    try:
+        for record in ArchiveIterator(io.BytesIO(member), no_record_parse=False):
+            if record.rec_type != "response":
+                record.content_stream().read()
+                return None
+            payload = record.raw_stream.read()
+            headers = record.http_headers
+            moment = record.rec_headers.get_header("WARC-Date") or ""
+            return RawRecord(
+                filename=filename,
+                offset=offset,
+                length=len(member),
+                url=str(record.rec_headers.get_header("WARC-Target-URI")),
+                timestamp=re.sub(r"\D", "", moment)[:14],
+                status=int(headers.get_statuscode()) if headers else 0,
+                mime=(headers.get_header("Content-Type") or "unk").split(";", 1)[0].strip().lower()
+                if headers
+                else "unk",
+                digest=str(record.rec_headers.get_header("WARC-Payload-Digest") or warc.sha1_digest(payload)),
+            )
+    except Exception:  # warcio's parse errors have no common base; any of them means a broken record
+        return False
+    return False
