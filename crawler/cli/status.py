@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from crawler.archive import files as archive
 from crawler.config.settings import Config
 from crawler.logs import visible
-from crawler.store import open_store, store_location
+from crawler.store import describe_state, open_store, store_location
 from crawler.store.base import ArchivedCounts, FeedCounts, FeedState, PendingEntry, SelectorMisses
 
 NO_DATABASE = "no state database"
@@ -114,13 +114,13 @@ async def status_report(config: Config) -> StatusReport:
             files = _archive_files(config)
             if files:
                 problem = (
-                    f"the state database at {config.state} records no archived article, but the archive at "
+                    f"the state database at {describe_state(config)} records no archived article, but the archive at "
                     f"{config.archive} holds {files}: it was deleted or replaced since; run `crawler reindex` to "
                     "rebuild it from the archive"
                 )
     finally:
         await store.close()
-    return StatusReport(str(config.state), True, problem, None, rows)
+    return StatusReport(describe_state(config), True, problem, None, rows)
 
 
 async def feed_statuses(config: Config) -> list[FeedStatus]:
@@ -130,13 +130,16 @@ async def feed_statuses(config: Config) -> list[FeedStatus]:
 
 def _without_database(config: Config) -> StatusReport:
     files = _archive_files(config)
-    missing = f"no state database at {config.state}: nothing has been polled with this config yet, or it was deleted"
+    missing = (
+        f"no state database at {describe_state(config)}: nothing has been polled with this config yet, "
+        "or it was deleted"
+    )
     if not files:
         rows = tuple(
             _row(feed.name, feed.url, feed.enabled, FeedState(name=feed.name), FeedCounts(0, 0), None)
             for feed in config.feeds
         )
-        return StatusReport(str(config.state), False, None, missing, rows)
+        return StatusReport(describe_state(config), False, None, missing, rows)
     # Articles were archived with some state database, and it is gone: nothing is known of any feed.
     rows = tuple(
         FeedStatus(
@@ -159,7 +162,7 @@ def _without_database(config: Config) -> StatusReport:
         f"{missing}; the archive at {config.archive} holds {files} articles: run `crawler reindex` to rebuild the "
         "database from them before the next fetch"
     )
-    return StatusReport(str(config.state), False, problem, None, rows)
+    return StatusReport(describe_state(config), False, problem, None, rows)
 
 
 def _archive_files(config: Config) -> int:

@@ -164,9 +164,17 @@ class PolitenessConfig(_Frozen):
         )
 
 
+DEFAULT_STATE = ".crawler/state.db"
+
+
+def is_database_url(state: str) -> bool:
+    """Whether a `state:` value names a PostgreSQL database (`postgresql://USER@HOST:PORT/DB`), not an SQLite file."""
+    return state.startswith(("postgresql://", "postgres://"))
+
+
 class FileSettings(_Frozen):
     archive: str = "archive"
-    state: str = ".crawler/state.db"
+    state: str = DEFAULT_STATE  # an SQLite file, or a PostgreSQL URL
     archive_timezone: TimeZone = "UTC"
     allow_private_addresses: bool = False
     min_interval: Duration = 300.0
@@ -193,6 +201,9 @@ class Config:
     http: HttpConfig
     politeness: PolitenessConfig
     feeds: tuple[FeedConfig, ...]
+    # `state: postgresql://...`: the state lives in that PostgreSQL database (several nodes may share it), and
+    # `state` above is unused; None: the SQLite file at `state`.
+    state_url: str | None = None
 
     def feed(self, name: str) -> FeedConfig | None:
         """The feed called `name`, or None."""

@@ -29,6 +29,7 @@ from crawler.fetch import Fetcher
 from crawler.pipeline.results import FeedResult, PollOutcome
 from crawler.runner import Runner, open_runner
 from crawler.schedule import Timing, due_after_crash, timer_time
+from crawler.store import describe_state
 from crawler.store.base import StoreError
 
 log = logging.getLogger("crawler")
@@ -305,10 +306,10 @@ class Daemon:
         """A new valid feeds.yaml: the runner takes its settings, and the feeds' timers follow its changes."""
         assert self._runner is not None and self._timers is not None
         old = self._config
-        if config.state != old.state:
+        if (config.state, config.state_url) != (old.state, old.state_url):
             log.warning(
                 "the state database moved; restart to use it (the old one stays in use)",
-                extra={"state": str(config.state)},
+                extra={"state": describe_state(config)},
             )
         changes = feed_changes(old, config)
         self._config = config

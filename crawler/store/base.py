@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from crawler.errors import CrawlerError
+
+if TYPE_CHECKING:
+    from crawler.store.migrations import SchemaStatus
 from crawler.identity.keys import ItemFacts
 
 SELECTOR_CHECKS_KEPT = 20  # a feed's last pages whose `body:` selector was tried: what `crawler status` judges by
@@ -226,5 +229,16 @@ class StoreLocation(Protocol):
         ...
 
     async def open(self, *, read_only: bool = False) -> Store:
-        """Open the store; read-only, every write raises StoreError. Raise StoreError when it cannot be opened."""
+        """Open the store, first applying the schema migrations it still needs (under the backend's lock) unless
+        `read_only` (then every write raises StoreError). Raise StoreError when it cannot be opened."""
+        ...
+
+    async def schema_status(self) -> SchemaStatus:
+        """Where the schema there stands against this crawler's (version 0 where there is no store yet); changes
+        nothing."""
+        ...
+
+    async def upgrade(self) -> list[str]:
+        """Apply the migrations still due (creating the store where there is none); return "N name" of each step
+        applied, none when it was up to date (`crawler db upgrade`)."""
         ...

@@ -1,0 +1,127 @@
+"""The PostgreSQL state database's schema as numbered migrations (store/migrations.py), and their runner.
+
+Each step is SQL run in one transaction with the row that records it in `schema_migrations`; steps run under a
+session advisory lock, so that of several nodes starting at once one applies them and the others wait, then find
+nothing due. A step never changes once released; new ones append to STEPS.
+"""
+
+from __future__ import annotations
+
+from psycopg import AsyncConnection
+
+from crawler.store.migrations import Migration, SchemaStatus, due, status
+
+# pg_advisory_lock's key for schema changes: any fixed number, the same in every crawler.
+MIGRATION_LOCK = 0x63726177_6C6572  # "crawler"
+
+BASE = """
+CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+-- Which database this is: a store notices when the tables it opened are dropped or put back from elsewhere.
+INSERT INTO meta (key, value) VALUES ('instance', md5(random()::text || clock_timestamp()::text));
+CREATE TABLE feeds (
+    name text PRIMARY KEY,
+    url text,
+    etag text,
+    last_modified text,
+    body_hash text,
+    last_poll double precision,
+    last_success double precision,
+    next_poll double precision,
+    last_unconditional double precision,
+    failures integer NOT NULL DEFAULT 0,
+    last_error text,
+    gone boolean NOT NULL DEFAULT false,
+    moved_to text,
+    ttl double precision
+);
+CREATE TABLE entries (
+    seq bigserial UNIQUE,  -- the order entries were recorded in (SQLite's rowid)
+    feed text NOT NULL,
+    entry_key text NOT NULL,
+    link text,
+    state text NOT NULL,
+    payload text NOT NULL,
+    article_id text,
+    first_seen double precision NOT NULL,
+    attempts integer NOT NULL DEFAULT 0,
+    last_error text,
+    PRIMARY KEY (feed, entry_key)
+);
+CREATE INDEX entries_state ON entries (feed, state);
+CREATE INDEX entries_article ON entries (article_id) WHERE article_id IS NOT NULL;
+CREATE TABLE articles (
+    id text PRIMARY KEY,
+    path text NOT NULL,
+    body_hash text,
+    archived_at double precision NOT NULL
+);
+CREATE INDEX articles_body ON articles (body_hash);
+CREATE TABLE urls (url text PRIMARY KEY, article_id text NOT NULL);
+CREATE INDEX urls_article ON urls (article_id);
+CREATE TABLE selector_checks (
+    id bigserial PRIMARY KEY,
+    feed text NOT NULL,
+    at double precision NOT NULL,
+    url text NOT NULL,
+    selector text NOT NULL,
+    missed boolean NOT NULL
+);
+CREATE INDEX selector_checks_feed ON selector_checks (feed, at);
+-- A name (`url ...`, `body ...`, `id ...`) an entry is about to write an article file under: the primary key lets
+-- one entry at a time hold it, on whichever node, until its article is recorded or the claim released or lapsed.
+CREATE TABLE claims (
+    name text PRIMARY KEY,
+    article_id text NOT NULL,
+    feed text NOT NULL,
+    entry_key text NOT NULL,
+    claimed_at double precision NOT NULL,
+    owner text NOT NULL DEFAULT ''
+);
+CREATE INDEX claims_entry ON claims (feed, entry_key);
+"""
+
+STEPS: tuple[Migration[str], ...] = (Migration(1, "feeds, entries, articles, urls, selector checks, claims", BASE),)
+
+# Every table the crawler keeps, for setting a store aside (moved whole into another schema).
+TABLES = ("meta", "feeds", "entries", "articles", "urls", "selector_checks", "claims", "schema_migrations")
+
+
+async def current_version(conn: AsyncConnection[tuple[object, ...]]) -> int:
+    """The schema version recorded in the database (0: none, nothing created yet)."""
+    cursor = await conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    row = await cursor.fetchone()
+    if row is None or not row[0]:
+        return 0
+    cursor = await conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")
+    row = await cursor.fetchone()
+    return int(str(row[0])) if row is not None else 0
+
+
+async def upgrade(conn: AsyncConnection[tuple[object, ...]], where: str) -> list[str]:
+    """Apply the steps still due, each in its own transaction, under the migration lock (`conn` in autocommit);
+    return "N name" of each step applied. Raise MigrationError when the database is newer than this code."""
+    if not due(STEPS, await current_version(conn), where):
+        return []  # the usual start: no lock taken
+    await conn.execute("SET lock_timeout = 0")  # wait for another node's migration however long it takes
+    await conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+            "applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        applied: list[str] = []
+        for step in due(STEPS, await current_version(conn), where):  # read again: another node may have done them
+            async with conn.transaction():
+                await conn.execute(step.apply.encode())
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (step.version, step.name)
+                )
+            applied.append(f"{step.version} {step.name}")
+        return applied
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+
+
+async def schema_status(conn: AsyncConnection[tuple[object, ...]], where: str) -> SchemaStatus:
+    """Where this database's schema stands."""
+    return status(STEPS, await current_version(conn), where, "postgresql")
