@@ -116,6 +116,7 @@ def _build_config(data: object, path: Path, text: str) -> Config:
         archive=(base / top.archive),
         state=(base / (DEFAULT_STATE if is_database_url(top.state) else top.state)),
         state_url=top.state if is_database_url(top.state) else None,
+        lease=top.lease,
         archive_timezone=top.archive_timezone,
         allow_private_addresses=top.allow_private_addresses,
         min_interval=top.min_interval,

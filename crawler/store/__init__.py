@@ -26,7 +26,7 @@ def store_location(config: Config) -> StoreLocation:
         raise StoreError(
             f"state: a PostgreSQL database needs psycopg ({exc.name} is missing): pip install 'feed-crawler[postgres]'"
         ) from None
-    return PostgresLocation(config.state_url)
+    return PostgresLocation(config.state_url, lease=config.lease)
 
 
 async def open_store(config: Config, *, read_only: bool = False) -> Store:

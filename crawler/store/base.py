@@ -163,6 +163,89 @@ class Claim:
     article_id: str
 
 
+# -- several nodes on one database (PostgreSQL; SQLite is one node) ----------------------------------------------
+
+
+class LeaseLost(StoreError):
+    """This node's lease on a feed was taken over by another node (it was paused or cut off for longer than the
+    lease): nothing more is written for that feed by this node."""
+
+
+@dataclass(frozen=True)
+class FeedLease:
+    """A feed granted to this node until `until` (the database's clock), renewed while its poll runs; `token` is the
+    fence every write of the feed's state is checked against."""
+
+    feed: str
+    token: int
+    until: float
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """One crawler node as the database knows it, and the feeds it holds now."""
+
+    node: str
+    host: str
+    pid: int
+    started_at: float
+    seen_at: float
+    alive: bool  # beat within its lease, and not stopped
+    stopped: bool  # left cleanly
+    feeds: tuple[str, ...]
+
+
+class Nodes(Protocol):
+    """Coordination between nodes sharing one database: who is alive, which node polls which feed, which node may
+    send to which host."""
+
+    node: str  # this node's id: "host pid token"
+    lease: float  # seconds a lease (and a node's beat) lasts
+
+    async def join(self) -> None:
+        """Say this node is alive (at start)."""
+        ...
+
+    async def beat(self) -> list[str]:
+        """Say this node is still alive and renew every lease it holds; return the feeds whose lease it lost."""
+        ...
+
+    async def lease_feed(self, feed: str) -> FeedLease | None:
+        """Grant `feed` to this node (None while another live node holds it); from now on the store fences the
+        feed's writes with the lease's token."""
+        ...
+
+    async def release_feed(self, feed: str) -> None:
+        """Give the feed back (its poll is over); its writes are no longer fenced."""
+        ...
+
+    async def leave(self) -> None:
+        """Give every lease back and say this node stopped (a clean exit)."""
+        ...
+
+    async def nodes(self) -> list[NodeInfo]:
+        """Every node the database knows, live ones first, with the feeds each holds."""
+        ...
+
+    async def dead_nodes(self) -> set[str]:
+        """The ids of nodes known dead (stopped, or silent longer than their lease): their leftovers may go."""
+        ...
+
+    async def host_turn(self, host: str, next_start: float, now: float) -> float:
+        """Hold `host` for this node (waiting while another node holds it); return when its next request may start
+        (the caller's clock, whose present is `now`): `next_start`, or later if the node before asked for it."""
+        ...
+
+    def turn_over(self, host: str) -> bool:
+        """Whether this node has held `host` for a whole turn (another node may be waiting for it)."""
+        ...
+
+    async def host_idle(self, host: str, wait: float) -> None:
+        """This node has no request to `host` in flight: hand the host back; its next request may start `wait`
+        seconds from now, whichever node sends it."""
+        ...
+
+
 class Store(Protocol):
     """Everything the crawler keeps between runs. Every method may raise StoreError."""
 
@@ -205,6 +288,7 @@ class Store(Protocol):
     async def record_refetched(self, article_id: str, body_hash: str, urls: Iterable[str]) -> None: ...
 
     # The store itself.
+    def coordination(self) -> Nodes | None: ...  # several nodes sharing it (PostgreSQL); None: one node (SQLite)
     async def replaced(self) -> str | None: ...
     async def close(self) -> None: ...
 

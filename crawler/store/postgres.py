@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection, errors
+from psycopg import errors
 from psycopg_pool import AsyncConnectionPool
 
 from crawler.identity.keys import ItemFacts
@@ -32,6 +32,7 @@ from crawler.store.base import (
     FeedCounts,
     FeedState,
     IndexedArticle,
+    LeaseLost,
     NewEntry,
     PendingEntry,
     RecordedArticle,
@@ -39,17 +40,17 @@ from crawler.store.base import (
     StoreError,
 )
 from crawler.store.owners import owner, owner_alive
+from crawler.store.postgres_nodes import PostgresNodes
 from crawler.store.postgres_rows import (
     FEED_COLUMN_LIST,
     FEED_COLUMNS,
+    Conn,
     explain,
     feed_state_of,
     feed_values,
     opt,
     pending_of,
 )
-
-Conn = AsyncConnection[tuple[Any, ...]]
 
 CONNECT_TIMEOUT = 10  # seconds to reach the server before the call fails with StoreError
 LOCK_TIMEOUT_MS = 10_000  # how long a statement waits for another's row lock (SQLite's busy wait is 10 s too)
@@ -59,12 +60,22 @@ POOL_SIZE = 10  # connections per process: calls are short, and a poll holds one
 class PostgresStore:
     """The Store on one PostgreSQL database; build it with `PostgresLocation.open` (or `crawler.store.open_store`)."""
 
-    def __init__(self, pool: AsyncConnectionPool[Conn], where: str, instance: str) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool[Conn], where: str, instance: str, lease: float, node: str | None = None
+    ) -> None:
         self._pool = pool
         self._where = where
         self._instance = instance
         self.applied: list[str] = []  # the migration steps opening it applied
-        self.owner = owner()  # what this process's claims are held under
+        self.owner = node or owner()  # what this node's claims are held under: its id, "host pid token"
+        # The feeds this node holds a lease on, and the token of each: every write for one of them is refused once
+        # the token in the database is another's (see _fence).
+        self._fences: dict[str, int] = {}
+        self._nodes = PostgresNodes(pool, where, self._fences, lease, self.owner)
+
+    def coordination(self) -> PostgresNodes:
+        """This node's side of the coordination between nodes (leases, hosts, who is alive)."""
+        return self._nodes
 
     # -- plumbing -------------------------------------------------------------------------------------------------
 
@@ -80,6 +91,24 @@ class PostgresStore:
     async def _write(self) -> AsyncIterator[Conn]:
         async with self._conn() as conn, conn.transaction():
             yield conn
+
+    async def _fence(self, conn: Conn, feeds: Iterable[str]) -> None:
+        """Inside a write's transaction: raise LeaseLost if another node was granted one of `feeds` since this node
+        was (its token replaced). FOR SHARE holds the lease rows until the write commits, so a grant to another node
+        waits for it: no write of a node that lost its lease can land after the new holder's first."""
+        held = {feed: self._fences[feed] for feed in feeds if feed in self._fences}
+        if not held:
+            return
+        cursor = await conn.execute(
+            "SELECT feed, token FROM feed_leases WHERE feed = ANY(%s) FOR SHARE", (sorted(held),)
+        )
+        current = {str(row[0]): int(row[1]) for row in await cursor.fetchall()}
+        lost = sorted(feed for feed, token in held.items() if current.get(feed) != token)
+        if lost:
+            raise LeaseLost(
+                f"{self._where}: feed {lost[0]}: another node took it over (this one was paused or cut off longer "
+                "than the lease); this node writes nothing more for it"
+            )
 
     async def _rows(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         async with self._conn() as conn:
@@ -98,6 +127,7 @@ class PostgresStore:
         values = feed_values(state)
         updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in FEED_COLUMN_LIST[1:])
         async with self._write() as conn:
+            await self._fence(conn, [state.name])
             await conn.execute(
                 f"INSERT INTO feeds ({FEED_COLUMNS}) VALUES ({', '.join(['%s'] * len(values))}) "
                 f"ON CONFLICT (name) DO UPDATE SET {updates}".encode(),
@@ -139,6 +169,7 @@ class PostgresStore:
         if not listed:
             return 0
         async with self._write() as conn:
+            await self._fence(conn, [feed])
             # One statement for the lot; WITH ORDINALITY keeps the feed's order for `pending`.
             cursor = await conn.execute(
                 "INSERT INTO entries (feed, entry_key, link, state, payload, first_seen) "
@@ -167,6 +198,7 @@ class PostgresStore:
     async def record_failure(self, feed: str, key: str, error: str) -> int:
         """Count a failed attempt at the entry's page; return the attempts so far."""
         async with self._write() as conn:
+            await self._fence(conn, [feed])
             cursor = await conn.execute(
                 "UPDATE entries SET attempts = attempts + 1, last_error = %s WHERE feed = %s AND entry_key = %s "
                 "RETURNING attempts",
@@ -195,11 +227,13 @@ class PostgresStore:
     async def claim(self, claim: ArticleClaim, now: float) -> Claim:
         """Claim the article's names for its entry, in one transaction (see postgres_claims.claim)."""
         async with self._write() as conn:
+            await self._fence(conn, [claim.feed])
             return await postgres_claims.claim(conn, claim, now, self.owner, owner_alive)
 
     async def release_claim(self, feed: str, entry_key: str) -> None:
         """Give up the names the entry claimed."""
         async with self._write() as conn:
+            await self._fence(conn, [feed])
             await conn.execute("DELETE FROM claims WHERE feed = %s AND entry_key = %s", (feed, entry_key))
 
     async def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> None:
@@ -208,6 +242,7 @@ class PostgresStore:
             return
         now = time.time()
         async with self._write() as conn:
+            await self._fence(conn, {feed for feed, _key, _article in archived})
             names = [
                 n for _f, _k, a in archived for n in postgres_claims.article_names(a.article_id, a.urls, a.body_hash)
             ]
@@ -232,6 +267,7 @@ class PostgresStore:
         """The entry is an article already archived under another name: remember the names, write nothing."""
         listed = [url for url in set(urls) if url]
         async with self._write() as conn:
+            await self._fence(conn, [feed])
             await postgres_claims.lock_names(conn, [f"url {url}" for url in listed])
             await _add_urls(conn, article_id, listed)
             await conn.execute(
@@ -267,6 +303,7 @@ class PostgresStore:
     async def record_selector(self, feed: str, url: str, selector: str, *, missed: bool) -> None:
         """Remember whether the feed's `body:` selector matched on the page at `url` (its last pages only)."""
         async with self._write() as conn:
+            await self._fence(conn, [feed])
             await conn.execute(
                 "INSERT INTO selector_checks (feed, at, url, selector, missed) VALUES (%s, %s, %s, %s, %s)",
                 (feed, time.time(), url, selector, missed),

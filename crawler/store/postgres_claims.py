@@ -12,14 +12,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from typing import Any
-
-from psycopg import AsyncConnection
 
 from crawler.store.base import CLAIM_LEASE, ArticleClaim, Claim, ClaimStatus
+from crawler.store.postgres_rows import Conn
 from crawler.store.sqlite_claims import claim_names
-
-Conn = AsyncConnection[tuple[Any, ...]]
 
 
 def name_key(name: str) -> int:
@@ -49,12 +45,16 @@ async def claim(conn: Conn, claim: ArticleClaim, now: float, owner: str, alive: 
     winner = await _archived_under(conn, claim)
     if winner is not None:
         return Claim(ClaimStatus.ARCHIVED, winner)
+    # A claim's owner is a node: alive while it beats (nodes table); a process that never joined as a node
+    # (`crawler fetch`) is asked as on SQLite (its pid, on this host) or lapses with the claim's lease.
     cursor = await conn.execute(
-        "SELECT article_id, owner FROM claims WHERE name = ANY(%s) AND NOT (feed = %s AND entry_key = %s) "
-        "AND claimed_at > %s ORDER BY claimed_at",
+        "SELECT c.article_id, c.owner, n.id IS NOT NULL, "
+        "n.stopped_at IS NULL AND n.seen_at > extract(epoch from clock_timestamp()) - n.lease "
+        "FROM claims c LEFT JOIN nodes n ON n.id = c.owner "
+        "WHERE c.name = ANY(%s) AND NOT (c.feed = %s AND c.entry_key = %s) AND c.claimed_at > %s ORDER BY c.claimed_at",
         (names, claim.feed, claim.entry_key, now - CLAIM_LEASE),
     )
-    live = next((str(row[0]) for row in await cursor.fetchall() if alive(str(row[1]))), None)
+    live = next((str(row[0]) for row in await cursor.fetchall() if (row[3] if row[2] else alive(str(row[1])))), None)
     if live is not None:
         return Claim(ClaimStatus.HELD, live)
     # An earlier claim of this entry's is replaced; one of a dead owner, or older than the lease, is taken over

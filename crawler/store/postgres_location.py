@@ -23,19 +23,20 @@ from crawler.store.postgres import (
     CONNECT_TIMEOUT,
     LOCK_TIMEOUT_MS,
     POOL_SIZE,
-    Conn,
     PostgresStore,
 )
-from crawler.store.postgres_rows import explain
+from crawler.store.postgres_rows import Conn, explain
 from crawler.store.postgres_url import without_password
 
 
 class PostgresLocation:
     """A PostgreSQL database named by a URL; the password, if any, comes from the URL, PGPASSWORD or ~/.pgpass."""
 
-    def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
+    def __init__(self, url: str, *, pool_size: int = POOL_SIZE, lease: float = 60.0, node: str | None = None) -> None:
         self.url = url
+        self._node = node  # None: this process (tests open several nodes in one)
         self._pool_size = pool_size
+        self._lease = lease
 
     def describe(self) -> str:
         """The URL without its password, as messages name the database."""
@@ -96,7 +97,7 @@ class PostgresLocation:
         except PoolTimeout:
             await pool.close()
             raise StoreError(f"{self.describe()}: cannot open connections to the state database") from None
-        store = PostgresStore(pool, self.describe(), str(row[0]) if row else "")
+        store = PostgresStore(pool, self.describe(), str(row[0]) if row else "", self._lease, self._node)
         store.applied = applied
         return store
 

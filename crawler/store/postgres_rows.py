@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg import errors
+from psycopg import AsyncConnection, errors
 
 from crawler.store.base import FeedState, PendingEntry
+
+Conn = AsyncConnection[tuple[Any, ...]]  # a connection of the store's pool, rows as tuples
 
 FEED_COLUMN_LIST = (
     "name",

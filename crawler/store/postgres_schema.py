@@ -80,10 +80,60 @@ CREATE TABLE claims (
 CREATE INDEX claims_entry ON claims (feed, entry_key);
 """
 
-STEPS: tuple[Migration[str], ...] = (Migration(1, "feeds, entries, articles, urls, selector checks, claims", BASE),)
+# Several nodes on one database (store/postgres_nodes.py). Times are the database's clock (seconds since the epoch):
+# the one clock every node reads, so a lease's end means the same instant to all of them.
+NODES = """
+-- Each crawler process that polls (`crawler run`): it beats while alive; one whose beat is older than its lease is
+-- dead, and what it held (feeds, claims, temp files) is taken over.
+CREATE TABLE nodes (
+    id text PRIMARY KEY,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    lease double precision NOT NULL,
+    started_at double precision NOT NULL,
+    seen_at double precision NOT NULL,
+    stopped_at double precision
+);
+-- Who polls each feed now: `token` grows with every grant (the fence: a write for the feed carries the token its
+-- node was granted, and is refused once another grant replaced it).
+CREATE SEQUENCE lease_tokens;
+CREATE TABLE feed_leases (
+    feed text PRIMARY KEY,
+    node text,
+    token bigint NOT NULL DEFAULT 0,
+    until double precision NOT NULL DEFAULT 0
+);
+ALTER SEQUENCE lease_tokens OWNED BY feed_leases.token;  -- set aside with its table
+CREATE INDEX feed_leases_node ON feed_leases (node);
+-- Who may send requests to each host now, and when its next request may start: the per-host cap and delay are a
+-- promise to the site, kept across nodes by handing the host from node to node (crawler/fetch/politeness.py).
+CREATE TABLE host_leases (
+    host text PRIMARY KEY,
+    node text,
+    until double precision NOT NULL DEFAULT 0,
+    next_start double precision NOT NULL DEFAULT 0
+);
+"""
+
+STEPS: tuple[Migration[str], ...] = (
+    Migration(1, "feeds, entries, articles, urls, selector checks, claims", BASE),
+    Migration(2, "nodes, feed leases, host leases", NODES),
+)
 
 # Every table the crawler keeps, for setting a store aside (moved whole into another schema).
-TABLES = ("meta", "feeds", "entries", "articles", "urls", "selector_checks", "claims", "schema_migrations")
+TABLES = (
+    "meta",
+    "feeds",
+    "entries",
+    "articles",
+    "urls",
+    "selector_checks",
+    "claims",
+    "nodes",
+    "feed_leases",
+    "host_leases",
+    "schema_migrations",
+)
 
 
 async def current_version(conn: AsyncConnection[tuple[object, ...]]) -> int:

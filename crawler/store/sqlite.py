@@ -182,6 +182,10 @@ class SqliteStore:
         """The file of `article_id` was rewritten in place: record its new body key and any new URL."""
         await self._call(self._db.record_refetched, article_id, body_hash, tuple(urls))
 
+    def coordination(self) -> None:
+        """None: an SQLite file is one node's (several processes on one machine share it through its locks)."""
+        return None
+
     async def replaced(self) -> str | None:
         """Why the file at the store's path is no longer the database this store has open, or None."""
         return await self._call(self._db.replaced)
