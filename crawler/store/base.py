@@ -182,6 +182,16 @@ class FeedLease:
 
 
 @dataclass(frozen=True)
+class LeaseHeld:
+    """A feed another node holds (or is being granted right now): ask again in `remaining` seconds, when its
+    lease ends unless renewed."""
+
+    feed: str
+    node: str | None
+    remaining: float
+
+
+@dataclass(frozen=True)
 class NodeInfo:
     """One crawler node as the database knows it, and the feeds it holds now."""
 
@@ -210,13 +220,17 @@ class Nodes(Protocol):
         """Say this node is still alive and renew every lease it holds; return the feeds whose lease it lost."""
         ...
 
-    async def lease_feed(self, feed: str) -> FeedLease | None:
-        """Grant `feed` to this node (None while another live node holds it); from now on the store fences the
-        feed's writes with the lease's token."""
+    async def lease_feed(self, feed: str) -> FeedLease | LeaseHeld:
+        """Grant `feed` to this node, unless another node holds it; from now on the store fences the feed's writes
+        with the lease's token."""
         ...
 
     async def release_feed(self, feed: str) -> None:
         """Give the feed back (its poll is over); its writes are no longer fenced."""
+        ...
+
+    def held(self) -> int:
+        """How many feeds this node holds a lease on now."""
         ...
 
     async def leave(self) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from crawler.store.base import FeedLease, NodeInfo, StoreError
+from crawler.store.base import FeedLease, LeaseHeld, NodeInfo, StoreError
 from crawler.store.owners import HOST
 from crawler.store.postgres_rows import Conn, explain
 
@@ -44,6 +44,8 @@ class PostgresNodes:
         # Hosts this node holds: host -> (when the hold ends, when this turn began), both on the local monotonic
         # clock (the database's end, less the time since it was read).
         self._hosts: dict[str, tuple[float, float]] = {}
+        # One database step at a time per host: a hand-back and the next turn of this node must not cross.
+        self._host_locks: dict[str, asyncio.Lock] = {}
 
     @contextlib.asynccontextmanager
     async def _conn(self) -> AsyncIterator[Conn]:
@@ -82,6 +84,11 @@ class PostgresNodes:
                 (self.lease, list(held), list(held.values()), self.node),
             )
             renewed = {str(row[0]) for row in await cursor.fetchall()}
+            # Hosts too: a request in flight longer than a lease must not let another node start one meanwhile.
+            await conn.execute(
+                f"UPDATE host_leases SET until = {NOW} + %s WHERE node = %s AND host = ANY(%s)".encode(),
+                (self.lease, self.node, list(self._hosts)),
+            )
         return sorted(set(held) - renewed)
 
     async def leave(self) -> None:
@@ -119,17 +126,19 @@ class PostgresNodes:
 
     # -- feeds -------------------------------------------------------------------------------------------------------
 
-    async def lease_feed(self, feed: str) -> FeedLease | None:
+    async def lease_feed(self, feed: str) -> FeedLease | LeaseHeld:
         """Grant `feed` to this node unless another node holds it (its lease not over) or is granting it right now
         (its row locked: SKIP LOCKED answers at once instead of waiting); each grant takes a new token."""
         async with self._conn() as conn, conn.transaction():
             await conn.execute("INSERT INTO feed_leases (feed) VALUES (%s) ON CONFLICT DO NOTHING", (feed,))
             cursor = await conn.execute(
-                f"SELECT node, until > {NOW} FROM feed_leases WHERE feed = %s FOR UPDATE SKIP LOCKED".encode(), (feed,)
+                f"SELECT node, until - {NOW} FROM feed_leases WHERE feed = %s FOR UPDATE SKIP LOCKED".encode(), (feed,)
             )
             row = await cursor.fetchone()
-            if row is None or (row[0] is not None and row[0] != self.node and row[1]):
-                return None
+            if row is None:  # another node is granting it this very moment
+                return LeaseHeld(feed, None, self.lease)
+            if row[0] is not None and row[0] != self.node and float(row[1]) > 0:
+                return LeaseHeld(feed, str(row[0]), float(row[1]))
             cursor = await conn.execute(
                 f"UPDATE feed_leases SET node = %s, token = nextval('lease_tokens'), until = {NOW} + %s "
                 "WHERE feed = %s RETURNING token, until".encode(),
@@ -139,6 +148,10 @@ class PostgresNodes:
         assert granted is not None
         self._fences[feed] = int(granted[0])
         return FeedLease(feed, int(granted[0]), float(granted[1]))
+
+    def held(self) -> int:
+        """How many feeds this node holds a lease on now."""
+        return len(self._fences)
 
     async def release_feed(self, feed: str) -> None:
         """Give the feed back (only if the lease is still this node's); its writes are no longer fenced."""
@@ -154,11 +167,12 @@ class PostgresNodes:
         """Hold `host` for this node, waiting while another node holds it; return when this node's next request to
         it may start: `next_start` (in the caller's clock, whose present is `now`), or later when the node that held
         the host before asked for a longer wait (its delay kept across the hand-over)."""
+        lock = self._host_locks.setdefault(host, asyncio.Lock())
         while True:
             held = self._hosts.get(host)
             if held is not None and held[0] - time.monotonic() > self.lease / 2:
                 return next_start
-            async with self._conn() as conn, conn.transaction():
+            async with lock, self._conn() as conn, conn.transaction():
                 await conn.execute("INSERT INTO host_leases (host) VALUES (%s) ON CONFLICT DO NOTHING", (host,))
                 cursor = await conn.execute(
                     f"UPDATE host_leases SET node = %s, until = {NOW} + %s WHERE host = %s "
@@ -183,7 +197,8 @@ class PostgresNodes:
         sends it, may start `wait` seconds from now."""
         if self._hosts.pop(host, None) is None:
             return
-        await self._one(
-            f"UPDATE host_leases SET node = NULL, until = 0, next_start = {NOW} + %s WHERE host = %s AND node = %s",
-            (max(0.0, wait), host, self.node),
-        )
+        async with self._host_locks.setdefault(host, asyncio.Lock()):
+            await self._one(
+                f"UPDATE host_leases SET node = NULL, until = 0, next_start = {NOW} + %s WHERE host = %s AND node = %s",
+                (max(0.0, wait), host, self.node),
+            )

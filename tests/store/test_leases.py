@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import psycopg
 import pytest
 
-from crawler.store.base import ArticleClaim, ClaimStatus, FeedState, LeaseLost, NewEntry
+from crawler.store.base import ArticleClaim, ClaimStatus, FeedLease, FeedState, LeaseHeld, LeaseLost, NewEntry
 from crawler.store.postgres import PostgresStore
 from crawler.store.postgres_location import PostgresLocation
 
@@ -43,23 +43,24 @@ def sql(url: str, statement: str) -> None:
 async def test_a_feed_leased_to_one_node_is_refused_to_another_until_released(nodes: tuple[PostgresStore, ...]) -> None:
     a, b = nodes
     lease = await a.coordination().lease_feed("f")
-    assert lease is not None
-    assert await b.coordination().lease_feed("f") is None
+    assert isinstance(lease, FeedLease)
+    held = await b.coordination().lease_feed("f")
+    assert isinstance(held, LeaseHeld) and held.node == "host-a 1 aa" and 0 < held.remaining <= 30
 
     await a.coordination().release_feed("f")
     again = await b.coordination().lease_feed("f")
 
-    assert again is not None and again.token > lease.token
+    assert isinstance(again, FeedLease) and again.token > lease.token
 
 
 async def test_a_node_that_lost_its_lease_writes_nothing_for_the_feed(
     nodes: tuple[PostgresStore, ...], postgres_url: str
 ) -> None:
     a, b = nodes
-    assert await a.coordination().lease_feed("f") is not None
+    assert isinstance(await a.coordination().lease_feed("f"), FeedLease)
     await a.save_feed_state(FeedState(name="f", etag="a-1"))
     sql(postgres_url, "UPDATE feed_leases SET until = 0")  # a's lease ran out while it was paused
-    assert await b.coordination().lease_feed("f") is not None
+    assert isinstance(await b.coordination().lease_feed("f"), FeedLease)
     await b.save_feed_state(FeedState(name="f", etag="b-1"))
 
     for write in (
@@ -77,13 +78,12 @@ async def test_a_node_that_lost_its_lease_writes_nothing_for_the_feed(
 
 async def test_the_beat_renews_the_leases_a_node_holds(nodes: tuple[PostgresStore, ...], postgres_url: str) -> None:
     a, b = nodes
-    first = await a.coordination().lease_feed("f")
-    assert first is not None
+    assert isinstance(await a.coordination().lease_feed("f"), FeedLease)
     sql(postgres_url, "UPDATE feed_leases SET until = until - 29")  # nearly over
 
     assert await a.coordination().beat() == []
 
-    assert await b.coordination().lease_feed("f") is None  # renewed: still a's
+    assert isinstance(await b.coordination().lease_feed("f"), LeaseHeld)  # renewed: still a's
     await a.save_feed_state(FeedState(name="f", etag="still-a"))
 
 
@@ -105,11 +105,11 @@ async def test_a_silent_node_is_dead_and_its_claims_are_taken_over(
 
 async def test_a_node_that_left_gives_its_feeds_back_at_once(nodes: tuple[PostgresStore, ...]) -> None:
     a, b = nodes
-    assert await a.coordination().lease_feed("f") is not None
+    assert isinstance(await a.coordination().lease_feed("f"), FeedLease)
 
     await a.coordination().leave()
 
-    assert await b.coordination().lease_feed("f") is not None
+    assert isinstance(await b.coordination().lease_feed("f"), FeedLease)
     assert "host-a 1 aa" in await b.coordination().dead_nodes()
 
 
