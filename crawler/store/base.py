@@ -226,7 +226,7 @@ class Nodes(Protocol):
         ...
 
     async def release_feed(self, feed: str) -> None:
-        """Give the feed back (its poll is over); its writes are no longer fenced."""
+        """Give the feed back (its poll is over); this node's writes for it are refused until it is granted again."""
         ...
 
     def held(self) -> int:

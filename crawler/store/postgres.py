@@ -106,8 +106,8 @@ class PostgresStore:
         lost = sorted(feed for feed, token in held.items() if current.get(feed) != token)
         if lost:
             raise LeaseLost(
-                f"{self._where}: feed {lost[0]}: another node took it over (this one was paused or cut off longer "
-                "than the lease); this node writes nothing more for it"
+                f"{self._where}: feed {lost[0]}: this node no longer holds its lease (another node took it over, "
+                "or its poll ended); this node writes nothing more for it"
             )
 
     async def _rows(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:

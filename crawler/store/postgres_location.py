@@ -19,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from crawler.store import postgres_schema
 from crawler.store.base import StoreError
 from crawler.store.migrations import SchemaStatus
+from crawler.store.owners import owner
 from crawler.store.postgres import (
     CONNECT_TIMEOUT,
     LOCK_TIMEOUT_MS,
@@ -45,7 +46,7 @@ class PostgresLocation:
     @contextlib.asynccontextmanager
     async def _connect(self, *, read_only: bool = False) -> AsyncIterator[Conn]:
         try:
-            conn = await AsyncConnection.connect(self.url, autocommit=True, **_session(read_only))
+            conn = await AsyncConnection.connect(self.url, autocommit=True, **self._session(read_only))
         except psycopg.Error as exc:
             raise StoreError(_unreachable(self.describe(), exc)) from None
         try:
@@ -53,6 +54,15 @@ class PostgresLocation:
                 yield conn
         except psycopg.Error as exc:
             raise StoreError(explain(self.describe(), exc)) from None
+
+    def _session(self, read_only: bool) -> dict[str, Any]:
+        """Connection settings: how long to wait to connect and for a row lock; read-only sessions refuse writes;
+        the node's id as the application name (pg_stat_activity then shows which node holds what)."""
+        options = f"-c lock_timeout={LOCK_TIMEOUT_MS}"
+        if read_only:
+            options += " -c default_transaction_read_only=on"
+        name = f"crawler {self._node or owner()}"[:63]
+        return {"connect_timeout": CONNECT_TIMEOUT, "options": options, "application_name": name}
 
     async def exists(self) -> bool:
         """Whether the crawler's tables are in the database (opening creates them where they are not)."""
@@ -88,7 +98,7 @@ class PostgresLocation:
             self.url,
             min_size=1,
             max_size=self._pool_size,
-            kwargs={"autocommit": True, **_session(read_only)},
+            kwargs={"autocommit": True, **self._session(read_only)},
             open=False,
             name="crawler-store",
         )
@@ -110,14 +120,6 @@ class PostgresLocation:
         """Apply the migrations still due; return "N name" of each step applied."""
         async with self._connect() as conn:
             return await postgres_schema.upgrade(conn, self.describe())
-
-
-def _session(read_only: bool) -> dict[str, Any]:
-    """Connection settings: how long to wait to connect and for a row lock; read-only sessions refuse writes."""
-    options = f"-c lock_timeout={LOCK_TIMEOUT_MS}"
-    if read_only:
-        options += " -c default_transaction_read_only=on"
-    return {"connect_timeout": CONNECT_TIMEOUT, "options": options, "application_name": "crawler"}
 
 
 def _unreachable(where: str, exc: psycopg.Error) -> str:

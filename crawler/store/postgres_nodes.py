@@ -26,7 +26,8 @@ from crawler.store.postgres_rows import Conn, explain
 NOW = "extract(epoch from clock_timestamp())"  # the database's clock, in seconds since the epoch
 FORGET_DEAD_AFTER = 7 * 86400.0  # seconds after which a dead node's row is dropped (its leases long taken over)
 HOST_TURN = 2.0  # seconds a node keeps a host while another node waits for it, before handing it over
-HOST_WAIT_POLL = 0.02  # seconds between asks for a host another node holds
+HOST_WAIT_POLL = 0.02
+RELEASED = 0  # the fence of a feed this node gave back: no grant has this token (the sequence starts at 1)  # seconds between asks for a host another node holds
 
 
 class PostgresNodes:
@@ -75,7 +76,7 @@ class PostgresNodes:
     async def beat(self) -> list[str]:
         """Say this node is alive and renew the leases it holds (only those whose token is still its own); return
         the feeds whose lease another node took over."""
-        held = dict(self._fences)
+        held = {feed: token for feed, token in self._fences.items() if token > 0}
         async with self._conn() as conn, conn.transaction():
             await conn.execute(f"UPDATE nodes SET seen_at = {NOW} WHERE id = %s".encode(), (self.node,))
             cursor = await conn.execute(
@@ -97,7 +98,8 @@ class PostgresNodes:
             await conn.execute("UPDATE feed_leases SET node = NULL, until = 0 WHERE node = %s", (self.node,))
             await conn.execute("UPDATE host_leases SET node = NULL, until = 0 WHERE node = %s", (self.node,))
             await conn.execute(f"UPDATE nodes SET stopped_at = {NOW} WHERE id = %s".encode(), (self.node,))
-        self._fences.clear()
+        for feed in self._fences:
+            self._fences[feed] = RELEASED
         self._hosts.clear()
 
     async def nodes(self) -> list[NodeInfo]:
@@ -151,12 +153,15 @@ class PostgresNodes:
 
     def held(self) -> int:
         """How many feeds this node holds a lease on now."""
-        return len(self._fences)
+        return sum(token > 0 for token in self._fences.values())
 
     async def release_feed(self, feed: str) -> None:
-        """Give the feed back (only if the lease is still this node's); its writes are no longer fenced."""
-        token = self._fences.pop(feed, None)
-        if token is not None:
+        """Give the feed back (only if the lease is still this node's). The feed stays fenced with a token no grant
+        has: a write for it from this node, until it is granted again, is refused (what a poll that ended on a lost
+        lease left running must not write)."""
+        token = self._fences.get(feed)
+        if token is not None and token > 0:
+            self._fences[feed] = RELEASED
             await self._one(
                 "UPDATE feed_leases SET node = NULL, until = 0 WHERE feed = %s AND token = %s", (feed, token)
             )

@@ -126,3 +126,15 @@ async def test_a_host_held_by_one_node_waits_for_it_and_keeps_its_delay(nodes: t
     start = await asyncio.wait_for(waiting, 30)
 
     assert start - loop.time() > 25  # the delay is kept across the hand-over
+
+
+async def test_a_released_feed_is_written_by_no_straggler_of_the_poll(nodes: tuple[PostgresStore, ...]) -> None:
+    # A poll that ended on a lost lease may leave article tasks running: the feed given back, they write nothing.
+    a, _b = nodes
+    assert isinstance(await a.coordination().lease_feed("f"), FeedLease)
+    await a.coordination().release_feed("f")
+
+    with pytest.raises(LeaseLost):
+        await a.record_selector("f", "https://x/a", "#body", missed=False)
+    assert isinstance(await a.coordination().lease_feed("f"), FeedLease)  # granted again: it writes again
+    await a.record_selector("f", "https://x/a", "#body", missed=False)

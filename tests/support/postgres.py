@@ -119,6 +119,7 @@ class PostgresServer:
             options = (
                 f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
                 "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+                + (" -c log_statement=mod -c log_line_prefix='%m %a '" if os.environ.get("CRAWLER_PG_LOG") else "")
             )
             done = self._run(
                 str(self.bin_dir / "pg_ctl"),
@@ -166,4 +167,6 @@ class PostgresServer:
     def stop(self) -> None:
         """Stop the server at once and remove its folder."""
         self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
+        if os.environ.get("CRAWLER_PG_LOG"):  # kept for reading: CRAWLER_PG_LOG=path
+            shutil.copy(self.folder / "server.log", os.environ["CRAWLER_PG_LOG"])
         shutil.rmtree(self.folder, ignore_errors=True)
