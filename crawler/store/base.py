@@ -250,10 +250,6 @@ class Nodes(Protocol):
         (the caller's clock, whose present is `now`): `next_start`, or later if the node before asked for it."""
         ...
 
-    def turn_over(self, host: str) -> bool:
-        """Whether this node has held `host` for a whole turn (another node may be waiting for it)."""
-        ...
-
     async def host_idle(self, host: str, wait: float) -> None:
         """This node has no request to `host` in flight: hand the host back; its next request may start `wait`
         seconds from now, whichever node sends it."""

@@ -25,9 +25,8 @@ from crawler.store.postgres_rows import Conn, explain
 
 NOW = "extract(epoch from clock_timestamp())"  # the database's clock, in seconds since the epoch
 FORGET_DEAD_AFTER = 7 * 86400.0  # seconds after which a dead node's row is dropped (its leases long taken over)
-HOST_TURN = 2.0  # seconds a node keeps a host while another node waits for it, before handing it over
-HOST_WAIT_POLL = 0.02
-RELEASED = 0  # the fence of a feed this node gave back: no grant has this token (the sequence starts at 1)  # seconds between asks for a host another node holds
+HOST_WAIT_POLL = 0.02  # seconds between asks for a host another node holds
+RELEASED = 0  # the fence of a feed this node gave back: no grant has this token (the sequence starts at 1)
 
 
 class PostgresNodes:
@@ -191,11 +190,6 @@ class PostgresNodes:
                 self._hosts[host] = (mono + float(row[0]), held[1] if held is not None else mono)
                 return max(next_start, now + max(0.0, float(row[1])))
             await asyncio.sleep(HOST_WAIT_POLL)
-
-    def turn_over(self, host: str) -> bool:
-        """Whether this node has held `host` for a whole turn (HOST_TURN): time to let a waiting node have it."""
-        held = self._hosts.get(host)
-        return held is not None and time.monotonic() - held[1] > HOST_TURN
 
     async def host_idle(self, host: str, wait: float) -> None:
         """No request of this node's to `host` is in flight: hand the host back; its next request, whichever node
