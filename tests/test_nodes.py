@@ -103,9 +103,14 @@ def test_three_nodes_archive_every_article_once_one_poll_per_feed_and_no_host_ov
         assert not _overlapping(polls), f"{path} fetched by two nodes at once"
     for host in HOSTS:
         assert server.max_active_on(host) <= 1, f"{host} got more requests at once than its cap"
+    status = work.run("status", "--json")
+    assert status.code == 0, status.stderr
+    assert [n["state"] for n in status.json()["nodes"]] == ["alive"] * 3
+    assert "nodes (3 alive)" in work.run("status").stdout
     for node in nodes:
         node.signal(signal.SIGTERM)
     assert [node.wait(60) for node in nodes] == [0, 0, 0]
+    assert [n["state"] for n in work.run("status", "--json").json()["nodes"]] == ["stopped"] * 3
     assert _query(postgres_url, "SELECT count(*) FROM feed_leases WHERE node IS NOT NULL") == [(0,)]
 
 

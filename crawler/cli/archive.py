@@ -132,7 +132,7 @@ def _reindex(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from crawler.cli.status import render_table, status_report
+    from crawler.cli.status import render_nodes, render_table, status_report
 
     report = asyncio.run(status_report(load_config(args.config)))
     for line in (report.note, report.problem):
@@ -142,6 +142,8 @@ def _status(args: argparse.Namespace) -> int:
         show(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
         show(render_table(report.feeds))
+        if report.nodes:
+            show(render_nodes(report.nodes))
     # The rows are printed either way; a state database that cannot be trusted fails the command.
     return EXIT_FAILED if report.problem else EXIT_OK
 
