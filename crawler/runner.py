@@ -1,7 +1,7 @@
 """The composition root: the one place that builds the crawler's resources (the state store, the fetcher, the
 worker pool, the pipeline) and closes them, for every command that polls or fetches: `crawler fetch` (`fetch_feeds`),
 `crawler fetch --dry-run` (`dry_run`), `crawler extract` (`extract_preview`) and `crawler run`, whose daemon holds one
-`Runner` for its whole life.
+`Runner` for its whole life; and the web console (`console_server`) of `crawler run --http` and `crawler serve`.
 
 Ownership is plain: a `Runner` owns what it built and closes it on leaving `open_runner`; whoever holds the runner
 borrows them. A reload of feeds.yaml goes through `Runner.reconfigure`, which keeps the ONE fetcher (and with it
@@ -24,6 +24,8 @@ import httpx
 
 from crawler.archive import files
 from crawler.config.settings import Config, FeedConfig, HttpConfig, PolitenessConfig
+from crawler.console.app import Console
+from crawler.console.server import ConsoleError, ConsoleLoop, ConsoleServer, Health, access_problem
 from crawler.fetch import Fetcher
 from crawler.maintenance.reindex import rebuild_lost_state
 from crawler.pipeline.dryrun import WouldArchive, would_archive
@@ -223,3 +225,24 @@ async def extract_preview(config: Config, url: str, body: str | None = None, rem
     """`crawler extract`: fetch one page and build the archive file it would give, writing nothing."""
     async with Fetcher(config.http, config.politeness) as fetcher:
         return await preview(config, fetcher, url, body, remove)
+
+
+def console_server(
+    config: Callable[[], Config],
+    address: tuple[str, int],
+    token: str | None,
+    health: Health | None = None,
+    flag: str = "--http",
+) -> ConsoleServer:
+    """The web console on `address` (not yet answering: call `start`), over a read-only store of its own on a loop
+    of its own, so that it never waits on, or holds up, the polls' store; with the daemon's /healthz and /metrics
+    when `health` is given. Raise ConsoleError when it may not or cannot listen there."""
+    problem = access_problem(address[0], token, flag)
+    if problem is not None:
+        raise ConsoleError(problem)
+    pages = ConsoleLoop(lambda: open_store(config(), read_only=True), lambda store: Console(store, config))
+    try:
+        return ConsoleServer(address, pages, token=token, health=health, flag=flag)
+    except BaseException:
+        pages.close()
+        raise

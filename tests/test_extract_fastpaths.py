@@ -90,3 +90,32 @@ def test_labelled_writer_shortcut_finds_what_the_full_search_finds(text: str) ->
     fast = [(m.start(), m.group(1)) for m in labelled_writers(text)]
     full = [(m.start(), m.group(1)) for m in CJK_AUTHOR_RE.finditer(text)]
     assert fast == full
+
+
+# Markup made of the pieces that decide the attribute limit: long values with separators or none, `<` inside values,
+# crowded tags, raw text and comments around them.
+_MARKUP_PIECES = st.sampled_from(
+    [
+        f"<div {_CROWDED}>",
+        f"<b{'x' * 600}",
+        f'<img alt="{"x" * 600}">',
+        f'<p title="{"x y=" * 200}">',
+        f"<i {' '.join('a' * 3 for _ in range(300))}",
+        "<script>",
+        "</script>",
+        "<!--",
+        "-->",
+        "<textarea>",
+        ">",
+        "<",
+        "text ",
+        '"',
+    ]
+)
+
+
+@given(st.lists(_MARKUP_PIECES, max_size=12).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_hostility_shortcut_never_hides_what_the_full_scan_finds(markup: str) -> None:
+    if parse_limits.full_scan(markup) is not None:
+        assert parse_limits.markup_problem(markup) is not None

@@ -47,10 +47,11 @@ def add_reindex(commands: Commands) -> None:
     """`crawler reindex`."""
     reindex = commands.add_parser(
         "reindex",
-        help="rebuild the state database's record of archived articles from the archive's files",
-        description="Rebuild the state database's articles table from the files in the archive (a corrupt database "
-        "is moved aside first). The feeds' GUID memory cannot be rebuilt: the next fetch fetches listed pages again, "
-        "and recognises every article already archived by its canonical URL or body text.",
+        help="rebuild the state database's record of archived articles (and the search index) from the archive",
+        description="Rebuild the state database's articles table, and the web console's search index, from the files "
+        "in the archive (a corrupt database is moved aside first). The feeds' GUID memory cannot be rebuilt: the "
+        "next fetch fetches listed pages again, and recognises every article already archived by its canonical URL "
+        "or body text.",
     )
     add_config(reindex)
     reindex.set_defaults(handler=_reindex)

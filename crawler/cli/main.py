@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from crawler import __version__
 from crawler.archive.files import ArchiveError
-from crawler.cli import archive, db, feeds, fetch, run, setup
+from crawler.cli import archive, console, db, feeds, fetch, run, setup
 from crawler.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, show
 from crawler.config.settings import ConfigError
 from crawler.logs import PlainFormatter
@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     archive.add_check(commands)
     archive.add_status(commands)
     run.add_run(commands)
+    console.add_serve(commands)
     feeds.add_feeds(commands)
     setup.add_init(commands)
     setup.add_completion(commands)

@@ -7,6 +7,7 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING
 
+from crawler.cli.console import add_token, console_token, host_port
 from crawler.cli.output import EXIT_USAGE, add_config, show
 from crawler.config.load import load_config
 from crawler.config.values import parse_duration
@@ -31,12 +32,16 @@ def add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="how long running polls may take to finish after SIGTERM (default: 30s)",
     )
     run.add_argument(
+        "--http",
         "--health",
-        type=_host_port,
+        dest="http",
+        type=host_port,
         default=None,
         metavar="HOST:PORT",
-        help="serve /healthz and /metrics (Prometheus) on this address (default: off)",
+        help="serve the web console (dashboard, feeds' history, the archive with search), /healthz and /metrics "
+        "(Prometheus) on this address (default: off; --health is the same option)",
     )
+    add_token(run)
     run.add_argument(
         "--stall-after",
         type=_duration,
@@ -64,14 +69,8 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(f"'{text}' is not a duration like 30s") from None
 
 
-def _host_port(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise argparse.ArgumentTypeError(f"'{text}' is not HOST:PORT, such as 127.0.0.1:9108")
-    return host.strip("[]"), int(port)
-
-
 def _run(args: argparse.Namespace) -> int:
+    from crawler.console.server import ConsoleError, access_problem
     from crawler.daemon.service import Daemon, DaemonError, DaemonOptions
     from crawler.logs import setup_logging
 
@@ -81,11 +80,16 @@ def _run(args: argparse.Namespace) -> int:
         options = DaemonOptions(
             config_path=args.config,
             grace=args.grace,
-            health=args.health,
+            health=args.http,
+            token=console_token(args.token_file),
             stall_after=args.stall_after,
             late_after=args.late_after,
         )
+        if options.health is not None:
+            problem = access_problem(options.health[0], options.token)
+            if problem is not None:
+                raise DaemonError(problem)
         return asyncio.run(Daemon(config, options).run())
-    except DaemonError as exc:
+    except (DaemonError, ConsoleError) as exc:
         show(f"crawler: {exc}", sys.stderr)
         return EXIT_USAGE

@@ -16,6 +16,8 @@ if sys.platform != "win32":
     import fcntl
 
 LOCK_TIMEOUT = 30.0  # seconds an edit waits for another one to finish before giving up
+# Overrides LOCK_TIMEOUT: a script that queues many edits at once, or a slow machine, may wait longer.
+LOCK_TIMEOUT_ENV = "CRAWLER_EDIT_LOCK_TIMEOUT"
 _LOCK_POLL = 0.05
 _held: dict[Path, int] = {}  # lock files this process holds, with their depth, so nested edit_lock()s do not wait on
 # themselves (flock locks belong to an open file, so a second open in the same process would block on the first)
@@ -56,7 +58,7 @@ def edit_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot open the lock file {lock.name}: {exc.strerror or exc}") from None
     try:
-        _acquire(fd, path, lock, LOCK_TIMEOUT if timeout is None else timeout)
+        _acquire(fd, path, lock, lock_timeout() if timeout is None else timeout)
         _held[lock] = 1
         try:
             yield
@@ -64,6 +66,20 @@ def edit_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
             del _held[lock]
     finally:
         os.close(fd)  # closing the file releases the lock
+
+
+def lock_timeout() -> float:
+    """Seconds an edit waits for the lock: CRAWLER_EDIT_LOCK_TIMEOUT when set, else LOCK_TIMEOUT."""
+    raw = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return LOCK_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also refuses nan
+        raise ConfigError(f"{LOCK_TIMEOUT_ENV}={raw!r}: expected a number of seconds, such as 30 or 120")
+    return seconds
 
 
 def _acquire(fd: int, path: Path, lock: Path, timeout: float) -> None:

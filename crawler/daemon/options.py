@@ -25,7 +25,8 @@ class DaemonOptions:
 
     config_path: Path
     grace: float = 30.0
-    health: tuple[str, int] | None = None
+    health: tuple[str, int] | None = None  # --http (or --health): the console, /healthz and /metrics listen here
+    token: str | None = None  # what a request to the console must carry (required off loopback)
     stall_after: float = LOOP_STALL  # /healthz is 503 once the event loop has not run for this long
     late_after: float = STUCK_AFTER  # ... or once a due poll has not started for this long after its time
 

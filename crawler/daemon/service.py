@@ -20,7 +20,8 @@ import time
 from datetime import UTC, datetime
 
 from crawler.config.settings import Config, FeedConfig, HttpConfig, PolitenessConfig
-from crawler.daemon.health import HealthReport, HealthServer, unhealthy_reason
+from crawler.console.server import ConsoleServer, Health
+from crawler.daemon.health import HealthReport, unhealthy_reason
 from crawler.daemon.leases import Answer, NodeLeases, Turn
 from crawler.daemon.metrics import Metrics, ObservedFetcher
 from crawler.daemon.options import HEARTBEAT_EVERY, DaemonError, DaemonOptions
@@ -28,7 +29,7 @@ from crawler.daemon.reload import ConfigWatcher, feed_changes
 from crawler.daemon.timers import FeedTimers
 from crawler.fetch import Fetcher
 from crawler.pipeline.results import FeedResult, PollOutcome
-from crawler.runner import Runner, open_runner
+from crawler.runner import Runner, console_server, open_runner
 from crawler.schedule import Timing, due_after_crash, timer_time
 from crawler.store import describe_state
 from crawler.store.base import LeaseLost, StoreError
@@ -73,13 +74,22 @@ class Daemon:
         """Run until SIGTERM/SIGINT, then drain running polls (up to the grace period); return the exit code."""
         loop = asyncio.get_running_loop()
         config = self._config
-        health = HealthServer(self._options.health, self.health, self.metrics) if self._options.health else None
+        health: ConsoleServer | None = None
         async with open_runner(config, stopping=self._hard_stop, fetcher=self._observed_fetcher) as runner:
             self._runner = runner
             nodes = runner.store.coordination()
             if nodes is not None:
                 self._leases = NodeLeases(nodes, runner.store, self.metrics, self._rng)
                 await self._leases.start()
+            if self._options.health is not None:
+                # Built once the runner has made the state database: the console reads it over a connection of its own.
+                health = await asyncio.to_thread(
+                    console_server,
+                    lambda: self._config,
+                    self._options.health,
+                    self._options.token,
+                    Health(self.health, self.metrics),
+                )
             await self._watcher.remember_current()
             states = await runner.store.all_feed_states()
             self._last_success = max((s.last_success or 0.0 for s in states), default=0.0) or None
@@ -119,7 +129,7 @@ class Daemon:
                 if self._leases is not None:
                     await self._leases.stop()
                 if health is not None:
-                    health.close()
+                    await asyncio.to_thread(health.close)
                 for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                     loop.remove_signal_handler(signum)
         log.info("stopped", extra={"exit_code": self._exit_code})

@@ -164,7 +164,7 @@ async def _refetch_one(config: Config, store: Store, fetcher: Fetcher, target: _
         return replace(done, status=FAILED, detail=str(exc))
     replaced = await asyncio.to_thread(_replace_file, config, target, staged, done)
     if replaced.status == REWRITTEN:
-        await store.record_refetched(target.article_id, staged.body_hash, staged.names)
+        await store.record_refetched(target.article_id, staged.body_hash, staged.names, staged.search)
     return replaced
 
 

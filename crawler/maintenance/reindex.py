@@ -25,6 +25,7 @@ from crawler.identity import keys as identity
 from crawler.render import fixes, frontmatter
 from crawler.store import describe_state, open_store, store_location
 from crawler.store.base import IndexedArticle
+from crawler.store.history import INDEXED_TEXT_CHARS, ArticleText
 
 log = logging.getLogger("crawler.maintenance.reindex")
 
@@ -54,6 +55,11 @@ class ArticleFile:
     def body_key(self) -> str:
         """The body key the pipeline recorded for the file: its title and its visible text (identity.body_key)."""
         return identity.body_key(self.title, fixes.body_text(self.body))
+
+    def search_text(self) -> ArticleText:
+        """What the search index keeps of the file: its title, its body's visible text and its date."""
+        published = self.date.timestamp() if self.date is not None else None
+        return ArticleText(self.title, fixes.body_text(self.body)[:INDEXED_TEXT_CHARS], published)
 
 
 async def rebuild_lost_state(config: Config) -> int | None:
@@ -103,15 +109,16 @@ def _index_archive(root: Path) -> tuple[list[IndexedArticle], list[str]]:
     unreadable: list[str] = []
     for found in archive.archived_files(root):
         relative = found.path.relative_to(root).as_posix()
-        body_hash = _body_hash(found.path)
-        if body_hash is None:
+        article = read_article(found.path)
+        if article is None:
             unreadable.append(relative)
         indexed.append(
             IndexedArticle(
                 article_id=found.article_id,
                 path=relative,
-                body_hash=body_hash,
+                body_hash=article.body_key if article is not None else None,
                 archived_at=found.path.stat().st_mtime,
+                text=article.search_text() if article is not None else None,
             )
         )
     return indexed, unreadable
@@ -137,12 +144,6 @@ def read_article(path: Path) -> ArticleFile | None:
         date=_date(front.get("date")),
         body=text[start + len(_BODY_START) : -len(_BODY_END)],
     )
-
-
-def _body_hash(path: Path) -> str | None:
-    """The body key the pipeline recorded for the file: its title (from the front matter) and its visible text."""
-    found = read_article(path)
-    return found.body_key if found is not None else None
 
 
 def _front_matter(head: str) -> dict[object, object] | None:

@@ -24,6 +24,7 @@ from crawler.feeds.parse import Entry
 from crawler.identity import keys as identity
 from crawler.identity.urls import article_id, normalize_url
 from crawler.render import archive_file, fixes, frontmatter
+from crawler.store.history import INDEXED_TEXT_CHARS, ArticleText
 
 
 def local_date(moment: datetime | None, timezone: str) -> datetime | None:
@@ -160,6 +161,7 @@ class Staged:
     kept_feed_text: bool = False  # `content: auto`: the page gave clearly less text than the item
     selector_missed: str | None = None  # the feed's `body:` selector, when it matched nothing on the page
     method: str = "feed text"  # how the body was found: "selector", "site-rule", "automatic" or "feed text"
+    search: ArticleText | None = None  # its title, text and date, for the search index
 
 
 def extract_fetched(feed: FeedConfig, page: FetchedPage, hint: FeedHint | None = None) -> Extracted:
@@ -216,6 +218,9 @@ def stage_article(
         kept_feed_text=kept_feed_text,
         selector_missed=selector_missed,
         method=extracted.method if extracted is not None else "feed text",
+        search=ArticleText(
+            composed.article.title, composed.text[:INDEXED_TEXT_CHARS], composed.article.date.timestamp()
+        ),
     )
 
 

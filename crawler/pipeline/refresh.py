@@ -31,6 +31,7 @@ from crawler.pipeline.results import EntryOutcome, EntryStatus, FeedResult, Prog
 from crawler.render import fixes
 from crawler.schedule import Timing, due_after_failure, due_after_success
 from crawler.store.base import ArchivedArticle, FeedState, NewEntry, PendingEntry, Store, StoreError
+from crawler.store.history import PollRecord
 from crawler.workers import WorkerCrashed, Workers
 
 log = logging.getLogger("crawler")
@@ -119,13 +120,16 @@ class Pipeline:
     async def refresh(self, feed: FeedConfig) -> FeedResult:
         """Poll `feed` once and archive every new (and every still pending) entry. A bug or an unforeseen input
         fails this feed with a one-line error, never the whole run; only a broken state database stops it."""
+        started, clock = time.time(), time.monotonic()
         try:
-            return await self._refresh(feed)
+            result = await self._refresh(feed)
         except (StoreError, asyncio.CancelledError):
             raise
         except Exception as exc:
             log.exception("feed crashed", extra={"feed": feed.name, "url": feed.url})
-            return await self._feed_crashed(feed, exc)
+            result = await self._feed_crashed(feed, exc)
+        await self._store.record_poll(poll_record(result, started, time.monotonic() - clock))
+        return result
 
     async def _feed_crashed(self, feed: FeedConfig, exc: Exception) -> FeedResult:
         """A crashed poll fails like any other failure: counted, shown by `crawler status` and backed off, so that a
@@ -453,7 +457,11 @@ class Pipeline:
                 archive.discard(Path(staged.temp))
                 return EntryOutcome(EntryStatus.KNOWN), written.existing
             article = ArchivedArticle(
-                article_id=staged.article_id, path=staged.path, body_hash=staged.body_hash, urls=names
+                article_id=staged.article_id,
+                path=staged.path,
+                body_hash=staged.body_hash,
+                urls=names,
+                text=staged.search,
             )
             try:
                 await self._commits.commit(feed.name, item.key, Path(staged.temp), article)
@@ -473,6 +481,12 @@ _INSTEAD = {"site-rule": "body found by the site rule", "automatic": "body found
 def _crash(exc: Exception) -> str:
     first_line = (str(exc).splitlines() or [""])[0][:200]
     return f"unexpected error {type(exc).__name__}: {first_line} (a bug: please report it with the log)"
+
+
+def poll_record(result: FeedResult, started: float, seconds: float) -> PollRecord:
+    """What the poll log keeps of one poll."""
+    error = result.errors[0] if result.errors else None
+    return PollRecord(result.feed, started, result.outcome, seconds, result.new, result.failed, error)
 
 
 def wants_page(feed: FeedConfig, entry: Entry) -> bool:

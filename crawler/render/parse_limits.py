@@ -28,7 +28,9 @@ _FLAT = frozenset(
 # included (a `<` inside a long attribute value starts a candidate of its own).
 _ANY_LONG_RUN = re.compile(rf"<[^>]{{{2 * MAX_ATTRIBUTES + 1}}}")
 _LONG_TAG = re.compile(rf"</?[A-Za-z][^>]{{{2 * MAX_ATTRIBUTES}}}")
-_LONG_TAG_CHECKS = 64  # candidates looked at before leaving the decision to the full scan
+_LONG_TAG_CHECKS = 64  # candidates in one span looked at before leaving the decision to the full scan
+# What can follow an attribute in `_ATTRIBUTE`'s reading, or end a quoted one: counted to pass over a long tag whole.
+_SEPARATOR = re.compile(r"[\s/=\"']")
 _ATTRIBUTE = re.compile(r"[^\s=/>]+\s*(?:=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]*))?")
 _SCRIPT_BLOCK = re.compile(r"<(script|style|template)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
@@ -36,9 +38,13 @@ _TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
 
 def markup_problem(markup: str) -> str | None:
     """Why `markup` is too hostile to parse (nested deeper than MAX_NESTING, an element with more than
-    MAX_ATTRIBUTES attributes), or None. A linear scan of the tags, skipping comments and raw text."""
-    if not _may_be_hostile(markup):
-        return None
+    MAX_ATTRIBUTES attributes), or None. A linear scan of the tags, skipping comments and raw text, made only where
+    `_may_be_hostile` cannot rule both out."""
+    return full_scan(markup) if _may_be_hostile(markup) else None
+
+
+def full_scan(markup: str) -> str | None:
+    """markup_problem's answer from the tag-by-tag scan alone (public for the test that holds the shortcut to it)."""
     depth = 0
     position = 0
     while True:
@@ -72,9 +78,11 @@ def _may_be_hostile(markup: str) -> bool:
     tag-by-tag scan costs milliseconds on every page, and half the real pages carry some long attribute list).
 
     Nesting: each level needs an opening tag, a `<` that starts neither `</` nor `<!`. Attributes: the full scan
-    only ever reports a tag found by `_MARKUP_TOKEN` at a position where _LONG_TAG matches; such a tag is
-    tested here with the same expressions, so a False here is the full scan's None. Past _LONG_TAG_CHECKS
-    candidates the full scan decides, which keeps this linear."""
+    only ever reports a tag found by `_MARKUP_TOKEN` at a position where _LONG_TAG matches, and every candidate
+    between one `<` and the next `>` ends at that `>`, so its attribute list is a piece of that span. An attribute
+    is followed by a separator (white space, `/`, `=`) or ends with a quote, so no piece of a span with at most
+    MAX_ATTRIBUTES - 1 of those characters holds too many: such a span is passed over whole, and a crowded one is
+    looked into by `_crowded_span`. Spans do not overlap, so this stays linear."""
     opens = markup.count("<")
     if opens > MAX_NESTING and opens - markup.count("</") - markup.count("<!") > MAX_NESTING:
         return True
@@ -82,8 +90,27 @@ def _may_be_hostile(markup: str) -> bool:
     if first is None:
         return False
     position = first.start()
-    for _ in range(_LONG_TAG_CHECKS):
+    while True:
         candidate = _LONG_TAG.search(markup, position)
+        if candidate is None:
+            return False
+        end = markup.find(">", candidate.start())
+        if end < 0:
+            return False  # no tag can close after this point, so the full scan finds none
+        if len(_SEPARATOR.findall(markup, candidate.start(), end)) >= MAX_ATTRIBUTES and _crowded_span(
+            markup, candidate.start(), end
+        ):
+            return True
+        position = end
+
+
+def _crowded_span(markup: str, start: int, end: int) -> bool:
+    """Whether a tag of the full scan's reading that starts in markup[start:end] may hold too many attributes: each
+    candidate in the span tested with the full scan's expressions, up to _LONG_TAG_CHECKS of them (each test reads
+    to the span's end, so the bound keeps the whole linear), past which the full scan decides."""
+    position = start
+    for _ in range(_LONG_TAG_CHECKS):
+        candidate = _LONG_TAG.search(markup, position, end)
         if candidate is None:
             return False
         token = _MARKUP_TOKEN.match(markup, candidate.start())

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from crawler.errors import CrawlerError
+from crawler.identity.keys import ItemFacts
+from crawler.store.history import ArticleHit, ArticleQuery, ArticleText, FeedDay, FeedSummary, PollRecord
 
 if TYPE_CHECKING:
     from crawler.store.migrations import SchemaStatus
-from crawler.identity.keys import ItemFacts
 
 SELECTOR_CHECKS_KEPT = 20  # a feed's last pages whose `body:` selector was tried: what `crawler status` judges by
 CLAIM_LEASE = 120.0  # seconds a claim holds against other entries; then its holder is taken for dead (a crash)
@@ -82,6 +84,7 @@ class ArchivedArticle:
     path: str
     body_hash: str
     urls: tuple[str, ...]
+    text: ArticleText | None = None  # what the search index keeps of it (None: it is not indexed)
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class IndexedArticle:
     path: str
     body_hash: str | None  # None when the file's body could not be read
     archived_at: float
+    text: ArticleText | None = None  # what the search index keeps of it (None: it is not indexed)
 
 
 @dataclass(frozen=True)
@@ -295,7 +299,23 @@ class Store(Protocol):
     async def entries_of(self, article_id: str) -> list[PendingEntry]: ...
     async def rebuild_articles(self, articles: Iterable[IndexedArticle]) -> int: ...
     async def requeue(self, article_ids: Iterable[str]) -> int: ...
-    async def record_refetched(self, article_id: str, body_hash: str, urls: Iterable[str]) -> None: ...
+    async def record_refetched(
+        self, article_id: str, body_hash: str, urls: Iterable[str], text: ArticleText | None = None
+    ) -> None: ...
+
+    # History and search, for the web console (store/history.py). `record_archived_all` also counts each article in
+    # its feed's day and indexes the text it carries; `rebuild_articles` rebuilds the index from the texts given;
+    # `requeue` takes the articles out of it. tests/store/test_history_contract.py is what a backend must do.
+    async def record_poll(self, poll: PollRecord) -> None: ...
+    async def poll_log(self, feed: str, limit: int) -> list[PollRecord]: ...
+    async def days(self, feed: str | None, since: date) -> list[FeedDay]: ...
+    async def archived_days_by_feed(
+        self, since: date, feeds: Sequence[str] | None = None
+    ) -> dict[str, dict[date, int]]: ...
+    async def feed_summaries(self) -> dict[str, FeedSummary]: ...
+    async def all_selector_misses(self) -> dict[tuple[str, str], SelectorMisses]: ...
+    async def search_articles(self, query: ArticleQuery) -> list[ArticleHit]: ...
+    async def indexed_article(self, article_id: str) -> ArticleHit | None: ...
 
     # The store itself.
     def coordination(self) -> Nodes | None: ...  # several nodes sharing it (PostgreSQL); None: one node (SQLite)

@@ -1,9 +1,10 @@
 """The SQLite state database's schema as numbered migrations (store/migrations.py), and their runner.
 
 Step 1 is the schema as it stood when versions began, step 2 the columns added before that (`feeds.ttl`,
-`claims.owner`): both are written to be harmless on a database that already has them, because databases made by
-the unversioned code (which recorded "schema" 1 or 2 in `meta` without promising what that meant) are upgraded in
-place by running them again. New steps append to STEPS; a step never changes once released.
+`claims.owner`), step 3 the web console's history and search tables: all are written to be harmless on a database
+that already has them, because databases made by the unversioned code (which recorded "schema" 1 or 2 in `meta`
+without promising what that meant, and may hold the console's tables) are upgraded in place by running them again.
+New steps append to STEPS; a step never changes once released.
 """
 
 from __future__ import annotations
@@ -95,9 +96,62 @@ def _columns_before_versions(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE claims ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
 
 
+# History and search, for the web console (store/history.py says what they keep; store/sqlite_history.py queries
+# them): step 3. CREATE IF NOT EXISTS because databases made by the console's code before versions already have them.
+HISTORY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS poll_log (
+    feed TEXT NOT NULL,
+    at REAL NOT NULL,
+    outcome TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    new INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS poll_log_feed ON poll_log (feed, at);
+CREATE TABLE IF NOT EXISTS feed_days (
+    feed TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    ok INTEGER NOT NULL DEFAULT 0,
+    not_modified INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    archived INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (feed, day)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS feed_days_day ON feed_days (day);
+-- Every feed's days together, kept beside feed_days so the dashboard's plots read 90 rows, not 90 per feed.
+CREATE TABLE IF NOT EXISTS all_days (
+    day INTEGER PRIMARY KEY,
+    ok INTEGER NOT NULL DEFAULT 0,
+    not_modified INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    archived INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS article_index (
+    n INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    feed TEXT,
+    title TEXT NOT NULL,
+    path TEXT NOT NULL,
+    published REAL,
+    archived_at REAL NOT NULL,
+    sort_at REAL NOT NULL,
+    summary TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS article_index_sort ON article_index (sort_at);
+CREATE INDEX IF NOT EXISTS article_index_feed ON article_index (feed, sort_at);
+CREATE VIRTUAL TABLE IF NOT EXISTS article_text USING fts5 (
+    title, body, content = '', tokenize = 'porter unicode61 remove_diacritics 2'
+);
+-- The dashboard counts every feed's pending entries in one read.
+CREATE INDEX IF NOT EXISTS entries_pending ON entries (feed) WHERE state = 'pending';
+"""
+
+
 STEPS: tuple[Migration[Step], ...] = (
     Migration(1, "feeds, entries, articles, urls, selector checks, claims", _script(BASE)),
     Migration(2, "feeds.ttl and claims.owner", _columns_before_versions),
+    Migration(3, "the console's poll history, day counts and search index", _script(HISTORY_SCHEMA)),
 )
 
 # The version is kept under its own key: the unversioned code kept "schema" (1 or 2) in `meta` without promising

@@ -15,11 +15,12 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from crawler.identity.keys import ItemFacts
-from crawler.store import schema
+from crawler.store import schema, sqlite_history
 from crawler.store.base import (
     ArchivedArticle,
     ArchivedCounts,
@@ -34,6 +35,7 @@ from crawler.store.base import (
     SelectorMisses,
     StoreError,
 )
+from crawler.store.history import ArticleHit, ArticleQuery, ArticleText, FeedDay, FeedSummary, PollRecord
 from crawler.store.migrations import SchemaStatus
 from crawler.store.sqlite_db import SqliteDatabase
 
@@ -178,9 +180,49 @@ class SqliteStore:
         """Forget articles whose files are gone and set their entries pending again; return how many."""
         return await self._call(self._db.requeue, tuple(article_ids))
 
-    async def record_refetched(self, article_id: str, body_hash: str, urls: Iterable[str]) -> None:
-        """The file of `article_id` was rewritten in place: record its new body key and any new URL."""
-        await self._call(self._db.record_refetched, article_id, body_hash, tuple(urls))
+    async def record_refetched(
+        self, article_id: str, body_hash: str, urls: Iterable[str], text: ArticleText | None = None
+    ) -> None:
+        """The file of `article_id` was rewritten in place: record its new body key and any new URL (and index
+        its new text, when given)."""
+        await self._call(self._db.record_refetched, article_id, body_hash, tuple(urls), text)
+
+    # -- history and search (store/history.py, store/sqlite_history.py) ---------------------------------------------
+
+    async def record_poll(self, poll: PollRecord) -> None:
+        """Log one poll and count it in its day (the history keeps HISTORY_DAYS days, POLLS_KEPT_PER_FEED polls)."""
+        await self._call(self._db.write, functools.partial(sqlite_history.record_poll, poll=poll))
+
+    async def poll_log(self, feed: str, limit: int) -> list[PollRecord]:
+        """The feed's last `limit` polls, newest first."""
+        return await self._call(self._db.read, functools.partial(sqlite_history.poll_log, feed=feed, limit=limit))
+
+    async def days(self, feed: str | None, since: date) -> list[FeedDay]:
+        """Per-day totals from `since` on, oldest first: one feed's, or (None) every feed's together."""
+        return await self._call(self._db.read, functools.partial(sqlite_history.days, feed=feed, since=since))
+
+    async def archived_days_by_feed(
+        self, since: date, feeds: Sequence[str] | None = None
+    ) -> dict[str, dict[date, int]]:
+        """Each feed's (or each of `feeds`') articles archived per day from `since` on (days with none left out)."""
+        read = functools.partial(sqlite_history.archived_days_by_feed, since=since, feeds=feeds)
+        return await self._call(self._db.read, read)
+
+    async def feed_summaries(self) -> dict[str, FeedSummary]:
+        """Every feed's pending, failing and archived counts, in one go."""
+        return await self._call(self._db.read, sqlite_history.feed_summaries)
+
+    async def all_selector_misses(self) -> dict[tuple[str, str], SelectorMisses]:
+        """For each (feed, selector) tried on the feed's last pages: how it fared."""
+        return await self._call(self._db.read, sqlite_history.all_selector_misses)
+
+    async def search_articles(self, query: ArticleQuery) -> list[ArticleHit]:
+        """The indexed articles matching `query`, newest first."""
+        return await self._call(self._db.read, functools.partial(sqlite_history.search, query=query))
+
+    async def indexed_article(self, article_id: str) -> ArticleHit | None:
+        """One indexed article, or None."""
+        return await self._call(self._db.read, functools.partial(sqlite_history.article, article_id=article_id))
 
     def coordination(self) -> None:
         """None: an SQLite file is one node's (several processes on one machine share it through its locks)."""

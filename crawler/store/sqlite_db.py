@@ -6,12 +6,12 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from crawler.identity.keys import ItemFacts
-from crawler.store import sqlite_claims
+from crawler.store import sqlite_claims, sqlite_history
 from crawler.store.base import (
     ARCHIVED,
     DUPLICATE,
@@ -31,8 +31,11 @@ from crawler.store.base import (
     SelectorMisses,
     StoreError,
 )
+from crawler.store.history import ArticleText
 from crawler.store.migrations import SchemaStatus
 from crawler.store.schema import schema_status, upgrade
+
+T = TypeVar("T")
 
 
 class SqliteDatabase:
@@ -225,6 +228,7 @@ class SqliteDatabase:
                 )
                 # Recorded: its names are now the urls and articles rows, which every later claim finds.
                 db.execute("DELETE FROM claims WHERE feed = ? AND entry_key = ?", (feed, key))
+                sqlite_history.archived(db, feed, article, now)
 
     def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None:
         """The entry is an article already archived under another name: remember the names, write nothing."""
@@ -325,6 +329,7 @@ class SqliteDatabase:
     def rebuild_articles(self, articles: Iterable[IndexedArticle]) -> int:
         """Make the articles table list exactly `articles` (the archive's files), in one transaction; return how
         many rows it now holds. Entries, URLs and feed state are kept as they are."""
+        articles = tuple(articles)
         rows = [(a.article_id, a.path, a.body_hash, a.archived_at) for a in articles]
         with self._transaction() as db:
             db.execute("DELETE FROM articles")
@@ -332,6 +337,7 @@ class SqliteDatabase:
                 "INSERT OR REPLACE INTO articles (id, path, body_hash, archived_at) VALUES (?, ?, ?, ?)", rows
             )
             count = db.execute("SELECT COUNT(*) FROM articles").fetchone()
+            sqlite_history.rebuild_index(db, articles)
         return int(count[0])
 
     def articles(self) -> list[RecordedArticle]:
@@ -374,11 +380,16 @@ class SqliteDatabase:
         )
         return [_pending(str(row[6]), row) for row in rows]
 
-    def record_refetched(self, article_id: str, body_hash: str, urls: Iterable[str]) -> None:
-        """The file of `article_id` was rewritten in place: record its new body key and any new URL it is known by."""
+    def record_refetched(
+        self, article_id: str, body_hash: str, urls: Iterable[str], text: ArticleText | None = None
+    ) -> None:
+        """The file of `article_id` was rewritten in place: record its new body key and any new URL it is known by
+        (and index its new text, when given)."""
         with self._transaction() as db:
             db.execute("UPDATE articles SET body_hash = ? WHERE id = ?", (body_hash, article_id))
             _add_urls(db, article_id, urls)
+            if text is not None:
+                sqlite_history.reindexed(db, article_id, text)
 
     def requeue(self, article_ids: Iterable[str]) -> int:
         """Forget articles whose files are gone and set the entries archived as them pending again, so that the
@@ -396,7 +407,22 @@ class SqliteDatabase:
                     (PENDING, article_id, ARCHIVED, DUPLICATE),
                 )
                 queued += cursor.rowcount
+            sqlite_history.forget(db, ids)
         return queued
+
+    # -- history and search (store/sqlite_history.py) ----------------------------------------------------------------
+
+    def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` on the connection in one write transaction."""
+        with self._transaction() as db:
+            return fn(db)
+
+    def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run the reads of `fn` on the connection; a database error becomes StoreError."""
+        try:
+            return fn(self._db)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_explain(self._path, exc)) from None
 
     def replaced(self) -> str | None:
         """Why the file at the store's path is no longer the database this store has open (deleted, or another file

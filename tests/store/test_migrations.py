@@ -58,6 +58,44 @@ async def test_a_database_made_before_versions_is_upgraded_in_place_with_its_dat
     assert await location.upgrade() == []  # nothing due the second time
 
 
+async def test_a_database_made_by_the_console_before_versions_keeps_its_history(tmp_path: Path) -> None:
+    # What the unversioned web console's code left: its history tables beside the rest, "schema" 2, no "migrations".
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(schema.BASE + schema.HISTORY_SCHEMA)
+        db.execute("INSERT INTO meta (key, value) VALUES ('schema', '2')")
+        db.execute("INSERT INTO poll_log (feed, at, outcome, seconds) VALUES ('kept', 1700000000, 'ok', 0.5)")
+
+    applied = await SqliteLocation(path).upgrade()
+
+    assert [step.split()[0] for step in applied] == [str(s.version) for s in schema.STEPS]
+    store = await SqliteLocation(path).open()
+    try:
+        assert [p.feed for p in await store.poll_log("kept", 10)] == ["kept"]
+    finally:
+        await store.close()
+
+
+async def test_a_database_from_before_the_console_gets_its_tables_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = await SqliteLocation(path).open()
+    await store.save_feed_state(FeedState(name="kept", etag="v"))
+    await store.close()
+    with sqlite3.connect(path) as db:  # back to version 2, as the crawler before the console left it
+        for table in ("poll_log", "feed_days", "all_days", "article_index", "article_text"):
+            db.execute(f"DROP TABLE {table}")
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'migrations'")
+
+    assert (await SqliteLocation(path).upgrade())[0].startswith("3 ")
+
+    store = await SqliteLocation(path).open()
+    try:
+        assert (await store.feed_state("kept")).etag == "v"
+        assert await store.poll_log("kept", 10) == []
+    finally:
+        await store.close()
+
+
 async def test_a_database_from_before_the_owner_column_gets_it(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     with sqlite3.connect(path) as db:
