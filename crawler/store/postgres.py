@@ -18,7 +18,7 @@ from psycopg import errors
 from psycopg_pool import AsyncConnectionPool
 
 from crawler.identity.keys import ItemFacts
-from crawler.store import postgres_claims
+from crawler.store import postgres_claims, postgres_history
 from crawler.store.base import (
     ARCHIVED,
     DUPLICATE,
@@ -39,7 +39,9 @@ from crawler.store.base import (
     SelectorMisses,
     StoreError,
 )
+from crawler.store.history import ArticleText
 from crawler.store.owners import owner, owner_alive
+from crawler.store.postgres_history import PostgresHistory
 from crawler.store.postgres_nodes import PostgresNodes
 from crawler.store.postgres_rows import (
     FEED_COLUMN_LIST,
@@ -57,8 +59,9 @@ LOCK_TIMEOUT_MS = 10_000  # how long a statement waits for another's row lock (S
 POOL_SIZE = 10  # connections per process: calls are short, and a poll holds one only while a call runs
 
 
-class PostgresStore:
-    """The Store on one PostgreSQL database; build it with `PostgresLocation.open` (or `crawler.store.open_store`)."""
+class PostgresStore(PostgresHistory):
+    """The Store on one PostgreSQL database; build it with `PostgresLocation.open` (or `crawler.store.open_store`);
+    its history and search methods are store/postgres_history.py's."""
 
     def __init__(
         self, pool: AsyncConnectionPool[Conn], where: str, instance: str, lease: float, node: str | None = None
@@ -262,6 +265,7 @@ class PostgresStore:
                 )
                 # Recorded: its names are now the urls and articles rows, which every later claim finds.
                 await conn.execute("DELETE FROM claims WHERE feed = %s AND entry_key = %s", (feed, key))
+                await postgres_history.archived(conn, feed, article, now)
 
     async def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None:
         """The entry is an article already archived under another name: remember the names, write nothing."""
@@ -396,6 +400,7 @@ class PostgresStore:
             )
             cursor = await conn.execute("SELECT count(*) FROM articles")
             row = await cursor.fetchone()
+            await postgres_history.rebuild_index(conn, listed)
         return int(row[0]) if row else 0
 
     async def requeue(self, article_ids: Iterable[str]) -> int:
@@ -403,6 +408,7 @@ class PostgresStore:
         ids = sorted(set(article_ids))
         async with self._write() as conn:
             await conn.execute("DELETE FROM articles WHERE id = ANY(%s)", (ids,))
+            await postgres_history.forget(conn, ids)
             # Its URLs would make the pipeline take each entry for an article already archived.
             await conn.execute("DELETE FROM urls WHERE article_id = ANY(%s)", (ids,))
             cursor = await conn.execute(
@@ -412,13 +418,18 @@ class PostgresStore:
             )
             return max(cursor.rowcount, 0)
 
-    async def record_refetched(self, article_id: str, body_hash: str, urls: Iterable[str]) -> None:
-        """The file of `article_id` was rewritten in place: record its new body key and any new URL."""
+    async def record_refetched(
+        self, article_id: str, body_hash: str, urls: Iterable[str], text: ArticleText | None = None
+    ) -> None:
+        """The file of `article_id` was rewritten in place: record its new body key and any new URL (and index
+        its new text, when given)."""
         listed = [url for url in set(urls) if url]
         async with self._write() as conn:
             await postgres_claims.lock_names(conn, postgres_claims.article_names(article_id, listed, body_hash))
             await conn.execute("UPDATE articles SET body_hash = %s WHERE id = %s", (body_hash, article_id))
             await _add_urls(conn, article_id, listed)
+            if text is not None:
+                await postgres_history.reindexed(conn, article_id, text)
 
     # -- the store itself -----------------------------------------------------------------------------------------
 

@@ -115,9 +115,77 @@ CREATE TABLE host_leases (
 );
 """
 
+# History and search, for the web console (store/history.py says what they keep; store/postgres_history.py queries
+# them). The search index is a tsvector per article over the terms history.index_terms makes (CJK runs as bigrams),
+# parsed by the text search configuration `crawler_text`: PostgreSQL's default parser, every word stemmed by an
+# English Snowball stemmer without stop words (as SQLite's FTS5 porter tokenizer does: no word is left unfindable).
+# The configuration is made only where none is (a store set aside leaves its configuration behind in public).
+HISTORY = """
+DO $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_ts_config WHERE cfgname = 'crawler_text' AND cfgnamespace = current_schema()::regnamespace
+    ) THEN
+        CREATE TEXT SEARCH DICTIONARY crawler_stem (TEMPLATE = snowball, LANGUAGE = english);
+        CREATE TEXT SEARCH CONFIGURATION crawler_text (COPY = simple);
+        ALTER TEXT SEARCH CONFIGURATION crawler_text
+            ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part, numword, numhword,
+                hword_numpart
+            WITH crawler_stem;
+    END IF;
+END
+$$;
+CREATE TABLE poll_log (
+    seq bigserial PRIMARY KEY,  -- the order polls were logged in (SQLite's rowid)
+    feed text NOT NULL,
+    at double precision NOT NULL,
+    outcome text NOT NULL,
+    seconds double precision NOT NULL,
+    new integer NOT NULL DEFAULT 0,
+    failed integer NOT NULL DEFAULT 0,
+    error text
+);
+CREATE INDEX poll_log_feed ON poll_log (feed, at);
+CREATE TABLE feed_days (
+    feed text NOT NULL,
+    day integer NOT NULL,
+    ok integer NOT NULL DEFAULT 0,
+    not_modified integer NOT NULL DEFAULT 0,
+    failed integer NOT NULL DEFAULT 0,
+    archived integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (feed, day)
+);
+CREATE INDEX feed_days_day ON feed_days (day);
+-- Every feed's days together, kept beside feed_days so the dashboard's plots read 90 rows, not 90 per feed.
+CREATE TABLE all_days (
+    day integer PRIMARY KEY,
+    ok integer NOT NULL DEFAULT 0,
+    not_modified integer NOT NULL DEFAULT 0,
+    failed integer NOT NULL DEFAULT 0,
+    archived integer NOT NULL DEFAULT 0
+);
+CREATE TABLE article_index (
+    id text PRIMARY KEY,
+    feed text,
+    title text NOT NULL,
+    path text NOT NULL,
+    published double precision,
+    archived_at double precision NOT NULL,
+    sort_at double precision NOT NULL,
+    summary text NOT NULL,
+    terms tsvector NOT NULL
+);
+CREATE INDEX article_index_sort ON article_index (sort_at);
+CREATE INDEX article_index_feed ON article_index (feed, sort_at);
+CREATE INDEX article_index_terms ON article_index USING gin (terms);
+-- The dashboard counts every feed's pending entries in one read.
+CREATE INDEX entries_pending ON entries (feed) WHERE state = 'pending';
+"""
+
 STEPS: tuple[Migration[str], ...] = (
     Migration(1, "feeds, entries, articles, urls, selector checks, claims", BASE),
     Migration(2, "nodes, feed leases, host leases", NODES),
+    Migration(3, "the console's poll history, day counts and search index", HISTORY),
 )
 
 # Every table the crawler keeps, for setting a store aside (moved whole into another schema).
@@ -132,6 +200,10 @@ TABLES = (
     "nodes",
     "feed_leases",
     "host_leases",
+    "poll_log",
+    "feed_days",
+    "all_days",
+    "article_index",
     "schema_migrations",
 )
 

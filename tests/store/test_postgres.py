@@ -10,7 +10,8 @@ import psycopg
 import pytest
 
 from crawler.store import postgres_schema
-from crawler.store.base import ArchivedArticle, ArticleClaim, ClaimStatus, FeedState, StoreError
+from crawler.store.base import ArchivedArticle, ArticleClaim, ClaimStatus, FeedState, NewEntry, StoreError
+from crawler.store.history import ArticleQuery, ArticleText
 from crawler.store.postgres_location import PostgresLocation
 
 pytestmark = pytest.mark.anyio
@@ -83,3 +84,23 @@ async def test_a_read_only_open_of_an_empty_database_says_there_is_none(postgres
     store = await PostgresLocation(postgres_url).open()
     await store.save_feed_state(FeedState(name="f"))
     await store.close()
+
+
+async def test_a_store_set_aside_is_made_again_whole_search_included(postgres_url: str) -> None:
+    # Setting aside moves the tables; the text search configuration the index uses stays in place, and the
+    # migration that made it finds it there rather than failing on a second one.
+    location = PostgresLocation(postgres_url, pool_size=2)
+    await (await location.open()).close()
+    await location.set_aside()
+
+    store = await location.open()
+    try:
+        assert [s.split()[0] for s in store.applied] == [str(s.version) for s in postgres_schema.STEPS]
+        await store.add_pending("f", [NewEntry("e", None, "{}")], 1.0)
+        text = ArticleText("经济 news", "Investors bought bonds.", None)
+        article = ArchivedArticle("a1", "2023/a1.md", "h", ("https://x/a1",), text=text)
+        await store.record_archived_all([("f", "e", article)])
+        for query in ("investor", "经济", "经"):
+            assert [h.article_id for h in await store.search_articles(ArticleQuery(text=query))] == ["a1"]
+    finally:
+        await store.close()
