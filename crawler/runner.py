@@ -153,9 +153,6 @@ async def open_runner(
     """Clear what a crash left, rebuild a lost state database from the archive, then build the resources of a run
     and close them all on leaving. `stopping`, once set, leaves articles not yet started pending; `fetcher` builds
     the Fetcher (the daemon's counts what it sees)."""
-    removed = await asyncio.to_thread(files.remove_stale_temp_files, config.archive)
-    if removed:
-        log.info("removed temp files left by a crash", extra={"count": removed})
     for repaired in await asyncio.to_thread(warcfiles.repair, config.archive):
         log.warning(
             "repaired a WARC file a crash left",
@@ -164,11 +161,15 @@ async def open_runner(
     await rebuild_lost_state(config)
     store = await open_store(config)
     try:
+        await _clear_leftovers(config, store)
         workers = WorkerPool(config)
         # Opens no file until a `raw: warc` feed has a record to keep; closing it makes the last records durable.
         raw = warcfiles.WarcWriter(config.archive, config.warc)
         try:
             built = (fetcher or _fetcher(transport))(config.http, config.politeness)
+            nodes = store.coordination()
+            if nodes is not None:  # several nodes: a host's cap and delay hold across them all
+                built.share_hosts(nodes)
             async with built:
                 images = Images(config, built, store)
                 pipeline = Pipeline(
@@ -182,6 +183,19 @@ async def open_runner(
                 await workers.aclose()
     finally:
         await store.close()
+
+
+async def _clear_leftovers(config: Config, store: Store) -> None:
+    """Delete the temp files a crash left: this host's whose process is gone, and (several nodes sharing the archive)
+    those of hosts whose every node is known dead. Never another live node's: it may be about to commit them."""
+    nodes = store.coordination()
+    dead_hosts: set[str] = set()
+    if nodes is not None:
+        known = await nodes.nodes()
+        dead_hosts = {n.host for n in known if not n.alive} - {n.host for n in known if n.alive}
+    removed = await asyncio.to_thread(files.remove_stale_temp_files, config.archive, dead_hosts=dead_hosts)
+    if removed:
+        log.info("removed temp files left by a crash", extra={"count": removed})
 
 
 def _fetcher(transport: httpx.AsyncBaseTransport | None) -> FetcherFactory:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.postgres import PostgresServer, Unavailable
 from tests.support.server import TestServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -78,3 +79,27 @@ class Workdir:
 @pytest.fixture
 def work(tmp_path: Path) -> Workdir:
     return Workdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for this test session (each xdist worker has its own); skipped, with the reason,
+    where none can be had."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("psycopg is not installed (pip install '.[postgres]')")
+    try:
+        pg = PostgresServer.start()
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database on the session's PostgreSQL server, dropped after the test."""
+    url = postgres_server.new_database()
+    yield url
+    postgres_server.drop_database(url)

@@ -101,6 +101,28 @@ def test_serve_answers_the_pages_under_a_no_script_policy(serve: type[Served]) -
     assert served.stop() == 0
 
 
+def test_serve_shows_and_searches_a_postgresql_state(work: Workdir, server: TestServer, postgres_url: str) -> None:
+    items = [
+        Item(server.url("/a1"), "Harbour plan approved", "<p>The harbour plans were approved by the council.</p>"),
+        Item(server.url("/a2"), "港口计划", "<p>市议会批准了港口计划。</p>"),
+    ]
+    server.add("/feed.xml", body=rss(*items), content_type=RSS)
+    work.write_config(config({"name": "news", "url": server.url("/feed.xml"), "content": "feed"}, state=postgres_url))
+    fetched = work.run("fetch")
+    assert fetched.code == 0, fetched.stderr
+    served = Served(work, "--http", "127.0.0.1:0")
+    try:
+        assert served.url, served.line
+        assert 'data-feed="news"' in httpx.get(f"http://{served.url}/").text
+        found = httpx.get(f"http://{served.url}/articles", params={"q": "港口"})
+        assert "港口计划" in found.text and "Harbour plan" not in found.text
+        found = httpx.get(f"http://{served.url}/articles", params={"q": "plan approve"})
+        assert "Harbour plan" in found.text and "港口计划" not in found.text
+        assert "1 ok" in httpx.get(f"http://{served.url}/feeds/news").text
+    finally:
+        assert served.stop() == 0
+
+
 def test_serve_is_read_only(serve: type[Served]) -> None:
     served = serve("--http", "127.0.0.1:0")
     assert httpx.post(f"http://{served.url}/", content=b"x").status_code == 405

@@ -6,6 +6,7 @@ import contextlib
 import itertools
 import os
 import re
+import socket
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,7 +16,10 @@ from zoneinfo import ZoneInfo
 from crawler.errors import CrawlerError
 
 _ID_RE = re.compile(r"[0-9a-f]{16}\Z")
-_TEMP_RE = re.compile(r"\.([0-9a-f]{16})\.md\.(\d+)(?:\.(\d+))?\.tmp\Z")
+# `.<id>.md.<pid>.<number>.h-<host>.tmp`: the writer's pid and host (several nodes may share the archive, and a pid
+# says nothing of another host's processes); names without the host are from before, and this host's.
+_TEMP_RE = re.compile(r"\.([0-9a-f]{16})\.md\.(\d+)(?:\.(\d+))?(?:\.h-([A-Za-z0-9-]+))?\.tmp\Z")
+HOST_TAG = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "unknown"
 _temp_numbers = itertools.count()
 
 
@@ -66,7 +70,7 @@ def write_temp(root: Path, relative: Path, text: str, tag: TempTag | None = None
     target = root / relative
     # Unique per write, not only per process: a worker may stage one article twice before either is committed.
     number = tag.number if tag is not None else next(_temp_numbers)
-    temp = target.with_name(f".{target.stem}.md.{os.getpid()}.{number}.tmp")
+    temp = target.with_name(f".{target.stem}.md.{os.getpid()}.{number}.h-{HOST_TAG}.tmp")
     data = text.encode("utf-8")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -129,14 +133,25 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def remove_stale_temp_files(root: Path, *, at_start: bool = True) -> int:
-    """Delete temp files left by a process that died mid-write; return how many were removed. `at_start`: called
+def host_tag(host: str) -> str:
+    """A host's name as temp file names carry it."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", host) or "unknown"
+
+
+def remove_stale_temp_files(root: Path, *, at_start: bool = True, dead_hosts: Collection[str] = ()) -> int:
+    """Delete temp files left by a process that died mid-write; return how many were removed: this host's whose
+    process is gone, and any of `dead_hosts` (hosts whose every crawler node is known dead). `at_start`: called
     before this process stages anything, so that files bearing its own pid are a past life's (pids are reused)."""
+    dead = {host_tag(host) for host in dead_hosts}
     removed = 0
     for folder, _dirs, files in os.walk(root):
         for name in files:
             match = _TEMP_RE.match(name)
-            if match and not _process_alive(int(match.group(2)), at_start):
+            if match is None:
+                continue
+            writer_host = match.group(4) or HOST_TAG
+            mine = writer_host == HOST_TAG
+            if (mine and not _process_alive(int(match.group(2)), at_start)) or (not mine and writer_host in dead):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(folder, name))
                     removed += 1
@@ -152,7 +167,12 @@ def remove_lost_temp_files(root: Path, tags: Collection[TempTag]) -> int:
     for folder, _dirs, files in os.walk(root):
         for name in files:
             match = _TEMP_RE.match(name)
-            if match and match.group(3) in numbers and not _process_alive(int(match.group(2)), at_start=False):
+            if (
+                match
+                and match.group(3) in numbers
+                and (match.group(4) or HOST_TAG) == HOST_TAG
+                and not _process_alive(int(match.group(2)), at_start=False)
+            ):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(folder, name))
                     removed += 1

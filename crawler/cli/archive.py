@@ -114,17 +114,18 @@ def _check_archive(args: argparse.Namespace, config: Config) -> int:
 
 def _reindex(args: argparse.Namespace) -> int:
     from crawler.maintenance.reindex import reindex
+    from crawler.store import describe_state
 
     config = load_config(args.config)
     result = asyncio.run(reindex(config))
     if result.moved_aside is not None:
-        print(f"crawler: {config.state}: corrupt; moved aside to {result.moved_aside.name}", file=sys.stderr)
+        print(f"crawler: {describe_state(config)}: corrupt; moved aside to {result.moved_aside.name}", file=sys.stderr)
     for path in result.unreadable:
         print(f"crawler: {config.archive / path}: not an archive file; indexed without its body", file=sys.stderr)
-    print(f"{config.state}: {result.articles} articles indexed from {config.archive}")
+    print(f"{describe_state(config)}: {result.articles} articles indexed from {config.archive}")
     if result.dropped:
         print(
-            f"crawler: {config.state}: dropped {len(result.dropped)} recorded articles whose files are gone "
+            f"crawler: {describe_state(config)}: dropped {len(result.dropped)} recorded articles whose files are gone "
             "(`crawler check --archive` queues them to be archived again)",
             file=sys.stderr,
         )
@@ -132,7 +133,7 @@ def _reindex(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from crawler.cli.status import render_table, status_report
+    from crawler.cli.status import render_nodes, render_table, status_report
 
     report = asyncio.run(status_report(load_config(args.config)))
     for line in (report.note, report.problem):
@@ -142,6 +143,8 @@ def _status(args: argparse.Namespace) -> int:
         show(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
         show(render_table(report.feeds))
+        if report.nodes:
+            show(render_nodes(report.nodes))
     # The rows are printed either way; a state database that cannot be trusted fails the command.
     return EXIT_FAILED if report.problem else EXIT_OK
 

@@ -141,13 +141,15 @@ def _short_reason(result: FeedResult) -> str:
 
 def _fetch_dry_run(args: argparse.Namespace) -> int:
     from crawler.runner import dry_run
+    from crawler.store import describe_state
 
     config = load_config(args.config)
     feeds = select_feeds(config, args.feeds)
-    if not config.state.exists() and config.archive.is_dir() and any(config.archive.iterdir()):
+    no_state = config.state_url is None and not config.state.exists()  # (a PostgreSQL one is asked when opened)
+    if no_state and config.archive.is_dir() and any(config.archive.iterdir()):
         say(
-            f"crawler: {config.state}: no state database; a real fetch first rebuilds it from the archive, so "
-            "articles already archived may be listed here too",
+            f"crawler: {describe_state(config)}: no state database; a real fetch first rebuilds it from the archive, "
+            "so articles already archived may be listed here too",
             sys.stderr,
         )
     results = asyncio.run(dry_run(config, feeds))

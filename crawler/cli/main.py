@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from crawler import __version__
 from crawler.archive.files import ArchiveError
-from crawler.cli import archive, console, feeds, fetch, run, setup
+from crawler.cli import archive, console, db, feeds, fetch, run, setup
 from crawler.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, show
 from crawler.config.settings import ConfigError
 from crawler.logs import PlainFormatter
@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     archive.add_list(commands)
     archive.add_refetch(commands)
     archive.add_reextract(commands)
+    db.add_db(commands)
     return parser
 
 

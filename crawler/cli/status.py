@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from crawler.archive import files as archive
 from crawler.config.settings import Config
 from crawler.logs import visible
-from crawler.store import open_store, store_location
-from crawler.store.base import ArchivedCounts, FeedCounts, FeedState, PendingEntry, SelectorMisses
+from crawler.store import describe_state, open_store, store_location
+from crawler.store.base import ArchivedCounts, FeedCounts, FeedState, NodeInfo, PendingEntry, SelectorMisses
 
 NO_DATABASE = "no state database"
 
@@ -73,6 +73,7 @@ class StatusReport:
     problem: str | None
     note: str | None  # worth saying, not a failure: no database yet and nothing archived
     feeds: tuple[FeedStatus, ...]
+    nodes: tuple[NodeInfo, ...] = ()  # several nodes on PostgreSQL: each, and the feeds it holds now
 
     def to_json(self) -> dict[str, object]:
         """The report as `crawler status --json` prints it."""
@@ -80,7 +81,30 @@ class StatusReport:
             "database": {"path": self.database, "exists": self.database_exists},
             "problem": self.problem,
             "feeds": [row.to_json() for row in self.feeds],
+            **({"nodes": [_node_json(node) for node in self.nodes]} if self.nodes else {}),
         }
+
+
+def _node_json(node: NodeInfo) -> dict[str, object]:
+    return {
+        "node": node.node,
+        "host": node.host,
+        "pid": node.pid,
+        "state": "alive" if node.alive else "stopped" if node.stopped else "dead",
+        "started": _iso(node.started_at),
+        "last_seen": _iso(node.seen_at),
+        "feeds": list(node.feeds),
+    }
+
+
+def render_nodes(nodes: Sequence[NodeInfo]) -> str:
+    """One line per node: its state, when it was last seen, and the feeds it is polling now."""
+    lines = [f"nodes ({sum(node.alive for node in nodes)} alive):"]
+    for node in nodes:
+        state = "alive" if node.alive else "stopped" if node.stopped else "dead"
+        holds = ", ".join(node.feeds) if node.feeds else "no feed"
+        lines.append(f"  {node.node:<32} {state:<8} last seen {_iso(node.seen_at)}  polling: {holds}")
+    return "\n".join(lines)
 
 
 async def status_report(config: Config) -> StatusReport:
@@ -109,18 +133,20 @@ async def status_report(config: Config) -> StatusReport:
                 for feed in config.feeds
             ]
         )
+        nodes = store.coordination()
+        known = tuple(await nodes.nodes()) if nodes is not None else ()
         problem = None
         if await store.article_count() == 0:
             files = _archive_files(config)
             if files:
                 problem = (
-                    f"the state database at {config.state} records no archived article, but the archive at "
+                    f"the state database at {describe_state(config)} records no archived article, but the archive at "
                     f"{config.archive} holds {files}: it was deleted or replaced since; run `crawler reindex` to "
                     "rebuild it from the archive"
                 )
     finally:
         await store.close()
-    return StatusReport(str(config.state), True, problem, None, rows)
+    return StatusReport(describe_state(config), True, problem, None, rows, known)
 
 
 async def feed_statuses(config: Config) -> list[FeedStatus]:
@@ -130,13 +156,16 @@ async def feed_statuses(config: Config) -> list[FeedStatus]:
 
 def _without_database(config: Config) -> StatusReport:
     files = _archive_files(config)
-    missing = f"no state database at {config.state}: nothing has been polled with this config yet, or it was deleted"
+    missing = (
+        f"no state database at {describe_state(config)}: nothing has been polled with this config yet, "
+        "or it was deleted"
+    )
     if not files:
         rows = tuple(
             _row(feed.name, feed.url, feed.enabled, FeedState(name=feed.name), FeedCounts(0, 0), None)
             for feed in config.feeds
         )
-        return StatusReport(str(config.state), False, None, missing, rows)
+        return StatusReport(describe_state(config), False, None, missing, rows)
     # Articles were archived with some state database, and it is gone: nothing is known of any feed.
     rows = tuple(
         FeedStatus(
@@ -159,7 +188,7 @@ def _without_database(config: Config) -> StatusReport:
         f"{missing}; the archive at {config.archive} holds {files} articles: run `crawler reindex` to rebuild the "
         "database from them before the next fetch"
     )
-    return StatusReport(str(config.state), False, problem, None, rows)
+    return StatusReport(describe_state(config), False, problem, None, rows)
 
 
 def _archive_files(config: Config) -> int:

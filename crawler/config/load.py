@@ -16,7 +16,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from crawler.config.messages import describe, message, unknown_key
-from crawler.config.settings import DEFAULT_KEYS, Config, ConfigError, FeedConfig, FileSettings
+from crawler.config.settings import (
+    DEFAULT_KEYS,
+    DEFAULT_STATE,
+    Config,
+    ConfigError,
+    FeedConfig,
+    FileSettings,
+    is_database_url,
+)
 from crawler.config.traps import check_intervals, refuse_nulls
 from crawler.config.yamlread import Unsure, item_line, line_of, read_yaml, read_yaml_fast
 
@@ -106,7 +114,9 @@ def _build_config(data: object, path: Path, text: str) -> Config:
     return Config(
         path=path,
         archive=(base / top.archive),
-        state=(base / top.state),
+        state=(base / (DEFAULT_STATE if is_database_url(top.state) else top.state)),
+        state_url=top.state if is_database_url(top.state) else None,
+        lease=top.lease,
         archive_timezone=top.archive_timezone,
         allow_private_addresses=top.allow_private_addresses,
         min_interval=top.min_interval,

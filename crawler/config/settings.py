@@ -188,9 +188,20 @@ class AssetsConfig(_Frozen):
     max_bytes: Size = 5_000_000
 
 
+DEFAULT_STATE = ".crawler/state.db"
+
+
+def is_database_url(state: str) -> bool:
+    """Whether a `state:` value names a PostgreSQL database (`postgresql://USER@HOST:PORT/DB`), not an SQLite file."""
+    return state.startswith(("postgresql://", "postgres://"))
+
+
 class FileSettings(_Frozen):
     archive: str = "archive"
-    state: str = ".crawler/state.db"
+    state: str = DEFAULT_STATE  # an SQLite file, or a PostgreSQL URL
+    # With `state: postgresql://...`: how long a node's lease on a feed (and its beat) lasts; a node that dies has
+    # its feeds taken over within this time.
+    lease: Duration = Field(default=60.0, ge=0.5)
     archive_timezone: TimeZone = "UTC"
     allow_private_addresses: bool = False
     min_interval: Duration = 300.0
@@ -221,6 +232,10 @@ class Config:
     feeds: tuple[FeedConfig, ...]
     warc: WarcConfig = field(default_factory=WarcConfig)
     assets: AssetsConfig = field(default_factory=AssetsConfig)
+    # `state: postgresql://...`: the state lives in that PostgreSQL database (several nodes may share it), and
+    # `state` above is unused; None: the SQLite file at `state`.
+    state_url: str | None = None
+    lease: float = 60.0  # seconds a node's lease on a feed lasts (several nodes on PostgreSQL)
 
     def feed(self, name: str) -> FeedConfig | None:
         """The feed called `name`, or None."""

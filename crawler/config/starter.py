@@ -19,7 +19,8 @@ TEMPLATE = """\
 # (keeping these comments). Durations: 500ms, 10s, 10m, 1h, 1d. Each commented key shows its default.
 
 archive: archive                  # folder for the Markdown files, relative to this file
-state: .crawler/state.db          # the SQLite state database, relative to this file
+state: .crawler/state.db          # the SQLite state database, relative to this file, or postgresql://USER@HOST/DB
+# lease: 1m                       # with PostgreSQL: a node's lease on a feed (a dead node's feeds move on after it)
 # archive_timezone: UTC           # time zone of the archive's YYYY/MM/DD folders (never of the `date` field)
 # allow_private_addresses: false  # let article links reach loopback or private addresses (also per feed)
 # min_interval: 5m                # the shortest time between two polls of one feed

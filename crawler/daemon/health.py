@@ -22,6 +22,8 @@ class HealthReport:
     polls_in_flight: int
     stopping: bool = False  # draining after SIGTERM/SIGINT: unhealthy (no new polls), but not stuck
     articles_left: int = 0  # articles listed by the polls under way and not yet done
+    node: str | None = None  # several nodes on PostgreSQL: this node's id ("host pid token")
+    leases: int = 0  # ... and how many feeds it holds a lease on now
 
     def to_json(self) -> str:
         """The report as /healthz's JSON body."""
@@ -35,6 +37,7 @@ class HealthReport:
                 "feeds": self.feeds,
                 "polls_in_flight": self.polls_in_flight,
                 "articles_left": self.articles_left,
+                **({"node": self.node, "feed_leases": self.leases} if self.node else {}),
             }
         )
 

@@ -49,6 +49,10 @@ class Metrics:
         )
         self.feeds = Gauge("crawler_feeds", "Enabled feeds being polled", registry=r)
         self.in_flight = Gauge("crawler_polls_in_flight", "Polls running now", registry=r)
+        self.leases = Gauge("crawler_feed_leases_held", "Feeds this node holds a lease on (several nodes)", registry=r)
+        self.leases_lost = Counter(
+            "crawler_feed_leases_lost", "Polls whose lease another node took over (their writes refused)", registry=r
+        )
         self.reloads = Counter(
             "crawler_config_reloads", "Reloads of feeds.yaml by result (applied, rejected)", ["result"], registry=r
         )

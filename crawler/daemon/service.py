@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from crawler.config.settings import Config, FeedConfig, HttpConfig, PolitenessConfig
 from crawler.console.server import ConsoleServer, Health
 from crawler.daemon.health import HealthReport, unhealthy_reason
+from crawler.daemon.leases import Answer, NodeLeases, Turn
 from crawler.daemon.metrics import Metrics, ObservedFetcher
 from crawler.daemon.options import HEARTBEAT_EVERY, DaemonError, DaemonOptions
 from crawler.daemon.reload import ConfigWatcher, feed_changes
@@ -30,7 +31,8 @@ from crawler.fetch import Fetcher
 from crawler.pipeline.results import FeedResult, PollOutcome
 from crawler.runner import Runner, console_server, open_runner
 from crawler.schedule import Timing, due_after_crash, timer_time
-from crawler.store.base import StoreError
+from crawler.store import describe_state
+from crawler.store.base import LeaseLost, StoreError
 
 log = logging.getLogger("crawler")
 
@@ -51,6 +53,7 @@ class Daemon:
         self._rng = rng or random.Random()
         self.metrics = Metrics()
         self._runner: Runner | None = None
+        self._leases: NodeLeases | None = None  # several nodes on PostgreSQL: polls only with the feed's lease
         self._timers: FeedTimers | None = None
         self._watcher = ConfigWatcher(options.config_path, self.metrics, self._apply)
         self._store_error: str | None = None  # why the state database failed the last poll, until one succeeds
@@ -74,6 +77,10 @@ class Daemon:
         health: ConsoleServer | None = None
         async with open_runner(config, stopping=self._hard_stop, fetcher=self._observed_fetcher) as runner:
             self._runner = runner
+            nodes = runner.store.coordination()
+            if nodes is not None:
+                self._leases = NodeLeases(nodes, runner.store, self.metrics, self._rng)
+                await self._leases.start()
             if self._options.health is not None:
                 # Built once the runner has made the state database: the console reads it over a connection of its own.
                 health = await asyncio.to_thread(
@@ -119,6 +126,8 @@ class Daemon:
                     helper.cancel()
                 await asyncio.gather(*helpers, return_exceptions=True)
                 self._timers.shutdown()
+                if self._leases is not None:
+                    await self._leases.stop()
                 if health is not None:
                     await asyncio.to_thread(health.close)
                 for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -175,7 +184,10 @@ class Daemon:
         """Set the feed's timer from its stored state (at start, and for a feed a reload added or changed)."""
         assert self._runner is not None
         try:
-            timing = Timing.of(await self._runner.store.feed_state(feed.name))
+            state = await self._runner.store.feed_state(feed.name)
+            timing = Timing.of(state)
+            if self._leases is not None:
+                self._leases.saw(feed.name, state.last_poll)
         except StoreError as exc:
             # Without its state the next time is unknown: try again soon rather than never (a lost schedule would
             # leave the feed unpolled until a restart).
@@ -191,6 +203,8 @@ class Daemon:
         if feed is None or not feed.enabled or self._stopping:
             return
         now = time.time()
+        if self._leases is not None and result is not None and result.timing is not None:
+            self._leases.saw(feed.name, result.timing.last_poll)
         if result is None or result.timing is None:
             # A poll that recorded no next time: wait a whole interval rather than retrying at once, in a loop.
             self._set_timer(feed, due_after_crash(feed, now))
@@ -237,17 +251,24 @@ class Daemon:
         if lost is not None:
             self._stop_on_lost_store(lost)
             return
+        if self._leases is not None and not await self._take_turn(feed):
+            return
         self.metrics.in_flight.inc()
         started = time.monotonic()
         result: FeedResult | None = None
         try:
             result = await runner.pipeline.refresh(feed)
+        except LeaseLost as exc:
+            self.metrics.leases_lost.inc()
+            log.warning("lease lost mid-poll; the poll stops here", extra={"feed": name, "error": str(exc)})
         except StoreError as exc:
             self._store_failed(name, exc)
         except Exception:  # one poll's bug must not end the daemon; it is logged with its traceback
             log.exception("poll crashed", extra={"feed": name, "url": feed.url})
         finally:
             self.metrics.in_flight.dec()
+            if self._leases is not None:
+                await self._leases.done(name)
         elapsed = time.monotonic() - started
         if result is not None:
             self._store_error = None  # the database served a whole poll again
@@ -265,6 +286,25 @@ class Daemon:
         # Done before scheduling, so that a next run due at once is not mistaken for this one still running.
         self._forget(name, asyncio.current_task())
         self._schedule_after_poll(feed, result)
+
+    async def _take_turn(self, feed: FeedConfig) -> bool:
+        """With several nodes: whether this node holds the feed's lease and the feed is due; if not, its timer is
+        set (when the other node's lease ends, or from the state another node's poll left)."""
+        assert self._leases is not None
+        try:
+            answer = await self._leases.take(feed.name)
+        except StoreError as exc:
+            self._store_failed(feed.name, exc)
+            answer = Answer(Turn.HELD, retry=min(feed.interval, STORE_RETRY))
+        if answer.turn is Turn.POLL:
+            return True
+        self._forget(feed.name, asyncio.current_task())
+        now = time.time()
+        if answer.turn is Turn.HELD or answer.state is None:
+            self._set_timer(feed, now + answer.retry)
+        else:
+            self._set_timer(feed, timer_time(feed, Timing.of(answer.state), self._config, now, self._rng))
+        return False
 
     def _stop_on_lost_store(self, why: str) -> None:
         # Writing on would go into a file no one will read again, and the next start would find no memory of what
@@ -315,10 +355,10 @@ class Daemon:
         """A new valid feeds.yaml: the runner takes its settings, and the feeds' timers follow its changes."""
         assert self._runner is not None and self._timers is not None
         old = self._config
-        if config.state != old.state:
+        if (config.state, config.state_url) != (old.state, old.state_url):
             log.warning(
                 "the state database moved; restart to use it (the old one stays in use)",
-                extra={"state": str(config.state)},
+                extra={"state": describe_state(config)},
             )
         changes = feed_changes(old, config)
         self._config = config
@@ -366,6 +406,8 @@ class Daemon:
             len(self._running),
             stopping=self._stopping,
             articles_left=self._articles_left(),
+            node=self._leases.node if self._leases is not None else None,
+            leases=self._leases.held if self._leases is not None else 0,
         )
 
     def _articles_left(self) -> int:

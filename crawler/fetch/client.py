@@ -41,7 +41,7 @@ from crawler.fetch.messages import (
     sendable,
     url_problem,
 )
-from crawler.fetch.politeness import HostLoad, HostPace, Politeness
+from crawler.fetch.politeness import HostLoad, HostPace, HostTurns, Politeness
 from crawler.fetch.retries import RETRY_STATUSES, RetryPolicy, retry_failed
 from crawler.fetch.robots import REDIRECT_STATUSES, Robots
 
@@ -99,6 +99,10 @@ class Fetcher:
         self._clients.reconfigure(http, politeness)
         self._robots.reconfigure(user_agent(http), http.max_retry_after)
         self._settle(http)
+
+    def share_hosts(self, turns: HostTurns) -> None:
+        """Keep each host's cap and delay across several nodes (see Politeness.share)."""
+        self._politeness.share(turns)
 
     def load(self, host: str) -> HostLoad:
         """How many requests to `host` are in flight now, and how many wait for their turn."""

@@ -16,7 +16,7 @@ import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from crawler.config.settings import PolitenessConfig
 
@@ -73,6 +73,19 @@ class Cap:
                 waiter.set_result(None)
 
 
+class HostTurns(Protocol):
+    """Several crawler nodes sharing the politeness promise to each host (crawler.store.base.Nodes does this through
+    the database): one node at a time sends to a host, and the host's delay carries over from node to node."""
+
+    async def host_turn(self, host: str, next_start: float, now: float) -> float:
+        """Hold `host` for this node (waiting while another holds it); return when its next request may start."""
+        ...
+
+    async def host_idle(self, host: str, wait: float) -> None:
+        """No request to `host` is in flight here: hand it back; its next request may start in `wait` seconds."""
+        ...
+
+
 @dataclass
 class HostPace:
     """One target host's politeness: its concurrency cap, its delays and the time its next request may start."""
@@ -84,6 +97,7 @@ class HostPace:
     delay: float = 0.0  # the one in force: the longer of the two
     next_start: float = 0.0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    host: str = ""
 
     def __post_init__(self) -> None:
         self.delay = max(self.configured_delay, self.crawl_delay)
@@ -121,13 +135,19 @@ class Politeness:
         self._sleep = sleep
         self._paces: dict[str, HostPace] = {}
         self._global = Cap(config.max_connections)
+        self._shared: HostTurns | None = None
+
+    def share(self, turns: HostTurns) -> None:
+        """From now on, send to a host only while this node holds it among several (`turns`): the cap and delay are
+        the site's, whichever node sends."""
+        self._shared = turns
 
     def pace(self, host: str) -> HostPace:
         """The host's politeness state, created on first use and shared by all its ways of being reached."""
         pace = self._paces.get(host)
         if pace is None:
             concurrency, delay, robots = self._config.for_host(host)
-            pace = HostPace(limit=Cap(concurrency), configured_delay=delay, robots=robots)
+            pace = HostPace(limit=Cap(concurrency), configured_delay=delay, robots=robots, host=host)
             self._paces[host] = pace
         return pace
 
@@ -156,6 +176,8 @@ class Politeness:
         await pace.limit.acquire()
         try:
             async with pace.lock:
+                if self._shared is not None:
+                    pace.next_start = await self._shared.host_turn(pace.host, pace.next_start, self._clock())
                 now = self._clock()
                 if pace.next_start > now:
                     await self._sleep(pace.next_start - now)
@@ -169,3 +191,6 @@ class Politeness:
                 self._global.release()
         finally:
             pace.limit.release()
+            if self._shared is not None and not pace.limit.active and not pace.limit.waiting:
+                # Nothing of ours in flight or queued for the host: another node may have it now.
+                await self._shared.host_idle(pace.host, pace.next_start - self._clock())

@@ -15,7 +15,7 @@ from pathlib import Path
 from crawler.archive import files as archive
 from crawler.config.settings import Config
 from crawler.maintenance.reindex import read_article
-from crawler.store import open_store, store_location
+from crawler.store import describe_state, open_store, store_location
 from crawler.store.base import RecordedArticle, StoreError
 
 DELETED = "deleted"
@@ -85,7 +85,7 @@ async def check_archive(config: Config) -> ArchiveReport:
     files = await asyncio.to_thread(_archive_files, config.archive)
     if not await store_location(config).exists():
         # Creating an empty one here would stop the next fetch from rebuilding it from the archive first.
-        raise StoreError(f"{config.state}: no state database to compare with; `crawler reindex` builds one")
+        raise StoreError(f"{describe_state(config)}: no state database to compare with; `crawler reindex` builds one")
     store = await open_store(config)
     try:
         recorded = await store.articles()

@@ -28,7 +28,7 @@ from crawler.maintenance.reindex import read_article
 from crawler.pipeline.compose import FetchedPage, Staged, stage_article
 from crawler.pipeline.images import Images, keep_for_article
 from crawler.pipeline.refresh import wants_page
-from crawler.store import open_store, store_location
+from crawler.store import describe_state, open_store, store_location
 from crawler.store.base import PendingEntry, Store, StoreError
 
 _ID_RE = re.compile(r"[0-9a-f]{16}\Z")
@@ -90,7 +90,9 @@ class Target:
 async def refetch(config: Config, selection: Selection) -> list[Refetched]:
     """Refetch the selected articles and rewrite each file in place; raise RefetchError when nothing matches."""
     if not await store_location(config).exists():
-        raise StoreError(f"{config.state}: no state database, so no record of what each article was archived from")
+        raise StoreError(
+            f"{describe_state(config)}: no state database, so no record of what each article was archived from"
+        )
     store = await open_store(config)
     try:
         return await _refetch_all(config, store, await targets(config, store, selection))

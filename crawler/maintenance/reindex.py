@@ -23,7 +23,7 @@ from crawler.archive import files as archive
 from crawler.config.settings import Config
 from crawler.identity import keys as identity
 from crawler.render import fixes, frontmatter
-from crawler.store import open_store, store_location
+from crawler.store import describe_state, open_store, store_location
 from crawler.store.base import IndexedArticle
 from crawler.store.history import INDEXED_TEXT_CHARS, ArticleText
 
@@ -72,7 +72,7 @@ async def rebuild_lost_state(config: Config) -> int | None:
     log.warning(
         "no state database, but the archive holds articles: rebuilt its record of them from the archive "
         "(as crawler reindex), so that none is archived again",
-        extra={"state": str(config.state), "articles": rebuilt},
+        extra={"state": describe_state(config), "articles": rebuilt},
     )
     return rebuilt
 

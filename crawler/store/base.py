@@ -12,11 +12,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from crawler.errors import CrawlerError
 from crawler.identity.keys import ItemFacts
 from crawler.store.history import ArticleHit, ArticleQuery, ArticleText, FeedDay, FeedSummary, PollRecord
+
+if TYPE_CHECKING:
+    from crawler.store.migrations import SchemaStatus
 
 SELECTOR_CHECKS_KEPT = 20  # a feed's last pages whose `body:` selector was tried: what `crawler status` judges by
 CLAIM_LEASE = 120.0  # seconds a claim holds against other entries; then its holder is taken for dead (a crash)
@@ -218,6 +221,99 @@ class MissingImages(Protocol):
         ...
 
 
+# -- several nodes on one database (PostgreSQL; SQLite is one node) ----------------------------------------------
+
+
+class LeaseLost(StoreError):
+    """This node's lease on a feed was taken over by another node (it was paused or cut off for longer than the
+    lease): nothing more is written for that feed by this node."""
+
+
+@dataclass(frozen=True)
+class FeedLease:
+    """A feed granted to this node until `until` (the database's clock), renewed while its poll runs; `token` is the
+    fence every write of the feed's state is checked against."""
+
+    feed: str
+    token: int
+    until: float
+
+
+@dataclass(frozen=True)
+class LeaseHeld:
+    """A feed another node holds (or is being granted right now): ask again in `remaining` seconds, when its
+    lease ends unless renewed."""
+
+    feed: str
+    node: str | None
+    remaining: float
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """One crawler node as the database knows it, and the feeds it holds now."""
+
+    node: str
+    host: str
+    pid: int
+    started_at: float
+    seen_at: float
+    alive: bool  # beat within its lease, and not stopped
+    stopped: bool  # left cleanly
+    feeds: tuple[str, ...]
+
+
+class Nodes(Protocol):
+    """Coordination between nodes sharing one database: who is alive, which node polls which feed, which node may
+    send to which host."""
+
+    node: str  # this node's id: "host pid token"
+    lease: float  # seconds a lease (and a node's beat) lasts
+
+    async def join(self) -> None:
+        """Say this node is alive (at start)."""
+        ...
+
+    async def beat(self) -> list[str]:
+        """Say this node is still alive and renew every lease it holds; return the feeds whose lease it lost."""
+        ...
+
+    async def lease_feed(self, feed: str) -> FeedLease | LeaseHeld:
+        """Grant `feed` to this node, unless another node holds it; from now on the store fences the feed's writes
+        with the lease's token."""
+        ...
+
+    async def release_feed(self, feed: str) -> None:
+        """Give the feed back (its poll is over); this node's writes for it are refused until it is granted again."""
+        ...
+
+    def held(self) -> int:
+        """How many feeds this node holds a lease on now."""
+        ...
+
+    async def leave(self) -> None:
+        """Give every lease back and say this node stopped (a clean exit)."""
+        ...
+
+    async def nodes(self) -> list[NodeInfo]:
+        """Every node the database knows, live ones first, with the feeds each holds."""
+        ...
+
+    async def dead_nodes(self) -> set[str]:
+        """The ids of nodes known dead (stopped, or silent longer than their lease): their leftovers may go."""
+        ...
+
+    async def host_turn(self, host: str, next_start: float, now: float) -> float:
+        """Hold `host` for this node (waiting while another node holds it); return when its next request may start
+        (the caller's clock, whose present is `now`): `next_start`, or later if the node before asked for it."""
+        ...
+
+    async def host_idle(self, host: str, wait: float) -> None:
+        """This node has no request to `host` in flight: hand the host back; its next request may start `wait`
+        seconds from now, whichever node sends it."""
+        ...
+
+
 class Store(RawIndex, MissingImages, Protocol):
     """Everything the crawler keeps between runs. Every method may raise StoreError."""
 
@@ -276,6 +372,7 @@ class Store(RawIndex, MissingImages, Protocol):
     async def indexed_article(self, article_id: str) -> ArticleHit | None: ...
 
     # The store itself.
+    def coordination(self) -> Nodes | None: ...  # several nodes sharing it (PostgreSQL); None: one node (SQLite)
     async def replaced(self) -> str | None: ...
     async def close(self) -> None: ...
 
@@ -300,5 +397,16 @@ class StoreLocation(Protocol):
         ...
 
     async def open(self, *, read_only: bool = False) -> Store:
-        """Open the store; read-only, every write raises StoreError. Raise StoreError when it cannot be opened."""
+        """Open the store, first applying the schema migrations it still needs (under the backend's lock) unless
+        `read_only` (then every write raises StoreError). Raise StoreError when it cannot be opened."""
+        ...
+
+    async def schema_status(self) -> SchemaStatus:
+        """Where the schema there stands against this crawler's (version 0 where there is no store yet); changes
+        nothing."""
+        ...
+
+    async def upgrade(self) -> list[str]:
+        """Apply the migrations still due (creating the store where there is none); return "N name" of each step
+        applied, none when it was up to date (`crawler db upgrade`)."""
         ...

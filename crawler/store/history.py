@@ -9,7 +9,8 @@ Search works for English and for Chinese, Japanese and Korean, which are written
 text is turned into index terms here, the same way for the index and for a query (`index_terms`, `match_query`).
 Runs of CJK characters become overlapping bigrams, and each run's last character a single term too, so a query of
 two characters (经济) is one bigram term, a longer one a phrase of bigrams, and a single character a prefix. Other
-text goes to the backend's word tokenizer as it is (SQLite: FTS5's unicode61 with the Porter stemmer). Measured
+text goes to the backend's word tokenizer as it is (SQLite: FTS5's unicode61 with the Porter stemmer; PostgreSQL:
+its default parser with an English Snowball stemmer and no stop words, store/postgres_history.py). Measured
 against FTS5's trigram tokenizer in bench/console.py: trigrams cannot find a two-character word at all.
 """
 
@@ -140,18 +141,36 @@ def _cjk_terms(run: str) -> str:
     return " ".join([*bigrams, run[-1]])
 
 
-def match_query(text: str) -> str | None:
-    """An FTS5 MATCH expression for what a reader typed: every word must occur (AND); a CJK run is a phrase of its
-    bigrams (one character: any term starting with it); quotes and operators are taken literally. None when the
-    text has nothing to search for."""
-    parts: list[str] = []
+@dataclass(frozen=True)
+class QueryTerm:
+    """One thing a search asks for, whatever the backend: a word (its stem, by the backend's tokenizer), a phrase
+    of CJK bigrams in order, or (`prefix`) a single CJK character that any term may start with."""
+
+    text: str  # the word; the bigrams, space-separated; or the character
+    phrase: bool = False
+    prefix: bool = False
+
+
+def query_terms(text: str) -> list[QueryTerm]:
+    """What a reader typed as the terms that must all occur (AND): words as they are, each CJK run as a phrase of
+    its bigrams (one character: a prefix). Quotes and operators are dropped (only word characters are kept), so no
+    backend ever sees them as syntax. Empty when the text has nothing to search for."""
+    terms: list[QueryTerm] = []
     for piece in _CJK_RUN.split(text):
-        parts.extend(f'"{word}"' for word in _WORD.findall(piece) if word)
+        terms.extend(QueryTerm(word) for word in _WORD.findall(piece) if word)
     for run in _CJK_RUN.findall(text):
         if len(run) == 1:
-            parts.append(f'"{run}"*')
+            terms.append(QueryTerm(run, prefix=True))
         else:
-            parts.append('"' + " ".join(run[i : i + 2] for i in range(len(run) - 1)) + '"')
+            terms.append(QueryTerm(" ".join(run[i : i + 2] for i in range(len(run) - 1)), phrase=True))
+    return terms
+
+
+def match_query(text: str) -> str | None:
+    """An FTS5 MATCH expression for what a reader typed (`query_terms`): every term must occur (AND); a CJK run is
+    a phrase of its bigrams (one character: any term starting with it); quotes and operators are taken literally.
+    None when the text has nothing to search for."""
+    parts = [f'"{term.text}"*' if term.prefix else f'"{term.text}"' for term in query_terms(text)]
     return " AND ".join(parts) or None
 
 

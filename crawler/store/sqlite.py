@@ -8,6 +8,7 @@ the one connection that thread opened.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import sqlite3
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from crawler.identity.keys import ItemFacts
-from crawler.store import sqlite_history
+from crawler.store import schema, sqlite_history
 from crawler.store.base import (
     ArchivedArticle,
     ArchivedCounts,
@@ -36,6 +37,7 @@ from crawler.store.base import (
     StoreError,
 )
 from crawler.store.history import ArticleHit, ArticleQuery, ArticleText, FeedDay, FeedSummary, PollRecord
+from crawler.store.migrations import SchemaStatus
 from crawler.store.sqlite_db import SqliteDatabase
 
 P = ParamSpec("P")
@@ -50,6 +52,7 @@ class SqliteStore:
     def __init__(self, executor: ThreadPoolExecutor, db: SqliteDatabase) -> None:
         self._executor = executor
         self._db = db
+        self.applied = db.applied  # the migration steps opening it applied
 
     @classmethod
     async def open(cls, path: Path, *, timeout: float = BUSY_TIMEOUT, read_only: bool = False) -> SqliteStore:
@@ -250,6 +253,10 @@ class SqliteStore:
         """Up to `limit` (article id, path) of the feed's articles missing images, longest waiting first."""
         return await self._call(self._db.articles_missing_images, feed, limit)
 
+    def coordination(self) -> None:
+        """None: an SQLite file is one node's (several processes on one machine share it through its locks)."""
+        return None
+
     async def replaced(self) -> str | None:
         """Why the file at the store's path is no longer the database this store has open, or None."""
         return await self._call(self._db.replaced)
@@ -288,6 +295,34 @@ class SqliteLocation:
     async def open(self, *, read_only: bool = False) -> SqliteStore:
         """Open the store (see SqliteStore.open)."""
         return await SqliteStore.open(self.path, timeout=self._timeout, read_only=read_only)
+
+    async def schema_status(self) -> SchemaStatus:
+        """Where the file's schema stands (version 0 where there is no file yet); changes nothing."""
+        return await asyncio.to_thread(_schema_status, self.path, self._timeout)
+
+    async def upgrade(self) -> list[str]:
+        """Apply the migrations still due, creating the database where there is none; return the steps applied."""
+        store = await self.open()
+        try:
+            return store.applied
+        finally:
+            await store.close()
+
+
+def _schema_status(path: Path, timeout: float) -> SchemaStatus:
+    if not path.exists():
+        with contextlib.closing(sqlite3.connect(":memory:")) as empty:
+            return schema.schema_status(empty, str(path))
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot open the state database: {exc}") from None
+    try:
+        return schema.schema_status(db, str(path))
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: cannot read the state database's schema: {exc}") from None
+    finally:
+        db.close()
 
 
 def database_problem(path: Path) -> str | None:

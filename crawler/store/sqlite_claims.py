@@ -7,12 +7,11 @@ recorded (urls, articles' body keys and ids) win outright; a name another entry 
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
 import sqlite3
 
 from crawler.store.base import CLAIM_LEASE, ArticleClaim, Claim, ClaimStatus
+from crawler.store.owners import owner as _owner
+from crawler.store.owners import owner_alive as _owner_alive
 
 
 def claim(db: sqlite3.Connection, claim: ArticleClaim, now: float) -> Claim:
@@ -20,7 +19,7 @@ def claim(db: sqlite3.Connection, claim: ArticleClaim, now: float) -> Claim:
     else the article another entry is writing under one of them (HELD, while its claim's process runs and the claim
     is younger than CLAIM_LEASE), else the names are now the claiming entry's (WON) until it records its article or
     releases them."""
-    names = _claim_names(claim)
+    names = claim_names(claim)
     winner = _archived_under(db, claim)
     if winner is not None:
         return Claim(ClaimStatus.ARCHIVED, winner)
@@ -45,36 +44,8 @@ def claim(db: sqlite3.Connection, claim: ArticleClaim, now: float) -> Claim:
     return Claim(ClaimStatus.WON, claim.article_id)
 
 
-# Who holds a claim: "host pid token", the token telling this process from an earlier one that had its pid. SQLite
-# is one file on one machine, so a claim's process can be asked whether it still runs; a claim from another host (a
-# database on a shared disk) lapses with its lease only.
-_HOST = socket.gethostname()
-_TOKEN = secrets.token_hex(4)
-
-
-def _owner() -> str:
-    return f"{_HOST} {os.getpid()} {_TOKEN}"
-
-
-def _owner_alive(owner: str) -> bool:
-    """Whether the process that made a claim may still be running (unknown counts as running)."""
-    if owner == _owner():
-        return True
-    host, pid, _token = ([*owner.split(" "), "", "", ""])[:3]
-    if host != _HOST or not pid.isdigit():
-        return bool(owner)  # another host's: only the lease ends it; no owner (an old claim): taken for dead
-    if int(pid) == os.getpid():
-        return False  # an earlier process that had our pid
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # it exists, under another user
-    return True
-
-
-def _claim_names(claim: ArticleClaim) -> list[str]:
+def claim_names(claim: ArticleClaim) -> list[str]:
+    """The names a claim holds: each URL, the body key (when there is one), the article id."""
     body = [f"body {claim.body_hash}"] if claim.body_hash else []
     return [*(f"url {url}" for url in dict.fromkeys(claim.urls) if url), *body, f"id {claim.article_id}"]
 

@@ -33,7 +33,8 @@ from crawler.store.base import (
     StoreError,
 )
 from crawler.store.history import ArticleText
-from crawler.store.schema import HISTORY_SCHEMA, SCHEMA, migrate
+from crawler.store.migrations import SchemaStatus
+from crawler.store.schema import schema_status, upgrade
 
 T = TypeVar("T")
 
@@ -43,6 +44,7 @@ class SqliteDatabase:
 
     def __init__(self, path: Path, *, timeout: float = 10.0, read_only: bool = False) -> None:
         self._path = path
+        self.applied: list[str] = []  # the migration steps this open applied
         if read_only:
             self._open_read_only(path, timeout)
             return
@@ -54,15 +56,21 @@ class SqliteDatabase:
             # NORMAL in WAL mode loses nothing when the process dies, only (at worst) the last commits on power loss;
             # the archive files themselves are fsynced, and a lost record only means a re-check, never a duplicate.
             self._db.execute("PRAGMA synchronous = NORMAL")
-            # One transaction: the schema appears whole, and the WAL holds each new page once, not once per statement.
-            self._db.executescript(f"BEGIN;{SCHEMA}{HISTORY_SCHEMA}COMMIT;")
-            migrate(self._db)
+            # Versioned steps (store/schema.py), under SQLite's write lock; nothing to do on the usual start.
+            self.applied = upgrade(self._db, str(path))
             # Which file this is, to notice when the path comes to name another one (or none) while we run.
             self._identity = _file_identity(path)
         except sqlite3.DatabaseError as exc:
             raise StoreError(_explain(path, exc)) from None
         except OSError as exc:
             raise StoreError(f"{path}: cannot open the state database: {exc.strerror or exc}") from None
+
+    def schema_status(self) -> SchemaStatus:
+        """Where the database's schema stands against this crawler's."""
+        try:
+            return schema_status(self._db, str(self._path))
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_explain(self._path, exc)) from None
 
     def _open_read_only(self, path: Path, timeout: float) -> None:
         """Open an existing database so that nothing can be written to it (`fetch --dry-run`, `list`): any write

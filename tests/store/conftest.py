@@ -1,6 +1,7 @@
-"""The backends the store contract runs against. Each gives a location in a test's own folder and the two things
-only a backend knows how to do from outside: lose the database behind an open store's back, and hold its write
-lock from another connection (on a thread the test controls). A PostgreSQL backend adds one entry to BACKENDS."""
+"""The backends the store contract runs against. Each gives a location in a test's own folder (SQLite) or database
+(PostgreSQL: a real server, tests/support/postgres.py) and the two things only a backend knows how to do from
+outside: lose the database behind an open store's back, and hold its write lock from another connection (on a
+thread the test controls)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from crawler.store.base import Store, StoreLocation
 from crawler.store.sqlite import SqliteLocation
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgres"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,29 @@ def _sqlite(folder: Path) -> Backend:
     return Backend("sqlite", SqliteLocation(path), lose, write_locked)
 
 
+def _postgres(url: str) -> Backend:
+    import psycopg
+
+    from crawler.store.postgres_location import PostgresLocation
+
+    def lose() -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+
+    @contextmanager
+    def write_locked() -> Iterator[None]:
+        # A transaction holding the feeds table (made by the store the test opened) in EXCLUSIVE mode: every write
+        # to it waits until the holder ends.
+        with psycopg.connect(url) as conn:
+            conn.execute("LOCK TABLE feeds IN EXCLUSIVE MODE")
+            try:
+                yield
+            finally:
+                conn.rollback()
+
+    return Backend("postgres", PostgresLocation(url), lose, write_locked)
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
@@ -80,6 +104,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     """Each backend in turn, in a fresh place."""
     if request.param == "sqlite":
         return _sqlite(tmp_path)
+    if request.param == "postgres":
+        return _postgres(request.getfixturevalue("postgres_url"))
     raise AssertionError(f"unknown backend {request.param}")
 
 

@@ -4,6 +4,7 @@ must keep for the web console. Each test runs once per backend in conftest.BACKE
 from __future__ import annotations
 
 import json
+import random
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from crawler.store.base import ArchivedArticle, ArticleClaim, IndexedArticle, NewEntry, SelectorMisses, Store
 from crawler.store.history import (
     HISTORY_DAYS,
+    INDEXED_TEXT_CHARS,
     POLLS_KEPT_PER_FEED,
     ArticleQuery,
     ArticleText,
@@ -168,3 +170,14 @@ async def test_a_refetched_article_is_found_by_its_new_text(store: Store) -> Non
     await store.record_refetched("a1", "h2", ["https://x/a1"], ArticleText("Title", "the whole article", NOW))
     assert await store.search_articles(ArticleQuery(text="teaser")) == []
     assert [(h.article_id, h.feed) for h in await store.search_articles(ArticleQuery(text="whole"))] == [("a1", "f")]
+
+
+async def test_an_article_of_much_cjk_text_is_indexed_and_found(store: Store) -> None:
+    # Near every bigram of random Han characters is a term of its own, half of them of 4-byte characters (the
+    # extension planes): the most an article's terms can weigh.
+    draw = random.Random(15)
+    ranges = ((0x4E00, 0x9FFF), (0x20000, 0x2A6DF))
+    chars = "".join(chr(draw.randrange(*ranges[n % 2])) for n in range(INDEXED_TEXT_CHARS + 1000))
+    await archive(store, "zh", "long", "长文", chars, NOW)
+    assert [h.article_id for h in await store.search_articles(ArticleQuery(text=chars[:4]))] == ["long"]
+    assert [h.article_id for h in await store.search_articles(ArticleQuery(text="长文"))] == ["long"]

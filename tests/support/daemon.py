@@ -28,9 +28,9 @@ class RunningDaemon:
     """One `crawler run` process in a work folder; its stdout and stderr go to files there. A `prelude` is Python run
     in the process first: how a test gives a stage a bug on demand."""
 
-    def __init__(self, work: Workdir, *args: str, prelude: str | None = None) -> None:
+    def __init__(self, work: Workdir, *args: str, prelude: str | None = None, log_name: str = "daemon.log") -> None:
         self.work = work
-        self.log_path = work.path / "daemon.log"
+        self.log_path = work.path / log_name
         env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
         command = ["-m", "crawler"] if prelude is None else ["-c", _WITH_PRELUDE, prelude]
         with open(self.log_path, "ab") as log:
@@ -81,14 +81,15 @@ def start_daemon(work: Workdir) -> Iterator[Callable[..., RunningDaemon]]:
     """A factory of running daemons; every one of them is killed when the test ends, whatever happened."""
     started: list[RunningDaemon] = []
 
-    def start(*args: str, prelude: str | None = None) -> RunningDaemon:
-        daemon = RunningDaemon(work, *args, prelude=prelude)
+    def start(*args: str, prelude: str | None = None, log_name: str = "daemon.log") -> RunningDaemon:
+        daemon = RunningDaemon(work, *args, prelude=prelude, log_name=log_name)
         started.append(daemon)
         return daemon
 
     yield start
     for daemon in started:
         if daemon.alive():
+            daemon.proc.send_signal(signal.SIGCONT)  # one a test stopped (SIGSTOP) must be able to die
             daemon.proc.send_signal(signal.SIGKILL)
         daemon.proc.wait(timeout=10)
 

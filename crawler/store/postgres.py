@@ -1,0 +1,464 @@
+"""The PostgreSQL backend: `PostgresStore`, the Store on one PostgreSQL database shared by any number of crawler
+processes (nodes), and `PostgresLocation`, the database before it is opened (`state: postgresql://USER@HOST:PORT/DB`).
+
+Calls are asynchronous (psycopg 3 and its AsyncConnectionPool): a slow or locked database holds the call, never the
+event loop. The password comes from the URL, PGPASSWORD or ~/.pgpass, as libpq finds it. Statements are written for
+PostgreSQL (ON CONFLICT, unnest, FILTER); what makes one claimant win is in store/postgres_claims.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import errors
+from psycopg_pool import AsyncConnectionPool
+
+from crawler.identity.keys import ItemFacts
+from crawler.store import postgres_claims, postgres_history
+from crawler.store.base import (
+    ARCHIVED,
+    DUPLICATE,
+    PENDING,
+    SELECTOR_CHECKS_KEPT,
+    SKIPPED,
+    ArchivedArticle,
+    ArchivedCounts,
+    ArticleClaim,
+    Claim,
+    FeedCounts,
+    FeedState,
+    IndexedArticle,
+    LeaseLost,
+    NewEntry,
+    PendingEntry,
+    RecordedArticle,
+    SelectorMisses,
+    StoreError,
+)
+from crawler.store.history import ArticleText
+from crawler.store.owners import owner, owner_alive
+from crawler.store.postgres_history import PostgresHistory
+from crawler.store.postgres_nodes import PostgresNodes
+from crawler.store.postgres_raw import PostgresRawImages
+from crawler.store.postgres_rows import (
+    FEED_COLUMN_LIST,
+    FEED_COLUMNS,
+    Conn,
+    explain,
+    feed_state_of,
+    feed_values,
+    opt,
+    pending_of,
+)
+
+CONNECT_TIMEOUT = 10  # seconds to reach the server before the call fails with StoreError
+LOCK_TIMEOUT_MS = 10_000  # how long a statement waits for another's row lock (SQLite's busy wait is 10 s too)
+POOL_SIZE = 10  # connections per process: calls are short, and a poll holds one only while a call runs
+
+
+class PostgresStore(PostgresHistory, PostgresRawImages):
+    """The Store on one PostgreSQL database; build it with `PostgresLocation.open` (or `crawler.store.open_store`);
+    its history and search methods are store/postgres_history.py's, its raw-record and image methods
+    store/postgres_raw.py's."""
+
+    def __init__(
+        self, pool: AsyncConnectionPool[Conn], where: str, instance: str, lease: float, node: str | None = None
+    ) -> None:
+        self._pool = pool
+        self._where = where
+        self._instance = instance
+        self.applied: list[str] = []  # the migration steps opening it applied
+        self.owner = node or owner()  # what this node's claims are held under: its id, "host pid token"
+        # The feeds this node holds a lease on, and the token of each: every write for one of them is refused once
+        # the token in the database is another's (see _fence).
+        self._fences: dict[str, int] = {}
+        self._nodes = PostgresNodes(pool, where, self._fences, lease, self.owner)
+
+    def coordination(self) -> PostgresNodes:
+        """This node's side of the coordination between nodes (leases, hosts, who is alive)."""
+        return self._nodes
+
+    # -- plumbing -------------------------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _conn(self) -> AsyncIterator[Conn]:
+        try:
+            async with self._pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            raise StoreError(explain(self._where, exc)) from None
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[Conn]:
+        async with self._conn() as conn, conn.transaction():
+            yield conn
+
+    async def _fence(self, conn: Conn, feeds: Iterable[str]) -> None:
+        """Inside a write's transaction: raise LeaseLost if another node was granted one of `feeds` since this node
+        was (its token replaced). FOR SHARE holds the lease rows until the write commits, so a grant to another node
+        waits for it: no write of a node that lost its lease can land after the new holder's first."""
+        held = {feed: self._fences[feed] for feed in feeds if feed in self._fences}
+        if not held:
+            return
+        cursor = await conn.execute(
+            "SELECT feed, token FROM feed_leases WHERE feed = ANY(%s) FOR SHARE", (sorted(held),)
+        )
+        current = {str(row[0]): int(row[1]) for row in await cursor.fetchall()}
+        lost = sorted(feed for feed, token in held.items() if current.get(feed) != token)
+        if lost:
+            raise LeaseLost(
+                f"{self._where}: feed {lost[0]}: this node no longer holds its lease (another node took it over, "
+                "or its poll ended); this node writes nothing more for it"
+            )
+
+    async def _rows(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        async with self._conn() as conn:
+            cursor = await conn.execute(sql.encode(), args)
+            return await cursor.fetchall()
+
+    # -- feeds' poll state ----------------------------------------------------------------------------------------
+
+    async def feed_state(self, name: str) -> FeedState:
+        """The stored state of feed `name` (a fresh one if it was never polled)."""
+        rows = await self._rows(f"SELECT {FEED_COLUMNS} FROM feeds WHERE name = %s", (name,))
+        return feed_state_of(rows[0]) if rows and rows[0][0] is not None else FeedState(name=name)
+
+    async def save_feed_state(self, state: FeedState) -> None:
+        """Replace the stored state of `state.name`."""
+        values = feed_values(state)
+        updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in FEED_COLUMN_LIST[1:])
+        async with self._write() as conn:
+            await self._fence(conn, [state.name])
+            await conn.execute(
+                f"INSERT INTO feeds ({FEED_COLUMNS}) VALUES ({', '.join(['%s'] * len(values))}) "
+                f"ON CONFLICT (name) DO UPDATE SET {updates}".encode(),
+                values,
+            )
+
+    async def all_feed_states(self) -> list[FeedState]:
+        """Every feed the database knows of."""
+        rows = await self._rows(f'SELECT {FEED_COLUMNS} FROM feeds ORDER BY name COLLATE "C"')
+        return [feed_state_of(row) for row in rows]
+
+    # -- entries ---------------------------------------------------------------------------------------------------
+
+    async def known_keys(self, feed: str, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` the feed has listed before (archived, duplicate, skipped or pending)."""
+        rows = await self._rows(
+            "SELECT entry_key FROM entries WHERE feed = %s AND entry_key = ANY(%s)", (feed, list(keys))
+        )
+        return {str(row[0]) for row in rows}
+
+    async def known_items(self, feed: str, keys: Iterable[str]) -> dict[str, ItemFacts]:
+        """The link and title of each of `keys` the feed has listed before."""
+        rows = await self._rows(
+            "SELECT entry_key, link, payload::jsonb ->> 'title' FROM entries WHERE feed = %s AND entry_key = ANY(%s)",
+            (feed, list(dict.fromkeys(keys))),
+        )
+        return {str(row[0]): ItemFacts(link=opt(row[1]), title=opt(row[2])) for row in rows}
+
+    async def add_pending(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int:
+        """Record new entries as pending (before any page is fetched); return how many were new."""
+        return await self._add_entries(feed, entries, seen_at, PENDING)
+
+    async def add_skipped(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int:
+        """Record new entries as skipped: known from now on, never fetched; return how many were new."""
+        return await self._add_entries(feed, entries, seen_at, SKIPPED)
+
+    async def _add_entries(self, feed: str, entries: Iterable[NewEntry], seen_at: float, state: str) -> int:
+        listed = list(entries)
+        if not listed:
+            return 0
+        async with self._write() as conn:
+            await self._fence(conn, [feed])
+            # One statement for the lot; WITH ORDINALITY keeps the feed's order for `pending`.
+            cursor = await conn.execute(
+                "INSERT INTO entries (feed, entry_key, link, state, payload, first_seen) "
+                "SELECT %s, key, link, %s, payload, %s FROM unnest(%s::text[], %s::text[], %s::text[]) "
+                "WITH ORDINALITY AS e(key, link, payload, n) ORDER BY n ON CONFLICT (feed, entry_key) DO NOTHING",
+                (
+                    feed,
+                    state,
+                    seen_at,
+                    [e.key for e in listed],
+                    [e.link for e in listed],
+                    [e.payload for e in listed],
+                ),
+            )
+            return max(cursor.rowcount, 0)
+
+    async def pending(self, feed: str) -> list[PendingEntry]:
+        """The feed's entries not yet archived, oldest first."""
+        rows = await self._rows(
+            "SELECT entry_key, link, payload, first_seen, attempts, last_error FROM entries "
+            "WHERE feed = %s AND state = %s ORDER BY first_seen, seq",
+            (feed, PENDING),
+        )
+        return [pending_of(feed, row) for row in rows]
+
+    async def record_failure(self, feed: str, key: str, error: str) -> int:
+        """Count a failed attempt at the entry's page; return the attempts so far."""
+        async with self._write() as conn:
+            await self._fence(conn, [feed])
+            cursor = await conn.execute(
+                "UPDATE entries SET attempts = attempts + 1, last_error = %s WHERE feed = %s AND entry_key = %s "
+                "RETURNING attempts",
+                (error, feed, key),
+            )
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    # -- articles, names and claims ------------------------------------------------------------------------------
+
+    async def article_for_url(self, url: str) -> str | None:
+        """The id of the article known by normalized `url`, if any."""
+        rows = await self._rows("SELECT article_id FROM urls WHERE url = %s", (url,))
+        return str(rows[0][0]) if rows else None
+
+    async def article_for_body(self, body_hash: str) -> str | None:
+        """The id of an article whose body key is `body_hash`, if any."""
+        rows = await self._rows("SELECT id FROM articles WHERE body_hash = %s LIMIT 1", (body_hash,))
+        return str(rows[0][0]) if rows else None
+
+    async def article_path(self, article_id: str) -> str | None:
+        """The archive-relative path of article `article_id`, if archived."""
+        rows = await self._rows("SELECT path FROM articles WHERE id = %s", (article_id,))
+        return str(rows[0][0]) if rows else None
+
+    async def claim(self, claim: ArticleClaim, now: float) -> Claim:
+        """Claim the article's names for its entry, in one transaction (see postgres_claims.claim)."""
+        async with self._write() as conn:
+            await self._fence(conn, [claim.feed])
+            return await postgres_claims.claim(conn, claim, now, self.owner, owner_alive)
+
+    async def release_claim(self, feed: str, entry_key: str) -> None:
+        """Give up the names the entry claimed."""
+        async with self._write() as conn:
+            await self._fence(conn, [feed])
+            await conn.execute("DELETE FROM claims WHERE feed = %s AND entry_key = %s", (feed, entry_key))
+
+    async def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> None:
+        """Each (feed, entry key, article) whose file is in place: recorded, with its URLs, in one transaction."""
+        if not archived:
+            return
+        now = time.time()
+        async with self._write() as conn:
+            await self._fence(conn, {feed for feed, _key, _article in archived})
+            names = [
+                n for _f, _k, a in archived for n in postgres_claims.article_names(a.article_id, a.urls, a.body_hash)
+            ]
+            await postgres_claims.lock_names(conn, names)
+            for feed, key, article in archived:
+                await conn.execute(
+                    "INSERT INTO articles (id, path, body_hash, archived_at) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (id) DO UPDATE SET path = EXCLUDED.path, body_hash = EXCLUDED.body_hash, "
+                    "archived_at = EXCLUDED.archived_at",
+                    (article.article_id, article.path, article.body_hash, now),
+                )
+                await _add_urls(conn, article.article_id, article.urls)
+                await conn.execute(
+                    "UPDATE entries SET state = %s, article_id = %s, last_error = NULL "
+                    "WHERE feed = %s AND entry_key = %s",
+                    (ARCHIVED, article.article_id, feed, key),
+                )
+                # Recorded: its names are now the urls and articles rows, which every later claim finds.
+                await conn.execute("DELETE FROM claims WHERE feed = %s AND entry_key = %s", (feed, key))
+                await postgres_history.archived(conn, feed, article, now)
+
+    async def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None:
+        """The entry is an article already archived under another name: remember the names, write nothing."""
+        listed = [url for url in set(urls) if url]
+        async with self._write() as conn:
+            await self._fence(conn, [feed])
+            await postgres_claims.lock_names(conn, [f"url {url}" for url in listed])
+            await _add_urls(conn, article_id, listed)
+            await conn.execute(
+                "UPDATE entries SET state = %s, article_id = %s, last_error = NULL WHERE feed = %s AND entry_key = %s",
+                (DUPLICATE, article_id, feed, key),
+            )
+
+    # -- what status reports ---------------------------------------------------------------------------------------
+
+    async def counts(self, feed: str) -> FeedCounts:
+        """Archived and pending entry counts of one feed."""
+        rows = await self._rows(
+            "SELECT state, count(*), count(*) FILTER (WHERE attempts > 0) FROM entries WHERE feed = %s GROUP BY state",
+            (feed,),
+        )
+        by_state = {str(state): int(count) for state, count, _failing in rows}
+        failing = next((int(failed) for state, _count, failed in rows if state == PENDING), 0)
+        return FeedCounts(
+            archived=by_state.get(ARCHIVED, 0) + by_state.get(DUPLICATE, 0),
+            pending=by_state.get(PENDING, 0),
+            failing=failing,
+        )
+
+    async def worst_failing(self, feed: str) -> PendingEntry | None:
+        """The feed's pending entry that has failed most often (the newest of those), or None."""
+        rows = await self._rows(
+            "SELECT entry_key, link, payload, first_seen, attempts, last_error FROM entries "
+            "WHERE feed = %s AND state = %s AND attempts > 0 ORDER BY attempts DESC, first_seen DESC, seq DESC LIMIT 1",
+            (feed, PENDING),
+        )
+        return pending_of(feed, rows[0]) if rows else None
+
+    async def record_selector(self, feed: str, url: str, selector: str, *, missed: bool) -> None:
+        """Remember whether the feed's `body:` selector matched on the page at `url` (its last pages only)."""
+        async with self._write() as conn:
+            await self._fence(conn, [feed])
+            await conn.execute(
+                "INSERT INTO selector_checks (feed, at, url, selector, missed) VALUES (%s, %s, %s, %s, %s)",
+                (feed, time.time(), url, selector, missed),
+            )
+            await conn.execute(
+                "DELETE FROM selector_checks WHERE feed = %s AND id NOT IN "
+                "(SELECT id FROM selector_checks WHERE feed = %s ORDER BY at DESC, id DESC LIMIT %s)",
+                (feed, feed, SELECTOR_CHECKS_KEPT),
+            )
+
+    async def selector_misses(self, feed: str, selector: str | None) -> SelectorMisses:
+        """How the feed's current `body:` selector fared on its last pages."""
+        if not selector:
+            return SelectorMisses(0, 0)
+        rows = await self._rows(
+            "SELECT missed, url FROM selector_checks WHERE feed = %s AND selector = %s ORDER BY at DESC, id DESC",
+            (feed, selector),
+        )
+        last = next((str(url) for missed, url in rows if missed), None)
+        return SelectorMisses(sum(bool(missed) for missed, _url in rows), len(rows), last, selector)
+
+    async def archived_counts(self) -> dict[str, ArchivedCounts]:
+        """Per feed, its articles counted once: an article belongs to the feed that archived it (else the one that
+        listed it first); to the others it is `also_listed`."""
+        rows = await self._rows(
+            "WITH listed AS (SELECT DISTINCT feed, article_id FROM entries "
+            "  WHERE state IN (%s, %s) AND article_id IS NOT NULL), "
+            "owner AS (SELECT article_id, feed FROM (SELECT article_id, feed, row_number() OVER ("
+            "  PARTITION BY article_id ORDER BY state <> %s, first_seen, seq) AS rank FROM entries "
+            "  WHERE state IN (%s, %s) AND article_id IS NOT NULL) ranked WHERE rank = 1) "
+            "SELECT listed.feed, count(*) FILTER (WHERE owner.feed = listed.feed), "
+            "count(*) FILTER (WHERE owner.feed <> listed.feed) "
+            "FROM listed JOIN owner USING (article_id) GROUP BY listed.feed",
+            (ARCHIVED, DUPLICATE, ARCHIVED, ARCHIVED, DUPLICATE),
+        )
+        return {str(feed): ArchivedCounts(int(own), int(other)) for feed, own, other in rows}
+
+    async def article_count(self) -> int:
+        """How many archived articles the database records."""
+        return int((await self._rows("SELECT count(*) FROM articles"))[0][0])
+
+    # -- repair and rebuild ----------------------------------------------------------------------------------------
+
+    async def articles(self) -> list[RecordedArticle]:
+        """Every archived article the database records, with the feeds whose entries named it (archived first)."""
+        feeds: dict[str, list[str]] = {}
+        for article_id, feed in await self._rows(
+            "SELECT article_id, feed FROM entries WHERE article_id IS NOT NULL AND state IN (%s, %s) "
+            'GROUP BY article_id, feed ORDER BY article_id COLLATE "C", bool_or(state = %s) DESC, min(first_seen), '
+            'feed COLLATE "C"',
+            (ARCHIVED, DUPLICATE, ARCHIVED),
+        ):
+            feeds.setdefault(str(article_id), []).append(str(feed))
+        rows = await self._rows('SELECT id, path, body_hash, archived_at FROM articles ORDER BY id COLLATE "C"')
+        return [
+            RecordedArticle(str(r[0]), str(r[1]), opt(r[2]), float(r[3]), tuple(feeds.get(str(r[0]), ()))) for r in rows
+        ]
+
+    async def archived_entry_ids(self) -> set[str]:
+        """The ids of every article some feed's entry was archived as (or recognised as a duplicate of)."""
+        rows = await self._rows(
+            "SELECT DISTINCT article_id FROM entries WHERE article_id IS NOT NULL AND state IN (%s, %s)",
+            (ARCHIVED, DUPLICATE),
+        )
+        return {str(row[0]) for row in rows}
+
+    async def entries_of(self, article_id: str) -> list[PendingEntry]:
+        """The entries archived as article `article_id` (or as duplicates of it), the archived one first."""
+        rows = await self._rows(
+            "SELECT entry_key, link, payload, first_seen, attempts, last_error, feed FROM entries "
+            "WHERE article_id = %s AND state IN (%s, %s) ORDER BY state <> %s, first_seen, seq",
+            (article_id, ARCHIVED, DUPLICATE, ARCHIVED),
+        )
+        return [pending_of(str(row[6]), row) for row in rows]
+
+    async def rebuild_articles(self, articles: Iterable[IndexedArticle]) -> int:
+        """Make the articles table list exactly `articles`, in one transaction; return how many rows it holds."""
+        listed = list({a.article_id: a for a in articles}.values())
+        async with self._write() as conn:
+            await conn.execute("DELETE FROM articles")
+            await conn.execute(
+                "INSERT INTO articles (id, path, body_hash, archived_at) "
+                "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::double precision[])",
+                (
+                    [a.article_id for a in listed],
+                    [a.path for a in listed],
+                    [a.body_hash for a in listed],
+                    [a.archived_at for a in listed],
+                ),
+            )
+            cursor = await conn.execute("SELECT count(*) FROM articles")
+            row = await cursor.fetchone()
+            await postgres_history.rebuild_index(conn, listed)
+        return int(row[0]) if row else 0
+
+    async def requeue(self, article_ids: Iterable[str]) -> int:
+        """Forget articles whose files are gone and set their entries pending again; return how many."""
+        ids = sorted(set(article_ids))
+        async with self._write() as conn:
+            await conn.execute("DELETE FROM articles WHERE id = ANY(%s)", (ids,))
+            await postgres_history.forget(conn, ids)
+            # Its URLs would make the pipeline take each entry for an article already archived.
+            await conn.execute("DELETE FROM urls WHERE article_id = ANY(%s)", (ids,))
+            cursor = await conn.execute(
+                "UPDATE entries SET state = %s, article_id = NULL, attempts = 0, last_error = NULL "
+                "WHERE article_id = ANY(%s) AND state IN (%s, %s)",
+                (PENDING, ids, ARCHIVED, DUPLICATE),
+            )
+            return max(cursor.rowcount, 0)
+
+    async def record_refetched(
+        self, article_id: str, body_hash: str, urls: Iterable[str], text: ArticleText | None = None
+    ) -> None:
+        """The file of `article_id` was rewritten in place: record its new body key and any new URL (and index
+        its new text, when given)."""
+        listed = [url for url in set(urls) if url]
+        async with self._write() as conn:
+            await postgres_claims.lock_names(conn, postgres_claims.article_names(article_id, listed, body_hash))
+            await conn.execute("UPDATE articles SET body_hash = %s WHERE id = %s", (body_hash, article_id))
+            await _add_urls(conn, article_id, listed)
+            if text is not None:
+                await postgres_history.reindexed(conn, article_id, text)
+
+    # -- the store itself -----------------------------------------------------------------------------------------
+
+    async def replaced(self) -> str | None:
+        """Why the database is no longer the one this store opened (its tables dropped, or others put in their
+        place), or None while it is (or when the server cannot be asked: the poll's own calls will say so)."""
+        try:
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute("SELECT value FROM meta WHERE key = 'instance'")
+                row = await cursor.fetchone()
+        except errors.UndefinedTable:
+            return f"{self._where}: the state database's tables were deleted while the crawler was using them"
+        except psycopg.Error:
+            return None
+        if row is None or str(row[0]) != self._instance:
+            return f"{self._where}: the state database was replaced by another while the crawler was using it"
+        return None
+
+    async def close(self) -> None:
+        """Close every connection of the pool."""
+        await self._pool.close()
+
+
+async def _add_urls(conn: Conn, article_id: str, urls: Iterable[str]) -> None:
+    listed = sorted({url for url in urls if url})
+    if listed:
+        await conn.execute(
+            "INSERT INTO urls (url, article_id) SELECT url, %s FROM unnest(%s::text[]) AS url ON CONFLICT DO NOTHING",
+            (article_id, listed),
+        )

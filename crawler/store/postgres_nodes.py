@@ -1,0 +1,203 @@
+"""Several nodes on one PostgreSQL database: who is alive (each node beats), which node polls which feed (leases
+granted with FOR UPDATE SKIP LOCKED, renewed by the beat, each grant a new fencing token), and which node may send
+to which host (host turns, so that a host's cap and delay hold across nodes).
+
+Every lease time is the database's clock, the one every node reads: a node's own clock may be off, or stopped
+(SIGSTOP, a VM paused); the database decides when a lease is over. A node that lost a lease finds out at its next
+write for that feed, which the store refuses (PostgresStore._fence), or at its next beat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from crawler.store.base import FeedLease, LeaseHeld, NodeInfo, StoreError
+from crawler.store.owners import HOST
+from crawler.store.postgres_rows import Conn, explain
+
+NOW = "extract(epoch from clock_timestamp())"  # the database's clock, in seconds since the epoch
+FORGET_DEAD_AFTER = 7 * 86400.0  # seconds after which a dead node's row is dropped (its leases long taken over)
+HOST_WAIT_POLL = 0.02  # seconds between asks for a host another node holds
+RELEASED = 0  # the fence of a feed this node gave back: no grant has this token (the sequence starts at 1)
+
+
+class PostgresNodes:
+    """This node's side of the coordination (the `Nodes` protocol of store/base.py) on the store's pool; `fences`
+    is the store's map of feed -> token, which its writes are checked against."""
+
+    def __init__(
+        self, pool: AsyncConnectionPool[Conn], where: str, fences: dict[str, int], lease: float, node: str
+    ) -> None:
+        self._pool = pool
+        self._where = where
+        self._fences = fences
+        self.node = node
+        self.lease = lease
+        # Hosts this node holds: host -> (when the hold ends, when this turn began), both on the local monotonic
+        # clock (the database's end, less the time since it was read).
+        self._hosts: dict[str, tuple[float, float]] = {}
+        # One database step at a time per host: a hand-back and the next turn of this node must not cross.
+        self._host_locks: dict[str, asyncio.Lock] = {}
+
+    @contextlib.asynccontextmanager
+    async def _conn(self) -> AsyncIterator[Conn]:
+        try:
+            async with self._pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            raise StoreError(explain(self._where, exc)) from None
+
+    async def _one(self, sql: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        async with self._conn() as conn, conn.transaction():
+            cursor = await conn.execute(sql.encode(), args)
+            return await cursor.fetchone() if cursor.description else None
+
+    # -- being alive ------------------------------------------------------------------------------------------------
+
+    async def join(self) -> None:
+        """Say this node is alive (at start); forget nodes dead for a week."""
+        async with self._conn() as conn, conn.transaction():
+            await conn.execute(
+                f"INSERT INTO nodes (id, host, pid, lease, started_at, seen_at) VALUES (%s, %s, %s, %s, {NOW}, {NOW}) "
+                "ON CONFLICT (id) DO UPDATE SET seen_at = EXCLUDED.seen_at, stopped_at = NULL".encode(),
+                (self.node, HOST, os.getpid(), self.lease),
+            )
+            await conn.execute(f"DELETE FROM nodes WHERE seen_at < {NOW} - %s".encode(), (FORGET_DEAD_AFTER,))
+
+    async def beat(self) -> list[str]:
+        """Say this node is alive and renew the leases it holds (only those whose token is still its own); return
+        the feeds whose lease another node took over."""
+        held = {feed: token for feed, token in self._fences.items() if token > 0}
+        async with self._conn() as conn, conn.transaction():
+            await conn.execute(f"UPDATE nodes SET seen_at = {NOW} WHERE id = %s".encode(), (self.node,))
+            cursor = await conn.execute(
+                f"UPDATE feed_leases f SET until = {NOW} + %s FROM unnest(%s::text[], %s::bigint[]) AS h(feed, token) "
+                "WHERE f.feed = h.feed AND f.token = h.token AND f.node = %s RETURNING f.feed".encode(),
+                (self.lease, list(held), list(held.values()), self.node),
+            )
+            renewed = {str(row[0]) for row in await cursor.fetchall()}
+            # Hosts too: a request in flight longer than a lease must not let another node start one meanwhile.
+            await conn.execute(
+                f"UPDATE host_leases SET until = {NOW} + %s WHERE node = %s AND host = ANY(%s)".encode(),
+                (self.lease, self.node, list(self._hosts)),
+            )
+        return sorted(set(held) - renewed)
+
+    async def leave(self) -> None:
+        """Give every feed and host back and say this node stopped (a clean exit: others need not wait a lease)."""
+        async with self._conn() as conn, conn.transaction():
+            await conn.execute("UPDATE feed_leases SET node = NULL, until = 0 WHERE node = %s", (self.node,))
+            await conn.execute("UPDATE host_leases SET node = NULL, until = 0 WHERE node = %s", (self.node,))
+            await conn.execute(f"UPDATE nodes SET stopped_at = {NOW} WHERE id = %s".encode(), (self.node,))
+        for feed in self._fences:
+            self._fences[feed] = RELEASED
+        self._hosts.clear()
+
+    async def nodes(self) -> list[NodeInfo]:
+        """Every node the database knows, live ones first, with the feeds each holds now."""
+        async with self._conn() as conn:
+            cursor = await conn.execute(
+                f"SELECT n.id, n.host, n.pid, n.started_at, n.seen_at, n.stopped_at IS NOT NULL, "
+                f"n.stopped_at IS NULL AND n.seen_at > {NOW} - n.lease, "
+                f"coalesce(array_agg(f.feed ORDER BY f.feed) FILTER (WHERE f.feed IS NOT NULL), '{{}}') "
+                f"FROM nodes n LEFT JOIN feed_leases f ON f.node = n.id AND f.until > {NOW} "
+                "GROUP BY n.id ORDER BY 7 DESC, n.started_at".encode()
+            )
+            rows = await cursor.fetchall()
+        return [
+            NodeInfo(str(r[0]), str(r[1]), int(r[2]), float(r[3]), float(r[4]), bool(r[6]), bool(r[5]), tuple(r[7]))
+            for r in rows
+        ]
+
+    async def dead_nodes(self) -> set[str]:
+        """The ids of nodes known dead: stopped, or silent for longer than their lease."""
+        async with self._conn() as conn:
+            cursor = await conn.execute(
+                f"SELECT id FROM nodes WHERE stopped_at IS NOT NULL OR seen_at < {NOW} - lease".encode()
+            )
+            return {str(row[0]) for row in await cursor.fetchall()}
+
+    # -- feeds -------------------------------------------------------------------------------------------------------
+
+    async def lease_feed(self, feed: str) -> FeedLease | LeaseHeld:
+        """Grant `feed` to this node unless another node holds it (its lease not over) or is granting it right now
+        (its row locked: SKIP LOCKED answers at once instead of waiting); each grant takes a new token."""
+        async with self._conn() as conn, conn.transaction():
+            await conn.execute("INSERT INTO feed_leases (feed) VALUES (%s) ON CONFLICT DO NOTHING", (feed,))
+            cursor = await conn.execute(
+                f"SELECT node, until - {NOW} FROM feed_leases WHERE feed = %s FOR UPDATE SKIP LOCKED".encode(), (feed,)
+            )
+            row = await cursor.fetchone()
+            if row is None:  # another node is granting it this very moment
+                return LeaseHeld(feed, None, self.lease)
+            if row[0] is not None and row[0] != self.node and float(row[1]) > 0:
+                return LeaseHeld(feed, str(row[0]), float(row[1]))
+            cursor = await conn.execute(
+                f"UPDATE feed_leases SET node = %s, token = nextval('lease_tokens'), until = {NOW} + %s "
+                "WHERE feed = %s RETURNING token, until".encode(),
+                (self.node, self.lease, feed),
+            )
+            granted = await cursor.fetchone()
+        assert granted is not None
+        self._fences[feed] = int(granted[0])
+        return FeedLease(feed, int(granted[0]), float(granted[1]))
+
+    def held(self) -> int:
+        """How many feeds this node holds a lease on now."""
+        return sum(token > 0 for token in self._fences.values())
+
+    async def release_feed(self, feed: str) -> None:
+        """Give the feed back (only if the lease is still this node's). The feed stays fenced with a token no grant
+        has: a write for it from this node, until it is granted again, is refused (what a poll that ended on a lost
+        lease left running must not write)."""
+        token = self._fences.get(feed)
+        if token is not None and token > 0:
+            self._fences[feed] = RELEASED
+            await self._one(
+                "UPDATE feed_leases SET node = NULL, until = 0 WHERE feed = %s AND token = %s", (feed, token)
+            )
+
+    # -- hosts -------------------------------------------------------------------------------------------------------
+
+    async def host_turn(self, host: str, next_start: float, now: float) -> float:
+        """Hold `host` for this node, waiting while another node holds it; return when this node's next request to
+        it may start: `next_start` (in the caller's clock, whose present is `now`), or later when the node that held
+        the host before asked for a longer wait (its delay kept across the hand-over)."""
+        lock = self._host_locks.setdefault(host, asyncio.Lock())
+        while True:
+            held = self._hosts.get(host)
+            if held is not None and held[0] - time.monotonic() > self.lease / 2:
+                return next_start
+            async with lock, self._conn() as conn, conn.transaction():
+                await conn.execute("INSERT INTO host_leases (host) VALUES (%s) ON CONFLICT DO NOTHING", (host,))
+                cursor = await conn.execute(
+                    f"UPDATE host_leases SET node = %s, until = {NOW} + %s WHERE host = %s "
+                    f"AND (node = %s OR node IS NULL OR until < {NOW}) "
+                    f"RETURNING until - {NOW}, next_start - {NOW}".encode(),
+                    (self.node, self.lease, host, self.node),
+                )
+                row = await cursor.fetchone()
+            if row is not None:
+                mono = time.monotonic()
+                self._hosts[host] = (mono + float(row[0]), held[1] if held is not None else mono)
+                return max(next_start, now + max(0.0, float(row[1])))
+            await asyncio.sleep(HOST_WAIT_POLL)
+
+    async def host_idle(self, host: str, wait: float) -> None:
+        """No request of this node's to `host` is in flight: hand the host back; its next request, whichever node
+        sends it, may start `wait` seconds from now."""
+        if self._hosts.pop(host, None) is None:
+            return
+        async with self._host_locks.setdefault(host, asyncio.Lock()):
+            await self._one(
+                f"UPDATE host_leases SET node = NULL, until = 0, next_start = {NOW} + %s WHERE host = %s AND node = %s",
+                (max(0.0, wait), host, self.node),
+            )
