@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from crawler.errors import CrawlerError
 from crawler.identity.keys import ItemFacts
@@ -183,6 +183,24 @@ class RawRecord:
     status: int
     mime: str
     digest: str  # the payload's WARC-Payload-Digest (sha1:BASE32)
+
+    def row(self) -> tuple[str, int, int, str, str, int, str, str]:
+        """The record as every backend stores it, in the order of the fields."""
+        return (self.filename, self.offset, self.length, self.url, self.timestamp, self.status, self.mime, self.digest)
+
+    @classmethod
+    def of_row(cls, row: Sequence[Any]) -> RawRecord:
+        """The record from a backend's row of `row()`'s values."""
+        return cls(
+            filename=str(row[0]),
+            offset=int(row[1]),
+            length=int(row[2]),
+            url=str(row[3]),
+            timestamp=str(row[4]),
+            status=int(row[5]),
+            mime=str(row[6]),
+            digest=str(row[7]),
+        )
 
 
 class RawIndex(Protocol):

@@ -41,28 +41,13 @@ class PostgresRawImages:
                 'filename = EXCLUDED.filename, "offset" = EXCLUDED."offset", length = EXCLUDED.length, '
                 "url = EXCLUDED.url, timestamp = EXCLUDED.timestamp, status = EXCLUDED.status, "
                 "mime = EXCLUDED.mime, digest = EXCLUDED.digest",
-                [
-                    (article_id, r.filename, r.offset, r.length, r.url, r.timestamp, r.status, r.mime, r.digest)
-                    for article_id, r in records
-                ],
+                [(article_id, *record.row()) for article_id, record in records],
             )
 
     async def raw_record(self, article_id: str) -> RawRecord | None:
         """The raw record article `article_id` was made from, or None (archived without `raw: warc`)."""
         rows = await self._rows(f"SELECT {_RAW_COLUMNS} FROM raw_records WHERE article_id = %s", (article_id,))
-        if not rows:
-            return None
-        row = rows[0]
-        return RawRecord(
-            filename=str(row[0]),
-            offset=int(row[1]),
-            length=int(row[2]),
-            url=str(row[3]),
-            timestamp=str(row[4]),
-            status=int(row[5]),
-            mime=str(row[6]),
-            digest=str(row[7]),
-        )
+        return RawRecord.of_row(rows[0]) if rows else None
 
     async def record_kept_image(self, url: str, name: str) -> None:
         """`url` is kept in the archive as `name`."""

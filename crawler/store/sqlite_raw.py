@@ -36,25 +36,11 @@ def record_all(db: sqlite3.Connection, records: Sequence[tuple[str, RawRecord]])
     """Inside the caller's transaction: each article's raw record, replacing an earlier one."""
     db.executemany(
         f"INSERT OR REPLACE INTO raw_records (article_id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (article_id, r.filename, r.offset, r.length, r.url, r.timestamp, r.status, r.mime, r.digest)
-            for article_id, r in records
-        ],
+        [(article_id, *record.row()) for article_id, record in records],
     )
 
 
 def record_of(db: sqlite3.Connection, article_id: str) -> RawRecord | None:
     """The raw record of `article_id`, or None."""
     row = db.execute(f"SELECT {_COLUMNS} FROM raw_records WHERE article_id = ?", (article_id,)).fetchone()
-    if row is None:
-        return None
-    return RawRecord(
-        filename=str(row[0]),
-        offset=int(row[1]),
-        length=int(row[2]),
-        url=str(row[3]),
-        timestamp=str(row[4]),
-        status=int(row[5]),
-        mime=str(row[6]),
-        digest=str(row[7]),
-    )
+    return None if row is None else RawRecord.of_row(row)
