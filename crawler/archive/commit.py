@@ -12,7 +12,20 @@ from pathlib import Path
 from typing import Protocol
 
 from crawler.archive import files
-from crawler.store.base import ArchivedArticle, RawRecord, Store
+from crawler.store.base import ArchivedArticle, LostClaim, RawRecord, Store
+
+
+class Overtaken(files.ArchiveError):
+    """Another entry took this one's claim over while its file was being put in place (this process was taken for
+    dead: a stall past its node's lease): the file was taken back and the article not recorded."""
+
+    def __init__(self, lost: LostClaim) -> None:
+        self.lost = lost
+        if lost.archived:
+            what = f"it is a duplicate of article {lost.holder}, archived meanwhile"
+        else:
+            what = f"article {lost.holder} is being written under its names; it is tried again at the next poll"
+        super().__init__(f"another process took over this entry's claim while its file was written: {what}")
 
 
 class RawSink(Protocol):
@@ -87,9 +100,10 @@ class Commits:
             moves = [(one.temp, Path(one.article.path)) for one in group]
             errors = await asyncio.to_thread(files.commit_all, moves, self._root)
             moved = [one for one, error in zip(group, errors, strict=True) if error is None]
-            if moved:
-                await self._store.record_archived_all([(one.feed, one.key, one.article) for one in moved])
+            lost = await self._store.record_archived_all([(one.feed, one.key, one.article) for one in moved])
             outcomes = list(errors)
+            if lost:
+                await asyncio.to_thread(_undo_overtaken, group, outcomes, lost, self._root)
         except asyncio.CancelledError:
             for one in group:
                 one.done.cancel()
@@ -103,3 +117,18 @@ class Commits:
                 one.done.set_result(None)
             else:
                 one.done.set_exception(outcome)
+
+
+def _undo_overtaken(
+    group: list[_Commit], outcomes: list[BaseException | None], lost: list[LostClaim], root: Path
+) -> None:
+    """Take back the files of overtaken entries (the holder's file is the article now) and make each one's outcome
+    say so. A file is kept when the holder is the same article, whose file goes to the same place."""
+    by_entry = {(one.feed, one.entry_key): one for one in lost}
+    for index, one in enumerate(group):
+        overtaken = by_entry.get((one.feed, one.key))
+        if overtaken is None:
+            continue
+        if overtaken.holder != one.article.article_id:
+            files.remove_committed(root, Path(one.article.path))
+        outcomes[index] = Overtaken(overtaken)

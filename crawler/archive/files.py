@@ -113,6 +113,14 @@ def commit_all(moves: Sequence[tuple[Path, Path]], root: Path) -> list[ArchiveEr
     return errors
 
 
+def remove_committed(root: Path, relative: Path) -> None:
+    """Take back a file `commit_all` put in place whose article was not recorded, durably."""
+    target = root / relative
+    with contextlib.suppress(FileNotFoundError):
+        target.unlink()
+        _fsync_dir(target.parent)
+
+
 def discard(temp: Path) -> None:
     """Delete a temp file from `write_temp` that will not be committed."""
     with contextlib.suppress(OSError):

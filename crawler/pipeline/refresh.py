@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from crawler.archive import files as archive
-from crawler.archive.commit import Commits
+from crawler.archive.commit import Commits, Overtaken
 from crawler.archive.warcfiles import WarcWriter
 from crawler.config.settings import Config, FeedConfig
 from crawler.feeds.parse import Entry, FeedError, ParsedFeed, parse_feed
@@ -508,10 +508,13 @@ class Pipeline:
                 body_hash=staged.body_hash,
                 urls=names,
                 text=staged.search,
+                body_is_name=claim.body_hash is not None,
             )
             try:
                 await self._commits.commit(feed.name, item.key, Path(staged.temp), article, raw)
             except archive.ArchiveError as exc:
+                if isinstance(exc, Overtaken) and exc.lost.archived:
+                    return EntryOutcome(EntryStatus.KNOWN), exc.lost.holder
                 error = f"feed '{feed.name}': {entry.link or feed.url}: {exc}"
                 return EntryOutcome(EntryStatus.FAILED, error=error), None
             written.committed()

@@ -85,6 +85,12 @@ class ArchivedArticle:
     body_hash: str
     urls: tuple[str, ...]
     text: ArticleText | None = None  # what the search index keeps of it (None: it is not indexed)
+    body_is_name: bool = True  # whether its claim named it by `body_hash` (its text long enough to tell articles apart)
+
+    def claim(self, feed: str, entry_key: str) -> ArticleClaim:
+        """The claim the entry held while this file was written."""
+        body = self.body_hash if self.body_is_name else None
+        return ArticleClaim(feed, entry_key, self.article_id, self.urls, body)
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,20 @@ class Claim:
 
     status: ClaimStatus
     article_id: str
+
+
+@dataclass(frozen=True)
+class LostClaim:
+    """An article whose file was put in place after another entry took its claim over (its process was taken for
+    dead: stalled past its node's lease, or its claim older than CLAIM_LEASE), so it was not recorded. `holder` is
+    the article now archived under one of its names (`archived`: the entry was recorded as a duplicate of it) or
+    being written under them (the entry stays pending and finds it at its next try)."""
+
+    feed: str
+    entry_key: str
+    article_id: str
+    holder: str | None
+    archived: bool
 
 
 # --- Raw records (`raw: warc`, crawler.archive.warc) ----------------------------------------------------------------
@@ -354,7 +374,7 @@ class Store(RawIndex, MissingImages, Protocol):
     async def article_path(self, article_id: str) -> str | None: ...
     async def claim(self, claim: ArticleClaim, now: float) -> Claim: ...
     async def release_claim(self, feed: str, entry_key: str) -> None: ...
-    async def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> None: ...
+    async def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> list[LostClaim]: ...
     async def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None: ...
 
     # What `crawler status` reports.

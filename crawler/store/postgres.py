@@ -33,6 +33,7 @@ from crawler.store.base import (
     FeedState,
     IndexedArticle,
     LeaseLost,
+    LostClaim,
     NewEntry,
     PendingEntry,
     RecordedArticle,
@@ -241,11 +242,13 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
             await self._fence(conn, [feed])
             await conn.execute("DELETE FROM claims WHERE feed = %s AND entry_key = %s", (feed, entry_key))
 
-    async def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> None:
-        """Each (feed, entry key, article) whose file is in place: recorded, with its URLs, in one transaction."""
+    async def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> list[LostClaim]:
+        """Each (feed, entry key, article) whose file is in place: recorded, with its URLs, in one transaction; those
+        whose claim was taken over meanwhile are returned instead (see postgres_claims.overtaken)."""
         if not archived:
-            return
+            return []
         now = time.time()
+        lost: list[LostClaim] = []
         async with self._write() as conn:
             await self._fence(conn, {feed for feed, _key, _article in archived})
             names = [
@@ -253,6 +256,13 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
             ]
             await postgres_claims.lock_names(conn, names)
             for feed, key, article in archived:
+                overtaken = await postgres_claims.overtaken(conn, feed, key, article)
+                if overtaken is not None:
+                    if overtaken.archived and overtaken.holder is not None:
+                        await _mark_duplicate(conn, feed, key, overtaken.holder, article.urls)
+                    await conn.execute("DELETE FROM claims WHERE feed = %s AND entry_key = %s", (feed, key))
+                    lost.append(overtaken)
+                    continue
                 await conn.execute(
                     "INSERT INTO articles (id, path, body_hash, archived_at) VALUES (%s, %s, %s, %s) "
                     "ON CONFLICT (id) DO UPDATE SET path = EXCLUDED.path, body_hash = EXCLUDED.body_hash, "
@@ -268,6 +278,7 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
                 # Recorded: its names are now the urls and articles rows, which every later claim finds.
                 await conn.execute("DELETE FROM claims WHERE feed = %s AND entry_key = %s", (feed, key))
                 await postgres_history.archived(conn, feed, article, now)
+        return lost
 
     async def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None:
         """The entry is an article already archived under another name: remember the names, write nothing."""
@@ -275,11 +286,7 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
         async with self._write() as conn:
             await self._fence(conn, [feed])
             await postgres_claims.lock_names(conn, [f"url {url}" for url in listed])
-            await _add_urls(conn, article_id, listed)
-            await conn.execute(
-                "UPDATE entries SET state = %s, article_id = %s, last_error = NULL WHERE feed = %s AND entry_key = %s",
-                (DUPLICATE, article_id, feed, key),
-            )
+            await _mark_duplicate(conn, feed, key, article_id, listed)
 
     # -- what status reports ---------------------------------------------------------------------------------------
 
@@ -453,6 +460,14 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
     async def close(self) -> None:
         """Close every connection of the pool."""
         await self._pool.close()
+
+
+async def _mark_duplicate(conn: Conn, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None:
+    await _add_urls(conn, article_id, urls)
+    await conn.execute(
+        "UPDATE entries SET state = %s, article_id = %s, last_error = NULL WHERE feed = %s AND entry_key = %s",
+        (DUPLICATE, article_id, feed, key),
+    )
 
 
 async def _add_urls(conn: Conn, article_id: str, urls: Iterable[str]) -> None:

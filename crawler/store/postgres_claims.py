@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 
-from crawler.store.base import CLAIM_LEASE, ArticleClaim, Claim, ClaimStatus
+from crawler.store.base import CLAIM_LEASE, ArchivedArticle, ArticleClaim, Claim, ClaimStatus, LostClaim
 from crawler.store.postgres_rows import Conn
 from crawler.store.sqlite_claims import claim_names
 
@@ -68,6 +68,29 @@ async def claim(conn: Conn, claim: ArticleClaim, now: float, owner: str, alive: 
         (claim.article_id, claim.feed, claim.entry_key, now, owner, names),
     )
     return Claim(ClaimStatus.WON, claim.article_id)
+
+
+async def overtaken(conn: Conn, feed: str, entry_key: str, article: ArchivedArticle) -> LostClaim | None:
+    """Inside the transaction that records the article, its names locked: None when the entry may record it (it
+    still holds every name its claim took, or nobody else holds or archived them), else the claim that took its
+    names over (its node was taken for dead while it wrote the file: a stall past its lease)."""
+    claim = article.claim(feed, entry_key)
+    names = claim_names(claim)
+    cursor = await conn.execute(
+        "SELECT count(*) FROM claims WHERE name = ANY(%s) AND feed = %s AND entry_key = %s", (names, feed, entry_key)
+    )
+    row = await cursor.fetchone()
+    if row is not None and int(row[0]) == len(names):
+        return None
+    winner = await _archived_under(conn, claim)
+    if winner is not None:
+        return LostClaim(feed, entry_key, article.article_id, winner, archived=True)
+    cursor = await conn.execute(
+        "SELECT article_id FROM claims WHERE name = ANY(%s) AND NOT (feed = %s AND entry_key = %s) LIMIT 1",
+        (names, feed, entry_key),
+    )
+    row = await cursor.fetchone()
+    return None if row is None else LostClaim(feed, entry_key, article.article_id, str(row[0]), archived=False)
 
 
 async def _archived_under(conn: Conn, claim: ArticleClaim) -> str | None:

@@ -29,6 +29,7 @@ from crawler.store.base import (
     FeedCounts,
     FeedState,
     IndexedArticle,
+    LostClaim,
     NewEntry,
     PendingEntry,
     RawRecord,
@@ -129,9 +130,10 @@ class SqliteStore:
         """Give up the names the entry claimed."""
         await self._call(self._db.release_claim, feed, entry_key)
 
-    async def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> None:
-        """Each (feed, entry key, article) whose file is in place: recorded, with its URLs, in one transaction."""
-        await self._call(self._db.record_archived_all, tuple(archived))
+    async def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> list[LostClaim]:
+        """Each (feed, entry key, article) whose file is in place: recorded, with its URLs, in one transaction; those
+        whose claim was taken over meanwhile are returned instead (see SqliteDatabase.record_archived_all)."""
+        return await self._call(self._db.record_archived_all, tuple(archived))
 
     async def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None:
         """The entry is an article already archived under another name: remember the names, write nothing."""

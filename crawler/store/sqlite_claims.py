@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from crawler.store.base import CLAIM_LEASE, ArticleClaim, Claim, ClaimStatus
+from crawler.store.base import CLAIM_LEASE, ArchivedArticle, ArticleClaim, Claim, ClaimStatus, LostClaim
 from crawler.store.owners import owner as _owner
 from crawler.store.owners import owner_alive as _owner_alive
 
@@ -42,6 +42,28 @@ def claim(db: sqlite3.Connection, claim: ArticleClaim, now: float) -> Claim:
         [(name, claim.article_id, claim.feed, claim.entry_key, now, owner) for name in names],
     )
     return Claim(ClaimStatus.WON, claim.article_id)
+
+
+def overtaken(db: sqlite3.Connection, feed: str, entry_key: str, article: ArchivedArticle) -> LostClaim | None:
+    """Inside the transaction that records the article: None when the entry may record it (it still holds every
+    name its claim took, or nobody else holds or archived them), else the claim that took its names over."""
+    claim = article.claim(feed, entry_key)
+    names = claim_names(claim)
+    marks = ", ".join("?" * len(names))
+    (kept,) = db.execute(
+        f"SELECT count(*) FROM claims WHERE name IN ({marks}) AND feed = ? AND entry_key = ?",
+        (*names, feed, entry_key),
+    ).fetchone()
+    if kept == len(names):
+        return None
+    winner = _archived_under(db, claim)
+    if winner is not None:
+        return LostClaim(feed, entry_key, article.article_id, winner, archived=True)
+    row = db.execute(
+        f"SELECT article_id FROM claims WHERE name IN ({marks}) AND NOT (feed = ? AND entry_key = ?) LIMIT 1",
+        (*names, feed, entry_key),
+    ).fetchone()
+    return None if row is None else LostClaim(feed, entry_key, article.article_id, str(row[0]), archived=False)
 
 
 def claim_names(claim: ArticleClaim) -> list[str]:

@@ -25,6 +25,7 @@ from crawler.store.base import (
     FeedCounts,
     FeedState,
     IndexedArticle,
+    LostClaim,
     NewEntry,
     PendingEntry,
     RawRecord,
@@ -212,12 +213,19 @@ class SqliteDatabase:
         )
         return [_pending(feed, row) for row in rows]
 
-    def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> None:
+    def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> list[LostClaim]:
         """Each (feed, entry key, article) whose file is in place: record the article, the URLs it is known by, and
-        the entry as done; all in one transaction."""
+        the entry as done; all in one transaction. Return those whose claim was taken over meanwhile (not recorded;
+        see sqlite_claims.overtaken)."""
         now = time.time()
+        lost: list[LostClaim] = []
         with self._transaction() as db:
             for feed, key, article in archived:
+                overtaken = sqlite_claims.overtaken(db, feed, key, article)
+                if overtaken is not None:
+                    _record_overtaken(db, overtaken, article.urls)
+                    lost.append(overtaken)
+                    continue
                 db.execute(
                     "INSERT OR REPLACE INTO articles (id, path, body_hash, archived_at) VALUES (?, ?, ?, ?)",
                     (article.article_id, article.path, article.body_hash, now),
@@ -230,15 +238,12 @@ class SqliteDatabase:
                 # Recorded: its names are now the urls and articles rows, which every later claim finds.
                 db.execute("DELETE FROM claims WHERE feed = ? AND entry_key = ?", (feed, key))
                 sqlite_history.archived(db, feed, article, now)
+        return lost
 
     def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None:
         """The entry is an article already archived under another name: remember the names, write nothing."""
         with self._transaction() as db:
-            _add_urls(db, article_id, urls)
-            db.execute(
-                "UPDATE entries SET state = ?, article_id = ?, last_error = NULL WHERE feed = ? AND entry_key = ?",
-                (DUPLICATE, article_id, feed, key),
-            )
+            _mark_duplicate(db, feed, key, article_id, urls)
 
     def claim(self, claim: ArticleClaim, now: float) -> Claim:
         """Claim the article's names for its entry, in one transaction (see sqlite_claims.claim)."""
@@ -526,6 +531,22 @@ def _pending(feed: str, r: tuple[Any, ...]) -> PendingEntry:
         attempts=int(r[4]),
         last_error=_opt(r[5]),
     )
+
+
+def _mark_duplicate(db: sqlite3.Connection, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None:
+    _add_urls(db, article_id, urls)
+    db.execute(
+        "UPDATE entries SET state = ?, article_id = ?, last_error = NULL WHERE feed = ? AND entry_key = ?",
+        (DUPLICATE, article_id, feed, key),
+    )
+
+
+def _record_overtaken(db: sqlite3.Connection, lost: LostClaim, urls: Iterable[str]) -> None:
+    """An entry whose claim was taken over: a duplicate of the article archived under its names, else still pending
+    (its next try finds the article being written now); either way its names are not its own any more."""
+    if lost.archived and lost.holder is not None:
+        _mark_duplicate(db, lost.feed, lost.entry_key, lost.holder, urls)
+    db.execute("DELETE FROM claims WHERE feed = ? AND entry_key = ?", (lost.feed, lost.entry_key))
 
 
 def _add_urls(db: sqlite3.Connection, article_id: str, urls: Iterable[str]) -> None:

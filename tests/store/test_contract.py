@@ -18,6 +18,7 @@ from crawler.store.base import (
     ClaimStatus,
     FeedState,
     IndexedArticle,
+    LostClaim,
     NewEntry,
     Store,
     StoreError,
@@ -176,6 +177,48 @@ async def test_a_claim_older_than_the_lease_is_taken_over(store: Store) -> None:
     later = await store.claim(claim("g", "k2", "id-2", "https://x/a"), NOW + CLAIM_LEASE + 1)
 
     assert later == Claim(ClaimStatus.WON, "id-2")
+
+
+async def test_an_entry_whose_claim_was_taken_over_is_not_recorded_over_the_article_that_took_it(store: Store) -> None:
+    # The first entry's process stalled past the lease while writing its file: the second took the body's name
+    # over, wrote and recorded its article. When the first comes back to record, it must not add a second article.
+    await store.add_pending("f", [entry("k1", "https://x/a")], 1.0)
+    await store.add_pending("g", [entry("k2", "https://y/a")], 1.0)
+    assert (await store.claim(claim("f", "k1", "id-1", "https://x/a", body="b"), NOW)).status is ClaimStatus.WON
+    assert (await store.claim(claim("g", "k2", "id-2", "https://y/a", body="b"), NOW + CLAIM_LEASE + 1)).status is (
+        ClaimStatus.WON
+    )
+    second = ArchivedArticle("id-2", "2024/id-2.md", "b", ("https://y/a",))
+    assert await store.record_archived_all([("g", "k2", second)]) == []
+
+    first = ArchivedArticle("id-1", "2024/id-1.md", "b", ("https://x/a",))
+    lost = await store.record_archived_all([("f", "k1", first)])
+
+    assert lost == [LostClaim("f", "k1", "id-1", holder="id-2", archived=True)]
+    assert [a.article_id for a in await store.articles()] == ["id-2"]
+    assert await store.article_for_url("https://x/a") == "id-2"  # its names are the winner's now
+    assert await store.pending("f") == [] and (await store.counts("f")).archived == 1
+
+
+async def test_an_entry_whose_claim_is_held_by_a_writer_not_done_yet_stays_pending(store: Store) -> None:
+    await store.add_pending("f", [entry("k1", "https://x/a")], 1.0)
+    assert (await store.claim(claim("f", "k1", "id-1", "https://x/a"), NOW)).status is ClaimStatus.WON
+    assert (await store.claim(claim("g", "k2", "id-2", "https://x/a"), NOW + CLAIM_LEASE + 1)).status is (
+        ClaimStatus.WON
+    )
+
+    first = ArchivedArticle("id-1", "2024/id-1.md", "b", ("https://x/a",), body_is_name=False)
+    lost = await store.record_archived_all([("f", "k1", first)])
+
+    assert lost == [LostClaim("f", "k1", "id-1", holder="id-2", archived=False)]
+    assert await store.article_count() == 0
+    assert [p.key for p in await store.pending("f")] == ["k1"]
+    # The holder is unhindered: it records its article, and the first entry's next try finds it.
+    second = ArchivedArticle("id-2", "2024/id-2.md", "b", ("https://x/a",), body_is_name=False)
+    assert await store.record_archived_all([("g", "k2", second)]) == []
+    assert await store.claim(claim("f", "k1", "id-1", "https://x/a"), NOW + CLAIM_LEASE + 2) == Claim(
+        ClaimStatus.ARCHIVED, "id-2"
+    )
 
 
 async def test_a_body_too_short_to_compare_is_no_name(store: Store) -> None:
