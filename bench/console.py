@@ -1,5 +1,5 @@
 """The web console's speed: the dashboard with many feeds, whether serving it stalls polling, and the search index
-(CJK bigrams against FTS5's trigram tokenizer).
+(CJK characters, against CJK bigrams and FTS5's trigram tokenizer).
 
     python bench/console.py --feeds 10000 --out bench/results/console.json
 
@@ -9,9 +9,10 @@
 2. Stall: an event loop doing what the daemon's does (a heartbeat every 10 ms and a poll's writes to its own store
    every 20 ms) for a few seconds, once alone (the baseline) and once while a client loads the dashboard of N feeds
    without pause; reported: the loop's lag beyond its 10 ms (p50, p99, max) and the writes' latency, and the ratios.
-3. Search: the same articles indexed as this crawler does (unicode61 over CJK bigrams) and with FTS5's trigram
-   tokenizer: index size, and the time of a two-character Chinese query (trigram cannot match one: a LIKE scan is
-   its only way), a four-character one and an English word.
+3. Search: the same articles indexed as this crawler does on SQLite (unicode61, each CJK character a term), as
+   bigrams (PostgreSQL's terms, and SQLite's before 2026-12-05) and with FTS5's trigram tokenizer: build time, index
+   size, and the time of a two-character Chinese query (trigram cannot match one: a LIKE scan is its only way), a
+   four-character one and an English word.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from crawler.config.load import load_config
 from crawler.runner import console_server
 from crawler.store import open_store
-from crawler.store.history import HISTORY_DAYS, PollRecord, index_terms, match_query
+from crawler.store.history import HISTORY_DAYS, PollRecord, character_terms, index_terms, match_query, query_terms
 
 DAY = 86_400
 WORDS = [
@@ -128,7 +129,7 @@ def build(folder: Path, feeds: int, seed: int = 1) -> Path:
                 )  # fmt: skip
                 db.execute(
                     "INSERT INTO article_text (rowid, title, body) VALUES (?, ?, ?)",
-                    (cursor.lastrowid, f"Title {n} {k}", index_terms(_text(rng, 30))),
+                    (cursor.lastrowid, f"Title {n} {k}", character_terms(_text(rng, 30))),
                 )
     db.close()
     return config_path
@@ -232,11 +233,12 @@ def stall(config_path: Path, seconds: float) -> dict[str, Any]:
 
 
 def search(folder: Path, articles: int, seed: int = 2) -> dict[str, Any]:
-    """Bigram (ours) against trigram: index size and query times."""
+    """Characters (ours) against bigrams and trigrams: build time, index size and query times."""
     rng = random.Random(seed)
     texts = [_text(rng, 200) for _ in range(articles)]
     results: dict[str, Any] = {}
     for name, tokenize, prepare in (
+        ("characters", "porter unicode61 remove_diacritics 2", character_terms),
         ("bigram", "porter unicode61 remove_diacritics 2", index_terms),
         ("trigram", "trigram", lambda text: text),
     ):
@@ -250,8 +252,10 @@ def search(folder: Path, articles: int, seed: int = 2) -> dict[str, Any]:
         db.execute("VACUUM")
         one: dict[str, Any] = {"build_s": built, "bytes": path.stat().st_size}
         for label, query in (("zh2", "回购"), ("zh4", "经济增长"), ("en", "harbour")):
-            if name == "bigram":
+            if name == "characters":
                 sql, args = "SELECT COUNT(*) FROM t WHERE t MATCH ?", (match_query(query),)
+            elif name == "bigram":
+                sql, args = "SELECT COUNT(*) FROM t WHERE t MATCH ?", (_bigram_query(query),)
             elif len(query) >= 3:
                 sql, args = "SELECT COUNT(*) FROM t WHERE t MATCH ?", (f'"{query}"',)
             else:
@@ -273,6 +277,11 @@ def search(folder: Path, articles: int, seed: int = 2) -> dict[str, Any]:
     found = scan.execute("SELECT COUNT(*) FROM texts WHERE body LIKE '%回购%'").fetchone()[0]
     results["like_scan_zh2"] = {"found": found, "ms": (time.perf_counter() - started) * 1000}
     return results
+
+
+def _bigram_query(text: str) -> str:
+    """The MATCH expression of an index of bigrams alone."""
+    return " AND ".join(f'"{t.text}"*' if t.prefix else f'"{t.text}"' for t in query_terms(text))
 
 
 def main() -> None:

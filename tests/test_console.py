@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from crawler.console import data, pages
 from crawler.console.charts import DayOutcomes, DayValue
 from crawler.console.server import access_problem, authorized, host_allowed
-from crawler.store.history import ArticleHit, index_terms, match_query
+from crawler.store.history import ArticleHit, character_terms, index_terms, match_query
 from tests.conftest import REPO, Workdir
 from tests.support.daemon import RunningDaemon, free_port, start_daemon
 from tests.support.feeds import RSS, Item, config, rss
@@ -226,10 +226,11 @@ def test_by_default_failing_feeds_come_first_the_longest_failing_first() -> None
     ] == ["x"]
 
 
-def test_cjk_text_is_indexed_as_overlapping_bigrams_and_queries_match_them() -> None:
-    assert index_terms("GDP经济增长") == "GDP 经济 济增 增长 长 "
-    assert match_query("经济") == '"经济"'
-    assert match_query("经济增长 GDP") == '"GDP" AND "经济 济增 增长"'
+def test_cjk_text_is_indexed_as_characters_and_queries_match_them_or_older_bigram_rows() -> None:
+    assert character_terms("GDP经济增长, 雨") == "GDP 经 济 增 长 ,  雨 "
+    assert index_terms("GDP经济增长") == "GDP 经济 济增 增长 长 "  # PostgreSQL's terms
+    assert match_query("经济") == '("经 济" OR "经济")'
+    assert match_query("经济增长 GDP") == '"GDP" AND ("经 济 增 长" OR "经济 济增 增长")'
     assert match_query("雨") == '"雨"*'
     assert match_query('" OR (') == '"OR"'  # an operator is a word like another
     assert match_query('" (* -') is None

@@ -6,12 +6,16 @@ articles archived, bounded to HISTORY_DAYS) and a full-text index of archived ar
 tests/store/test_history_contract.py is what it must do.
 
 Search works for English and for Chinese, Japanese and Korean, which are written without spaces between words: the
-text is turned into index terms here, the same way for the index and for a query (`index_terms`, `match_query`).
-Runs of CJK characters become overlapping bigrams, and each run's last character a single term too, so a query of
-two characters (经济) is one bigram term, a longer one a phrase of bigrams, and a single character a prefix. Other
-text goes to the backend's word tokenizer as it is (SQLite: FTS5's unicode61 with the Porter stemmer; PostgreSQL:
-its default parser with an English Snowball stemmer and no stop words, store/postgres_history.py). Measured
-against FTS5's trigram tokenizer in bench/console.py: trigrams cannot find a two-character word at all.
+text is turned into index terms here, the same way for the index and for a query. SQLite's FTS5 index holds each CJK
+character as a term of its own (`character_terms`), and a query's CJK run is the phrase of its characters, found
+where they stand side by side (a single character is a term). PostgreSQL's tsvector keeps at most 255 positions of a
+term, too few for a common character in a long text, so there runs of CJK characters become overlapping bigrams and
+each run's last character a single term (`index_terms`): a query of two characters (经济) is one bigram term, a
+longer one a phrase of bigrams, a single character a prefix. Other text goes to the backend's word tokenizer as it
+is (SQLite: FTS5's unicode61 with the Porter stemmer; PostgreSQL: its default parser with an English Snowball stemmer
+and no stop words, store/postgres_history.py). Measured in bench/console.py and bench/throughput.py: FTS5's trigram
+tokenizer cannot find a two-character word at all, and single characters cost a quarter of bigrams to index in FTS5
+(0.8 against 3.0 ms of CPU an article of 5,000 characters) in a third of the space.
 """
 
 from __future__ import annotations
@@ -141,6 +145,13 @@ def _cjk_terms(run: str) -> str:
     return " ".join([*bigrams, run[-1]])
 
 
+def character_terms(text: str) -> str:
+    """`text` as an index of single CJK characters should see it: each CJK character a term of its own (a space on
+    each side); everything else as it is. (A run split by punctuation reads as one run here: a query can match
+    across it, a rare and harmless extra hit.)"""
+    return _CJK_RUN.sub(lambda run: f" {' '.join(run.group())} ", text)
+
+
 @dataclass(frozen=True)
 class QueryTerm:
     """One thing a search asks for, whatever the backend: a word (its stem, by the backend's tokenizer), a phrase
@@ -149,6 +160,7 @@ class QueryTerm:
     text: str  # the word; the bigrams, space-separated; or the character
     phrase: bool = False
     prefix: bool = False
+    characters: str = ""  # a phrase's CJK characters, space-separated (the terms of an index of characters)
 
 
 def query_terms(text: str) -> list[QueryTerm]:
@@ -162,16 +174,26 @@ def query_terms(text: str) -> list[QueryTerm]:
         if len(run) == 1:
             terms.append(QueryTerm(run, prefix=True))
         else:
-            terms.append(QueryTerm(" ".join(run[i : i + 2] for i in range(len(run) - 1)), phrase=True))
+            bigrams = " ".join(run[i : i + 2] for i in range(len(run) - 1))
+            terms.append(QueryTerm(bigrams, phrase=True, characters=" ".join(run)))
     return terms
 
 
 def match_query(text: str) -> str | None:
-    """An FTS5 MATCH expression for what a reader typed (`query_terms`): every term must occur (AND); a CJK run is
-    a phrase of its bigrams (one character: any term starting with it); quotes and operators are taken literally.
-    None when the text has nothing to search for."""
-    parts = [f'"{term.text}"*' if term.prefix else f'"{term.text}"' for term in query_terms(text)]
+    """An FTS5 MATCH expression for what a reader typed (`query_terms`), over an index of `character_terms`: every
+    term must occur (AND); a CJK run is the phrase of its characters, or of its bigrams (the terms of rows indexed
+    before 2026-12-05, until `crawler reindex` rewrites them); one character is any term starting with it; quotes
+    and operators are taken literally. None when the text has nothing to search for."""
+    parts = [_fts_term(term) for term in query_terms(text)]
     return " AND ".join(parts) or None
+
+
+def _fts_term(term: QueryTerm) -> str:
+    if term.prefix:
+        return f'"{term.text}"*'
+    if term.phrase:
+        return f'("{term.characters}" OR "{term.text}")'
+    return f'"{term.text}"'
 
 
 def summary_of(text: str) -> str:

@@ -24,10 +24,10 @@ from crawler.store.history import (
     FeedDay,
     FeedSummary,
     PollRecord,
+    character_terms,
     day_number,
     first_kept_day,
     from_day_number,
-    index_terms,
     match_query,
     summary_of,
 )
@@ -91,7 +91,7 @@ def index_article(
     )
     db.execute(
         "INSERT INTO article_text (rowid, title, body) VALUES (?, ?, ?)",
-        (cursor.lastrowid, index_terms(text.title), index_terms(text.text[:INDEXED_TEXT_CHARS])),
+        (cursor.lastrowid, character_terms(text.title), character_terms(text.text[:INDEXED_TEXT_CHARS])),
     )
 
 

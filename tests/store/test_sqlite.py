@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from crawler.store.base import ArticleClaim, Claim, ClaimStatus, FeedState, NewEntry, Store
+from crawler.store.base import ArchivedArticle, ArticleClaim, Claim, ClaimStatus, FeedState, NewEntry, Store
+from crawler.store.history import ArticleQuery, ArticleText, index_terms
 from tests.conftest import REPO
 from tests.support.store import on_store
 
@@ -90,3 +91,41 @@ def test_a_claim_is_held_while_its_process_runs_and_taken_over_once_it_is_gone(t
 
     # Its process has exited without recording its article (as one killed between claim and commit would).
     assert on_store(path, lambda store: store.claim(mine, time.time())) == Claim(ClaimStatus.WON, "id-mine")
+
+
+def test_articles_indexed_with_bigram_terms_before_are_still_found_beside_new_ones(tmp_path: Path) -> None:
+    # Databases indexed before 2026-12-05 hold CJK text as bigrams; a search must find those rows as well as the
+    # rows indexed now (single characters) until `crawler reindex` rewrites them.
+    path = tmp_path / "state.db"
+
+    async def index_new(store: Store) -> None:
+        await store.add_pending("f", [NewEntry("new", None, "{}")], 1.0)
+        text = ArticleText("新的经济增长", "今年的经济增长很快。")
+        await store.record_archived_all([("f", "new", ArchivedArticle("n1", "2026/n1.md", "h1", (), text=text))])
+
+    on_store(path, index_new)
+    with sqlite3.connect(path) as db:  # a row as the bigram index wrote it
+        cursor = db.execute(
+            "INSERT INTO article_index (id, feed, title, path, published, archived_at, sort_at, summary) "
+            "VALUES ('o1', 'f', '旧的经济', '2025/o1.md', NULL, 1.0, 1.0, '')"
+        )
+        db.execute(
+            "INSERT INTO article_text (rowid, title, body) VALUES (?, ?, ?)",
+            (cursor.lastrowid, index_terms("旧的经济"), index_terms("去年的经济增长很慢")),
+        )
+
+    async def search(store: Store) -> dict[str, list[str]]:
+        found = {}
+        for query in ("经济增长", "经济", "经", "增长很", "很快", "很慢", "济很"):
+            found[query] = sorted(h.article_id for h in await store.search_articles(ArticleQuery(text=query)))
+        return found
+
+    assert on_store(path, search) == {
+        "经济增长": ["n1", "o1"],
+        "经济": ["n1", "o1"],
+        "经": ["n1", "o1"],
+        "增长很": ["n1", "o1"],
+        "很快": ["n1"],
+        "很慢": ["o1"],
+        "济很": [],
+    }
