@@ -32,7 +32,16 @@ from crawler.pipeline.images import Images
 from crawler.pipeline.results import EntryOutcome, EntryStatus, FeedResult, Progress
 from crawler.render import fixes
 from crawler.schedule import Timing, due_after_failure, due_after_success
-from crawler.store.base import ArchivedArticle, FeedState, NewEntry, PendingEntry, RawRecord, Store, StoreError
+from crawler.store.base import (
+    ArchivedArticle,
+    FeedState,
+    NewEntry,
+    PendingEntry,
+    RawRecord,
+    SelectorCheck,
+    Store,
+    StoreError,
+)
 from crawler.store.history import PollRecord
 from crawler.workers import WorkerCrashed, Workers
 
@@ -107,6 +116,7 @@ class Pipeline:
         # few enough that fetched pages waiting for a worker never pile up in memory.
         self._articles = asyncio.Semaphore(ARTICLES_IN_FLIGHT_PER_CONNECTION * config.politeness.max_connections)
         self._private_ok: dict[str, tuple[bool, float]] = {}
+        self._selector_checks: dict[str, list[SelectorCheck]] = {}  # feed name -> its poll's checks so far
         self._commits = Commits(config.archive, store, raw)
         # Feeds parsed at once: as many as there are workers. The jobs are run in turn, and forty changed feeds
         # queued at once (10-30 ms each) put every article of the first feed behind the last feed's parse, with
@@ -129,13 +139,19 @@ class Pipeline:
         """Poll `feed` once and archive every new (and every still pending) entry. A bug or an unforeseen input
         fails this feed with a one-line error, never the whole run; only a broken state database stops it."""
         started, clock = time.time(), time.monotonic()
+        checks = self._selector_checks[feed.name] = []
         try:
-            result = await self._refresh(feed)
-        except (StoreError, asyncio.CancelledError):
-            raise
-        except Exception as exc:
-            log.exception("feed crashed", extra={"feed": feed.name, "url": feed.url})
-            result = await self._feed_crashed(feed, exc)
+            try:
+                result = await self._refresh(feed)
+            except (StoreError, asyncio.CancelledError):
+                raise
+            except Exception as exc:
+                log.exception("feed crashed", extra={"feed": feed.name, "url": feed.url})
+                result = await self._feed_crashed(feed, exc)
+            # One write for the poll's selector checks, not one a page (they only inform `crawler status`).
+            await self._store.record_selectors(checks)
+        finally:
+            del self._selector_checks[feed.name]
         await self._store.record_poll(poll_record(result, started, time.monotonic() - clock))
         return result
 
@@ -427,7 +443,8 @@ class Pipeline:
         """Record whether the feed's `body:` selector matched the page; a warning line when it did not."""
         if page is None or not feed.body:
             return None
-        await self._store.record_selector(feed.name, page.url, feed.body, missed=staged.selector_missed is not None)
+        missed = staged.selector_missed is not None
+        self._selector_checks[feed.name].append(SelectorCheck(feed.name, page.url, feed.body, missed, time.time()))
         if staged.selector_missed is None:
             return None
         how = _INSTEAD.get(staged.method, "the feed's own content was archived")

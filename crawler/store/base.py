@@ -126,6 +126,17 @@ class FeedCounts:
 
 
 @dataclass(frozen=True)
+class SelectorCheck:
+    """Whether a feed's `body:` selector matched on one page, and when it was tried (epoch seconds)."""
+
+    feed: str
+    url: str
+    selector: str
+    missed: bool
+    at: float
+
+
+@dataclass(frozen=True)
 class SelectorMisses:
     """How a feed's `body:` selector fared on its last pages: how many it matched nothing on, of how many tried,
     and the last page it missed on."""
@@ -380,7 +391,7 @@ class Store(RawIndex, MissingImages, Protocol):
     # What `crawler status` reports.
     async def counts(self, feed: str) -> FeedCounts: ...
     async def worst_failing(self, feed: str) -> PendingEntry | None: ...
-    async def record_selector(self, feed: str, url: str, selector: str, *, missed: bool) -> None: ...
+    async def record_selectors(self, checks: Sequence[SelectorCheck]) -> None: ...
     async def selector_misses(self, feed: str, selector: str | None) -> SelectorMisses: ...
     async def archived_counts(self) -> dict[str, ArchivedCounts]: ...
     async def article_count(self) -> int: ...

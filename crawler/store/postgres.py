@@ -37,6 +37,7 @@ from crawler.store.base import (
     NewEntry,
     PendingEntry,
     RecordedArticle,
+    SelectorCheck,
     SelectorMisses,
     StoreError,
 )
@@ -313,18 +314,24 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
         )
         return pending_of(feed, rows[0]) if rows else None
 
-    async def record_selector(self, feed: str, url: str, selector: str, *, missed: bool) -> None:
-        """Remember whether the feed's `body:` selector matched on the page at `url` (its last pages only)."""
+    async def record_selectors(self, checks: Sequence[SelectorCheck]) -> None:
+        """Remember whether each feed's `body:` selector matched on each page, in one transaction (its last pages
+        only)."""
+        if not checks:
+            return
+        feeds = list(dict.fromkeys(c.feed for c in checks))
         async with self._write() as conn:
-            await self._fence(conn, [feed])
-            await conn.execute(
+            await self._fence(conn, feeds)
+            cursor = conn.cursor()
+            await cursor.executemany(
                 "INSERT INTO selector_checks (feed, at, url, selector, missed) VALUES (%s, %s, %s, %s, %s)",
-                (feed, time.time(), url, selector, missed),
+                [(c.feed, c.at, c.url, c.selector, c.missed) for c in checks],
             )
             await conn.execute(
-                "DELETE FROM selector_checks WHERE feed = %s AND id NOT IN "
-                "(SELECT id FROM selector_checks WHERE feed = %s ORDER BY at DESC, id DESC LIMIT %s)",
-                (feed, feed, SELECTOR_CHECKS_KEPT),
+                "DELETE FROM selector_checks s USING (SELECT id, row_number() OVER (PARTITION BY feed "
+                "ORDER BY at DESC, id DESC) AS n FROM selector_checks WHERE feed = ANY(%s)) r "
+                "WHERE s.id = r.id AND r.n > %s",
+                (feeds, SELECTOR_CHECKS_KEPT),
             )
 
     async def selector_misses(self, feed: str, selector: str | None) -> SelectorMisses:

@@ -34,6 +34,7 @@ from crawler.store.base import (
     PendingEntry,
     RawRecord,
     RecordedArticle,
+    SelectorCheck,
     SelectorMisses,
     StoreError,
 )
@@ -147,9 +148,10 @@ class SqliteStore:
         """The feed's pending entry that has failed most often (the newest of those), or None."""
         return await self._call(self._db.worst_failing, feed)
 
-    async def record_selector(self, feed: str, url: str, selector: str, *, missed: bool) -> None:
-        """Remember whether the feed's `body:` selector matched on the page at `url`."""
-        await self._call(self._db.record_selector, feed, url, selector, missed=missed)
+    async def record_selectors(self, checks: Sequence[SelectorCheck]) -> None:
+        """Remember whether each feed's `body:` selector matched on each page (a poll's checks at once)."""
+        if checks:
+            await self._call(self._db.record_selectors, tuple(checks))
 
     async def selector_misses(self, feed: str, selector: str | None) -> SelectorMisses:
         """How the feed's current `body:` selector fared on its last pages."""

@@ -30,6 +30,7 @@ from crawler.store.base import (
     PendingEntry,
     RawRecord,
     RecordedArticle,
+    SelectorCheck,
     SelectorMisses,
     StoreError,
 )
@@ -287,18 +288,18 @@ class SqliteDatabase:
         )
         return _pending(feed, rows[0]) if rows else None
 
-    def record_selector(self, feed: str, url: str, selector: str, *, missed: bool) -> None:
-        """Remember whether the feed's `body:` selector matched on the page at `url`; only the feed's last
+    def record_selectors(self, checks: Sequence[SelectorCheck]) -> None:
+        """Remember whether each feed's `body:` selector matched on each page, in one transaction; only a feed's last
         SELECTOR_CHECKS_KEPT pages are kept."""
         with self._transaction() as db:
-            db.execute(
+            db.executemany(
                 "INSERT INTO selector_checks (feed, at, url, selector, missed) VALUES (?, ?, ?, ?, ?)",
-                (feed, time.time(), url, selector, int(missed)),
+                [(c.feed, c.at, c.url, c.selector, int(c.missed)) for c in checks],
             )
-            db.execute(
+            db.executemany(
                 "DELETE FROM selector_checks WHERE feed = ? AND rowid NOT IN "
                 "(SELECT rowid FROM selector_checks WHERE feed = ? ORDER BY at DESC, rowid DESC LIMIT ?)",
-                (feed, feed, SELECTOR_CHECKS_KEPT),
+                [(feed, feed, SELECTOR_CHECKS_KEPT) for feed in dict.fromkeys(c.feed for c in checks)],
             )
 
     def selector_misses(self, feed: str, selector: str | None) -> SelectorMisses:

@@ -20,6 +20,8 @@ from crawler.store.base import (
     IndexedArticle,
     LostClaim,
     NewEntry,
+    SelectorCheck,
+    SelectorMisses,
     Store,
     StoreError,
 )
@@ -249,15 +251,19 @@ async def test_a_duplicate_is_counted_as_done_and_adds_its_names(store: Store) -
 
 
 async def test_selector_checks_keep_the_last_pages_of_the_current_selector(store: Store) -> None:
-    await store.record_selector("f", "https://x/old", "div.old", missed=True)
-    for i in range(SELECTOR_CHECKS_KEPT + 5):
-        await store.record_selector("f", f"https://x/{i}", "div.body", missed=i in (3, 24))
+    await store.record_selectors([SelectorCheck("f", "https://x/old", "div.old", True, 1.0)])
+    # One poll's checks come in one batch; another feed's in the same batch are kept apart.
+    checks = [SelectorCheck("f", f"https://x/{i}", "div.body", i in (3, 24), 10.0 + i) for i in range(22)]
+    await store.record_selectors([*checks, SelectorCheck("g", "https://y/1", "main", True, 5.0)])
+    more = [SelectorCheck("f", f"https://x/{i}", "div.body", i in (3, 24), 10.0 + i) for i in range(22, 25)]
+    await store.record_selectors(more)
 
     misses = await store.selector_misses("f", "div.body")
 
     assert (misses.missed, misses.checked, misses.last_url) == (1, SELECTOR_CHECKS_KEPT, "https://x/24")
     assert (await store.selector_misses("f", "div.old")).checked == 0  # pushed out by the newer pages
     assert (await store.selector_misses("f", None)).checked == 0
+    assert await store.selector_misses("g", "main") == SelectorMisses(1, 1, "https://y/1", "main")
 
 
 # -- repair and rebuild -----------------------------------------------------------------------------------------

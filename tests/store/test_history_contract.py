@@ -9,7 +9,15 @@ from datetime import timedelta
 
 import pytest
 
-from crawler.store.base import ArchivedArticle, ArticleClaim, IndexedArticle, NewEntry, SelectorMisses, Store
+from crawler.store.base import (
+    ArchivedArticle,
+    ArticleClaim,
+    IndexedArticle,
+    NewEntry,
+    SelectorCheck,
+    SelectorMisses,
+    Store,
+)
 from crawler.store.history import (
     HISTORY_DAYS,
     INDEXED_TEXT_CHARS,
@@ -156,9 +164,13 @@ async def test_feed_summaries_count_pending_failing_and_archived_of_every_feed(s
 
 
 async def test_selector_misses_of_every_feed_in_one_read(store: Store) -> None:
-    await store.record_selector("f", "https://x/1", "#body", missed=False)
-    await store.record_selector("f", "https://x/2", "#body", missed=True)
-    await store.record_selector("g", "https://y/1", "main", missed=False)
+    await store.record_selectors(
+        [
+            SelectorCheck("f", "https://x/1", "#body", False, 1.0),
+            SelectorCheck("f", "https://x/2", "#body", True, 2.0),
+            SelectorCheck("g", "https://y/1", "main", False, 1.0),
+        ]
+    )
     assert await store.all_selector_misses() == {
         ("f", "#body"): SelectorMisses(1, 2, "https://x/2", "#body"),
         ("g", "main"): SelectorMisses(0, 1, None, "main"),

@@ -10,7 +10,16 @@ from collections.abc import AsyncIterator
 import psycopg
 import pytest
 
-from crawler.store.base import ArticleClaim, ClaimStatus, FeedLease, FeedState, LeaseHeld, LeaseLost, NewEntry
+from crawler.store.base import (
+    ArticleClaim,
+    ClaimStatus,
+    FeedLease,
+    FeedState,
+    LeaseHeld,
+    LeaseLost,
+    NewEntry,
+    SelectorCheck,
+)
 from crawler.store.postgres import PostgresStore
 from crawler.store.postgres_location import PostgresLocation
 
@@ -135,6 +144,6 @@ async def test_a_released_feed_is_written_by_no_straggler_of_the_poll(nodes: tup
     await a.coordination().release_feed("f")
 
     with pytest.raises(LeaseLost):
-        await a.record_selector("f", "https://x/a", "#body", missed=False)
+        await a.record_selectors([SelectorCheck("f", "https://x/a", "#body", False, 1.0)])
     assert isinstance(await a.coordination().lease_feed("f"), FeedLease)  # granted again: it writes again
-    await a.record_selector("f", "https://x/a", "#body", missed=False)
+    await a.record_selectors([SelectorCheck("f", "https://x/a", "#body", False, 1.0)])
