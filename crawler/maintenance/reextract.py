@@ -18,9 +18,9 @@ from crawler.config.settings import Config, FeedConfig
 from crawler.feeds.parse import Entry
 from crawler.fetch import not_html
 from crawler.maintenance.refetch import Refetched, Selection, Source, Target, rewrite, targets
+from crawler.pipeline.article import wants_page
 from crawler.pipeline.compose import FetchedPage
 from crawler.pipeline.images import Images
-from crawler.pipeline.refresh import wants_page
 from crawler.store import open_store, store_location
 from crawler.store.base import Store, StoreError
 

@@ -25,9 +25,9 @@ from crawler.feeds.parse import Entry
 from crawler.fetch import Fetcher, FetchError, Request, not_html, private_addresses_allowed
 from crawler.identity.urls import normalize_url
 from crawler.maintenance.reindex import read_article
+from crawler.pipeline.article import wants_page
 from crawler.pipeline.compose import FetchedPage, Staged, stage_article
 from crawler.pipeline.images import Images, keep_for_article
-from crawler.pipeline.refresh import wants_page
 from crawler.store import describe_state, open_store, store_location
 from crawler.store.base import PendingEntry, Store, StoreError
 
