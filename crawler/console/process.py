@@ -113,8 +113,11 @@ class PageProcess:
         )
         theirs.close()
         conn = Connection(ours.detach())
-        conn.send((self._opener, self._sent))
         self._process, self._conn = process, conn
+        try:
+            conn.send((self._opener, self._sent))
+        except OSError:  # it died at once: the next page finds it so, says why (its stderr is ours) and retries
+            log.warning("the console's process stopped as it started")
 
     def _stop(self, *, kill: bool = False) -> None:
         if self._conn is not None:
