@@ -1,5 +1,6 @@
 """The console's pages built in a child process (`crawler run --http`'s way): the same bytes as built in this
-process, a reload's config reaching the child, a killed child replaced, and no child left after close."""
+process, a reload's config reaching the child, a killed child replaced, no child left after close, and the
+daemon's one child leaving with it however it stops."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import functools
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -19,9 +22,10 @@ from crawler.console.process import PageProcess
 from crawler.console.server import ConsoleLoop
 from crawler.store import open_store
 from tests.conftest import Workdir
+from tests.support.daemon import RunningDaemon, free_port, start_daemon
 from tests.test_console import archived
 
-__all__ = ["archived"]
+__all__ = ["archived", "start_daemon"]
 
 PATHS = ["/", "/?sort=name&order=desc", "/feeds/news", "/articles", "/articles?q=港口", "/articles/nope", "/nowhere"]
 
@@ -100,3 +104,51 @@ def test_the_child_ignores_signals_meant_for_the_daemon(pages: tuple[PageProcess
         os.kill(pid, signum)
     assert process.answer("/", {}).status == 200  # the signals were delivered before this request was read
     assert process.pid == pid
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` and that run the console's page process."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == pid and b"crawler.console.process" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")  # exited (a zombie until whatever adopted it reaps it)
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGKILL"])
+def test_the_daemon_builds_its_pages_in_one_child_that_leaves_with_it(
+    archived: Workdir, start_daemon: Callable[..., RunningDaemon], stop: str
+) -> None:
+    port = free_port()
+    daemon = start_daemon("--http", f"127.0.0.1:{port}")
+
+    def answered() -> bool:
+        try:
+            return 'data-feed="news"' in httpx.get(f"http://127.0.0.1:{port}/").text
+        except httpx.HTTPError:
+            return False
+
+    daemon.wait_for("the dashboard", answered, timeout=60)
+    [child] = _children(daemon.proc.pid)
+    daemon.signal(getattr(signal, stop))
+    daemon.wait()
+    deadline = time.monotonic() + 60
+    while not _gone(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _gone(child), f"the page process {child} outlived the daemon ({stop})"
