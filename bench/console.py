@@ -5,10 +5,15 @@
 
 1. Dashboard: a state database with N feeds (90 days of per-day totals each, a poll log, pending entries, selector
    checks) and an archive index of 5 articles per feed; `GET /` through the real server (`crawler.runner.
-   console_server`), timed end to end over HTTP. Baseline in the same sitting: the same with N/10 feeds.
+   console_server`), timed end to end over HTTP, both ways the console builds its pages: in a child process
+   (`crawler run --http`) and in this process (`crawler serve`). Baseline in the same sitting: the same with N/10
+   feeds. CPU is this process's and its children's, every thread: what a page costs whatever else the machine runs.
 2. Stall: an event loop doing what the daemon's does (a heartbeat every 10 ms and a poll's writes to its own store
-   every 20 ms) for a few seconds, once alone (the baseline) and once while a client loads the dashboard of N feeds
-   without pause; reported: the loop's lag beyond its 10 ms (p50, p99, max) and the writes' latency, and the ratios.
+   every 20 ms) for a few seconds: alone (the baseline, run first and last), while a client (a process of its own,
+   as a browser is) loads the dashboard of N feeds without pause from a console building its pages in this process
+   (`crawler serve`'s way; `crawler run --http`'s way before its pages had a process of their own), and the same
+   from a console building them in a child process (`crawler run --http`'s way); reported: the loop's lag beyond
+   its 10 ms (p50, p99, max) and the writes' latency, and the ratios to the loop alone.
 3. Search: the same articles indexed as this crawler does on SQLite (unicode61, each CJK character a term), as
    bigrams (PostgreSQL's terms, and SQLite's before 2026-12-05) and with FTS5's trigram tokenizer: build time, index
    size, and the time of a two-character Chinese query (trigram cannot match one: a LIKE scan is its only way), a
@@ -24,14 +29,15 @@ import os
 import random
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -135,10 +141,17 @@ def build(folder: Path, feeds: int, seed: int = 1) -> Path:
     return config_path
 
 
-def time_dashboard(config_path: Path, repeats: int) -> dict[str, Any]:
+def _cpu() -> float:
+    """CPU seconds of this process and its children (the console's page process), every thread."""
+    me = psutil.Process()
+    times = [me.cpu_times(), *(child.cpu_times() for child in me.children(recursive=True))]
+    return sum(t.user + t.system for t in times)
+
+
+def time_dashboard(config_path: Path, repeats: int, own_process: bool) -> dict[str, Any]:
     """GET / through the real server, `repeats` times; seconds per request and the page's size."""
     config = load_config(config_path)
-    server = console_server(lambda: config, ("127.0.0.1", 0), None)
+    server = console_server(lambda: config, ("127.0.0.1", 0), None, own_process=own_process)
     server.start()
     try:
         url = f"http://127.0.0.1:{server.address[1]}/"
@@ -148,12 +161,12 @@ def time_dashboard(config_path: Path, repeats: int) -> dict[str, Any]:
             cpu = []
             size = 0
             for _ in range(repeats):
-                started, used = time.perf_counter(), time.process_time()
+                started, used = time.perf_counter(), _cpu()
                 response = client.get(url)
                 times.append(time.perf_counter() - started)
-                # CPU of every thread of this process (server, console loop, store, client): what the page costs
-                # whatever else the shared machine runs meanwhile.
-                cpu.append(time.process_time() - used)
+                # CPU of every thread of this process (server, console loop, store, client) and of the page
+                # process: what the page costs whatever else the shared machine runs meanwhile.
+                cpu.append(_cpu() - used)
                 size = len(response.content)
                 assert response.status_code == 200, response.text[:300]
     finally:
@@ -205,31 +218,51 @@ async def _daemon_like(config_path: Path, seconds: float) -> dict[str, float]:
     }
 
 
-def stall(config_path: Path, seconds: float) -> dict[str, Any]:
-    """The daemon-like loop alone, then while the dashboard is loaded without pause by a client."""
-    alone = asyncio.run(_daemon_like(config_path, seconds))
+_HAMMER = """
+import sys, httpx
+with httpx.Client(timeout=120) as client:
+    while True:
+        client.get(sys.argv[1])
+        print(flush=True)
+"""
+
+
+def _served(config_path: Path, seconds: float, own_process: bool) -> tuple[dict[str, float], int]:
+    """The daemon-like loop while another process loads the dashboard without pause; the pages served."""
     config = load_config(config_path)
-    server = console_server(lambda: config, ("127.0.0.1", 0), None)
+    server = console_server(lambda: config, ("127.0.0.1", 0), None, own_process=own_process)
     server.start()
-    done = threading.Event()
-    pages = [0]
-
-    def hammer() -> None:
-        with httpx.Client(timeout=120) as client:
-            while not done.is_set():
-                client.get(f"http://127.0.0.1:{server.address[1]}/")
-                pages[0] += 1
-
-    client = threading.Thread(target=hammer)
-    client.start()
+    url = f"http://127.0.0.1:{server.address[1]}/"
+    httpx.get(url, timeout=120)  # warm: the page process's imports, the database's pages in the cache
+    client = subprocess.Popen([sys.executable, "-c", _HAMMER, url], stdout=subprocess.PIPE, text=True)
     try:
         busy = asyncio.run(_daemon_like(config_path, seconds))
     finally:
-        done.set()
-        client.join()
+        client.terminate()
+        out, _ = client.communicate()
         server.close()
-    ratios = {key: busy[key] / alone[key] if alone[key] else None for key in alone}
-    return {"alone": alone, "while_serving": busy, "ratio": ratios, "dashboards_served": pages[0]}
+    return busy, out.count("\n")
+
+
+def stall(config_path: Path, seconds: float) -> dict[str, Any]:
+    """The daemon-like loop alone, while serving pages built in this process, while serving pages built in a child
+    process, and alone again."""
+    alone = asyncio.run(_daemon_like(config_path, seconds))
+    in_process, in_pages = _served(config_path, seconds, own_process=False)
+    own_process, own_pages = _served(config_path, seconds, own_process=True)
+    alone_after = asyncio.run(_daemon_like(config_path, seconds))
+
+    def ratios(busy: dict[str, float]) -> dict[str, float | None]:
+        return {key: busy[key] / alone[key] if alone[key] else None for key in alone}
+
+    return {
+        "alone": alone,
+        "alone_after": alone_after,
+        "serving_in_process": {**in_process, "dashboards_served": in_pages},
+        "serving_own_process": {**own_process, "dashboards_served": own_pages},
+        "ratio_in_process": ratios(in_process),
+        "ratio_own_process": ratios(own_process),
+    }
 
 
 def search(folder: Path, articles: int, seed: int = 2) -> dict[str, Any]:
@@ -289,7 +322,7 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--stall-seconds", type=float, default=5.0)
-    parser.add_argument("--articles", type=int, default=20_000, help="articles in the search comparison")
+    parser.add_argument("--articles", type=int, default=20_000, help="articles in the search comparison (0: skip it)")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here too")
     args = parser.parse_args()
     # The machine is shared: its load says how far the timings can be trusted.
@@ -298,16 +331,19 @@ def main() -> None:
         small, large = Path(tmp, "small"), Path(tmp, "large")
         small.mkdir()
         large.mkdir()
-        baseline = time_dashboard(build(small, max(1, args.feeds // 10)), args.repeats)
+        small_path = build(small, max(1, args.feeds // 10))
         started = time.perf_counter()
         config_path = build(large, args.feeds)
         report["build_s"] = time.perf_counter() - started
-        dashboard = time_dashboard(config_path, args.repeats)
-        report["dashboard"] = dashboard
-        report["dashboard_baseline"] = {"feeds": max(1, args.feeds // 10), **baseline}
-        report["dashboard_ratio_to_baseline"] = dashboard["median_s"] / baseline["median_s"]
+        for label, own in (("own_process", True), ("in_process", False)):
+            baseline = time_dashboard(small_path, args.repeats, own)
+            dashboard = time_dashboard(config_path, args.repeats, own)
+            report[f"dashboard_{label}"] = dashboard
+            report[f"dashboard_{label}_baseline"] = {"feeds": max(1, args.feeds // 10), **baseline}
+            report[f"dashboard_{label}_ratio_to_baseline"] = dashboard["median_s"] / baseline["median_s"]
         report["stall"] = stall(config_path, args.stall_seconds)
-        report["search"] = search(Path(tmp), args.articles)
+        if args.articles:
+            report["search"] = search(Path(tmp), args.articles)
     report["load_after"] = os.getloadavg()
     text = json.dumps(report, indent=2)
     print(text)

@@ -25,7 +25,16 @@ import httpx
 from crawler.archive import files, warcfiles
 from crawler.config.settings import Config, FeedConfig, HttpConfig, PolitenessConfig
 from crawler.console.app import Console
-from crawler.console.server import ConsoleError, ConsoleLoop, ConsoleServer, Health, access_problem
+from crawler.console.process import PageProcess
+from crawler.console.server import (
+    PAGE_TIMEOUT,
+    ConsoleError,
+    ConsoleLoop,
+    ConsoleServer,
+    Health,
+    Pages,
+    access_problem,
+)
 from crawler.fetch import Fetcher
 from crawler.maintenance.reindex import rebuild_lost_state
 from crawler.pipeline.dryrun import WouldArchive, would_archive
@@ -257,14 +266,21 @@ def console_server(
     token: str | None,
     health: Health | None = None,
     flag: str = "--http",
+    *,
+    own_process: bool = False,
 ) -> ConsoleServer:
     """The web console on `address` (not yet answering: call `start`), over a read-only store of its own on a loop
     of its own, so that it never waits on, or holds up, the polls' store; with the daemon's /healthz and /metrics
-    when `health` is given. Raise ConsoleError when it may not or cannot listen there."""
+    when `health` is given. `own_process`: the pages are built in a child process, so that their Python work never
+    shares the interpreter lock with a daemon's polling. Raise ConsoleError when it may not or cannot listen there."""
     problem = access_problem(address[0], token, flag)
     if problem is not None:
         raise ConsoleError(problem)
-    pages = ConsoleLoop(lambda: open_store(config(), read_only=True), lambda store: Console(store, config))
+    pages: Pages
+    if own_process:
+        pages = PageProcess(functools.partial(open_store, read_only=True), config, PAGE_TIMEOUT)
+    else:
+        pages = ConsoleLoop(lambda: open_store(config(), read_only=True), lambda store: Console(store, config))
     try:
         return ConsoleServer(address, pages, token=token, health=health, flag=flag)
     except BaseException:

@@ -1,6 +1,7 @@
 """The console's routes: a request's path and query -> a `Response`, read from a store of its own (opened read-only)
 and the archive's files. Runs on the console's own event loop (server.py), never the daemon's: a slow page waits on
-its own store connection and thread, so it cannot hold up a poll."""
+its own store connection and thread, so it cannot hold up a poll; under `crawler run --http` in a process of its own
+too (process.py), so that its Python work never holds the daemon's interpreter lock."""
 
 from __future__ import annotations
 

@@ -99,7 +99,7 @@ def feed_rows(
     rows: list[FeedRow] = []
     for name in names:
         feed = configured.get(name)
-        state = by_name.get(name, FeedState(name=name))
+        state = by_name.get(name) or FeedState(name=name)  # not a default argument: built only when missing
         summary = summaries.get(name, _NO_SUMMARY)
         missed = misses.get((name, feed.body)) if feed is not None and feed.body else None
         rows.append(

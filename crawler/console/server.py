@@ -21,6 +21,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -112,6 +113,18 @@ def host_allowed(host_header: str, bound_loopback: bool) -> bool:
     return is_loopback(host)
 
 
+class Pages(Protocol):
+    """What answers the console's pages: `ConsoleLoop` in this process, or `PageProcess` in a child process."""
+
+    def answer(self, path: str, query: Mapping[str, str]) -> Response:
+        """The answer to one GET of a console page."""
+        ...
+
+    def close(self) -> None:
+        """Stop answering, close the store."""
+        ...
+
+
 class ConsoleLoop:
     """A thread running an event loop of its own, holding the console's store."""
 
@@ -158,7 +171,7 @@ class ConsoleServer:
     def __init__(
         self,
         address: tuple[str, int],
-        pages: ConsoleLoop | None,
+        pages: Pages | None,
         *,
         token: str | None,
         health: Health | None = None,
@@ -195,7 +208,7 @@ class ConsoleServer:
 
 
 def _handler(
-    pages: ConsoleLoop | None, token: str | None, health: Health | None, loopback: bool
+    pages: Pages | None, token: str | None, health: Health | None, loopback: bool
 ) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "crawler-console"

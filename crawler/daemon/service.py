@@ -12,6 +12,7 @@ polls of old and new settings share one politeness state and one deduplication s
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import random
@@ -83,12 +84,17 @@ class Daemon:
                 await self._leases.start()
             if self._options.health is not None:
                 # Built once the runner has made the state database: the console reads it over a connection of its own.
+                # Its pages are built in a process of their own: their Python work would otherwise share the
+                # interpreter lock with this loop and delay polls (bench/console.py measures it).
                 health = await asyncio.to_thread(
-                    console_server,
-                    lambda: self._config,
-                    self._options.health,
-                    self._options.token,
-                    Health(self.health, self.metrics),
+                    functools.partial(
+                        console_server,
+                        lambda: self._config,
+                        self._options.health,
+                        self._options.token,
+                        Health(self.health, self.metrics),
+                        own_process=True,
+                    )
                 )
             await self._watcher.remember_current()
             states = await runner.store.all_feed_states()
