@@ -89,18 +89,25 @@ class WarcWriter:
     record, so a run with `raw: warc` nowhere writes nothing."""
 
     def __init__(self, archive: Path, config: WarcConfig, clock: Callable[[], float] = time.time) -> None:
-        self._folder = folder_of(archive)
+        self._folder = folder_of(archive)  # read and changed on the writer's thread only
+        self._target = self._folder  # the folder the last reconfigure asked for (on the event loop's side)
         self._config = config
         self._clock = clock
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawler-warc")
         self._file: _Open | None = None
-        self._unindexed: list[RawRecord] = []  # response records appended since the last `durable`
+        self._unindexed: list[tuple[Path, RawRecord]] = []  # response records appended since the last `durable`
         self._closed: list[_Open] = []  # files finished since the last `durable`, their sync still owed
         self._dirty = False  # whether anything was appended since the last `durable` (else it costs no fsync)
 
-    def reconfigure(self, config: WarcConfig) -> None:
-        """Use a reloaded `warc:` section from the next file on."""
+    def reconfigure(self, archive: Path, config: WarcConfig) -> None:
+        """Use a reloaded `warc:` section from the next file on, and a reloaded `archive:` from the next record on
+        (the file open under the old archive is made durable and finished first)."""
         self._config = config
+        folder = folder_of(archive)
+        if folder != self._target:
+            self._target = folder
+            # Queued behind the records already asked for, which stay in the old archive's file.
+            self._executor.submit(self._retarget, folder)
 
     async def _call(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await asyncio.get_running_loop().run_in_executor(
@@ -139,7 +146,7 @@ class WarcWriter:
             raise WarcError(f"{current.path}: cannot write a raw record: {exc.strerror or exc}") from None
         base, current.size = current.size, current.size + len(built.data)
         placed = [replace(one, filename=current.path.name, offset=base + one.offset) for one in built.responses]
-        self._unindexed.extend(placed)
+        self._unindexed.extend((current.path, one) for one in placed)
         self._dirty = True
         return placed[-1]
 
@@ -189,11 +196,11 @@ class WarcWriter:
         try:
             for one in files:
                 os.fsync(one.fd)
-            by_file: dict[str, list[RawRecord]] = {}
-            for record in self._unindexed:
-                by_file.setdefault(record.filename, []).append(record)
-            for name, records in by_file.items():
-                _append_lines(cdxj_path(self._folder / name), records)
+            by_file: dict[Path, list[RawRecord]] = {}
+            for path, record in self._unindexed:
+                by_file.setdefault(path, []).append(record)
+            for path, records in by_file.items():
+                _append_lines(cdxj_path(path), records)
         except OSError as exc:
             raise WarcError(f"{self._folder}: cannot make raw records durable: {exc.strerror or exc}") from None
         self._unindexed, self._dirty = [], False
@@ -206,6 +213,14 @@ class WarcWriter:
             self._closed.append(self._file)
             self._file = None
         self._durable()
+
+    def _retarget(self, folder: Path) -> None:
+        self._folder = folder
+        try:
+            self._finish()
+        except WarcError as exc:
+            # Still owed: the next `durable` tries again (and fails the articles waiting on it if it cannot).
+            log.warning("cannot finish the WARC file of the archive before the reload", extra={"error": str(exc)})
 
 
 def _lock_open(path: Path) -> tuple[int, int] | None:
