@@ -150,7 +150,9 @@ def _response(writer: WARCWriter, exchange: Exchange) -> Any:
     headers = StatusAndHeaders(
         f"{exchange.status} {exchange.reason}".rstrip(), _text(exchange.headers), protocol=_protocol(exchange)
     )
-    extra = {"WARC-Date": _warc_date(exchange.started)}
+    # The payload's digest made here in one pass: warcio would read the payload for it a second time, beside the
+    # block digest it makes (the two SHA-1 passes cost as much as compressing the record).
+    extra = {"WARC-Date": _warc_date(exchange.started), "WARC-Payload-Digest": sha1_digest(exchange.body)}
     if not exchange.http_version.startswith("HTTP/1."):
         extra["WARC-Protocol"] = exchange.http_version.lower().replace("http/2", "h2").replace("http/3", "h3")
     return writer.create_warc_record(
