@@ -144,7 +144,7 @@ class Runner:
         """Apply a reloaded config to every request, job and article from now on; polls under way carry on with
         the same fetcher and deduplication. The state database stays the one opened at start."""
         self.config = config
-        self.raw.reconfigure(config.warc)
+        self.raw.reconfigure(config.archive, config.warc)
         self.fetcher.reconfigure(config.http, config.politeness)
         self.workers.reconfigure(config)
         self.pipeline.reconfigure(config)

@@ -81,3 +81,23 @@ def test_raw_text_elements_inside_svg_or_math_are_dropped_so_their_text_is_never
 def test_svg_drawings_keep_their_shapes() -> None:
     html = '<svg viewBox="0 0 1 1"><path d="M0 0"></path><foreignObject><p>x</p></foreignObject></svg>'
     assert fix_body(html, "https://x.example/").html == html
+
+
+def test_srcset_candidates_are_made_absolute_as_src_is() -> None:
+    html = (
+        '<img src="a.jpg" srcset="a.jpg 1x,/b.jpg 2x, https://cdn.example/c.jpg?w=1,2 3x">'
+        '<picture><source srcset="../w.webp 640w" type="image/webp"><img src="p.jpg"></picture>'
+    )
+    fixed = fix_body(html, "https://news.example.com/2021/story.html")
+    assert (
+        'srcset="https://news.example.com/2021/a.jpg 1x, https://news.example.com/b.jpg 2x, '
+        'https://cdn.example/c.jpg?w=1,2 3x"'
+    ) in fixed.html
+    assert 'srcset="https://news.example.com/w.webp 640w"' in fixed.html
+
+
+def test_an_absolute_srcset_is_left_as_it_was() -> None:
+    html = '<img src="https://i.example/a.png" srcset="https://i.example/a.png 1x,  https://i.example/b.png 2x">'
+    assert (
+        'srcset="https://i.example/a.png 1x,  https://i.example/b.png 2x"' in fix_body(html, "https://x.example/").html
+    )

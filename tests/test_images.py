@@ -119,3 +119,41 @@ def test_reextract_points_at_the_images_already_kept_without_a_request(server: T
     assert "gone.png" in before and "gone.png" not in after
     local_png = "/assets/" + _name(PNG, ".png").removeprefix("assets/")
     assert after.count(local_png) == before.count(local_png) > 0
+
+
+def test_a_relative_srcset_is_resolved_against_the_page_kept_and_its_missing_image_tried_again(
+    server: TestServer, work: Workdir
+) -> None:
+    server.add("/news/pics/a.png", body=PNG, content_type="image/png")
+    server.add("/b.gif", body=GIF, content_type="image/gif")
+    server.add("/late.png", Answer(status=404))
+    page = (
+        '<!doctype html><html><head><meta charset="utf-8"><title>Page</title></head><body><div id="content">'
+        f'<p>{WORDS}</p><img src="pics/a.png" srcset="pics/a.png 1x,../b.gif 2x, /late.png 3x" alt="r">'
+        f"<p>{WORDS}</p></div></body></html>"
+    )
+    server.add("/news/p", body=page.encode())
+    server.add("/feed.xml", body=rss(Item(server.url("/news/p"))), content_type=RSS)
+    work.write_config(config({"name": "news", "url": server.url("/feed.xml"), "images": "keep"}, http={"retries": 0}))
+
+    first = work.run("fetch", "--json")
+
+    assert first.code == 0, first.stderr
+    assert first.json()["feeds"][0]["images_missing"] == 1
+    [article] = work.archive.rglob("*.md")
+    png, gif = "/assets/" + _name(PNG, ".png")[7:], "/assets/" + _name(GIF, ".gif")[7:]
+    late = server.url("/late.png")
+    original = f"{server.url('/news/pics/a.png')} 1x, {server.url('/b.gif')} 2x, {late} 3x"
+    tag = re.search(r'<img[^>]*alt="r"[^>]*>', article.read_text(encoding="utf-8"))
+    assert tag and f'srcset="{png} 1x, {gif} 2x, {late} 3x"' in tag.group(0)  # the missing one: its absolute URL
+    assert f'data-original-srcset="{original}"' in tag.group(0)
+    assert len(server.requests("/news/pics/a.png")) == 1 and len(server.requests("/b.gif")) == 1
+    server.add("/late.png", body=PNG + b"late", content_type="image/png")
+
+    again = work.run("fetch", "--json")
+
+    assert again.code == 0, again.stderr
+    local_late = "/assets/" + _name(PNG + b"late", ".png")[7:]
+    tag = re.search(r'<img[^>]*alt="r"[^>]*>', article.read_text(encoding="utf-8"))
+    assert tag and f'srcset="{png} 1x, {gif} 2x, {local_late} 3x"' in tag.group(0)
+    assert f'data-original-srcset="{original}"' in tag.group(0)

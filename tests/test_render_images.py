@@ -46,3 +46,26 @@ def test_any_url_round_trips_through_its_escaped_attribute(tail: str) -> None:
     assert image_urls(text, "/assets/") == [url]
     out = point_at(text, {url: "/assets/aa/bb.png"})
     assert f'<img src="/assets/aa/bb.png" data-original-src="{html.escape(url)}">' in out
+
+
+def test_srcset_is_read_as_browsers_read_it_and_a_picture_source_counts() -> None:
+    text = (
+        '---\ntitle: x\n---\n\n<picture><source srcset="https://a.com/w.webp 1x,https://a.com/w2.webp 2x">'
+        '<img src="https://a.com/i.jpg?w=1,2" srcset="https://a.com/i.jpg?w=1,2 1x"></picture>'
+        '<video><source src="https://a.com/v.mp4"></video>\n'
+    )
+    local = {"https://a.com/w.webp": "/assets/aa/w.webp", "https://a.com/i.jpg?w=1,2": "/assets/bb/i.jpg"}
+
+    assert image_urls(text, "/assets/") == [
+        "https://a.com/w.webp",
+        "https://a.com/w2.webp",
+        "https://a.com/i.jpg?w=1,2",
+    ]
+    out = point_at(text, local)
+    assert (
+        '<source srcset="/assets/aa/w.webp 1x, https://a.com/w2.webp 2x" '
+        'data-original-srcset="https://a.com/w.webp 1x,https://a.com/w2.webp 2x">'
+    ) in out
+    assert '<img src="/assets/bb/i.jpg" srcset="/assets/bb/i.jpg 1x"' in out
+    assert '<source src="https://a.com/v.mp4">' in out  # a video's: never an image to keep
+    assert image_urls(out, "/assets/") == ["https://a.com/w2.webp"]

@@ -184,3 +184,21 @@ def test_a_crawl_killed_while_writing_loses_nothing_at_the_next_start(server: Te
     assert len(rows) == len(list(work.archive.rglob("*.md"))) == len(paths)
     for filename, offset, length, url in rows.values():
         assert record_at(work.archive / "_warc" / filename, offset, length).url == url
+
+
+def test_an_index_line_a_power_cut_left_torn_is_dropped_and_made_again_from_the_warc_file(
+    server: TestServer, work: Workdir
+) -> None:
+    _pages(server)
+    _crawl(server, work, "/plain", "/zipped")
+    [index] = sorted((work.archive / "_warc").glob("*.cdxj"))
+    lines = index.read_text(encoding="utf-8").splitlines(keepends=True)
+    # The index is synced when its file is finished, not with each group of records (the WARC file is): a power cut
+    # can leave its last line torn, and zeros after it.
+    by_offset = sorted(lines, key=lambda line: int(json.loads(line.split(" ", 2)[2])["offset"]))
+    index.write_bytes("".join(by_offset[:-1]).encode() + by_offset[-1][:40].encode() + b"\0" * 300)
+
+    result = work.run("fetch")
+
+    assert result.code == 0, result.stderr
+    assert sorted(index.read_text(encoding="utf-8").splitlines(keepends=True)) == sorted(lines)

@@ -1,6 +1,7 @@
 """Body HTML -> the archived body: sanitised by the allowlist (crawler.sanitize), then docs/FORMAT.md's fixes
-(lazy images promoted, `src`/`href` made absolute, `referrerpolicy` on every image, braces written as references),
-and the first image it shows; plus the body's plain text, used to recognise one article under two URLs."""
+(lazy images promoted, `src`/`href` and each `srcset` candidate made absolute, `referrerpolicy` on every image,
+braces written as references), and the first image it shows; plus the body's plain text, used to recognise one
+article under two URLs."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from urllib.parse import urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler import sanitize
+from crawler.render import srcset
 from crawler.render.parse_limits import markup_problem, plain_text
 
 _URL_ATTRS = ("href", "src", "poster", "cite", "background", "xlink:href")
-_URL_ATTR_SET = frozenset(_URL_ATTRS)
+_URL_ATTR_SET = frozenset((*_URL_ATTRS, "srcset"))
 # An absolute http(s) URL (lower-case scheme, a plain host) or none; a path; a query; a fragment: printable ASCII, a
 # path without `;`, `?` or `#`, a query without `#`, neither empty when its mark is there.
 _PLAIN_URL = re.compile(r'(https?://[A-Za-z0-9.-]+(?::[0-9]+)?)?(/[!"$-:<->@-~]*)?(?:\?[!"$-~]+)?(?:#[!-~]+)?')
@@ -81,11 +83,24 @@ def _absolutise(
         value = current.get(name)
         if value is None:
             continue
-        absolute = joined.get(value)
-        if absolute is None:
-            absolute = joined[value] = _absolute(value, base_url, origin)
+        absolute = _join(value, base_url, origin, joined)
         if absolute != value:
             node.attrs[name] = absolute
+    candidates = current.get("srcset")
+    if candidates:
+        # Each candidate as `src` is: a relative one would point at the blog that publishes the file, and
+        # `images: keep` could not fetch it.
+        absolute = srcset.map_urls(candidates, lambda url: _join(url, base_url, origin, joined))
+        if absolute != candidates:
+            node.attrs["srcset"] = absolute
+
+
+def _join(value: str, base_url: str, origin: str | None, joined: dict[str, str]) -> str:
+    """`value` made absolute, each distinct value joined once per body."""
+    absolute = joined.get(value)
+    if absolute is None:
+        absolute = joined[value] = _absolute(value, base_url, origin)
+    return absolute
 
 
 def _promote_lazy_image(node: LexborNode) -> None:
@@ -95,11 +110,11 @@ def _promote_lazy_image(node: LexborNode) -> None:
         if value and value.strip():
             _set_source(node, value.strip())
             return
-    srcset = attrs.get("srcset") or attrs.get("data-srcset")
-    if srcset and not (attrs.get("src") or "").strip():
-        first = srcset.split(",")[0].strip().split(" ")[0]
-        if first:
-            _set_source(node, first)
+    lazy = attrs.get("srcset") or attrs.get("data-srcset")
+    if lazy and not (attrs.get("src") or "").strip():
+        first = srcset.candidates(lazy)[:1]
+        if first and first[0][0]:
+            _set_source(node, first[0][0])
 
 
 def _set_source(node: LexborNode, url: str) -> None:

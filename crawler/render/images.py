@@ -1,6 +1,7 @@
 """The images of an archive file (`images: keep`): which remote images it shows (the body's `<img>` `src` and
-`srcset`, the front matter's `headimg`/`thumbnail`), and the same file pointing at local copies. Pure text in, text
-out, over the file as crawler.render writes it: attribute values double-quoted, front matter one key a line.
+`srcset`, a `<picture>`'s `<source>` `srcset`, the front matter's `headimg`/`thumbnail`), and the same file pointing
+at local copies. Pure text in, text out, over the file as crawler.render writes it: attribute values double-quoted,
+front matter one key a line.
 
 A rewritten `<img>` keeps where it came from: `data-original-src` (and `data-original-srcset`), so the remote
 address is never lost and a later poll can try an image that could not be had again (it still has its remote URL).
@@ -14,11 +15,12 @@ from collections.abc import Mapping
 
 import yaml
 
+from crawler.render import srcset
 from crawler.render.frontmatter import quoted
 
-_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+# A `<source>` counts for its `srcset` only (a `<picture>`'s choices); its `src` is a `<video>`'s or `<audio>`'s.
+_IMG = re.compile(r"<img\b[^>]*>|<source\b[^>]*\bsrcset=[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(r'(?<=\s)(src|srcset)="([^"]*)"', re.IGNORECASE)
-_SRCSET_SPLIT = re.compile(r",\s+")
 _IMAGE_KEYS = ("headimg: ", "thumbnail: ")
 _HEAD_END = "\n---\n"
 
@@ -34,7 +36,7 @@ def image_urls(text: str, local_prefix: str) -> list[str]:
             found[url] = None
     for tag in _IMG.findall(body):
         for name, value in _ATTR.findall(tag):
-            for url in _urls_in(name.lower(), html.unescape(value)):
+            for url in _urls_in(tag, name.lower(), html.unescape(value)):
                 found[url] = None
     return [url for url in found if url.startswith(("http://", "https://")) and not url.startswith(local_prefix)]
 
@@ -62,14 +64,13 @@ def _rewrite_tag(tag: str, local: Mapping[str, str]) -> str:
         name, raw = match.group(1).lower(), match.group(2)
         value = html.unescape(raw)
         if name == "src":
-            if value not in local:
+            if value not in local or _is_source(tag):
                 return match.group(0)
             if "data-original-src=" not in tag.lower():
                 originals.append(f'data-original-src="{html.escape(value)}"')
             return f'{match.group(1)}="{html.escape(local[value])}"'
-        parts = [_candidate(part, local) for part in _SRCSET_SPLIT.split(value.strip())]
-        rewritten = ", ".join(parts)
-        if rewritten == value.strip():
+        rewritten = srcset.map_urls(value, lambda url: local.get(url, url))
+        if rewritten == value:
             return match.group(0)
         if "data-original-srcset=" not in tag.lower():
             originals.append(f'data-original-srcset="{html.escape(value)}"')
@@ -82,15 +83,14 @@ def _rewrite_tag(tag: str, local: Mapping[str, str]) -> str:
     return new[:end].rstrip() + " " + " ".join(originals) + new[end:]
 
 
-def _candidate(part: str, local: Mapping[str, str]) -> str:
-    url, _, descriptor = part.partition(" ")
-    return f"{local[url]} {descriptor}".rstrip() if url in local else part
+def _is_source(tag: str) -> bool:
+    return tag[1:7].lower() == "source"
 
 
-def _urls_in(name: str, value: str) -> list[str]:
+def _urls_in(tag: str, name: str, value: str) -> list[str]:
     if name == "src":
-        return [value.strip()]
-    return [part.strip().split(" ", 1)[0] for part in _SRCSET_SPLIT.split(value.strip()) if part.strip()]
+        return [] if _is_source(tag) else [value.strip()]
+    return [url for url, _ in srcset.candidates(value)]
 
 
 def _split(text: str) -> tuple[str, str]:
