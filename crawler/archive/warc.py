@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import surt
 from isal import isal_zlib
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -117,6 +116,9 @@ def cdxj_line(record: RawRecord) -> str:
 
 def surt_key(url: str) -> str:
     """The SURT form of `url` that pywb sorts and looks up by (its canonicalisation, not ours)."""
+    # Imported here: surt brings tldextract and requests, 74 ms of every start, and only `raw: warc` needs it.
+    import surt
+
     try:
         return str(surt.surt(url))
     except ValueError:  # a URL surt cannot parse is still indexed, under itself
