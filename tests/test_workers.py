@@ -22,6 +22,7 @@ from crawler.config.load import load_config
 from crawler.config.settings import FeedConfig
 from crawler.feeds.parse import Entry
 from crawler.fetch import Fetcher
+from crawler.pipeline import article
 from crawler.pipeline import refresh as pipeline
 from crawler.runner import stale_temp_files
 from crawler.store import open_store
@@ -211,10 +212,10 @@ def test_worker_processes_write_the_same_archive_as_threads(server: TestServer, 
     assert not [p for p in archives[1] if p.name.endswith(".tmp")]
 
 
-_real_stage = pipeline.stage_article
+_real_stage = article.stage_article
 
 
-def stage_or_die(root: Path, feed: FeedConfig, entry: Entry, page: pipeline.FetchedPage | None, *rest: Any) -> Any:
+def stage_or_die(root: Path, feed: FeedConfig, entry: Entry, page: article.FetchedPage | None, *rest: Any) -> Any:
     """The real stage, except that a worker process handed the page of story 13 dies, as one would on a page that
     crashes a C library. Module-level, so the worker imports it by name."""
     if page is not None and page.url.endswith("/story/13.html") and multiprocessing.parent_process() is not None:
@@ -228,7 +229,7 @@ def test_a_page_that_kills_its_worker_fails_alone_and_is_kept_from_the_feed_afte
     # The one stand-in here: no real page can be made to crash Lexbor on demand, so the worker process is made to
     # die for real (os._exit) on one page. Each poll brings 40 new stories, and the processes are running before it
     # starts, so that story 13 goes to one of them (while they start, jobs run in threads).
-    monkeypatch.setattr(pipeline, "stage_article", stage_or_die)
+    monkeypatch.setattr(article, "stage_article", stage_or_die)
     work.write_config(config(feed_entry("harbour", server.url("/feed.xml")), extra="workers: 1\n"))
     cfg = load_config(work.config)
     items: list[dict[str, str]] = []
@@ -271,7 +272,7 @@ def test_a_worker_dying_keeps_the_files_of_the_jobs_it_finished_before_for_their
     # The race, made certain: the one worker process stages story 1 and hands its result back; only then is story
     # 13's page served, and the worker dies on it (for real, see stage_or_die); story 1's commit is held until the
     # cleanup after that death has run. That cleanup must not take story 1's file, which waits for its commit.
-    monkeypatch.setattr(pipeline, "stage_article", stage_or_die)
+    monkeypatch.setattr(article, "stage_article", stage_or_die)
     work.write_config(config(feed_entry("harbour", server.url("/feed.xml")), extra="workers: 1\n"))
     cfg = load_config(work.config)
     items = []
