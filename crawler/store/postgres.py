@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
@@ -41,7 +42,7 @@ from crawler.store.base import (
     SelectorMisses,
     StoreError,
 )
-from crawler.store.history import ArticleText
+from crawler.store.history import DAY_SECONDS, ArticleText
 from crawler.store.owners import owner, owner_alive
 from crawler.store.postgres_history import PostgresHistory
 from crawler.store.postgres_nodes import PostgresNodes
@@ -279,6 +280,10 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
                 # Recorded: its names are now the urls and articles rows, which every later claim finds.
                 await conn.execute("DELETE FROM claims WHERE feed = %s AND entry_key = %s", (feed, key))
                 await postgres_history.archived(conn, feed, article, now)
+            day = int(now // DAY_SECONDS)
+            lost_keys = {(one.feed, one.entry_key) for one in lost}
+            archived_by = Counter((feed, day, "archived") for feed, key, _a in archived if (feed, key) not in lost_keys)
+            await postgres_history.count_days(conn, archived_by)  # last: see count_days
         return lost
 
     async def record_duplicate(self, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None:

@@ -16,12 +16,14 @@ so an article's index row and day count are committed with the article itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any
 
 from crawler.store.base import ARCHIVED, DUPLICATE, PENDING, ArchivedArticle, IndexedArticle, SelectorMisses
+from crawler.store.groups import Grouped
 from crawler.store.history import (
     DAY_SECONDS,
     INDEXED_TEXT_CHARS,
@@ -63,27 +65,40 @@ class PostgresHistory:
     async def _rows(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         raise NotImplementedError  # PostgresStore's: one read's rows
 
+    _polls: Grouped[PollRecord, None] | None = None  # made at the first poll, on the store's event loop
+
     async def record_poll(self, poll: PollRecord) -> None:
         """Log one poll and count it in its day; drop what falls out of the history's bounds for that feed. Not
-        fenced by the feed's lease: a poll that happened is logged whichever node made it."""
-        oldest = first_kept_day(poll.at)
-        async with self._write() as conn:
-            await conn.execute(
+        fenced by the feed's lease: a poll that happened is logged whichever node made it. The polls logged while
+        one group is being written go together in the next, in one transaction."""
+        if self._polls is None:
+            self._polls = Grouped(self._record_polls)
+        await self._polls(poll)
+
+    async def _record_polls(self, polls: list[PollRecord]) -> list[None]:
+        oldest = first_kept_day(max(p.at for p in polls))
+        feeds = list(dict.fromkeys(p.feed for p in polls))
+        counts = Counter((p.feed, int(p.at // DAY_SECONDS), _OUTCOME_COLUMNS.get(p.outcome, "failed")) for p in polls)
+        async with self._write() as conn, conn.cursor() as cursor:
+            await cursor.executemany(
                 "INSERT INTO poll_log (feed, at, outcome, seconds, new, failed, error) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (poll.feed, poll.at, poll.outcome, poll.seconds, poll.new, poll.failed, poll.error),
+                [(p.feed, p.at, p.outcome, p.seconds, p.new, p.failed, p.error) for p in polls],
             )
-            await _count_day(conn, poll.feed, int(poll.at // DAY_SECONDS), _OUTCOME_COLUMNS.get(poll.outcome, "failed"))
-            await conn.execute(
-                "DELETE FROM poll_log WHERE feed = %s AND at < %s", (poll.feed, oldest * float(DAY_SECONDS))
+            await cursor.executemany(
+                "DELETE FROM poll_log WHERE feed = %s AND at < %s", [(f, oldest * float(DAY_SECONDS)) for f in feeds]
             )
-            await conn.execute(
+            await cursor.executemany(
                 "DELETE FROM poll_log WHERE feed = %s AND at < (SELECT at FROM poll_log WHERE feed = %s "
-                "ORDER BY at DESC LIMIT 1 OFFSET %s)",
-                (poll.feed, poll.feed, POLLS_KEPT_PER_FEED - 1),
+                f"ORDER BY at DESC LIMIT 1 OFFSET {POLLS_KEPT_PER_FEED - 1})",
+                [(f, f) for f in feeds],
             )
-            await conn.execute("DELETE FROM feed_days WHERE feed = %s AND day < %s", (poll.feed, oldest))
-            await conn.execute("DELETE FROM all_days WHERE day < %s", (oldest,))
+            # Whole days leave every feed's history at once (feed_days is indexed by day).
+            await cursor.execute("DELETE FROM feed_days WHERE day < %s", (oldest,))
+            await cursor.execute("DELETE FROM all_days WHERE day < %s", (oldest,))
+            # Last: today's all_days row is every writer's, locked from here to the commit only.
+            await count_days(conn, counts)
+        return [None] * len(polls)
 
     async def poll_log(self, feed: str, limit: int) -> list[PollRecord]:
         """The feed's last `limit` polls, newest first."""
@@ -198,23 +213,31 @@ def _tsquery(term: QueryTerm) -> str:
     return f"plainto_tsquery('{_CONFIG}', %s)"
 
 
-async def _count_day(conn: Conn, feed: str, day: int, column: str, by: int = 1) -> None:
-    # `column` is one of a fixed set of names, never a value from outside.
-    await conn.execute(
-        f"INSERT INTO feed_days AS d (feed, day, {column}) VALUES (%s, %s, %s) "
-        f"ON CONFLICT (feed, day) DO UPDATE SET {column} = d.{column} + EXCLUDED.{column}".encode(),
-        (feed, day, by),
-    )
-    await conn.execute(
-        f"INSERT INTO all_days AS d (day, {column}) VALUES (%s, %s) "
-        f"ON CONFLICT (day) DO UPDATE SET {column} = d.{column} + EXCLUDED.{column}".encode(),
-        (day, by),
-    )
+async def count_days(conn: Conn, counts: Mapping[tuple[str, int, str], int]) -> None:
+    """Add each (feed, day, column)'s count to its feed's day, then to every feed's day. Call it last in a
+    transaction: the all_days row of today is shared by every writer, and is locked until the commit."""
+    every: Counter[tuple[int, str]] = Counter()
+    for (_, day, column), by in counts.items():
+        every[(day, column)] += by
+    async with conn.cursor() as cursor:
+        # `column` is one of a fixed set of names, never a value from outside.
+        for column in dict.fromkeys(column for _, _, column in counts):
+            await cursor.executemany(
+                f"INSERT INTO feed_days AS d (feed, day, {column}) VALUES (%s, %s, %s) "
+                f"ON CONFLICT (feed, day) DO UPDATE SET {column} = d.{column} + EXCLUDED.{column}".encode(),
+                [(feed, day, by) for (feed, day, named), by in counts.items() if named == column],
+            )
+        for (day, column), by in sorted(every.items()):  # in one order: two writers never wait on each other
+            await cursor.execute(
+                f"INSERT INTO all_days AS d (day, {column}) VALUES (%s, %s) "
+                f"ON CONFLICT (day) DO UPDATE SET {column} = d.{column} + EXCLUDED.{column}".encode(),
+                (day, by),
+            )
 
 
 async def archived(conn: Conn, feed: str, article: ArchivedArticle, now: float) -> None:
-    """An article was recorded: count it in its feed's day, and index it when its text came with it."""
-    await _count_day(conn, feed, int(now // DAY_SECONDS), "archived")
+    """An article was recorded: index it when its text came with it (its day is counted by `count_days`, last in
+    the transaction)."""
     if article.text is not None:
         await index_article(conn, article.article_id, feed, article.path, article.text, now)
 

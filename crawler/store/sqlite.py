@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar, cast
 
 from crawler.identity.keys import ItemFacts
 from crawler.store import schema, sqlite_history
@@ -38,6 +38,7 @@ from crawler.store.base import (
     SelectorMisses,
     StoreError,
 )
+from crawler.store.groups import Grouped
 from crawler.store.history import ArticleHit, ArticleQuery, ArticleText, FeedDay, FeedSummary, PollRecord
 from crawler.store.migrations import SchemaStatus
 from crawler.store.sqlite_db import SqliteDatabase
@@ -54,6 +55,10 @@ class SqliteStore:
     def __init__(self, executor: ThreadPoolExecutor, db: SqliteDatabase) -> None:
         self._executor = executor
         self._db = db
+        # Calls made while the thread is busy go to it together, in order: one hand-off each way for all of them.
+        self._calls: Grouped[Callable[[], object], object] = Grouped(self._run_calls)
+        self._polls: Grouped[PollRecord, None] = Grouped(self._record_polls)
+        self._states: Grouped[FeedState, None] = Grouped(self._save_feed_states)
         self.applied = db.applied  # the migration steps opening it applied
 
     @classmethod
@@ -71,17 +76,23 @@ class SqliteStore:
         return cls(executor, db)
 
     async def _call(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return await asyncio.get_running_loop().run_in_executor(
-            self._executor, functools.partial(method, *args, **kwargs)
-        )
+        return cast(T, await self._calls(functools.partial(method, *args, **kwargs)))
+
+    async def _run_calls(self, calls: list[Callable[[], object]]) -> list[object]:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, _each, calls)
 
     async def feed_state(self, name: str) -> FeedState:
         """The stored state of feed `name` (a fresh one if it was never polled)."""
         return await self._call(self._db.feed_state, name)
 
     async def save_feed_state(self, state: FeedState) -> None:
-        """Replace the stored state of `state.name`."""
-        await self._call(self._db.save_feed_state, state)
+        """Replace the stored state of `state.name`. The states saved while one group is being written go together
+        in the next, in one transaction (an unchanged poll writes nothing else)."""
+        await self._states(state)
+
+    async def _save_feed_states(self, states: list[FeedState]) -> list[None]:
+        await self._call(self._db.save_feed_states, states)
+        return [None] * len(states)
 
     async def all_feed_states(self) -> list[FeedState]:
         """Every feed the database knows of."""
@@ -195,8 +206,13 @@ class SqliteStore:
     # -- history and search (store/history.py, store/sqlite_history.py) ---------------------------------------------
 
     async def record_poll(self, poll: PollRecord) -> None:
-        """Log one poll and count it in its day (the history keeps HISTORY_DAYS days, POLLS_KEPT_PER_FEED polls)."""
-        await self._call(self._db.write, functools.partial(sqlite_history.record_poll, poll=poll))
+        """Log one poll and count it in its day (the history keeps HISTORY_DAYS days, POLLS_KEPT_PER_FEED polls).
+        The polls recorded while one group is being written go together in the next, in one transaction."""
+        await self._polls(poll)
+
+    async def _record_polls(self, polls: list[PollRecord]) -> list[None]:
+        await self._call(self._db.write, functools.partial(sqlite_history.record_polls, polls=polls))
+        return [None] * len(polls)
 
     async def poll_log(self, feed: str, limit: int) -> list[PollRecord]:
         """The feed's last `limit` polls, newest first."""
@@ -271,6 +287,17 @@ class SqliteStore:
             await self._call(self._db.close)
         finally:
             self._executor.shutdown(wait=False)
+
+
+def _each(calls: list[Callable[[], object]]) -> list[object]:
+    """Each call's result, or the error it raised (on the store's thread)."""
+    outcomes: list[object] = []
+    for call in calls:
+        try:
+            outcomes.append(call())
+        except Exception as exc:  # its caller's to handle, not the other calls'
+            outcomes.append(exc)
+    return outcomes
 
 
 class SqliteLocation:

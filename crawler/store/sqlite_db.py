@@ -120,25 +120,14 @@ class SqliteDatabase:
 
     def save_feed_state(self, state: FeedState) -> None:
         """Replace the stored state of `state.name`."""
-        values = (
-            state.name,
-            state.url,
-            state.etag,
-            state.last_modified,
-            state.body_hash,
-            state.last_poll,
-            state.last_success,
-            state.next_poll,
-            state.last_unconditional,
-            state.failures,
-            state.last_error,
-            int(state.gone),
-            state.moved_to,
-            state.ttl,
-        )
+        self.save_feed_states([state])
+
+    def save_feed_states(self, states: Sequence[FeedState]) -> None:
+        """Replace the stored state of each of `states`, in order, in one transaction."""
+        rows = [_feed_row(state) for state in states]
         with self._transaction() as db:
-            db.execute(
-                f"INSERT OR REPLACE INTO feeds ({_FEED_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values
+            db.executemany(
+                f"INSERT OR REPLACE INTO feeds ({_FEED_COLUMNS}) VALUES ({', '.join('?' * len(rows[0]))})", rows
             )
 
     def known_keys(self, feed: str, keys: Iterable[str]) -> set[str]:
@@ -501,6 +490,25 @@ _FEED_COLUMNS = (
     "name, url, etag, last_modified, body_hash, last_poll, last_success, next_poll, "
     "last_unconditional, failures, last_error, gone, moved_to, ttl"
 )
+
+
+def _feed_row(state: FeedState) -> tuple[object, ...]:
+    return (
+        state.name,
+        state.url,
+        state.etag,
+        state.last_modified,
+        state.body_hash,
+        state.last_poll,
+        state.last_success,
+        state.next_poll,
+        state.last_unconditional,
+        state.failures,
+        state.last_error,
+        int(state.gone),
+        state.moved_to,
+        state.ttl,
+    )
 
 
 def _feed_state(row: tuple[object, ...]) -> FeedState:

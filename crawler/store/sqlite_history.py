@@ -11,11 +11,13 @@ one); `crawler reindex` rebuilds the index from nothing.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
 from crawler.store.base import ARCHIVED, DUPLICATE, PENDING, ArchivedArticle, IndexedArticle, SelectorMisses
 from crawler.store.history import (
+    DAY_SECONDS,
     INDEXED_TEXT_CHARS,
     POLLS_KEPT_PER_FEED,
     ArticleHit,
@@ -35,23 +37,25 @@ from crawler.store.history import (
 _OUTCOME_COLUMNS = {"ok": "ok", "not_modified": "not_modified", "failed": "failed"}
 
 
-def record_poll(db: sqlite3.Connection, poll: PollRecord) -> None:
-    """Log one poll and count it in its day; drop what falls out of the history's bounds for that feed."""
-    db.execute(
+def record_polls(db: sqlite3.Connection, polls: Sequence[PollRecord]) -> None:
+    """Log polls and count each in its day, in the caller's one transaction; drop what falls out of the history's
+    bounds for their feeds. Many polls at once cost about what one did: a statement of each kind, run for them all."""
+    db.executemany(
         "INSERT INTO poll_log (feed, at, outcome, seconds, new, failed, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (poll.feed, poll.at, poll.outcome, poll.seconds, poll.new, poll.failed, poll.error),
+        [(p.feed, p.at, p.outcome, p.seconds, p.new, p.failed, p.error) for p in polls],
     )
-    column = _OUTCOME_COLUMNS.get(poll.outcome, "failed")
-    _count_day(db, poll.feed, day_number_of(poll.at), column)
-    oldest = first_kept_day(poll.at)
-    cutoff = oldest * 86_400.0
-    db.execute("DELETE FROM poll_log WHERE feed = ? AND at < ?", (poll.feed, cutoff))
-    db.execute(
-        "DELETE FROM poll_log WHERE feed = ? AND at < (SELECT at FROM poll_log WHERE feed = ? "
-        "ORDER BY at DESC LIMIT 1 OFFSET ?)",
-        (poll.feed, poll.feed, POLLS_KEPT_PER_FEED - 1),
+    by_feed = Counter((p.feed, day_number_of(p.at), _OUTCOME_COLUMNS.get(p.outcome, "failed")) for p in polls)
+    _count_days(db, by_feed)
+    oldest = first_kept_day(max(p.at for p in polls))
+    feeds = [(feed,) for feed in dict.fromkeys(p.feed for p in polls)]
+    db.executemany(f"DELETE FROM poll_log WHERE feed = ? AND at < {oldest * DAY_SECONDS:.1f}", feeds)
+    db.executemany(
+        "DELETE FROM poll_log WHERE feed = ?1 AND at < (SELECT at FROM poll_log WHERE feed = ?1 "
+        f"ORDER BY at DESC LIMIT 1 OFFSET {POLLS_KEPT_PER_FEED - 1})",
+        feeds,
     )
-    db.execute("DELETE FROM feed_days WHERE feed = ? AND day < ?", (poll.feed, oldest))
+    # Whole days leave every feed's history at once (feed_days is indexed by day): nothing to do but on a new day.
+    db.execute("DELETE FROM feed_days WHERE day < ?", (oldest,))
     db.execute("DELETE FROM all_days WHERE day < ?", (oldest,))
 
 
@@ -69,6 +73,25 @@ def _count_day(db: sqlite3.Connection, feed: str, day: int, column: str, by: int
             f"INSERT INTO {table} ({names}, {column}) VALUES ({marks}, ?) "
             f"ON CONFLICT DO UPDATE SET {column} = {column} + excluded.{column}",
             (*key, by),
+        )
+
+
+def _count_days(db: sqlite3.Connection, counts: Mapping[tuple[str, int, str], int]) -> None:
+    """Add each (feed, day, column)'s count to its feed's day and to every feed's day."""
+    every: Counter[tuple[int, str]] = Counter()
+    for (_, day, column), by in counts.items():
+        every[(day, column)] += by
+    # `column` is one of a fixed set of names, never a value from outside.
+    for column in dict.fromkeys(column for _, _, column in counts):
+        db.executemany(
+            f"INSERT INTO feed_days (feed, day, {column}) VALUES (?, ?, ?) "
+            f"ON CONFLICT DO UPDATE SET {column} = {column} + excluded.{column}",
+            [(feed, day, by) for (feed, day, named), by in counts.items() if named == column],
+        )
+        db.executemany(
+            f"INSERT INTO all_days (day, {column}) VALUES (?, ?) "
+            f"ON CONFLICT DO UPDATE SET {column} = {column} + excluded.{column}",
+            [(day, by) for (day, named), by in every.items() if named == column],
         )
 
 
