@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from crawler.errors import CrawlerError
 from crawler.identity.keys import ItemFacts
@@ -53,6 +53,63 @@ class FeedState:
     moved_to: str | None = None
     ttl: float | None = None  # seconds the feed itself asks between polls, kept for polls that answer 304
 
+    # The columns every backend stores a feed's state in, in the order of `row()`.
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "name",
+        "url",
+        "etag",
+        "last_modified",
+        "body_hash",
+        "last_poll",
+        "last_success",
+        "next_poll",
+        "last_unconditional",
+        "failures",
+        "last_error",
+        "gone",
+        "moved_to",
+        "ttl",
+    )
+
+    def row(self) -> tuple[object, ...]:
+        """The state as the values of COLUMNS (`gone` a bool, which SQLite keeps as 1 or 0)."""
+        return (
+            self.name,
+            self.url,
+            self.etag,
+            self.last_modified,
+            self.body_hash,
+            self.last_poll,
+            self.last_success,
+            self.next_poll,
+            self.last_unconditional,
+            self.failures,
+            self.last_error,
+            self.gone,
+            self.moved_to,
+            self.ttl,
+        )
+
+    @classmethod
+    def of_row(cls, row: Sequence[Any]) -> FeedState:
+        """The state from a backend's row of COLUMNS."""
+        return cls(
+            name=str(row[0]),
+            url=optional_text(row[1]),
+            etag=optional_text(row[2]),
+            last_modified=optional_text(row[3]),
+            body_hash=optional_text(row[4]),
+            last_poll=_optional_float(row[5]),
+            last_success=_optional_float(row[6]),
+            next_poll=_optional_float(row[7]),
+            last_unconditional=_optional_float(row[8]),
+            failures=int(row[9]),
+            last_error=optional_text(row[10]),
+            gone=bool(row[11]),
+            moved_to=optional_text(row[12]),
+            ttl=_optional_float(row[13]),
+        )
+
 
 @dataclass(frozen=True)
 class PendingEntry:
@@ -65,6 +122,13 @@ class PendingEntry:
     first_seen: float
     attempts: int
     last_error: str | None
+
+    @classmethod
+    def of_row(cls, feed: str, row: Sequence[Any]) -> PendingEntry:
+        """The entry of `feed` from a backend's row of (key, link, payload, first_seen, attempts, last_error)."""
+        return cls(
+            feed, str(row[0]), optional_text(row[1]), str(row[2]), float(row[3]), int(row[4]), optional_text(row[5])
+        )
 
 
 @dataclass(frozen=True)
@@ -459,3 +523,12 @@ class StoreLocation(Protocol):
         """Apply the migrations still due (creating the store where there is none); return "N name" of each step
         applied, none when it was up to date (`crawler db upgrade`)."""
         ...
+
+
+def optional_text(value: object) -> str | None:
+    """A column's value as text, NULL kept as None."""
+    return None if value is None else str(value)
+
+
+def _optional_float(value: object) -> float | None:
+    return None if value is None else float(str(value))

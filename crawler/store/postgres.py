@@ -41,25 +41,18 @@ from crawler.store.base import (
     SelectorCheck,
     SelectorMisses,
     StoreError,
+    optional_text,
 )
 from crawler.store.history import DAY_SECONDS, ArticleText
 from crawler.store.owners import owner, owner_alive
 from crawler.store.postgres_history import PostgresHistory
 from crawler.store.postgres_nodes import PostgresNodes
 from crawler.store.postgres_raw import PostgresRawImages
-from crawler.store.postgres_rows import (
-    FEED_COLUMN_LIST,
-    FEED_COLUMNS,
-    Conn,
-    explain,
-    feed_state_of,
-    feed_values,
-    opt,
-    pending_of,
-)
+from crawler.store.postgres_rows import Conn, explain
 
 CONNECT_TIMEOUT = 10  # seconds to reach the server before the call fails with StoreError
 LOCK_TIMEOUT_MS = 10_000  # how long a statement waits for another's row lock (SQLite's busy wait is 10 s too)
+_FEED_COLUMNS = ", ".join(FeedState.COLUMNS)
 POOL_SIZE = 10  # connections per process: calls are short, and a poll holds one only while a call runs
 
 
@@ -127,25 +120,25 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
 
     async def feed_state(self, name: str) -> FeedState:
         """The stored state of feed `name` (a fresh one if it was never polled)."""
-        rows = await self._rows(f"SELECT {FEED_COLUMNS} FROM feeds WHERE name = %s", (name,))
-        return feed_state_of(rows[0]) if rows and rows[0][0] is not None else FeedState(name=name)
+        rows = await self._rows(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE name = %s", (name,))
+        return FeedState.of_row(rows[0]) if rows and rows[0][0] is not None else FeedState(name=name)
 
     async def save_feed_state(self, state: FeedState) -> None:
         """Replace the stored state of `state.name`."""
-        values = feed_values(state)
-        updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in FEED_COLUMN_LIST[1:])
+        values = state.row()
+        updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in FeedState.COLUMNS[1:])
         async with self._write() as conn:
             await self._fence(conn, [state.name])
             await conn.execute(
-                f"INSERT INTO feeds ({FEED_COLUMNS}) VALUES ({', '.join(['%s'] * len(values))}) "
+                f"INSERT INTO feeds ({_FEED_COLUMNS}) VALUES ({', '.join(['%s'] * len(values))}) "
                 f"ON CONFLICT (name) DO UPDATE SET {updates}".encode(),
                 values,
             )
 
     async def all_feed_states(self) -> list[FeedState]:
         """Every feed the database knows of."""
-        rows = await self._rows(f'SELECT {FEED_COLUMNS} FROM feeds ORDER BY name COLLATE "C"')
-        return [feed_state_of(row) for row in rows]
+        rows = await self._rows(f'SELECT {_FEED_COLUMNS} FROM feeds ORDER BY name COLLATE "C"')
+        return [FeedState.of_row(row) for row in rows]
 
     # -- entries ---------------------------------------------------------------------------------------------------
 
@@ -162,7 +155,7 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
             "SELECT entry_key, link, payload::jsonb ->> 'title' FROM entries WHERE feed = %s AND entry_key = ANY(%s)",
             (feed, list(dict.fromkeys(keys))),
         )
-        return {str(row[0]): ItemFacts(link=opt(row[1]), title=opt(row[2])) for row in rows}
+        return {str(row[0]): ItemFacts(link=optional_text(row[1]), title=optional_text(row[2])) for row in rows}
 
     async def add_pending(self, feed: str, entries: Iterable[NewEntry], seen_at: float) -> int:
         """Record new entries as pending (before any page is fetched); return how many were new."""
@@ -201,7 +194,7 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
             "WHERE feed = %s AND state = %s ORDER BY first_seen, seq",
             (feed, PENDING),
         )
-        return [pending_of(feed, row) for row in rows]
+        return [PendingEntry.of_row(feed, row) for row in rows]
 
     async def record_failure(self, feed: str, key: str, error: str) -> int:
         """Count a failed attempt at the entry's page; return the attempts so far."""
@@ -317,7 +310,7 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
             "WHERE feed = %s AND state = %s AND attempts > 0 ORDER BY attempts DESC, first_seen DESC, seq DESC LIMIT 1",
             (feed, PENDING),
         )
-        return pending_of(feed, rows[0]) if rows else None
+        return PendingEntry.of_row(feed, rows[0]) if rows else None
 
     async def record_selectors(self, checks: Sequence[SelectorCheck]) -> None:
         """Remember whether each feed's `body:` selector matched on each page, in one transaction (its last pages
@@ -384,7 +377,8 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
             feeds.setdefault(str(article_id), []).append(str(feed))
         rows = await self._rows('SELECT id, path, body_hash, archived_at FROM articles ORDER BY id COLLATE "C"')
         return [
-            RecordedArticle(str(r[0]), str(r[1]), opt(r[2]), float(r[3]), tuple(feeds.get(str(r[0]), ()))) for r in rows
+            RecordedArticle(str(r[0]), str(r[1]), optional_text(r[2]), float(r[3]), tuple(feeds.get(str(r[0]), ())))
+            for r in rows
         ]
 
     async def archived_entry_ids(self) -> set[str]:
@@ -402,7 +396,7 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
             "WHERE article_id = %s AND state IN (%s, %s) ORDER BY state <> %s, first_seen, seq",
             (article_id, ARCHIVED, DUPLICATE, ARCHIVED),
         )
-        return [pending_of(str(row[6]), row) for row in rows]
+        return [PendingEntry.of_row(str(row[6]), row) for row in rows]
 
     async def rebuild_articles(self, articles: Iterable[IndexedArticle]) -> int:
         """Make the articles table list exactly `articles`, in one transaction; return how many rows it holds."""

@@ -22,7 +22,15 @@ from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any
 
-from crawler.store.base import ARCHIVED, DUPLICATE, PENDING, ArchivedArticle, IndexedArticle, SelectorMisses
+from crawler.store.base import (
+    ARCHIVED,
+    DUPLICATE,
+    PENDING,
+    ArchivedArticle,
+    IndexedArticle,
+    SelectorMisses,
+    optional_text,
+)
 from crawler.store.groups import Grouped
 from crawler.store.history import (
     DAY_SECONDS,
@@ -171,7 +179,7 @@ class PostgresHistory:
             "FROM selector_checks GROUP BY feed, selector"
         )
         return {
-            (str(feed), str(selector)): SelectorMisses(int(missed), int(count), _opt(last), str(selector))
+            (str(feed), str(selector)): SelectorMisses(int(missed), int(count), optional_text(last), str(selector))
             for feed, selector, missed, count, last in rows
         }
 
@@ -276,7 +284,7 @@ async def reindexed(conn: Conn, article_id: str, text: ArticleText) -> None:
         cursor = await conn.execute("SELECT NULL, path, archived_at FROM articles WHERE id = %s", (article_id,))
         row = await cursor.fetchone()
     if row is not None:
-        await index_article(conn, article_id, _opt(row[0]), str(row[1]), text, float(row[2]))
+        await index_article(conn, article_id, optional_text(row[0]), str(row[1]), text, float(row[2]))
 
 
 async def forget(conn: Conn, article_ids: Sequence[str]) -> None:
@@ -307,14 +315,10 @@ async def rebuild_index(conn: Conn, articles: Iterable[IndexedArticle]) -> None:
             )
 
 
-def _opt(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
 def _hit(row: tuple[Any, ...]) -> ArticleHit:
     return ArticleHit(
         article_id=str(row[0]),
-        feed=_opt(row[1]),
+        feed=optional_text(row[1]),
         title=str(row[2]),
         path=str(row[3]),
         published=None if row[4] is None else float(row[4]),

@@ -33,6 +33,7 @@ from crawler.store.base import (
     SelectorCheck,
     SelectorMisses,
     StoreError,
+    optional_text,
 )
 from crawler.store.history import ArticleText
 from crawler.store.migrations import SchemaStatus
@@ -112,11 +113,11 @@ class SqliteDatabase:
     def feed_state(self, name: str) -> FeedState:
         """The stored state of feed `name` (a fresh one if it was never polled)."""
         rows = self._query(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE name = ?", (name,))
-        return _feed_state(rows[0]) if rows else FeedState(name=name)
+        return FeedState.of_row(rows[0]) if rows else FeedState(name=name)
 
     def all_feed_states(self) -> list[FeedState]:
         """Every feed the database knows of."""
-        return [_feed_state(row) for row in self._query(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY name")]
+        return [FeedState.of_row(row) for row in self._query(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY name")]
 
     def save_feed_state(self, state: FeedState) -> None:
         """Replace the stored state of `state.name`."""
@@ -124,7 +125,7 @@ class SqliteDatabase:
 
     def save_feed_states(self, states: Sequence[FeedState]) -> None:
         """Replace the stored state of each of `states`, in order, in one transaction."""
-        rows = [_feed_row(state) for state in states]
+        rows = [state.row() for state in states]
         with self._transaction() as db:
             db.executemany(
                 f"INSERT OR REPLACE INTO feeds ({_FEED_COLUMNS}) VALUES ({', '.join('?' * len(rows[0]))})", rows
@@ -156,7 +157,9 @@ class SqliteDatabase:
                 f"WHERE feed = ? AND entry_key IN ({marks})",
                 (feed, *chunk),
             )
-            known.update((str(row[0]), ItemFacts(link=_opt(row[1]), title=_opt(row[2]))) for row in rows)
+            known.update(
+                (str(row[0]), ItemFacts(link=optional_text(row[1]), title=optional_text(row[2]))) for row in rows
+            )
         return known
 
     def article_for_url(self, url: str) -> str | None:
@@ -201,7 +204,7 @@ class SqliteDatabase:
             "WHERE feed = ? AND state = ? ORDER BY first_seen, rowid",
             (feed, PENDING),
         )
-        return [_pending(feed, row) for row in rows]
+        return [PendingEntry.of_row(feed, row) for row in rows]
 
     def record_archived_all(self, archived: Sequence[tuple[str, str, ArchivedArticle]]) -> list[LostClaim]:
         """Each (feed, entry key, article) whose file is in place: record the article, the URLs it is known by, and
@@ -275,7 +278,7 @@ class SqliteDatabase:
             "WHERE feed = ? AND state = ? AND attempts > 0 ORDER BY attempts DESC, first_seen DESC, rowid DESC LIMIT 1",
             (feed, PENDING),
         )
-        return _pending(feed, rows[0]) if rows else None
+        return PendingEntry.of_row(feed, rows[0]) if rows else None
 
     def record_selectors(self, checks: Sequence[SelectorCheck]) -> None:
         """Remember whether each feed's `body:` selector matched on each page, in one transaction; only a feed's last
@@ -350,7 +353,7 @@ class SqliteDatabase:
             RecordedArticle(
                 article_id=str(row[0]),
                 path=str(row[1]),
-                body_hash=_opt(row[2]),
+                body_hash=optional_text(row[2]),
                 archived_at=float(row[3]),
                 feeds=tuple(feeds.get(str(row[0]), ())),
             )
@@ -374,7 +377,7 @@ class SqliteDatabase:
             "WHERE article_id = ? AND state IN (?, ?) ORDER BY state = ? DESC, first_seen, rowid",
             (article_id, ARCHIVED, DUPLICATE, ARCHIVED),
         )
-        return [_pending(str(row[6]), row) for row in rows]
+        return [PendingEntry.of_row(str(row[6]), row) for row in rows]
 
     def record_refetched(
         self, article_id: str, body_hash: str, urls: Iterable[str], text: ArticleText | None = None
@@ -486,60 +489,7 @@ def _create(db: sqlite3.Connection, statements: Sequence[str]) -> None:
         db.execute(statement)
 
 
-_FEED_COLUMNS = (
-    "name, url, etag, last_modified, body_hash, last_poll, last_success, next_poll, "
-    "last_unconditional, failures, last_error, gone, moved_to, ttl"
-)
-
-
-def _feed_row(state: FeedState) -> tuple[object, ...]:
-    return (
-        state.name,
-        state.url,
-        state.etag,
-        state.last_modified,
-        state.body_hash,
-        state.last_poll,
-        state.last_success,
-        state.next_poll,
-        state.last_unconditional,
-        state.failures,
-        state.last_error,
-        int(state.gone),
-        state.moved_to,
-        state.ttl,
-    )
-
-
-def _feed_state(row: tuple[object, ...]) -> FeedState:
-    return FeedState(
-        name=str(row[0]),
-        url=_opt(row[1]),
-        etag=_opt(row[2]),
-        last_modified=_opt(row[3]),
-        body_hash=_opt(row[4]),
-        last_poll=_float(row[5]),
-        last_success=_float(row[6]),
-        next_poll=_float(row[7]),
-        last_unconditional=_float(row[8]),
-        failures=int(str(row[9])),
-        last_error=_opt(row[10]),
-        gone=bool(row[11]),
-        moved_to=_opt(row[12]),
-        ttl=_float(row[13]),
-    )
-
-
-def _pending(feed: str, r: tuple[Any, ...]) -> PendingEntry:
-    return PendingEntry(
-        feed=feed,
-        key=str(r[0]),
-        link=_opt(r[1]),
-        payload=str(r[2]),
-        first_seen=float(r[3]),
-        attempts=int(r[4]),
-        last_error=_opt(r[5]),
-    )
+_FEED_COLUMNS = ", ".join(FeedState.COLUMNS)
 
 
 def _mark_duplicate(db: sqlite3.Connection, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None:
@@ -572,14 +522,6 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return info.st_dev, info.st_ino
-
-
-def _opt(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _float(value: object) -> float | None:
-    return None if value is None else float(str(value))
 
 
 def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:
