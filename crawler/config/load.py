@@ -22,6 +22,7 @@ from crawler.config.settings import (
     Config,
     ConfigError,
     FeedConfig,
+    FeedShapes,
     FileSettings,
     is_database_url,
 )
@@ -138,6 +139,7 @@ def _validate_feeds(data: dict[str, Any], defaults: Mapping[str, Any], label: st
     raw_feeds = data.get("feeds") or ()
     seen: dict[str, int] = {}
     feeds: list[FeedConfig] = []
+    shapes = FeedShapes()
     for index, raw in enumerate(raw_feeds):
         first_line = item_line(raw_feeds, index)
         if not isinstance(raw, Mapping):
@@ -158,5 +160,5 @@ def _validate_feeds(data: dict[str, Any], defaults: Mapping[str, Any], label: st
                 f"{label}:{line}: {who}: duplicate name '{feed.name}' (first used on line {seen[feed.name]})"
             )
         seen[feed.name] = line_of(raw, "name", raw)
-        feeds.append(feed)
+        feeds.append(shapes.compact(feed))
     return tuple(feeds)

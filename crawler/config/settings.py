@@ -117,6 +117,27 @@ class FeedConfig(_Frozen):
         return value
 
 
+class FeedShapes:
+    """Makes validated FeedConfigs compact, for a daemon that holds a hundred thousand of them: pydantic gives each
+    its own dict of 25 values (about 830 bytes) and its own set of the keys it was given (about 220); a copy whose
+    values are set one by one gets CPython's key-sharing dict (about 270 bytes: the keys are kept once, in the
+    class), and feeds given the same keys share one set. The copy equals, dumps and pickles as the original."""
+
+    def __init__(self) -> None:
+        self._fields_sets: dict[frozenset[str], set[str]] = {}
+
+    def compact(self, feed: FeedConfig) -> FeedConfig:
+        given = feed.model_fields_set
+        shared = self._fields_sets.setdefault(frozenset(given), given)
+        copy = object.__new__(FeedConfig)
+        for key, value in feed.__dict__.items():
+            object.__setattr__(copy, key, value)
+        object.__setattr__(copy, "__pydantic_fields_set__", shared)
+        object.__setattr__(copy, "__pydantic_extra__", None)
+        object.__setattr__(copy, "__pydantic_private__", None)
+        return copy
+
+
 FEED_KEYS = frozenset(FeedConfig.model_fields)
 DEFAULT_KEYS = FEED_KEYS - {"name", "url"}
 
