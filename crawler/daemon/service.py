@@ -283,10 +283,10 @@ class Daemon:
                 self.metrics.last_success.set(self._last_success)
             self._log_poll(feed, result, elapsed)
         else:
-            self.metrics.polls.labels(name, PollOutcome.FAILED).inc()
+            self.metrics.poll_failed(name)
         try:
             if self._config.feed(name) is not None:
-                self.metrics.pending.labels(name).set((await runner.store.counts(name)).pending)
+                self.metrics.set_pending(name, (await runner.store.counts(name)).pending)
         except StoreError as exc:
             self._store_failed(name, exc)
         # Done before scheduling, so that a next run due at once is not mistaken for this one still running.
