@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING
@@ -82,13 +83,7 @@ def _fetch(args: argparse.Namespace) -> int:
         for line in (*result.notes, *result.errors):
             say(line, sys.stderr)
     if args.json:
-        show(
-            json.dumps(
-                {"ok": all(r.ok for r in results), "feeds": [_result_json(r) for r in results]},
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
+        show_json(results)
     else:
         _print_summary(results)
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
@@ -110,6 +105,21 @@ async def _fetch_with_progress(config: Config, feeds: list[FeedConfig], show: bo
             done=lambda: bar.advance(task),
         )
         return await fetch_feeds(config, feeds, progress)
+
+
+def show_json(results: Sequence[FeedResult]) -> None:
+    """Print `{"ok": ..., "feeds": [...]}` as json.dumps(indent=2) would, one feed at a time: the whole document
+    at once (every result as a dict, then the encoder's pieces and the text) took 300 MB for 100,000 feeds."""
+    ok = all(r.ok for r in results)
+    if not results:
+        show(json.dumps({"ok": ok, "feeds": []}, ensure_ascii=False, indent=2))
+        return
+    show(f'{{\n  "ok": {json.dumps(ok)},\n  "feeds": [')
+    last = len(results) - 1
+    for index, result in enumerate(results):
+        text = json.dumps(_result_json(result), ensure_ascii=False, indent=2)
+        show(textwrap.indent(text, "    ") + ("," if index < last else ""))
+    show("  ]\n}")
 
 
 def _result_json(result: FeedResult) -> dict[str, object]:
