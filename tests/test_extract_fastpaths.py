@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from unittest.mock import patch
 
 from hypothesis import given, settings
@@ -162,6 +163,13 @@ def test_separator_count_is_the_regexs(text: str) -> None:
     assert parse_limits._separators(text) == len(parse_limits._SEPARATOR.findall(text))
     ascii_text = text.encode("ascii", "replace").decode("ascii")
     assert parse_limits._separators(ascii_text) == len(parse_limits._SEPARATOR.findall(ascii_text))
+
+
+def test_separator_count_knows_every_wide_space() -> None:
+    wide = "".join(char for char in map(chr, range(128, sys.maxunicode + 1)) if char.isspace())
+    assert parse_limits._WIDE_SPACE.findall(wide) == list(wide)
+    text = f"a{wide}b\ud800 =/\"'é中\U0001f600\x1c\t"
+    assert parse_limits._separators(text) == len(parse_limits._SEPARATOR.findall(text)) == len(wide) + 7
 
 
 _CAPTION_PIECES = st.sampled_from(
