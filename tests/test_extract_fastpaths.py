@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from unittest.mock import patch
 
 from hypothesis import given, settings
@@ -10,7 +12,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from crawler.extract.auto.inside import _may_hold_captions
 from crawler.extract.auto.text import has_ancestor
-from crawler.extract.metadata import page_metadata
+from crawler.extract.metadata import page_metadata, structured
 from crawler.extract.metadata.bylines import CJK_AUTHOR_RE, labelled_writers
 from crawler.extract.metadata.datelines import TIMED_DATE_RE, first_timed_date
 from crawler.render import parse_limits
@@ -164,6 +166,13 @@ def test_separator_count_is_the_regexs(text: str) -> None:
     assert parse_limits._separators(ascii_text) == len(parse_limits._SEPARATOR.findall(ascii_text))
 
 
+def test_separator_count_knows_every_wide_space() -> None:
+    wide = "".join(char for char in map(chr, range(128, sys.maxunicode + 1)) if char.isspace())
+    assert parse_limits._WIDE_SPACE.findall(wide) == list(wide)
+    text = f"a{wide}b\ud800 =/\"'é中\U0001f600\x1c\t"
+    assert parse_limits._separators(text) == len(parse_limits._SEPARATOR.findall(text)) == len(wide) + 7
+
+
 _CAPTION_PIECES = st.sampled_from(
     ["<div>", "</div>", "<figure>", "<figcaption>", "</figcaption>", "<p>", "text", "<span>", "</span>", "<b>"]
 )
@@ -192,3 +201,16 @@ def test_attribute_count_shortcut_is_the_full_count(attributes: str) -> None:
         len(parse_limits._ATTRIBUTE.findall(attributes)) > parse_limits.MAX_ATTRIBUTES
     )
     assert parse_limits._too_many_attributes(attributes) == full
+
+
+# The one regex JSON-LD's markers were once removed with, searched for through the whole block.
+_MARKERS = re.compile(r"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$|^\s*<!--|-->\s*$")
+_MARKER_PIECES = st.sampled_from(
+    [" ", "\n", "\t", "\u3000", "\x85", "/", "//", "<!", "<![CDATA[", "]]>", "]]", ">", "<!--", "-->", "-", "{}", ";"]
+)
+
+
+@given(st.lists(_MARKER_PIECES, max_size=10).map("".join))
+@settings(max_examples=1000, deadline=None)
+def test_jsonld_markers_go_as_the_one_regex_removes_them(raw: str) -> None:
+    assert structured._without_markers(raw) == _MARKERS.sub("", raw)

@@ -94,3 +94,32 @@ def test_plainly_allowed_attributes_are_all_allowed(attributes: dict[str, str | 
         for name, value in attributes.items():
             assert sanitize.attribute_is_allowed(name, value)
             assert sanitize.attribute_is_allowed(name, value, is_image_source=name == "src")
+
+
+_CSS_PIECES = st.sampled_from(
+    [
+        "color: red", ";", " ", "\t", "\x00", "/*", "*/", "\\", "\\65 ", "\\78", "e", "x", "expression(", "EXPRESSION",
+        "behavior:", "behaviour", ":", "-moz-binding", "@import", "@", "java", "script:", "javascript:", "vbscript:",
+        "mocha:", "livescript:", "url(", ")", "'", "/a.png", "data:image/png,x", "(",
+    ]
+)  # fmt: skip
+
+
+@given(st.lists(_CSS_PIECES, max_size=10).map("".join))
+@settings(max_examples=800, deadline=None)
+def test_css_danger_search_is_every_word_looked_for(css: str) -> None:
+    # The plain reading `css_is_dangerous` shortens: comments out, escapes undone, junk out, lower case, then each
+    # word looked for by itself.
+    text = sanitize._CSS_COMMENT.sub("", css)
+    text = sanitize._CSS_ESCAPE.sub(sanitize._css_unescape, text)
+    compact = sanitize._SCHEME_JUNK.sub("", text).lower()
+    words = (*sanitize._CSS_DANGERS, *(f"{scheme}:" for scheme in sanitize._CODE_SCHEMES))
+    if any(word in compact for word in words):
+        assert sanitize.css_is_dangerous(css)
+    elif "url(" not in compact:
+        assert not sanitize.css_is_dangerous(css)
+    else:
+        urls = sanitize._CSS_URL.finditer(text)
+        assert sanitize.css_is_dangerous(css) == (
+            not all(sanitize.url_is_allowed(m.group(2), data_image=True) for m in urls)
+        )
