@@ -41,10 +41,23 @@ def eff_len(text: str) -> int:
     return len(text) + 2 * len(_CJK_RE.findall(text))
 
 
+def eff_len_below(text: str, limit: int) -> int:
+    """`eff_len` where that is below ``limit``, else a number at least ``limit``: for callers that only compare
+    with thresholds up to ``limit``, the CJK count over a long text (a regex scan of it) is skipped."""
+    length = len(text)
+    return length if length >= limit else eff_len(text)
+
+
 def commas(text: str) -> int:
     if text.isascii():
         return text.count(",")
     return len(_COMMA_RE.findall(text))
+
+
+def has_commas(text: str, count: int) -> bool:
+    """Whether ``text`` holds at least ``count`` commas: the ASCII comma alone often says so, and counting it
+    costs far less than the regex scan over a long non-ASCII text."""
+    return text.count(",") >= count or commas(text) >= count
 
 
 def drop(nodes: Iterable[LexborNode]) -> None:
