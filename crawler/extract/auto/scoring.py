@@ -53,17 +53,21 @@ _UNSCORED = tag_set("li dd dt th ul ol dl h1 figcaption caption title html head 
 def score_blocks(blocks: list[Block], para_ids: set[int]) -> dict[int, Cand]:
     cands: dict[int, Cand] = {}
     for block in blocks:
+        # The tests that skip a block are ordered cheapest first (each only skips, so the order is free): most
+        # blocks of a portal are a few linked words.
+        text = "".join(block.parts).strip()
+        raw = len(text)
+        if raw * 3 < MIN_PARAGRAPH:  # eff_len counts a character three times at most
+            continue
+        link_ratio = min(block.link_chars / raw, 1.0)
+        if link_ratio > 0.5:
+            continue
         node = block.node
         tag = node.tag or ""
         if tag in _UNSCORED:
             continue
-        text = "".join(block.parts).strip()
         length = eff_len_below(text, _LENGTH_POINTS * 100)  # compared with nothing above that
         if length < MIN_PARAGRAPH:
-            continue
-        raw = len(text) or 1
-        link_ratio = min(block.link_chars / raw, 1.0)
-        if link_ratio > 0.5:
             continue
         score = (1 + commas(text) + min(length // 100, _LENGTH_POINTS)) * (1 - link_ratio)
         # Paragraphs, and containers holding only inline content (Readability turns those into <p>),
