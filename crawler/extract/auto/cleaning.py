@@ -8,10 +8,11 @@ from selectolax.lexbor import LexborNode
 
 from crawler.extract.auto.names import class_weight
 from crawler.extract.auto.scoring import MIN_PARAGRAPH
-from crawler.extract.auto.text import commas, drop, eff_len, has_ancestor
+from crawler.extract.auto.text import drop, eff_len_below, has_ancestor, has_commas
 
 _LINK_LIST_ITEMS = 8
 _LINK_LIST_ITEM_CHARS = 60
+_WIDGET_CHARS = 75  # a block with one embed and less text than this is the embed's wrapper
 
 
 def _is_data_table(table: LexborNode) -> bool:
@@ -92,7 +93,7 @@ def _should_drop(node: LexborNode, root_id: int, root_chars: int, para_ids: set[
         return len(text) * 2 <= root_chars
     if tag == "table" and _is_data_table(node):
         return False
-    if commas(text) >= 10:
+    if has_commas(text, 10):
         return False
     return _looks_like_widget(node, tag or "", weight, text, root_id, para_ids) and not has_ancestor(
         node, _CODE_OR_TABLE, root_id
@@ -108,7 +109,7 @@ def _looks_like_widget(
     para_ids: set[int],
 ) -> bool:
     n = _parts(node)
-    length = eff_len(text.strip())
+    length = eff_len_below(text.strip(), _WIDGET_CHARS)  # compared with nothing above that
     is_list = tag in ("ul", "ol") or (length > 0 and n.li_chars / len(text) > 0.9)
     p = n.p
     in_figure: bool | None = None  # computed on first need
@@ -135,7 +136,7 @@ def _looks_like_widget(
         return True
     if is_list and ld > 0.9 and n.li >= _LINK_LIST_ITEMS and n.li_chars / n.li < _LINK_LIST_ITEM_CHARS:
         return True  # a list of short links (related stories, tags), not one with prose between links
-    return (n.embeds == 1 and length < 75) or n.embeds > 1
+    return (n.embeds == 1 and length < _WIDGET_CHARS) or n.embeds > 1
 
 
 _DEPTH_CHECK_ABOVE = 400  # below this many containers even a single deep chain costs little

@@ -14,7 +14,7 @@ from crawler.extract.auto.text import (
     SENTENCE_END_RE,
     Block,
     commas,
-    eff_len,
+    eff_len_below,
     link_density,
     tag_set,
 )
@@ -30,11 +30,13 @@ _TAG_BASE = {
 
 
 MIN_PARAGRAPH = 25
+_LENGTH_POINTS = 3  # a paragraph scores a point per 100 characters, up to this many
 _TOP_CANDIDATES = 5
 _RANKED = 12  # candidates whose link density is measured
 _MINOR_SHARE = 0.25
 _SIBLING_TEXT = 5.0
 _CLIMB_SHARE = 0.8
+_SHORT_SENTENCE = 80  # a sibling paragraph up to this long joins when it is one unlinked sentence
 
 
 @dataclass
@@ -51,19 +53,23 @@ _UNSCORED = tag_set("li dd dt th ul ol dl h1 figcaption caption title html head 
 def score_blocks(blocks: list[Block], para_ids: set[int]) -> dict[int, Cand]:
     cands: dict[int, Cand] = {}
     for block in blocks:
+        # The tests that skip a block are ordered cheapest first (each only skips, so the order is free): most
+        # blocks of a portal are a few linked words.
+        text = "".join(block.parts).strip()
+        raw = len(text)
+        if raw * 3 < MIN_PARAGRAPH:  # eff_len counts a character three times at most
+            continue
+        link_ratio = min(block.link_chars / raw, 1.0)
+        if link_ratio > 0.5:
+            continue
         node = block.node
         tag = node.tag or ""
         if tag in _UNSCORED:
             continue
-        text = "".join(block.parts).strip()
-        length = eff_len(text)
+        length = eff_len_below(text, _LENGTH_POINTS * 100)  # compared with nothing above that
         if length < MIN_PARAGRAPH:
             continue
-        raw = len(text) or 1
-        link_ratio = min(block.link_chars / raw, 1.0)
-        if link_ratio > 0.5:
-            continue
-        score = (1 + commas(text) + min(length // 100, 3)) * (1 - link_ratio)
+        score = (1 + commas(text) + min(length // 100, _LENGTH_POINTS)) * (1 - link_ratio)
         # Paragraphs, and containers holding only inline content (Readability turns those into <p>),
         # score their parent; a container with loose text beside blocks scores itself, like
         # Readability's wrapped text runs.
@@ -194,10 +200,10 @@ def siblings(top: Cand, cands: dict[int, Cand], para_ids: set[int]) -> list[Lexb
             chosen.append(sib)
         elif sib.tag == "p" or sib.mem_id in para_ids:
             text = sib.text().strip()
-            length = eff_len(text)
+            length = eff_len_below(text, _SHORT_SENTENCE + 1)  # compared with nothing above that
             ld = link_density(sib)
-            long_prose = length > 80 and ld < 0.25
-            short_sentence = 0 < length <= 80 and ld == 0 and SENTENCE_END_RE.search(text)
+            long_prose = length > _SHORT_SENTENCE and ld < 0.25
+            short_sentence = 0 < length <= _SHORT_SENTENCE and ld == 0 and SENTENCE_END_RE.search(text)
             if long_prose or short_sentence:
                 chosen.append(sib)
     return chosen

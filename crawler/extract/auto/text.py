@@ -41,10 +41,23 @@ def eff_len(text: str) -> int:
     return len(text) + 2 * len(_CJK_RE.findall(text))
 
 
+def eff_len_below(text: str, limit: int) -> int:
+    """`eff_len` where that is below ``limit``, else a number at least ``limit``: for callers that only compare
+    with thresholds up to ``limit``, the CJK count over a long text (a regex scan of it) is skipped."""
+    length = len(text)
+    return length if length >= limit else eff_len(text)
+
+
 def commas(text: str) -> int:
     if text.isascii():
         return text.count(",")
     return len(_COMMA_RE.findall(text))
+
+
+def has_commas(text: str, count: int) -> bool:
+    """Whether ``text`` holds at least ``count`` commas: the ASCII comma alone often says so, and counting it
+    costs far less than the regex scan over a long non-ASCII text."""
+    return text.count(",") >= count or commas(text) >= count
 
 
 def drop(nodes: Iterable[LexborNode]) -> None:
@@ -83,13 +96,14 @@ def text_blocks(body: LexborNode) -> list[Block]:
     blocks: dict[int, Block] = {}
     comments = []
     inline = INLINE  # a local: this loop runs once per text node of the page
+    # Only text nodes have text content: reading it tells them from elements and comments for a third of the
+    # cost of reading a tag name, once per node of the page.
     for text_node in body.traverse(include_text=True, skip_empty=True):
-        tag = text_node.tag
-        if tag != "-text":
-            if tag == "-comment":
+        text = text_node.text_content
+        if text is None:
+            if text_node.is_comment_node:
                 comments.append(text_node)
             continue
-        text = text_node.text_content
         if not text or text.isspace():
             continue
         parent = text_node.parent
