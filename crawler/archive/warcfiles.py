@@ -87,8 +87,9 @@ class _Open:
 
 class WarcWriter:
     """Appends raw records to this node's current WARC file, on a thread of its own (compressing and writing never
-    hold the event loop; records are appended in the order they were asked for). A file is opened at the first
-    record, so a run with `raw: warc` nowhere writes nothing."""
+    hold the event loop; records are appended in the order they were asked for). Records come built (`append`: an
+    article page's, built in a worker process beside its article, see crawler.pipeline.compose) or are built here
+    (`write`: a feed's). A file is opened at the first record, so a run with `raw: warc` nowhere writes nothing."""
 
     def __init__(self, archive: Path, config: WarcConfig, clock: Callable[[], float] = time.time) -> None:
         self._folder = folder_of(archive)  # read and changed on the writer's thread only
@@ -97,7 +98,8 @@ class WarcWriter:
         self._clock = clock
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawler-warc")
         self._file: _Open | None = None
-        self._unindexed: list[tuple[Path, RawRecord]] = []  # response records appended since the last `durable`
+        # Response records appended since the last `durable`, with their SURT keys where they came made.
+        self._unindexed: list[tuple[Path, RawRecord, str | None]] = []
         self._closed: list[_Open] = []  # files finished since the last `durable`, their sync still owed
         self._dirty = False  # whether anything was appended since the last `durable` (else it costs no fsync)
 
@@ -123,6 +125,11 @@ class WarcWriter:
             return None
         return await self._call(self._write, tuple(exchanges))
 
+    async def append(self, built: warc.Built) -> RawRecord:
+        """Append records built already (crawler.archive.warc.build); return where the last response lies. Durable
+        only after `durable`."""
+        return await self._call(self._append, built)
+
     async def durable(self) -> None:
         """Make every record appended so far durable, and its CDXJ line with it."""
         await self._call(self._durable)
@@ -137,7 +144,9 @@ class WarcWriter:
     # --- on the writer's thread ------------------------------------------------------------------------------------
 
     def _write(self, exchanges: tuple[Exchange, ...]) -> RawRecord:
-        built = warc.build(exchanges)
+        return self._append(warc.build(exchanges))
+
+    def _append(self, built: warc.Built) -> RawRecord:
         current = self._current(len(built.data))
         try:
             _write_all(current.fd, built.data)
@@ -148,7 +157,8 @@ class WarcWriter:
             raise WarcError(f"{current.path}: cannot write a raw record: {exc.strerror or exc}") from None
         base, current.size = current.size, current.size + len(built.data)
         placed = [replace(one, filename=current.path.name, offset=base + one.offset) for one in built.responses]
-        self._unindexed.extend((current.path, one) for one in placed)
+        keys = built.keys or (None,) * len(placed)
+        self._unindexed.extend((current.path, one, key) for one, key in zip(placed, keys, strict=True))
         self._dirty = True
         return placed[-1]
 
@@ -198,9 +208,9 @@ class WarcWriter:
         try:
             for one in files:
                 os.fsync(one.fd)
-            by_file: dict[Path, list[RawRecord]] = {}
-            for path, record in self._unindexed:
-                by_file.setdefault(path, []).append(record)
+            by_file: dict[Path, list[tuple[RawRecord, str | None]]] = {}
+            for path, record, key in self._unindexed:
+                by_file.setdefault(path, []).append((record, key))
             for path, records in by_file.items():
                 _append_lines(cdxj_path(path), records)
         except OSError as exc:
@@ -252,9 +262,9 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def _append_lines(index: Path, records: Sequence[RawRecord], *, sync: bool = False) -> None:
+def _append_lines(index: Path, records: Sequence[tuple[RawRecord, str | None]], *, sync: bool = False) -> None:
     with open(index, "a", encoding="utf-8") as handle:
-        handle.write("".join(warc.cdxj_line(record) for record in records))
+        handle.write("".join(warc.cdxj_line(record, key) for record, key in records))
         if sync:
             handle.flush()
             os.fsync(handle.fileno())
@@ -363,7 +373,7 @@ def _repair_file(path: Path, fd: int, size: int) -> Repaired:
         os.ftruncate(fd, end)
         os.fsync(fd)
     if records:
-        _append_lines(index, records, sync=True)
+        _append_lines(index, [(record, None) for record in records], sync=True)
     sort_index(index)
     return Repaired(path, trimmed, len(records))
 
