@@ -468,7 +468,7 @@ def test_raw_records_built_in_a_worker_keep_the_bytes_the_server_sent(
     cfg = load_config(work.config)
 
     async def poll() -> pipeline.FeedResult:
-        workers = Workers(1, warm_after=0, preload=pipeline.WORKER_MODULES, on_crash=stale_temp_files(cfg))
+        workers = Workers(1, warm_after=0, preload=pipeline.worker_modules(cfg), on_crash=stale_temp_files(cfg))
         raw = warcfiles.WarcWriter(cfg.archive, cfg.warc)
         store = await open_store(cfg)
         try:
