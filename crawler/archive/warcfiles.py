@@ -102,6 +102,8 @@ class WarcWriter:
         self._unindexed: list[tuple[Path, RawRecord, str | None]] = []
         self._closed: list[_Open] = []  # files finished since the last `durable`, their sync still owed
         self._dirty = False  # whether anything was appended since the last `durable` (else it costs no fsync)
+        self._appending: list[tuple[warc.Built, asyncio.Future[RawRecord]]] = []  # waiting for the next group
+        self._appender: asyncio.Task[None] | None = None
 
     def reconfigure(self, archive: Path, config: WarcConfig) -> None:
         """Use a reloaded `warc:` section from the next file on, and a reloaded `archive:` from the next record on
@@ -127,8 +129,37 @@ class WarcWriter:
 
     async def append(self, built: warc.Built) -> RawRecord:
         """Append records built already (crawler.archive.warc.build); return where the last response lies. Durable
-        only after `durable`."""
-        return await self._call(self._append, built)
+        only after `durable`. Those asked for while a group is being appended go together in the next, with one
+        thread hand-off (worker processes hand their articles back in groups): as Commits does."""
+        done: asyncio.Future[RawRecord] = asyncio.get_running_loop().create_future()
+        self._appending.append((built, done))
+        if self._appender is None:
+            self._appender = asyncio.create_task(self._append_queued())
+        return await done
+
+    async def _append_queued(self) -> None:
+        try:
+            while self._appending:
+                group, self._appending = self._appending, []
+                placed: list[RawRecord | Exception]
+                try:
+                    placed = [*await self._call(self._append_all, [built for built, _ in group])]
+                except asyncio.CancelledError:
+                    for _, done in [*group, *self._appending]:
+                        done.cancel()
+                    self._appending = []
+                    raise
+                except Exception as exc:  # a bug: each article of the group says so
+                    placed = [exc] * len(group)
+                for (_, done), outcome in zip(group, placed, strict=True):
+                    if done.done():  # its waiter was cancelled; its record stays in the file, unreferenced
+                        continue
+                    if isinstance(outcome, Exception):
+                        done.set_exception(outcome)
+                    else:
+                        done.set_result(outcome)
+        finally:
+            self._appender = None
 
     async def durable(self) -> None:
         """Make every record appended so far durable, and its CDXJ line with it."""
@@ -145,6 +176,15 @@ class WarcWriter:
 
     def _write(self, exchanges: tuple[Exchange, ...]) -> RawRecord:
         return self._append(warc.build(exchanges))
+
+    def _append_all(self, group: list[warc.Built]) -> list[RawRecord | WarcError]:
+        placed: list[RawRecord | WarcError] = []
+        for built in group:
+            try:
+                placed.append(self._append(built))
+            except WarcError as exc:  # this one's article fails; the others' records are whole
+                placed.append(exc)
+        return placed
 
     def _append(self, built: warc.Built) -> RawRecord:
         current = self._current(len(built.data))
