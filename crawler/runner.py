@@ -40,7 +40,7 @@ from crawler.maintenance.reindex import rebuild_lost_state
 from crawler.pipeline.dryrun import WouldArchive, would_archive
 from crawler.pipeline.images import Images
 from crawler.pipeline.preview import Preview, preview
-from crawler.pipeline.refresh import MIN_REFRESHES_IN_FLIGHT, WORKER_MODULES, Pipeline
+from crawler.pipeline.refresh import MIN_REFRESHES_IN_FLIGHT, Pipeline, worker_modules
 from crawler.pipeline.results import FeedResult, Progress
 from crawler.store import open_store, scratch_config, store_location
 from crawler.store.base import Store
@@ -75,7 +75,7 @@ class WorkerPool:
 
     @staticmethod
     def _build(config: Config) -> Workers:
-        return Workers(process_count(config.workers), preload=WORKER_MODULES, on_crash=stale_temp_files(config))
+        return Workers(process_count(config.workers), preload=worker_modules(config), on_crash=stale_temp_files(config))
 
     @property
     def processes(self) -> int:

@@ -11,7 +11,9 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+from crawler.store.base import RawRecord
 from tests.conftest import REPO, Workdir
 from tests.support.feeds import RSS, Item, config, page, rss
 from tests.support.server import Answer, TestServer
@@ -202,3 +204,51 @@ def test_an_index_line_a_power_cut_left_torn_is_dropped_and_made_again_from_the_
 
     assert result.code == 0, result.stderr
     assert sorted(index.read_text(encoding="utf-8").splitlines(keepends=True)) == sorted(lines)
+
+
+def test_records_appended_together_each_lead_to_their_own_bytes(tmp_path: Path) -> None:
+    # Articles handed back together by a worker append their built records together (one thread hand-off): each
+    # must still get its own place in the file, and its own CDXJ line once durable.
+    import asyncio
+
+    from crawler.archive import warc, warcfiles
+    from crawler.config.settings import WarcConfig
+    from crawler.fetch.messages import Exchange
+
+    bodies = {f"http://127.0.0.1:9/story/{i}": f"<p>Story {i}. {WORDS}</p>".encode() * (i + 1) for i in range(7)}
+    built = [
+        warc.build(
+            [
+                Exchange(
+                    url=url,
+                    request_headers=((b"Host", b"127.0.0.1:9"),),
+                    http_version="HTTP/1.1",
+                    status=200,
+                    reason="OK",
+                    headers=((b"Content-Type", b"text/html"),),
+                    body=body,
+                    started=time.time(),
+                )
+            ]
+        )
+        for url, body in bodies.items()
+    ]
+
+    async def append_all() -> list[RawRecord]:
+        writer = warcfiles.WarcWriter(tmp_path, WarcConfig(node="test"))
+        try:
+            placed = await asyncio.gather(*(writer.append(one) for one in built))
+            await writer.durable()
+            return placed
+        finally:
+            await writer.aclose()
+
+    placed = asyncio.run(append_all())
+    assert len({(one.filename, one.offset) for one in placed}) == len(bodies)
+    for one in placed:
+        record = record_at(tmp_path / "_warc" / one.filename, one.offset, one.length)
+        assert record.url == one.url and record.payload == bodies[one.url]
+    lines = cdxj_lines(tmp_path)
+    assert sorted(line.fields["url"] for line in lines) == sorted(bodies)
+    assert all(line.key == "1,0,0,127:9)/story/" + line.fields["url"].rsplit("/", 1)[1] for line in lines)
+    assert_tools_accept(tmp_path)

@@ -427,3 +427,65 @@ def archive_alive(pid: int) -> bool:
         return False
     stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def stage_in_a_worker(root: Path, feed: FeedConfig, entry: Entry, page: article.FetchedPage | None, *rest: Any) -> Any:
+    """The real stage, refusing to run anywhere but a worker process (a job run in a thread of the crawler's own
+    process would fail its article). Module-level, so the worker imports it by name."""
+    if multiprocessing.parent_process() is None:
+        raise RuntimeError("staged outside the worker processes")
+    staged = _real_stage(root, feed, entry, page, *rest)
+    assert page is None or staged.records is not None  # the page's raw records came back with its file
+    return staged
+
+
+def test_raw_records_built_in_a_worker_keep_the_bytes_the_server_sent(
+    server: TestServer, work: Workdir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `raw: warc` records are built in the worker process beside the article's file, not on the crawler's WARC
+    # thread: each still holds the body as sent (the compressed bytes of a gzip answer, a chunked body unframed).
+    import gzip
+
+    from crawler.archive import warcfiles
+    from tests.support.warc import assert_tools_accept, raw_rows, record_at
+
+    monkeypatch.setattr(article, "stage_article", stage_in_a_worker)
+    sent: dict[str, bytes] = {}
+    items = []
+    for i, how in enumerate(("plain", "gzip", "chunked") * 3):
+        paragraphs = [f"{paragraph} This is story number {i}." for paragraph in PARAGRAPHS]
+        body = article_page(f"Story {i}", paragraphs).encode()
+        path = f"/story/{i}.html"
+        if how == "gzip":
+            sent[path] = gzip.compress(body, mtime=0)
+            server.add(path, Answer(body=sent[path], headers={"Content-Encoding": "gzip"}))
+        else:
+            sent[path] = body
+            server.add(path, Answer(body=body, fault="chunked" if how == "chunked" else None))
+        items.append({"title": f"Story {i}", "link": server.url(path), "description": f"Teaser of story {i}."})
+    server.add("/feed.xml", body=rss(items).encode(), content_type="application/rss+xml")
+    work.write_config(config(feed_entry("harbour", server.url("/feed.xml"), "    raw: warc\n"), extra="workers: 1\n"))
+    cfg = load_config(work.config)
+
+    async def poll() -> pipeline.FeedResult:
+        workers = Workers(1, warm_after=0, preload=pipeline.worker_modules(cfg), on_crash=stale_temp_files(cfg))
+        raw = warcfiles.WarcWriter(cfg.archive, cfg.warc)
+        store = await open_store(cfg)
+        try:
+            workers.expect(1)
+            await workers.started()
+            async with Fetcher(cfg.http, cfg.politeness) as fetcher:
+                return await pipeline.Pipeline(cfg, store, fetcher, workers=workers, raw=raw).refresh(cfg.feeds[0])
+        finally:
+            await raw.aclose()
+            await workers.aclose()
+            await store.close()
+
+    outcome = asyncio.run(poll())
+    assert not outcome.errors and outcome.new == len(sent)
+    assert_tools_accept(work.archive)
+    rows = raw_rows(work.path / ".crawler" / "state.db")
+    assert len(rows) == len(sent)
+    for filename, offset, length, url in rows.values():
+        record = record_at(work.archive / "_warc" / filename, offset, length)
+        assert record.kind == "response" and record.payload == sent[url.removeprefix(server.base)]

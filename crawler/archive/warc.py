@@ -39,12 +39,14 @@ class Built:
 
     data: bytes
     responses: tuple[RawRecord, ...]  # offsets relative to the start of `data`, filename empty
+    keys: tuple[str, ...] = ()  # each response's SURT key for its CDXJ line, made where the records were built
 
 
 def build(exchanges: Sequence[Exchange]) -> Built:
     """A request and a response record per exchange (redirect hops first), one gzip member each."""
     out = io.BytesIO()
     responses: list[RawRecord] = []
+    keys: list[str] = []
     for exchange in exchanges:
         writer = _Writer()
         response = _response(writer, exchange)
@@ -64,7 +66,8 @@ def build(exchanges: Sequence[Exchange]) -> Built:
                 digest=str(response.rec_headers.get_header("WARC-Payload-Digest")),
             )
         )
-    return Built(out.getvalue(), tuple(responses))
+        keys.append(surt_key(exchange.url))
+    return Built(out.getvalue(), tuple(responses), tuple(keys))
 
 
 class _Writer(WARCWriter):  # type: ignore[misc]
@@ -100,8 +103,9 @@ def warcinfo(filename: str, node: str) -> bytes:
     return writer.member(writer.create_warcinfo_record(filename, info))
 
 
-def cdxj_line(record: RawRecord) -> str:
-    """The record's line in a CDXJ index, as pywb reads it: SURT key, 14-digit time, then a JSON object."""
+def cdxj_line(record: RawRecord, key: str | None = None) -> str:
+    """The record's line in a CDXJ index, as pywb reads it: SURT key (`key`, when made already), 14-digit time, then
+    a JSON object."""
     fields = {
         "url": record.url,
         "mime": record.mime,
@@ -111,7 +115,7 @@ def cdxj_line(record: RawRecord) -> str:
         "offset": str(record.offset),
         "filename": record.filename,
     }
-    return f"{surt_key(record.url)} {record.timestamp} {json.dumps(fields, ensure_ascii=False)}\n"
+    return f"{key or surt_key(record.url)} {record.timestamp} {json.dumps(fields, ensure_ascii=False)}\n"
 
 
 def surt_key(url: str) -> str:

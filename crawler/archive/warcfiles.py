@@ -87,8 +87,9 @@ class _Open:
 
 class WarcWriter:
     """Appends raw records to this node's current WARC file, on a thread of its own (compressing and writing never
-    hold the event loop; records are appended in the order they were asked for). A file is opened at the first
-    record, so a run with `raw: warc` nowhere writes nothing."""
+    hold the event loop; records are appended in the order they were asked for). Records come built (`append`: an
+    article page's, built in a worker process beside its article, see crawler.pipeline.compose) or are built here
+    (`write`: a feed's). A file is opened at the first record, so a run with `raw: warc` nowhere writes nothing."""
 
     def __init__(self, archive: Path, config: WarcConfig, clock: Callable[[], float] = time.time) -> None:
         self._folder = folder_of(archive)  # read and changed on the writer's thread only
@@ -97,9 +98,12 @@ class WarcWriter:
         self._clock = clock
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawler-warc")
         self._file: _Open | None = None
-        self._unindexed: list[tuple[Path, RawRecord]] = []  # response records appended since the last `durable`
+        # Response records appended since the last `durable`, with their SURT keys where they came made.
+        self._unindexed: list[tuple[Path, RawRecord, str | None]] = []
         self._closed: list[_Open] = []  # files finished since the last `durable`, their sync still owed
         self._dirty = False  # whether anything was appended since the last `durable` (else it costs no fsync)
+        self._appending: list[tuple[warc.Built, asyncio.Future[RawRecord]]] = []  # waiting for the next group
+        self._appender: asyncio.Task[None] | None = None
 
     def reconfigure(self, archive: Path, config: WarcConfig) -> None:
         """Use a reloaded `warc:` section from the next file on, and a reloaded `archive:` from the next record on
@@ -123,6 +127,40 @@ class WarcWriter:
             return None
         return await self._call(self._write, tuple(exchanges))
 
+    async def append(self, built: warc.Built) -> RawRecord:
+        """Append records built already (crawler.archive.warc.build); return where the last response lies. Durable
+        only after `durable`. Those asked for while a group is being appended go together in the next, with one
+        thread hand-off (worker processes hand their articles back in groups): as Commits does."""
+        done: asyncio.Future[RawRecord] = asyncio.get_running_loop().create_future()
+        self._appending.append((built, done))
+        if self._appender is None:
+            self._appender = asyncio.create_task(self._append_queued())
+        return await done
+
+    async def _append_queued(self) -> None:
+        try:
+            while self._appending:
+                group, self._appending = self._appending, []
+                placed: list[RawRecord | Exception]
+                try:
+                    placed = [*await self._call(self._append_all, [built for built, _ in group])]
+                except asyncio.CancelledError:
+                    for _, done in [*group, *self._appending]:
+                        done.cancel()
+                    self._appending = []
+                    raise
+                except Exception as exc:  # a bug: each article of the group says so
+                    placed = [exc] * len(group)
+                for (_, done), outcome in zip(group, placed, strict=True):
+                    if done.done():  # its waiter was cancelled; its record stays in the file, unreferenced
+                        continue
+                    if isinstance(outcome, Exception):
+                        done.set_exception(outcome)
+                    else:
+                        done.set_result(outcome)
+        finally:
+            self._appender = None
+
     async def durable(self) -> None:
         """Make every record appended so far durable, and its CDXJ line with it."""
         await self._call(self._durable)
@@ -137,7 +175,18 @@ class WarcWriter:
     # --- on the writer's thread ------------------------------------------------------------------------------------
 
     def _write(self, exchanges: tuple[Exchange, ...]) -> RawRecord:
-        built = warc.build(exchanges)
+        return self._append(warc.build(exchanges))
+
+    def _append_all(self, group: list[warc.Built]) -> list[RawRecord | WarcError]:
+        placed: list[RawRecord | WarcError] = []
+        for built in group:
+            try:
+                placed.append(self._append(built))
+            except WarcError as exc:  # this one's article fails; the others' records are whole
+                placed.append(exc)
+        return placed
+
+    def _append(self, built: warc.Built) -> RawRecord:
         current = self._current(len(built.data))
         try:
             _write_all(current.fd, built.data)
@@ -148,7 +197,8 @@ class WarcWriter:
             raise WarcError(f"{current.path}: cannot write a raw record: {exc.strerror or exc}") from None
         base, current.size = current.size, current.size + len(built.data)
         placed = [replace(one, filename=current.path.name, offset=base + one.offset) for one in built.responses]
-        self._unindexed.extend((current.path, one) for one in placed)
+        keys = built.keys or (None,) * len(placed)
+        self._unindexed.extend((current.path, one, key) for one, key in zip(placed, keys, strict=True))
         self._dirty = True
         return placed[-1]
 
@@ -198,9 +248,9 @@ class WarcWriter:
         try:
             for one in files:
                 os.fsync(one.fd)
-            by_file: dict[Path, list[RawRecord]] = {}
-            for path, record in self._unindexed:
-                by_file.setdefault(path, []).append(record)
+            by_file: dict[Path, list[tuple[RawRecord, str | None]]] = {}
+            for path, record, key in self._unindexed:
+                by_file.setdefault(path, []).append((record, key))
             for path, records in by_file.items():
                 _append_lines(cdxj_path(path), records)
         except OSError as exc:
@@ -252,9 +302,9 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def _append_lines(index: Path, records: Sequence[RawRecord], *, sync: bool = False) -> None:
+def _append_lines(index: Path, records: Sequence[tuple[RawRecord, str | None]], *, sync: bool = False) -> None:
     with open(index, "a", encoding="utf-8") as handle:
-        handle.write("".join(warc.cdxj_line(record) for record in records))
+        handle.write("".join(warc.cdxj_line(record, key) for record, key in records))
         if sync:
             handle.flush()
             os.fsync(handle.fileno())
@@ -363,7 +413,7 @@ def _repair_file(path: Path, fd: int, size: int) -> Repaired:
         os.ftruncate(fd, end)
         os.fsync(fd)
     if records:
-        _append_lines(index, records, sync=True)
+        _append_lines(index, [(record, None) for record in records], sync=True)
     sort_index(index)
     return Repaired(path, trimmed, len(records))
 

@@ -17,6 +17,7 @@ from crawler.archive.warcfiles import WarcWriter
 from crawler.config.settings import Config, FeedConfig
 from crawler.feeds.parse import Entry
 from crawler.fetch import Fetcher, FetchError, Request, not_html, private_addresses_allowed
+from crawler.fetch.messages import Exchange
 from crawler.identity import dedup
 from crawler.identity.dedup import Dedup
 from crawler.identity.urls import normalize_url
@@ -162,7 +163,8 @@ class ArticleArchiver:
         self, feed: FeedConfig, item: PendingEntry, entry: Entry, link: str | None
     ) -> tuple[EntryOutcome, str | None]:
         page: FetchedPage | None = None
-        raw: RawRecord | None = None  # the page's raw record (`raw: warc`), once written
+        exchanges: tuple[Exchange, ...] = ()  # the page's, for its raw record (`raw: warc`)
+        raw: RawRecord | None = None  # the page's raw record, once written
         final_url = entry.link or feed.url
         fallback_reason: str | None = None
         if entry.link and wants_page(feed, entry):
@@ -182,11 +184,8 @@ class ArticleArchiver:
                 fallback_reason = not_html(response.content_type, response.content)
                 if fallback_reason is None:
                     page = FetchedPage(response.content, response.content_type, response.final_url)
-                    if self._raw is not None and response.exchanges:
-                        try:
-                            raw = await self._raw.write(response.exchanges)
-                        except archive.ArchiveError as exc:  # kept raw or not archived: it is tried again later
-                            return EntryOutcome(EntryStatus.FAILED, error=f"feed '{feed.name}': {exc}"), None
+                    if self._raw is not None:
+                        exchanges = response.exchanges
             except FetchError as exc:
                 attempts = await self._store.record_failure(feed.name, item.key, exc.reason)
                 if exc.transient and attempts < MAX_PAGE_ATTEMPTS:
@@ -197,7 +196,7 @@ class ArticleArchiver:
                 fallback_reason = exc.reason
         try:
             try:
-                staged = await self._stage(feed, item, entry, page, final_url)
+                staged = await self._stage(feed, item, entry, page, final_url, exchanges)
             except WorkerCrashed as exc:
                 attempts = await self._store.record_failure(feed.name, item.key, str(exc))
                 if page is None or attempts < MAX_PAGE_ATTEMPTS:
@@ -207,9 +206,15 @@ class ArticleArchiver:
                 # This page took a worker down on every try (a crash in a C library on hostile markup, say): the
                 # feed's own content is archived instead, as for a page that cannot be fetched.
                 fallback_reason = f"{exc} ({attempts} times)"
-                staged, raw = await self._stage(feed, item, entry, None, final_url), None
+                staged = await self._stage(feed, item, entry, None, final_url)
         except archive.ArchiveError as exc:
             return EntryOutcome(EntryStatus.FAILED, error=f"feed '{feed.name}': {entry.link or feed.url}: {exc}"), None
+        if staged.records is not None and self._raw is not None:
+            try:
+                raw = await self._raw.append(staged.records)
+            except archive.ArchiveError as exc:  # kept raw or not archived: it is tried again later
+                archive.discard(Path(staged.temp))
+                return EntryOutcome(EntryStatus.FAILED, error=f"feed '{feed.name}': {exc}"), None
         if staged.kept_feed_text:
             log.warning(
                 "extraction shorter than the feed's text; keeping the feed's",
@@ -264,7 +269,13 @@ class ArticleArchiver:
         return outcome, archived_id
 
     async def _stage(
-        self, feed: FeedConfig, item: PendingEntry, entry: Entry, page: FetchedPage | None, final_url: str
+        self,
+        feed: FeedConfig,
+        item: PendingEntry,
+        entry: Entry,
+        page: FetchedPage | None,
+        final_url: str,
+        exchanges: tuple[Exchange, ...] = (),
     ) -> Staged:
         return await self._workers.run(
             stage_article,
@@ -276,6 +287,7 @@ class ArticleArchiver:
             item.first_seen,
             self._config.archive_timezone,
             archive.new_temp_tag(),  # how the files of a job whose worker died are told from the others'
+            exchanges,  # its raw records are built there too, beside the page (the same bytes, sent once)
         )
 
     async def private_allowed(self, feed: FeedConfig) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from crawler.archive import files as archive
@@ -25,6 +25,10 @@ from crawler.identity import keys as identity
 from crawler.identity.urls import article_id, normalize_url
 from crawler.render import archive_file, fixes, frontmatter
 from crawler.store.history import INDEXED_TEXT_CHARS, ArticleText
+
+if TYPE_CHECKING:  # imported where used: only `raw: warc` needs them, and every worker starts by importing this
+    from crawler.archive.warc import Built
+    from crawler.fetch.messages import Exchange
 
 
 def local_date(moment: datetime | None, timezone: str) -> datetime | None:
@@ -162,6 +166,7 @@ class Staged:
     selector_missed: str | None = None  # the feed's `body:` selector, when it matched nothing on the page
     method: str = "feed text"  # how the body was found: "selector", "site-rule", "automatic" or "feed text"
     search: ArticleText | None = None  # its title, text and date, for the search index
+    records: Built | None = None  # `raw: warc`: the page's WARC records, built here, for the crawler to append
 
 
 def extract_fetched(feed: FeedConfig, page: FetchedPage, hint: FeedHint | None = None) -> Extracted:
@@ -185,10 +190,11 @@ def stage_article(
     first_seen: float,
     archive_tz: str,
     tag: archive.TempTag | None = None,
+    exchanges: Sequence[Exchange] = (),
 ) -> Staged:
     """Everything CPU-bound about one article, from its fetched page (or the item alone) to its file's text,
-    written to a temp file under `root` (named by `tag`, if given). Reads no state, so it can run in a worker
-    process."""
+    written to a temp file under `root` (named by `tag`, if given), and the WARC records of the page's `exchanges`
+    (`raw: warc`). Reads no state, so it can run in a worker process."""
     extracted: Extracted | None = None
     extract_error: str | None = None
     selector_missed: str | None = None
@@ -221,7 +227,19 @@ def stage_article(
         search=ArticleText(
             composed.article.title, composed.text[:INDEXED_TEXT_CHARS], composed.article.date.timestamp()
         ),
+        records=_records(exchanges),
     )
+
+
+def _records(exchanges: Sequence[Exchange]) -> Built | None:
+    # Built here, in the worker, rather than on the crawler's WARC thread: compressing, hashing and warcio's Python
+    # are 0.4 ms a page, held (in part) under the GIL of the process whose event loop paces the crawl. The page's
+    # bytes come along with the job at no cost: pickle sends the body and the page's content, one object, once.
+    if not exchanges:
+        return None
+    from crawler.archive import warc
+
+    return warc.build(exchanges)
 
 
 def _canonical(page: Extracted, final_url: str) -> str:

@@ -33,6 +33,15 @@ log = logging.getLogger("crawler")
 
 MIN_REFRESHES_IN_FLIGHT = 100  # feeds refreshed at once by `crawler fetch`, at least (twice max_connections if more)
 WORKER_MODULES = ("crawler.pipeline.compose", "crawler.feeds.parse")  # what the jobs sent to worker processes run
+# What they run besides for `raw: warc` feeds (the pages' records are built with their articles): imported by the
+# fork server once, rather than by each worker at its first such job (0.2 s of CPU each, surt's tldextract most).
+RAW_WORKER_MODULES = ("crawler.archive.warc", "crawler.fetch.messages", "surt")
+
+
+def worker_modules(config: Config) -> tuple[str, ...]:
+    """The modules worker processes import before their first job, for `config`'s feeds."""
+    raw = any(feed.raw == "warc" for feed in config.feeds)
+    return WORKER_MODULES + RAW_WORKER_MODULES if raw else WORKER_MODULES
 
 
 def _new_entry(entry: Entry) -> NewEntry:
