@@ -35,6 +35,12 @@ class FeedSeries:
     def set(self, feed: str, place: int, value: int | None) -> None:
         self._row(feed)[place] = value
 
+    def clear(self, feed: str, place: int) -> None:
+        """The feed's series at `place` gone (a feed never counted gets no row for it)."""
+        row = self._rows.get(feed)
+        if row is not None:
+            row[place] = None
+
     def _row(self, feed: str) -> list[int | None]:
         row = self._rows.get(feed)
         if row is None:
@@ -52,7 +58,9 @@ class FeedSeries:
             (failures, _ARTICLE_FAILURES),
             (pending, _PENDING),
         )
-        for feed, row in self._rows.items():
+        # A scrape runs on the console's server thread while the event loop adds feeds' rows: it reads a copy of the
+        # table (list() of a dict's items is taken whole under the GIL), never the dict as it changes.
+        for feed, row in list(self._rows.items()):
             for place, outcome in enumerate(_OUTCOMES):
                 count = row[place]
                 if count is not None:
@@ -145,7 +153,7 @@ class Metrics:
 
     def forget_feed(self, name: str) -> None:
         """Drop the per-feed gauge of a feed no longer polled."""
-        self.per_feed.set(name, _PENDING, None)
+        self.per_feed.clear(name, _PENDING)
 
 
 class ObservedFetcher(Fetcher):
