@@ -39,7 +39,7 @@ class Built:
 
     data: bytes
     responses: tuple[RawRecord, ...]  # offsets relative to the start of `data`, filename empty
-    keys: tuple[str, ...] = ()  # each response's SURT key for its CDXJ line, made where the records were built
+    keys: tuple[str, ...]  # each response's SURT key for its CDXJ line, made where the records were built
 
 
 def build(exchanges: Sequence[Exchange]) -> Built:

@@ -98,8 +98,8 @@ class WarcWriter:
         self._clock = clock
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawler-warc")
         self._file: _Open | None = None
-        # Response records appended since the last `durable`, with their SURT keys where they came made.
-        self._unindexed: list[tuple[Path, RawRecord, str | None]] = []
+        # Response records appended since the last `durable`, with their SURT keys.
+        self._unindexed: list[tuple[Path, RawRecord, str]] = []
         self._closed: list[_Open] = []  # files finished since the last `durable`, their sync still owed
         self._dirty = False  # whether anything was appended since the last `durable` (else it costs no fsync)
         self._appending: list[tuple[warc.Built, asyncio.Future[RawRecord]]] = []  # waiting for the next group
@@ -197,8 +197,7 @@ class WarcWriter:
             raise WarcError(f"{current.path}: cannot write a raw record: {exc.strerror or exc}") from None
         base, current.size = current.size, current.size + len(built.data)
         placed = [replace(one, filename=current.path.name, offset=base + one.offset) for one in built.responses]
-        keys = built.keys or (None,) * len(placed)
-        self._unindexed.extend((current.path, one, key) for one, key in zip(placed, keys, strict=True))
+        self._unindexed.extend((current.path, one, key) for one, key in zip(placed, built.keys, strict=True))
         self._dirty = True
         return placed[-1]
 
