@@ -115,6 +115,10 @@ _PLAIN_OR_LINK_ATTRIBUTES = _PLAIN_ATTRIBUTES | {"href", "src"}
 # Browsers ignore white space and control characters inside a scheme (`java\tscript:`).
 _SCHEME_JUNK = re.compile(r"[\x00-\x20\x7f]+")
 _SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
+_SCHEME_NAME = re.compile(r"[a-z][a-z0-9+.\-]*")
+# ASCII characters that neither a scheme holds (in either case) nor compacting removes. (Not every other character:
+# lower case turns the Kelvin sign into a `k`.)
+_NOT_IN_SCHEME = re.compile(r"[!-*,/:-@\[-`{-~]")
 _CSS_COMMENT = re.compile(r"/\*.*?(\*/|\Z)", re.DOTALL)
 _CSS_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})\s?|(.))", re.DOTALL)
 _CSS_DANGERS = ("expression(", "behavior:", "-moz-binding", "behaviour:", "@import")
@@ -150,6 +154,9 @@ def kept_elements(root: LexborNode) -> Iterator[tuple[LexborNode, str, dict[str,
     element not listed is unwrapped or removed, one that stays loses the attributes not allowed and is yielded with
     its tag and the attributes it keeps (what `node.attributes` reads after it, without a second call into Lexbor).
     The caller may change each element yielded before the next is looked at."""
+    # A body repeats its attribute sets (one inline style on a hundred spans): each set not plainly allowed is judged
+    # once per walk, by what `_not_allowed` reads (whether the element is an image, and the attributes).
+    verdicts: dict[tuple[object, ...], list[str]] = {}
     for node in root.css("*"):
         tag = node.tag or ""
         if tag not in _ALLOWED_ELEMENTS and tag.lower() not in _ALLOWED_ELEMENTS and node is not root:
@@ -160,7 +167,15 @@ def kept_elements(root: LexborNode) -> Iterator[tuple[LexborNode, str, dict[str,
             continue
         current = node.attributes
         if current and not _plainly_allowed(current):
-            _sanitize_attributes(node, tag, current)
+            key = (tag == "img", *current.items())
+            removed = verdicts.get(key)
+            if removed is None:
+                removed = verdicts[key] = _not_allowed(tag, current)
+            if removed:
+                attrs = node.attrs
+                for name in removed:
+                    del attrs[name]
+                    del current[name]
         if tag == "style" and css_is_dangerous(node.text(deep=True) or ""):
             node.decompose()
             continue
@@ -170,26 +185,25 @@ def kept_elements(root: LexborNode) -> Iterator[tuple[LexborNode, str, dict[str,
 def _plainly_allowed(attributes: dict[str, str | None]) -> bool:
     """Every attribute listed by a name whose value cannot hold a scheme, or an `href` or `src` that is relative or
     http(s): the common case, told in a few C-speed calls (a test holds it to `attribute_is_allowed`)."""
-    if _PLAIN_ATTRIBUTES.issuperset(attributes):
-        return _hold_no_scheme(attributes)
     if not _PLAIN_OR_LINK_ATTRIBUTES.issuperset(attributes):
         return False
-    rest = dict(attributes)  # a copy without the links, whose values are read apart
-    for link in (rest.pop("href", None), rest.pop("src", None)):
-        if link and (":" in link or "&" in link) and not link.startswith(("http:", "https:")):
-            return False
-    return _hold_no_scheme(rest)
-
-
-def _hold_no_scheme(attributes: dict[str, str | None]) -> bool:
     values = "".join(filter(None, attributes.values()))
-    return ":" not in values and "&" not in values
+    if ":" not in values and "&" not in values:
+        return True  # no value can hold a scheme, a link's included
+    for name, value in attributes.items():
+        # Only a link may hold one, and only an http(s) one (`_scheme`'s own shortcut).
+        if (
+            value
+            and (":" in value or "&" in value)
+            and not ((name == "href" or name == "src") and value.startswith(("http:", "https:")))
+        ):
+            return False
+    return True
 
 
-def _sanitize_attributes(node: LexborNode, tag: str, current: dict[str, str | None]) -> None:
-    """Remove from `node`, and from `current` (its attributes as a plain dict: each lookup through `node.attrs` is a
-    call into Lexbor), the attributes not allowed."""
-    removed = [
+def _not_allowed(tag: str, current: dict[str, str | None]) -> list[str]:
+    """The names of the attributes of a `tag` element (`current`, its attributes as a plain dict) that must go."""
+    return [
         name
         for name, value in current.items()
         # The common case is decided without a call: a listed name, or a `data-*` or `aria-*` one, whose value cannot
@@ -200,11 +214,6 @@ def _sanitize_attributes(node: LexborNode, tag: str, current: dict[str, str | No
         )
         and not attribute_is_allowed(name, value, is_image_source=tag == "img" and name == "src")
     ]
-    if removed:
-        attrs = node.attrs
-        for name in removed:
-            del attrs[name]
-            del current[name]
 
 
 def attribute_is_allowed(name: str, value: str | None, *, is_image_source: bool = False) -> bool:
@@ -245,6 +254,14 @@ def _scheme(value: str) -> str | None:
         # The most common value of all: decoding, white space and case cannot change a scheme the value opens with
         # in plain lower-case letters (a test holds this to the full reading below).
         return "https" if value[4] == "s" else "http"
+    colon, reference = value.find(":"), value.find("&")
+    if reference < 0 or 0 <= colon < reference:
+        # Decoding leaves what comes before the first `&` as it is, and neither compacting nor lower case adds or
+        # removes a colon: the scheme is the part before the first colon, read as the full reading reads it.
+        name = _SCHEME_JUNK.sub("", value[:colon]).lower()
+        return name if _SCHEME_NAME.fullmatch(name) else None
+    if _NOT_IN_SCHEME.search(value, 0, reference) is not None:
+        return None  # a character no scheme holds comes before any colon a reference could decode to
     return full_scheme(value)
 
 

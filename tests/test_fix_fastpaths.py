@@ -6,9 +6,10 @@ from urllib.parse import urljoin
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler import sanitize
-from crawler.render import fixes
+from crawler.render import fixes, srcset
 
 _BASES = [
     "http://fakehost/test/page.html",
@@ -55,8 +56,13 @@ def test_plain_join_takes_the_common_shapes() -> None:
 
 
 _VALUE_PIECES = st.sampled_from(
-    ["http:", "https:", "HTTP:", "javascript:", "java", "\tscript:", "&#x3a;", "&colon;", "&", ":", "/", "a"]
-)
+    [
+        "http:", "https:", "HTTP:", "javascript:", "java", "\tscript:", "&#x3a;", "&colon;", "&", ":", "/", "a",
+        # Before the first `&` or colon: scheme characters in both cases, others, and characters whose lower case
+        # is not themselves (the Kelvin sign's is a `k`).
+        "J", "+", "-.", "9", "?", "%", "_", "\u212a", "\u03a3", "\u0130", "é", "&#106;", "&amp;",
+    ]
+)  # fmt: skip
 
 
 @given(st.lists(st.one_of(_VALUE_PIECES, st.sampled_from([" ", "\x00"])), max_size=8).map("".join))
@@ -123,3 +129,68 @@ def test_css_danger_search_is_every_word_looked_for(css: str) -> None:
         assert sanitize.css_is_dangerous(css) == (
             not all(sanitize.url_is_allowed(m.group(2), data_image=True) for m in urls)
         )
+
+
+_SRCSET_PIECES = st.sampled_from(
+    ["a.jpg", "b.png?w=1,2", "c", " ", "  ", "\t", "\n", "\xa0", "\u3000", ",", ",,", "1x", "2x", "640w", "(", ")", "x"]
+)
+
+
+@given(st.lists(_SRCSET_PIECES, max_size=12).map("".join))
+@settings(max_examples=1500, deadline=None)
+@example("a.jpg 1x,b.jpg 2x")
+@example("a.jpg,, b.jpg 1x\xa0,c")
+def test_srcset_shortcut_is_the_full_reading(value: str) -> None:
+    assert srcset.candidates(value) == srcset.full_candidates(value)
+
+
+# Markup whose elements repeat a few attribute sets, each allowed, forbidden or allowed only in part.
+_ATTRIBUTE_SETS = st.lists(
+    st.tuples(
+        st.sampled_from(["href", "src", "style", "class", "title", "onclick", "data-src", "srcset", "xlink:href"]),
+        st.sampled_from(
+            ["/a", "http://x/a", "javascript:alert(1)", "&#106;avascript:x", "color: red", "expression(x)", "a: b", ""]
+        ),
+    ),
+    max_size=3,
+)
+_ELEMENTS = st.sampled_from(["a", "img", "span", "p", "custom-x", "svg", "style", "section"])
+
+
+def _markup(draw: st.DrawFn) -> str:
+    sets = draw(st.lists(_ATTRIBUTE_SETS, min_size=1, max_size=3))
+    parts = []
+    for _ in range(draw(st.integers(1, 8))):
+        tag = draw(_ELEMENTS)
+        attributes = "".join(f' {name}="{value}"' for name, value in draw(st.sampled_from(sets)))
+        parts.append(f"<{tag}{attributes}>w</{tag}>")
+    return "".join(parts)
+
+
+def _sanitized_one_by_one(root: LexborNode) -> None:
+    """`sanitize_tree`'s answer from each attribute's own verdict (`attribute_is_allowed`), element by element."""
+    sanitize.remove_forbidden(root)
+    for node in root.css("*"):
+        tag = node.tag or ""
+        if tag.lower() not in sanitize._ALLOWED_ELEMENTS and tag not in sanitize._ALLOWED_ELEMENTS:
+            if node.child is None:
+                node.decompose()
+            else:
+                node.unwrap()
+            continue
+        for name, value in list(node.attributes.items()):
+            if not sanitize.attribute_is_allowed(name, value, is_image_source=tag == "img" and name == "src"):
+                del node.attrs[name]
+        if tag == "style" and sanitize.css_is_dangerous(node.text(deep=True) or ""):
+            node.decompose()
+
+
+@given(st.composite(_markup)())
+@settings(max_examples=400, deadline=None)
+def test_sanitizer_shortcuts_give_each_attributes_own_verdict(markup: str) -> None:
+    # The walk judges an element's attributes by quick tests, and a set it has judged once by that verdict.
+    fast, slow = (LexborHTMLParser(f"<div id=root>{markup}</div>").css_first("#root") for _ in range(2))
+    assert fast is not None and slow is not None
+    sanitize.sanitize_tree(fast)
+    _sanitized_one_by_one(slow)
+    assert fast.html == slow.html

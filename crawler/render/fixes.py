@@ -16,8 +16,7 @@ from crawler import sanitize
 from crawler.render import srcset
 from crawler.render.parse_limits import markup_problem, plain_text
 
-_URL_ATTRS = ("href", "src", "poster", "cite", "background", "xlink:href")
-_URL_ATTR_SET = frozenset((*_URL_ATTRS, "srcset"))
+_URL_ATTR_SET = frozenset(("href", "src", "poster", "cite", "background", "xlink:href", "srcset"))
 # An absolute http(s) URL (lower-case scheme, a plain host) or none; a path; a query; a fragment: printable ASCII, a
 # path without `;`, `?` or `#`, a query without `#`, neither empty when its mark is there.
 _PLAIN_URL = re.compile(r'(https?://[A-Za-z0-9.-]+(?::[0-9]+)?)?(/[!"$-:<->@-~]*)?(?:\?[!"$-~]+)?(?:#[!-~]+)?')
@@ -59,18 +58,22 @@ def fix_node(root: LexborNode, base_url: str) -> str | None:
     first_image: str | None = None
     joined: dict[str, str] = {}  # value -> its absolute form: a body repeats its links and image hosts
     origin = origin_of(base_url)
-    # One walk for both jobs: the allowlist first, then the fixes, on each element that stays.
+    # One walk for both jobs: the allowlist first, then the fixes, on each element that stays. `kept` is what the
+    # element's attributes read now; each fix below keeps it so, rather than reading them from Lexbor again.
     for node, tag, kept in sanitize.kept_elements(root):
         if tag != "img":
             if kept and not _URL_ATTR_SET.isdisjoint(kept):
                 _absolutise(node, kept, base_url, origin, joined)
             continue
-        _promote_lazy_image(node)
-        _absolutise(node, node.attributes, base_url, origin, joined)
-        src = node.attrs.get("src")
+        lazy = _lazy_source(kept)
+        if lazy is not None:
+            node.attrs["src"] = kept["src"] = lazy
+        if kept and not _URL_ATTR_SET.isdisjoint(kept):
+            _absolutise(node, kept, base_url, origin, joined)
+        src = kept.get("src")
         if first_image is None and src and src.startswith(("http://", "https://")):
             first_image = src
-        if "referrerpolicy" not in node.attrs:
+        if "referrerpolicy" not in kept:
             node.attrs["referrerpolicy"] = "no-referrer"
     return first_image
 
@@ -78,21 +81,19 @@ def fix_node(root: LexborNode, base_url: str) -> str | None:
 def _absolutise(
     node: LexborNode, current: dict[str, str | None], base_url: str, origin: str | None, joined: dict[str, str]
 ) -> None:
-    """Make `node`'s URL attributes absolute; `current` is what `node.attributes` reads now."""
-    for name in _URL_ATTRS:
-        value = current.get(name)
-        if value is None:
-            continue
-        absolute = _join(value, base_url, origin, joined)
+    """Make `node`'s URL attributes absolute; `current` is what `node.attributes` reads now, and is kept so."""
+    for name in _URL_ATTR_SET.intersection(current):
+        value = current[name]
+        if not value:
+            continue  # (an empty URL stays empty, and so does an empty srcset)
+        if name == "srcset":
+            # Each candidate as `src` is: a relative one would point at the blog that publishes the file, and
+            # `images: keep` could not fetch it.
+            absolute = srcset.map_urls(value, lambda url: _join(url, base_url, origin, joined))
+        else:
+            absolute = _join(value, base_url, origin, joined)
         if absolute != value:
-            node.attrs[name] = absolute
-    candidates = current.get("srcset")
-    if candidates:
-        # Each candidate as `src` is: a relative one would point at the blog that publishes the file, and
-        # `images: keep` could not fetch it.
-        absolute = srcset.map_urls(candidates, lambda url: _join(url, base_url, origin, joined))
-        if absolute != candidates:
-            node.attrs["srcset"] = absolute
+            node.attrs[name] = current[name] = absolute
 
 
 def _join(value: str, base_url: str, origin: str | None, joined: dict[str, str]) -> str:
@@ -103,24 +104,23 @@ def _join(value: str, base_url: str, origin: str | None, joined: dict[str, str])
     return absolute
 
 
-def _promote_lazy_image(node: LexborNode) -> None:
-    attrs = node.attrs
+def _lazy_source(attributes: dict[str, str | None]) -> str | None:
+    """The image source a lazy-loading `<img>` (`attributes`) holds back, when it is one `src` may take."""
     for name in _LAZY_ATTRS:
-        value = attrs.get(name)
+        value = attributes.get(name)
         if value and value.strip():
-            _set_source(node, value.strip())
-            return
-    lazy = attrs.get("srcset") or attrs.get("data-srcset")
-    if lazy and not (attrs.get("src") or "").strip():
+            return _allowed_source(value.strip())
+    lazy = attributes.get("srcset") or attributes.get("data-srcset")
+    if lazy and not (attributes.get("src") or "").strip():
         first = srcset.candidates(lazy)[:1]
         if first and first[0][0]:
-            _set_source(node, first[0][0])
+            return _allowed_source(first[0][0])
+    return None
 
 
-def _set_source(node: LexborNode, url: str) -> None:
+def _allowed_source(url: str) -> str | None:
     # A lazy attribute passed the allowlist as a `data-*` attribute, not as a URL: its scheme is checked now.
-    if sanitize.url_is_allowed(url, data_image=True):
-        node.attrs["src"] = url
+    return url if sanitize.url_is_allowed(url, data_image=True) else None
 
 
 def _absolute(value: str, base_url: str, origin: str | None) -> str:
