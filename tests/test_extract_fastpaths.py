@@ -85,6 +85,15 @@ def test_timed_date_shortcut_finds_what_the_full_search_finds(text: str) -> None
     assert (fast and (fast.start(), fast.group(0))) == (full and (full.start(), full.group(0)))
 
 
+@given(st.text(alphabet=st.sampled_from(list(_PAGE_CHARS.replace("：", ""))), max_size=300))
+@settings(max_examples=400, deadline=None)
+def test_timed_date_shortcut_without_full_width_colons_finds_what_the_full_search_finds(text: str) -> None:
+    # (Such text is searched for ASCII clocks alone.)
+    fast = first_timed_date(text)
+    full = TIMED_DATE_RE.search(text)
+    assert (fast and (fast.start(), fast.group(0))) == (full and (full.start(), full.group(0)))
+
+
 def test_timed_date_shortcut_reads_seconds_past_the_clock() -> None:
     found = first_timed_date("更新 2019年09月09日 18:13:22 来源")
     assert found is not None and found.group(0) == "2019年09月09日 18:13:22"

@@ -64,8 +64,11 @@ TIMED_DATE_RE = re.compile(
     r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s+\d{1,2}:\d{2}(?::\d{2})?"
 )
 
-# A clock's minutes: every timed date has one, and they are few in a page's text.
+# A clock's minutes: every timed date has one, and they are few in a page's text. Text without a full-width colon
+# is searched for the ASCII one alone: a pattern that opens with one character is looked for at C speed, one that
+# opens with a choice of two is tried at every position (seven times slower).
 _CLOCK_RE = re.compile(r"[:：]\s*\d{2}")
+_ASCII_CLOCK_RE = re.compile(r":\s*\d{2}")
 
 # How far before its clock a timed date may start: "2021 年 08 月 24 日 下午 15" and then some white space.
 _DATE_BEFORE_CLOCK = 64
@@ -75,8 +78,9 @@ def first_timed_date(text: str) -> re.Match[str] | None:
     """The first match of TIMED_DATE_RE in `text`, looked for only just before each clock. Searched for directly,
     the pattern (which starts with a digit class) is tried at every position of the text: 2 ms a page, more than
     the rest of the metadata together."""
+    clocks = _CLOCK_RE if "：" in text else _ASCII_CLOCK_RE
     position = 0
-    while (clock := _CLOCK_RE.search(text, position)) is not None:
+    while (clock := clocks.search(text, position)) is not None:
         found = TIMED_DATE_RE.search(text, max(0, clock.start() - _DATE_BEFORE_CLOCK), clock.end())
         if found is not None:  # matched again without the window's end, for the seconds after the clock
             return TIMED_DATE_RE.match(text, found.start())
