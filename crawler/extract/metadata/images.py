@@ -62,14 +62,13 @@ def _first_big_image(tree: LexborHTMLParser) -> str | None:
     body = tree.body
     if body is None:
         return None
+    # Each test by its size first: most pictures fail it, and it costs less than reading the source.
     for img in body.css("img[src]")[:200]:
         attrs = img.attributes
-        src = _usable_image(attrs)
-        if src and _declared_width(attrs) >= _MIN_LEAD_WIDTH:
+        if _declared_width(attrs) >= _MIN_LEAD_WIDTH and (src := _usable_image(attrs)):
             return src
     for img in body.css(_CONTENT_IMAGES)[:50]:
         attrs = img.attributes
-        src = _usable_image(attrs)
-        if src and not attrs.get("width") and not attrs.get("height"):
+        if not attrs.get("width") and not attrs.get("height") and (src := _usable_image(attrs)):
             return src
     return None
