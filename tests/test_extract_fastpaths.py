@@ -6,13 +6,13 @@ import re
 import sys
 from unittest.mock import patch
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.extract.auto.inside import _may_hold_captions
 from crawler.extract.auto.text import has_ancestor
-from crawler.extract.metadata import page_metadata, structured
+from crawler.extract.metadata import images, page_metadata, structured
 from crawler.extract.metadata.bylines import CJK_AUTHOR_RE, labelled_writers
 from crawler.extract.metadata.datelines import TIMED_DATE_RE, first_timed_date
 from crawler.render import parse_limits
@@ -223,3 +223,42 @@ _MARKER_PIECES = st.sampled_from(
 @settings(max_examples=1000, deadline=None)
 def test_jsonld_markers_go_as_the_one_regex_removes_them(raw: str) -> None:
     assert structured._without_markers(raw) == _MARKERS.sub("", raw)
+
+
+def _first_big_image_searched_twice(tree: LexborHTMLParser) -> str | None:
+    """`images._first_big_image` as both searches read it, each picture tested in full."""
+    body = tree.body
+    assert body is not None
+    for img in body.css("img[src]")[:200]:
+        attrs = img.attributes
+        src = images._usable_image(attrs)
+        if src and images._declared_width(attrs) >= images._MIN_LEAD_WIDTH:
+            return src
+    for img in body.css(images._CONTENT_IMAGES)[:50]:
+        attrs = img.attributes
+        src = images._usable_image(attrs)
+        if src and not attrs.get("width") and not attrs.get("height"):
+            return src
+    return None
+
+
+# Pictures wide, narrow, of undeclared size, unusable (a logo, a data: URL), inside an article container or not, and
+# enough sized ones to pass the first search's 200.
+_SIZED_IMAGES = '<img src="n.jpg" width=20>' * 201
+_IMAGE_PIECES = st.sampled_from(
+    [
+        '<img src="a.jpg">', '<img src="logo.png">', '<img src="data:image/gif;base64,R0">',
+        '<img src="w.jpg" width=400>', '<img src="n.jpg" width=20>', '<img src="h.jpg" height=30>',
+        '<img src="s.jpg" style="width: 500px">', "<article>", "</article>", '<div class="Story-body">', "</div>",
+        "<p>text</p>", _SIZED_IMAGES,
+    ]
+)  # fmt: skip
+
+
+@given(st.lists(_IMAGE_PIECES, max_size=10).map("".join))
+@settings(max_examples=300, deadline=None)
+@example(f'{_SIZED_IMAGES}<article><img src="a.jpg"></article>')
+def test_lead_image_fallback_skips_only_what_cannot_answer(markup: str) -> None:
+    # It tests a picture's size before its source, and skips the second search when every picture declares a size.
+    tree = LexborHTMLParser(f"<html><body>{markup}</body></html>")
+    assert images._first_big_image(tree) == _first_big_image_searched_twice(tree)

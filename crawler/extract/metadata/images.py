@@ -62,11 +62,16 @@ def _first_big_image(tree: LexborHTMLParser) -> str | None:
     body = tree.body
     if body is None:
         return None
+    images = body.css("img[src]")
+    undeclared = False  # whether a picture of undeclared size was seen (the second search finds no other kind)
     # Each test by its size first: most pictures fail it, and it costs less than reading the source.
-    for img in body.css("img[src]")[:200]:
+    for img in images[:200]:
         attrs = img.attributes
         if _declared_width(attrs) >= _MIN_LEAD_WIDTH and (src := _usable_image(attrs)):
             return src
+        undeclared = undeclared or (not attrs.get("width") and not attrs.get("height"))
+    if not undeclared and len(images) <= 200:
+        return None  # every picture declares a size: the article container's can be none of undeclared size
     for img in body.css(_CONTENT_IMAGES)[:50]:
         attrs = img.attributes
         if not attrs.get("width") and not attrs.get("height") and (src := _usable_image(attrs)):
