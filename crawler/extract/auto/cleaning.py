@@ -59,7 +59,7 @@ def _parts(node: LexborNode) -> _Parts:
         if tag == "a":
             href = el.attributes.get("href") or ""
             if not href.startswith("javascript:"):
-                parts.link_chars += len(el.text()) * (0.3 if href.startswith("#") else 1.0)
+                parts.link_chars += len(el.text_lexbor()) * (0.3 if href.startswith("#") else 1.0)
         elif tag == "p":
             parts.p += 1
         elif tag == "img":

@@ -35,8 +35,9 @@ _PRECLEAN_SELECTOR = (
 )
 
 
-def _prose_chars(node: LexborNode) -> int:
-    return sum(len(p.text()) for p in node.css("p"))
+def _prose_chars(node: LexborNode, lengths: dict[int, int]) -> int:
+    # Every <p> of the body is in ``lengths``; the fallback only keeps a miss from being an error.
+    return sum(lengths[p.mem_id] if p.mem_id in lengths else len(p.text()) for p in node.css("p"))
 
 
 def _page_titles(tree: LexborHTMLParser) -> list[str]:
@@ -75,7 +76,7 @@ def preclean(tree: LexborHTMLParser, body: LexborNode) -> None:
     doomed: list[tuple[int, LexborNode]] = []
     strict: list[tuple[int, LexborNode, int]] = []  # boilerplate-named blocks and their text length
     prose_junk: list[LexborNode] = []
-    prose = 0  # characters in <p>, the measure of "the page's prose"
+    paragraphs: list[LexborNode] = []  # their text is "the page's prose", read only when a strict-tier block needs it
     budget = _HINT_BUDGET
     last = -1
     for pos, node in enumerate(body.css(_PRECLEAN_SELECTOR)):
@@ -86,7 +87,7 @@ def preclean(tree: LexborHTMLParser, body: LexborNode) -> None:
         last = key
         tag = node.tag or ""
         if tag == "p":
-            prose += len(node.text())  # hidden ones are subtracted with the junk below
+            paragraphs.append(node)  # hidden ones are subtracted with the junk below
         if tag in _JUNK_TAGS:
             doomed.append((pos, node))
             if tag in _PROSE_JUNK:
@@ -129,12 +130,15 @@ def preclean(tree: LexborHTMLParser, body: LexborNode) -> None:
         # Readability retries without this removal when the article comes out too short; asking up
         # front whether the block holds most of the page's prose, and too much to lose, gets the same
         # answer in one pass. Text length bounds the prose inside, which saves most prose counts.
-        prose -= sum(_prose_chars(node) for node in prose_junk)
+        # Each <p> is read once (text_lexbor() is text() for less on short texts), and the prose inside a
+        # block is summed from those lengths.
+        lengths = {p.mem_id: len(p.text_lexbor()) for p in paragraphs}
+        prose = sum(lengths.values()) - sum(_prose_chars(node, lengths) for node in prose_junk)
         for pos, node, chars in strict:
             if chars * 2 < prose:
                 doomed.append((pos, node))
                 continue
-            inside = _prose_chars(node)
+            inside = _prose_chars(node, lengths)
             if prose - inside >= _MIN_PROSE_LEFT or inside * 2 < prose:
                 doomed.append((pos, node))
         doomed.sort(key=lambda item: item[0])
