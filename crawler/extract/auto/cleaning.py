@@ -174,4 +174,5 @@ def clean(root: LexborNode, para_ids: set[int]) -> None:
 
 
 def _is_empty_paragraph(node: LexborNode) -> bool:
-    return not node.text().strip() and node.css_first("img, picture, video, iframe") is None
+    # text_lexbor() is text() for less on a paragraph's short text.
+    return not node.text_lexbor().strip() and node.css_first("img, picture, video, iframe") is None

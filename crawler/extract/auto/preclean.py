@@ -122,7 +122,8 @@ def preclean(tree: LexborHTMLParser, body: LexborNode) -> None:
             continue
         budget -= 1
         if verdict == 2:
-            if len(node.text()) < _WIDGET_MAX_CHARS:
+            # text_lexbor() is text() for less on the small blocks most widgets are.
+            if len(node.text_lexbor()) < _WIDGET_MAX_CHARS:
                 doomed.append((pos, node))
         else:
             strict.append((pos, node, len(node.text())))

@@ -37,6 +37,7 @@ _MINOR_SHARE = 0.25
 _SIBLING_TEXT = 5.0
 _CLIMB_SHARE = 0.8
 _SHORT_SENTENCE = 80  # a sibling paragraph up to this long joins when it is one unlinked sentence
+_LEVELS = 5  # a paragraph's score goes to the node it starts from and this many levels in all
 
 
 @dataclass
@@ -52,6 +53,9 @@ _UNSCORED = tag_set("li dd dt th ul ol dl h1 figcaption caption title html head 
 
 def score_blocks(blocks: list[Block], para_ids: set[int]) -> dict[int, Cand]:
     cands: dict[int, Cand] = {}
+    # The candidates a score goes to, by the node it starts from: the paragraphs of one container share them, and
+    # each step up costs a node object and a tag read, so each start is walked up once.
+    chains: dict[int, list[Cand]] = {}
     for block in blocks:
         # The tests that skip a block are ordered cheapest first (each only skips, so the order is free): most
         # blocks of a portal are a few linked words.
@@ -74,22 +78,33 @@ def score_blocks(blocks: list[Block], para_ids: set[int]) -> dict[int, Cand]:
         # score their parent; a container with loose text beside blocks scores itself, like
         # Readability's wrapped text runs.
         start = node.parent if tag in PARAGRAPH_TAGS or node.mem_id in para_ids else node
-        level = 0
-        anc = start
-        while anc is not None and level < 5:
-            atag = anc.tag
-            if atag is None or atag in ("html", "#document", "-undef"):
-                break
-            key = anc.mem_id
-            cand = cands.get(key)
-            if cand is None:
-                base = _TAG_BASE.get(atag, 0) + class_weight(anc)
-                cand = cands[key] = Cand(anc, base, base)
+        if start is None:
+            continue
+        chain = chains.get(start.mem_id)
+        if chain is None:
+            chain = chains[start.mem_id] = _chain(start, cands)
+        for level, cand in enumerate(chain):
             divider = 1 if level == 0 else 2 if level == 1 else level * 3
             cand.score += score / divider
-            anc = anc.parent
-            level += 1
     return cands
+
+
+def _chain(start: LexborNode, cands: dict[int, Cand]) -> list[Cand]:
+    """The candidates for ``start`` and up to four of its ancestors, below <html>; made on first need."""
+    chain: list[Cand] = []
+    anc: LexborNode | None = start
+    while anc is not None and len(chain) < _LEVELS:
+        atag = anc.tag
+        if atag is None or atag in ("html", "#document", "-undef"):
+            break
+        key = anc.mem_id
+        cand = cands.get(key)
+        if cand is None:
+            base = _TAG_BASE.get(atag, 0) + class_weight(anc)
+            cand = cands[key] = Cand(anc, base, base)
+        chain.append(cand)
+        anc = anc.parent
+    return chain
 
 
 def pick_top(cands: dict[int, Cand], body: LexborNode) -> Cand | None:

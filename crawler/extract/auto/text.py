@@ -28,8 +28,12 @@ PARAGRAPH_TAGS = frozenset({"p", "pre", "td", "blockquote", "h2", "h3", "h4", "h
 CONTAINER_TAGS = frozenset({"div", "section", "article", "main", "td", "body", "center", "span"})
 
 
-_COMMA_RE = re.compile("[,\u060c\ufe50\ufe10\ufe11\u2e41\u2e34\u2e32\uff0c\u3001]")
-_CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_COMMAS = ",\u060c\ufe50\ufe10\ufe11\u2e41\u2e34\u2e32\uff0c\u3001"
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+# Counting characters of a class: deleting every run of the others and measuring what is left costs about a fifth
+# of listing the matches (findall builds one string per character).
+_NON_COMMA_RE = re.compile(f"[^{_COMMAS}]+")
+_NON_CJK_RE = re.compile(f"[^{_CJK}]+")
 SENTENCE_END_RE = re.compile(r"[.!?](?:\s|$)|[。！？]")
 WS_RE = re.compile(r"\s+")
 
@@ -38,7 +42,7 @@ def eff_len(text: str) -> int:
     """Length with CJK characters counted three times: one ideograph carries about a word."""
     if text.isascii():
         return len(text)
-    return len(text) + 2 * len(_CJK_RE.findall(text))
+    return len(text) + 2 * len(_NON_CJK_RE.sub("", text))
 
 
 def eff_len_below(text: str, limit: int) -> int:
@@ -51,7 +55,7 @@ def eff_len_below(text: str, limit: int) -> int:
 def commas(text: str) -> int:
     if text.isascii():
         return text.count(",")
-    return len(_COMMA_RE.findall(text))
+    return len(_NON_COMMA_RE.sub("", text))
 
 
 def has_commas(text: str, count: int) -> bool:
