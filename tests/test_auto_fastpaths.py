@@ -16,6 +16,7 @@ from crawler.extract.auto.text import (
     PARAGRAPH_TAGS,
     Block,
     commas,
+    drop,
     eff_len,
     eff_len_below,
     has_ancestor,
@@ -162,7 +163,7 @@ def _eager_drop_by_text(parts: list[LexborNode]) -> None:
         if kind is Kind.RELATED and para.links <= inside._LINK_LIST:
             following_list = True
         doomed.append(node)
-    inside.drop(doomed)
+    drop(doomed)
 
 
 _PROSE = "This sentence is long enough to count as the article's own prose, with words and more words. "
