@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from enum import Enum
 from typing import NamedTuple
 
 from selectolax.lexbor import LexborNode
@@ -120,52 +119,44 @@ def _drop_by_text(parts: Sequence[LexborNode]) -> None:
     following_list = False  # after a "Related" label: the links that follow it go too
     for i, para in enumerate(paras):
         node = para.node
-        if node.mem_id in keep:
+        in_caption: bool | None = None  # computed on first need
+        if para.prose:
+            # Prose outside a caption stays whatever its node holds (no rule below takes it), so that node's text
+            # is not read: most of an article's paragraphs are decided here.
+            in_caption = _in_caption(node, captions)
+            if not in_caption:
+                following_list = False
+                continue
+        if node.mem_id in keep or not _holds_only(node, para.text):
             following_list = False
             continue
-        # Only a paragraph that goes or is cut needs `_holds_only` (a text read): for one that stays, its answer
-        # changes nothing, as both ways end with `following_list` false.
-        verdict = _verdict(
-            para, following_list, i > last, edge=i < first or i > last, repeated=repeated, captions=captions
-        )
+        if following_list and para.links > _LINK_LIST and not para.prose:
+            doomed.append(node)
+            continue
         following_list = False
-        if verdict is None or not _holds_only(node, para.text):
+        if para.text in repeated:
+            doomed.append(node)  # a gallery's slide titles, "Continue reading the main story" again and again
             continue
-        if verdict is _Fate.CUT_CREDIT:
-            _cut_trailing_credit(node, para.text)
+        if i > last and para.links > _LINK_LIST and not para.prose:
+            doomed.append(node)  # jusText's "bad" paragraph: short and linked, after the article's last prose
             continue
-        following_list = verdict is _Fate.GO_FOLLOWED
+        if in_caption is None:
+            in_caption = _in_caption(node, captions)
+        kind = text_kind(para.text, edge=i < first or i > last) if not para.prose or in_caption else None
+        if kind is None and para.links > _LINK_LIST and related_lead(para.text):
+            kind = Kind.RELATED
+        if kind is None:
+            if in_caption:
+                _cut_trailing_credit(node, para.text)
+            continue
+        if kind is Kind.RELATED and para.links <= _LINK_LIST:
+            following_list = True
         doomed.append(node)
     drop(doomed)
 
 
-class _Fate(Enum):
-    """What becomes of a paragraph that holds only its own text (see `_verdict`)."""
-
-    GO = "go"
-    GO_FOLLOWED = "go, and the linked paragraphs after it"  # a "Related" label or its list: the list goes on
-    CUT_CREDIT = "cut its trailing credit"
-
-
-def _verdict(
-    para: _Para, following_list: bool, after: bool, *, edge: bool, repeated: set[str], captions: bool
-) -> _Fate | None:
-    """What `_drop_by_text` does to ``para`` if its node holds nothing but its text: one of the verdicts above, or
-    None to keep it as it is."""
-    if following_list and para.links > _LINK_LIST and not para.prose:
-        return _Fate.GO_FOLLOWED  # one more link of the list after a "Related" label
-    if para.text in repeated:
-        return _Fate.GO  # a gallery's slide titles, "Continue reading the main story" again and again
-    if after and para.links > _LINK_LIST and not para.prose:
-        return _Fate.GO  # jusText's "bad" paragraph: short and linked, after the article's last prose
-    node = para.node
-    in_caption = node.tag == "figcaption" or (captions and has_ancestor(node, _FIGCAPTION, node.mem_id))
-    kind = text_kind(para.text, edge=edge) if not para.prose or in_caption else None
-    if kind is None and para.links > _LINK_LIST and related_lead(para.text):
-        kind = Kind.RELATED
-    if kind is None:
-        return _Fate.CUT_CREDIT if in_caption else None
-    return _Fate.GO_FOLLOWED if kind is Kind.RELATED and para.links <= _LINK_LIST else _Fate.GO
+def _in_caption(node: LexborNode, captions: bool) -> bool:
+    return node.tag == "figcaption" or (captions and has_ancestor(node, _FIGCAPTION, node.mem_id))
 
 
 def _may_hold_captions(parts: Sequence[LexborNode]) -> bool:
