@@ -119,14 +119,12 @@ def _drop_by_text(parts: Sequence[LexborNode]) -> None:
     following_list = False  # after a "Related" label: the links that follow it go too
     for i, para in enumerate(paras):
         node = para.node
-        in_caption: bool | None = None  # computed on first need
-        if para.prose:
+        if para.prose and not captions and node.tag != "figcaption":
             # Prose outside a caption stays whatever its node holds (no rule below takes it), so that node's text
-            # is not read: most of an article's paragraphs are decided here.
-            in_caption = _in_caption(node, captions)
-            if not in_caption:
-                following_list = False
-                continue
+            # is not read: most of an article's paragraphs are decided here. (Where captions may be, telling
+            # whether this is in one walks up the tree, which costs more than the read it would save.)
+            following_list = False
+            continue
         if node.mem_id in keep or not _holds_only(node, para.text):
             following_list = False
             continue
@@ -140,8 +138,7 @@ def _drop_by_text(parts: Sequence[LexborNode]) -> None:
         if i > last and para.links > _LINK_LIST and not para.prose:
             doomed.append(node)  # jusText's "bad" paragraph: short and linked, after the article's last prose
             continue
-        if in_caption is None:
-            in_caption = _in_caption(node, captions)
+        in_caption = node.tag == "figcaption" or (captions and has_ancestor(node, _FIGCAPTION, node.mem_id))
         kind = text_kind(para.text, edge=i < first or i > last) if not para.prose or in_caption else None
         if kind is None and para.links > _LINK_LIST and related_lead(para.text):
             kind = Kind.RELATED
@@ -153,10 +150,6 @@ def _drop_by_text(parts: Sequence[LexborNode]) -> None:
             following_list = True
         doomed.append(node)
     drop(doomed)
-
-
-def _in_caption(node: LexborNode, captions: bool) -> bool:
-    return node.tag == "figcaption" or (captions and has_ancestor(node, _FIGCAPTION, node.mem_id))
 
 
 def _may_hold_captions(parts: Sequence[LexborNode]) -> bool:
