@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from crawler.extract.auto import inside, preclean
+from crawler.extract.auto import boilerplate, inside, names, preclean
 from crawler.extract.auto.boilerplate import Kind, related_lead, text_kind
 from crawler.extract.auto.names import class_weight
 from crawler.extract.auto.scoring import _TAG_BASE, _UNSCORED, MIN_PARAGRAPH, Cand, div_paragraphs, score_blocks
@@ -197,3 +197,41 @@ def test_paragraphs_are_tested_for_other_content_only_where_it_matters(markup: s
     inside._drop_by_text([lazy_part])
     _eager_drop_by_text([eager_part])
     assert lazy.html == eager.html
+
+
+# Class/id strings made of the name tests' own words and fragments, separators and neighbours, so that every
+# branch of each alternation is exercised, at the start, middle and end of a string.
+_SEPARATORS = [" ", "\t", "-", "_", "\u00a0", "A", "é"]
+_NAME_PARTS = st.sampled_from(
+    [
+        "ad",
+        "ads",
+        "ad-",
+        "-ad",
+        "-ads",
+        "tag",
+        "tags",
+        "hid",
+        "hidden",
+        "share",
+        "comment",
+        "nav-",
+        "qr",
+        "x",
+        "head",
+        *_SEPARATORS,
+    ]
+)
+
+
+@given(st.lists(_NAME_PARTS, max_size=8).map("".join))
+@settings(max_examples=2000, deadline=None)
+def test_name_tests_answer_as_their_one_alternation(hint: str) -> None:
+    low = hint.lower()
+    for test in (names._WIDGET, names._NEGATIVE):
+        alternation = re.compile(f"{test.words.pattern}|{test.tokens.pattern}")
+        assert test.search(low) == (alternation.search(low) is not None)
+    # name_kind's "ad" token is looked for only where "ad" is.
+    assert ("ad" in low and boilerplate._AD_TOKEN_RE.search(low) is not None) == (
+        boilerplate._AD_TOKEN_RE.search(low) is not None
+    )

@@ -73,7 +73,7 @@ _NAME_RES = tuple((kind, re.compile(trie_pattern(words))) for kind, words in _NA
 # Every word of every kind in one trie: most class names match none, and one search tells so.
 _ANY_NAME_RE = re.compile(trie_pattern(" ".join(words for _, words in _NAME_WORDS)))
 # "ad" alone, "ads", "ad-..." and "...-ad" as whole class tokens: "ad" inside a word ("head", "badge") is not one.
-_AD_TOKEN_RE = re.compile(r"(?:^|[\s_-])ads?(?:$|[\s_-])")
+_AD_TOKEN_RE = re.compile(r"(?:^|[\s_-])ads?(?:$|[\s_-])")  # (a scan of every position: see name_kind)
 # Names that mark the article itself: an "article-body" that also says "share-enabled" is not a share bar.
 _CONTENT_RE = re.compile(trie_pattern("article-body articlebody article__body story-body post-body entry-content"))
 
@@ -91,7 +91,7 @@ def name_kind(hint: str) -> Kind | None:
     if not _CONTENT_RE.search(low):
         if _ANY_NAME_RE.search(low):
             kind = next((k for k, regex in _NAME_RES if regex.search(low)), None)
-        if kind is None and _AD_TOKEN_RE.search(low):
+        if kind is None and "ad" in low and _AD_TOKEN_RE.search(low):
             kind = Kind.AD
     if len(_name_cache) > _CACHE_LIMIT:
         _name_cache.clear()

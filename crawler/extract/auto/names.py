@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TypeAlias
 
 from selectolax.lexbor import LexborNode
@@ -39,6 +40,26 @@ def trie_pattern(words: str) -> str:
     return built[id(trie)]
 
 
+@dataclass(frozen=True)
+class NameTest:
+    """Whether a lower-cased class/id string holds one of some words (a `trie_pattern`) or matches a token pattern.
+
+    The two are kept apart because one regex alternation of both is tried at every position of the string, while
+    the trie alone lets ``re`` skip to positions where a word can start; and the token pattern, the costlier scan,
+    runs only on strings holding a substring without which it cannot match (``needs``). The answer is the one
+    alternation's: `search` is true exactly where ``words|tokens`` finds a match.
+    """
+
+    words: re.Pattern[str]
+    tokens: re.Pattern[str]
+    needs: tuple[str, ...]
+
+    def search(self, low: str) -> bool:
+        if self.words.search(low) is not None:
+            return True
+        return any(part in low for part in self.needs) and self.tokens.search(low) is not None
+
+
 # Class/id fragments of blocks that are almost never the article, in two tiers. Strict: Readability's
 # list, removed whatever their size unless that would leave the page without prose. Widget: share bars,
 # newsletter and cookie boxes, and the names Chinese portals use for QR codes and rankings; these names
@@ -51,14 +72,17 @@ _STRICT_RE = re.compile(
         "supplemental ad-break agegate pagination pager popup yom-remote"
     )
 )
-_WIDGET_RE = re.compile(
-    trie_pattern(
-        "adsbygoogle cookie consent newsletter subscribe signup share sharing toolbar qrcode qr-code _qr "
-        "recommend hotnews hot-news breaking ranking paging copyright feedback login modal overlay tooltip "
-        "masthead navbar topbar bottombar promo outbrain taboola zergnet byline dateline writtenby p-author "
-        "author-info keywords statement disclaimer"
-    )
-    + r"|(?:^|\s)(?:ads?|ad-\S*|tags?)(?:\s|$)|-ads?(?:\s|$)"
+_WIDGET = NameTest(
+    re.compile(
+        trie_pattern(
+            "adsbygoogle cookie consent newsletter subscribe signup share sharing toolbar qrcode qr-code _qr "
+            "recommend hotnews hot-news breaking ranking paging copyright feedback login modal overlay tooltip "
+            "masthead navbar topbar bottombar promo outbrain taboola zergnet byline dateline writtenby p-author "
+            "author-info keywords statement disclaimer"
+        )
+    ),
+    re.compile(r"(?:^|\s)(?:ads?|ad-\S*|tags?)(?:\s|$)|-ads?(?:\s|$)"),
+    ("ad", "tag"),
 )
 _WIDGET_MAX_CHARS = 500
 _MIN_PROSE_LEFT = 500
@@ -73,15 +97,18 @@ _POSITIVE_RE = re.compile(
         "neirong endtext cont"
     )
 )
-_NEGATIVE_RE = re.compile(
-    trie_pattern(
-        "-ad- hidden banner combx comment com- contact footer gdpr masthead media meta outbrain promo "
-        "related "
-        "scroll share shoutbox sidebar skyscraper sponsor shopping tags widget recommend hotnews hot-news "
-        "hot_news ranking navbar nav- -nav _nav qrcode qr-code qr_code "
-        "copyright statement disclaimer"
-    )
-    + r"|(?:^|\s)hid(?:\s|$)"
+_NEGATIVE = NameTest(
+    re.compile(
+        trie_pattern(
+            "-ad- hidden banner combx comment com- contact footer gdpr masthead media meta outbrain promo "
+            "related "
+            "scroll share shoutbox sidebar skyscraper sponsor shopping tags widget recommend hotnews hot-news "
+            "hot_news ranking navbar nav- -nav _nav qrcode qr-code qr_code "
+            "copyright statement disclaimer"
+        )
+    ),
+    re.compile(r"(?:^|\s)hid(?:\s|$)"),
+    ("hid",),
 )
 # Everything preclean looks at, in one selector. Class/id hints are only tested on containers: a hint
 
@@ -95,7 +122,7 @@ def _value_weight(value: str) -> int:
     weight = _weight_cache.get(value)
     if weight is None:
         low = value.lower()
-        weight = (25 if _POSITIVE_RE.search(low) else 0) - (25 if _NEGATIVE_RE.search(low) else 0)
+        weight = (25 if _POSITIVE_RE.search(low) else 0) - (25 if _NEGATIVE.search(low) else 0)
         if len(_weight_cache) > _CACHE_LIMIT:
             _weight_cache.clear()
         _weight_cache[value] = weight
@@ -109,13 +136,13 @@ def class_weight(node: LexborNode) -> int:
 
 
 def unlikely(hint: str) -> int:
-    """0: no verdict, 1: strict boilerplate name, 2: widget name (see _STRICT_RE / _WIDGET_RE)."""
+    """0: no verdict, 1: strict boilerplate name, 2: widget name (see _STRICT_RE / _WIDGET)."""
     verdict = _unlikely_cache.get(hint)
     if verdict is None:
         low = hint.lower()
         verdict = 0
         if not _MAYBE_RE.search(low):
-            verdict = 1 if _STRICT_RE.search(low) else 2 if _WIDGET_RE.search(low) else 0
+            verdict = 1 if _STRICT_RE.search(low) else 2 if _WIDGET.search(low) else 0
         if len(_unlikely_cache) > _CACHE_LIMIT:
             _unlikely_cache.clear()
         _unlikely_cache[hint] = verdict
