@@ -73,7 +73,8 @@ _NAME_RES = tuple((kind, re.compile(trie_pattern(words))) for kind, words in _NA
 # Every word of every kind in one trie: most class names match none, and one search tells so.
 _ANY_NAME_RE = re.compile(trie_pattern(" ".join(words for _, words in _NAME_WORDS)))
 # "ad" alone, "ads", "ad-..." and "...-ad" as whole class tokens: "ad" inside a word ("head", "badge") is not one.
-_AD_TOKEN_RE = re.compile(r"(?:^|[\s_-])ads?(?:$|[\s_-])")  # (a scan of every position: see name_kind)
+# It starts with no literal, so re tries it at every position of the string: name_kind runs it only where "ad" is.
+_AD_TOKEN_RE = re.compile(r"(?:^|[\s_-])ads?(?:$|[\s_-])")
 # Names that mark the article itself: an "article-body" that also says "share-enabled" is not a share bar.
 _CONTENT_RE = re.compile(trie_pattern("article-body articlebody article__body story-body post-body entry-content"))
 
