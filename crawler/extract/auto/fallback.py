@@ -40,7 +40,7 @@ def largest_prose(tree: LexborHTMLParser) -> str | None:
             continue
         node = block.node
         # Paragraphs count for their container, so an article of many short ones beats one long caption.
-        holder = node.parent if node.tag in PARAGRAPH_TAGS and node.parent is not None else node
+        holder = node.parent if block.tag in PARAGRAPH_TAGS and node.parent is not None else node
         _, length, texts = totals.get(holder.mem_id, (holder, 0, []))
         texts.append(text)
         totals[holder.mem_id] = (holder, length + eff_len(text), texts)

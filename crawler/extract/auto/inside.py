@@ -87,6 +87,7 @@ class _Para(NamedTuple):
     # three times as much to make. It never leaves this module.
 
     node: LexborNode
+    tag: str | None  # node's (see `Block.tag`)
     text: str
     links: float  # share of the text inside links
     prose: bool
@@ -102,7 +103,7 @@ def _paragraphs(parts: Sequence[LexborNode]) -> list[_Para]:
             links = min(block.link_chars / len(text), 1.0)
             # eff_len (which counts CJK characters) only where the plain length leaves it open.
             prose = links < 0.3 and (len(text) >= _PROSE_CHARS or eff_len(text) >= _PROSE_CHARS)
-            paras.append(_Para(block.node, text, links, prose))
+            paras.append(_Para(block.node, block.tag, text, links, prose))
     return paras
 
 
@@ -119,7 +120,7 @@ def _drop_by_text(parts: Sequence[LexborNode]) -> None:
     following_list = False  # after a "Related" label: the links that follow it go too
     for i, para in enumerate(paras):
         node = para.node
-        if para.prose and not captions and node.tag != "figcaption":
+        if para.prose and not captions and para.tag != "figcaption":
             # Prose outside a caption stays whatever its node holds (no rule below takes it), so that node's text
             # is not read: most of an article's paragraphs are decided here. (Where captions may be, telling
             # whether this is in one walks up the tree, which costs more than the read it would save.)
@@ -138,7 +139,7 @@ def _drop_by_text(parts: Sequence[LexborNode]) -> None:
         if i > last and para.links > _LINK_LIST and not para.prose:
             doomed.append(node)  # jusText's "bad" paragraph: short and linked, after the article's last prose
             continue
-        in_caption = node.tag == "figcaption" or (captions and has_ancestor(node, _FIGCAPTION, node.mem_id))
+        in_caption = para.tag == "figcaption" or (captions and has_ancestor(node, _FIGCAPTION, node.mem_id))
         kind = text_kind(para.text, edge=i < first or i > last) if not para.prose or in_caption else None
         if kind is None and para.links > _LINK_LIST and related_lead(para.text):
             kind = Kind.RELATED

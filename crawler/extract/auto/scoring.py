@@ -67,7 +67,7 @@ def score_blocks(blocks: list[Block], para_ids: set[int]) -> dict[int, Cand]:
         if link_ratio > 0.5:
             continue
         node = block.node
-        tag = node.tag or ""
+        tag = block.tag or ""
         if tag in _UNSCORED:
             continue
         length = eff_len_below(text, _LENGTH_POINTS * 100)  # compared with nothing above that
@@ -227,7 +227,7 @@ def siblings(top: Cand, cands: dict[int, Cand], para_ids: set[int]) -> list[Lexb
 def div_paragraphs(blocks: list[Block]) -> set[int]:
     """Containers holding only inline content: Readability rewrites these <div>s to <p>s, so cleaning
     treats them as paragraphs (kept, and counted as prose when judging their parent)."""
-    return {b.node.mem_id for b in blocks if b.node.tag in CONTAINER_TAGS and not _has_block_inside(b.node)}
+    return {b.node.mem_id for b in blocks if b.tag in CONTAINER_TAGS and not _has_block_inside(b.node)}
 
 
 def _has_block_inside(node: LexborNode) -> bool:

@@ -88,6 +88,7 @@ class Block:
     """Text grouped under its nearest block-level ancestor (one "paragraph" in the jusText sense)."""
 
     node: LexborNode
+    tag: str | None  # node's, as the walk read it: scoring asks for it per block, and each read costs a call
     parts: list[str]
     link_chars: int
 
@@ -124,7 +125,7 @@ def text_blocks(body: LexborNode) -> list[Block]:
         key = parent.mem_id
         block = blocks.get(key)
         if block is None:
-            block = blocks[key] = Block(parent, [], 0)
+            block = blocks[key] = Block(parent, ptag, [], 0)
         block.parts.append(text)
         if in_link:
             block.link_chars += len(text)
