@@ -66,6 +66,8 @@ REMOVED_WHOLE = (
 # HTML serialiser writes it raw, by name alone, so it would be read back as markup.
 _RAW_TEXT_NAMES = ("style", "xmp", "noembed", "noframes", "plaintext", "textarea", "title", "noscript", "iframe")
 _FOREIGN_ROOTS = ("svg", "math")
+# A subtree's root that is one of these is emptied rather than kept (see `remove_forbidden`).
+_RAW_TEXT_ROOTS = frozenset((*_RAW_TEXT_NAMES, "script"))
 _FOREIGN_RAW_TEXT_SELECTOR = ", ".join(f"{outer} {name}" for outer in _FOREIGN_ROOTS for name in _RAW_TEXT_NAMES)
 # The removal's query also finds the <svg> and <math> elements, so that the second query, eighteen descendant
 # selectors that cost a walk twice as slow as the first's, runs only on a body that has one (few do).
@@ -135,14 +137,28 @@ def sanitize_tree(root: LexborNode) -> None:
         pass
 
 
+def element_allowed(tag: str) -> bool:
+    """Whether an element of this name may stand in a body (the subtree roots `sanitize_tree` keeps whatever they
+    are named: a caller writing a root's outer HTML asks this first)."""
+    return tag in _ALLOWED_ELEMENTS or tag.lower() in _ALLOWED_ELEMENTS
+
+
 def remove_forbidden(root: LexborNode) -> None:
-    """The first step of `sanitize_tree`: remove, whole, the elements that only hold code or a second document."""
+    """The first step of `sanitize_tree`: remove, whole, the elements that only hold code or a second document.
+    `root` itself stays (Lexbor's css() includes it, and freeing it would leave the caller's handle dangling):
+    a `<form>` or other container that wraps a whole article keeps its content, sanitised as any other; one whose
+    content is raw text (a `<style>`, a `<script>`) is emptied, since that text would be written out unescaped."""
+    root_id = root.mem_id
+    if (root.tag or "").lower() in _RAW_TEXT_ROOTS:
+        for child in list(root.iter(include_text=True)):
+            child.decompose()
+        return
     # Descendants first: a node inside one already removed must not be touched again.
     foreign = False
     for node in reversed(root.css(_REMOVED_OR_FOREIGN_SELECTOR)):
         if node.tag in _FOREIGN_ROOTS:  # kept: only raw-text elements inside it go, below
             foreign = True
-        else:
+        elif node.mem_id != root_id:
             node.decompose()
     if foreign:
         for node in reversed(root.css(_FOREIGN_RAW_TEXT_SELECTOR)):
@@ -157,9 +173,10 @@ def kept_elements(root: LexborNode) -> Iterator[tuple[LexborNode, str, dict[str,
     # A body repeats its attribute sets (one inline style on a hundred spans): each set not plainly allowed is judged
     # once per walk, by what `_not_allowed` reads (whether the element is an image, and the attributes).
     verdicts: dict[tuple[object, ...], list[str]] = {}
+    root_id = root.mem_id  # (each css() match is a new handle: `is` never finds the root)
     for node in root.css("*"):
         tag = node.tag or ""
-        if tag not in _ALLOWED_ELEMENTS and tag.lower() not in _ALLOWED_ELEMENTS and node is not root:
+        if tag not in _ALLOWED_ELEMENTS and tag.lower() not in _ALLOWED_ELEMENTS and node.mem_id != root_id:
             if node.child is None:
                 node.decompose()  # (Lexbor's unwrap leaves an element with no children in place)
             else:
@@ -176,8 +193,8 @@ def kept_elements(root: LexborNode) -> Iterator[tuple[LexborNode, str, dict[str,
                 for name in removed:
                     del attrs[name]
                     del current[name]
-        if tag == "style" and css_is_dangerous(node.text(deep=True) or ""):
-            node.decompose()
+        if tag == "style" and node.mem_id != root_id and css_is_dangerous(node.text(deep=True) or ""):
+            node.decompose()  # (a <style> root was emptied by `remove_forbidden`)
             continue
         yield node, tag, current
 

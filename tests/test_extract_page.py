@@ -70,3 +70,38 @@ def test_remove_applies_inside_an_automatically_found_body() -> None:
     got = extract_page(_PAGE, "https://news.example/2024/rates", remove=(".share", "img"))
     assert got.method == "automatic"
     assert "Share this" not in got.body and "<img" not in got.body and "Sentence number 29" in got.text
+
+
+@pytest.mark.parametrize("wrapper", ["story-body", "form", "bsp-story-page", "DIV"])
+@pytest.mark.parametrize("body", [None, ".story"])
+def test_an_article_wrapped_in_an_element_not_allowed_in_a_body_keeps_its_text(wrapper: str, body: str | None) -> None:
+    # Modern news pages wrap the story in custom elements, ASP.NET ones in a <form>: the sanitiser used to unwrap
+    # or remove the body's own root, and the article came out empty without a word.
+    paragraphs = "".join(f"<p>Paragraph {i}. {_PROSE}</p>" for i in range(3))
+    html = (
+        f"<html><head><title>T</title></head><body><nav><a href='/'>Home</a></nav>"
+        f"<{wrapper} class=story>{paragraphs}<input name=q><script>track()</script></{wrapper}>"
+        "<footer>Copyright</footer></body></html>"
+    )
+    got = extract_page(html, "https://example.com/a", body=body)
+    assert got.body.startswith("<p>Paragraph 0.")
+    assert "Paragraph 2." in got.text
+    assert "<input" not in got.body and "track()" not in got.body and "<form" not in got.body
+
+
+@pytest.mark.parametrize("wrapper", ["style", "script", "xmp", "noscript"])
+def test_a_body_root_whose_content_is_raw_text_is_emptied_never_written_out(wrapper: str) -> None:
+    # Raw text is serialised unescaped: a <style> chosen by a selector must not carry `<img onerror>` into the file.
+    html = f"<html><body><{wrapper} class=story><img src=x onerror=alert(1)></{wrapper}></body></html>"
+    got = extract_page(html, "https://example.com/a", body=".story")
+    assert "onerror" not in got.body and "<img" not in got.body
+
+
+def test_several_body_nodes_not_allowed_in_a_body_give_their_inner_html() -> None:
+    tree = LexborHTMLParser(f"<x-part><p>One. {_PROSE}</p></x-part><form><p>Two.</p><input></form><p>Three.</p>")
+    nodes = [tree.css_first(selector) for selector in ("x-part", "form", "body > p")]
+    assert all(node is not None for node in nodes)
+    for node in nodes:
+        fixes.fix_node(node, "https://example.com/a")
+    html = page_module._body_html(nodes)
+    assert html == f"<p>One. {_PROSE}</p><p>Two.</p><p>Three.</p>"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
+from crawler import sanitize
 from crawler.errors import CrawlerError
 from crawler.extract.auto import FeedHint, largest_prose, main_html, main_nodes
 from crawler.extract.metadata import PageMeta, page_metadata
@@ -146,6 +147,14 @@ def _drop(node: LexborNode, remove: Sequence[str]) -> LexborNode:
     return node
 
 
+def _body_html(nodes: list[LexborNode]) -> str:
+    """`main_html`, sanitised nodes in: where several nodes stand for their outer HTML, one whose own element is
+    not allowed in a body (a custom element, a `<form>`: the sanitiser keeps a subtree's root) gives its inner HTML."""
+    if len(nodes) == 1 or all(sanitize.element_allowed(node.tag or "") for node in nodes):
+        return main_html(nodes)
+    return "".join((node.html if sanitize.element_allowed(node.tag or "") else node.inner_html) or "" for node in nodes)
+
+
 def _finish(nodes: list[LexborNode], url: str, meta: PageMeta, method: str) -> Extracted:
     """The body from its nodes, fixed in place in the page's tree (docs/FORMAT.md's body fixes): one node stands
     for its inner HTML, several for their outer HTML in order (see `main_html`)."""
@@ -153,7 +162,7 @@ def _finish(nodes: list[LexborNode], url: str, meta: PageMeta, method: str) -> E
     for node in nodes:
         image = fixes.fix_node(node, url)
         first_image = first_image or image
-    html = fixes.brace_escape(main_html(nodes))
+    html = fixes.brace_escape(_body_html(nodes))
     if fixes.has_junk(html):
         # Sanitised with its control characters in, it is sanitised again without them (see `strip_junk`), and its
         # text read from what is kept.
