@@ -252,3 +252,68 @@ def test_records_appended_together_each_lead_to_their_own_bytes(tmp_path: Path) 
     assert sorted(line.fields["url"] for line in lines) == sorted(bodies)
     assert all(line.key == "1,0,0,127:9)/story/" + line.fields["url"].rsplit("/", 1)[1] for line in lines)
     assert_tools_accept(tmp_path)
+
+
+def test_digests_handed_to_warcio_are_the_ones_warcio_check_verifies(tmp_path: Path) -> None:
+    # The payload and block digests are made before warcio writes the record (it then reads the payload only once):
+    # they must be those of the bytes it writes, non-ASCII header bytes (which warcio percent-encodes) included.
+    from crawler.archive import warc, warcfiles
+    from crawler.fetch.messages import Exchange
+
+    body = f"<p>Caf\u00e9 story. {WORDS}</p>".encode() * 40
+    exchanges = [
+        Exchange(
+            url="http://127.0.0.1:9/caf%C3%A9",
+            request_headers=((b"Host", b"127.0.0.1:9"), (b"Accept", b"*/*")),
+            http_version=version,
+            status=200,
+            reason="OK",
+            headers=((b"Content-Type", b"text/html; charset=utf-8"), (b"X-Note", b"caf\xe9 cr\xe8me")),
+            body=body,
+            started=time.time(),
+        )
+        for version in ("HTTP/1.1", "HTTP/2")
+    ]
+    built = warc.build(exchanges)
+    folder = warcfiles.folder_of(tmp_path)
+    folder.mkdir()
+    name = "test-20260101-00001.warc.gz"
+    (folder / name).write_bytes(warc.warcinfo(name, "test") + built.data)
+
+    entries = assert_tools_accept(tmp_path)  # `warcio check -v` verifies each digest a record carries
+
+    assert [e["warc-type"] for e in entries] == ["warcinfo", "response", "request", "response", "request"]
+    from warcio.archiveiterator import ArchiveIterator
+
+    with open(folder / name, "rb") as handle:
+        responses = [r for r in ArchiveIterator(handle) if r.rec_type == "response" and r.raw_stream.read() == body]
+    assert len(responses) == 2
+    for record in responses:
+        assert record.rec_headers.get_header("WARC-Block-Digest").startswith("sha1:")
+        assert record.rec_headers.get_header("WARC-Payload-Digest") == warc.sha1_digest(body)
+    assert [one.digest for one in built.responses] == [warc.sha1_digest(body)] * 2
+
+
+def test_surt_keys_are_made_without_importing_tldextract() -> None:
+    # surt imports tldextract (and requests with it, 130 ms of CPU) for functions surt.surt() never calls; every
+    # process that builds records would pay for it.
+    code = (
+        "import sys; from crawler.archive import warc; "
+        "print(warc.surt_key('http://www.Example.com/a/b?z=1&a=2'), "
+        "'tldextract' in sys.modules, 'requests' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["com,example)/a/b?a=2&z=1", "False", "False"]
+
+
+def test_surt_keeps_tldextract_within_reach_of_the_functions_that_use_it() -> None:
+    # handyurl's getPublicSuffix still works: the stand-in imports the real tldextract at its first use.
+    code = (
+        "import sys; from crawler.archive import warc; warc.surt_key('http://a.example/'); "
+        "handyurl = sys.modules['surt.handyurl']; "
+        "print(handyurl.tldextract.TLDExtract.__module__, type(sys.modules.get('tldextract')).__name__)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["tldextract.tldextract", "module"]

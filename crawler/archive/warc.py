@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib
 import io
 import json
 import mimetypes
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,20 +50,21 @@ def build(exchanges: Sequence[Exchange]) -> Built:
     out = io.BytesIO()
     responses: list[RawRecord] = []
     keys: list[str] = []
+    writer = _Writer()
     for exchange in exchanges:
-        writer = _Writer()
-        response = _response(writer, exchange)
+        moment = datetime.fromtimestamp(exchange.started, UTC)
+        response = _response(writer, exchange, moment)
         start = out.tell()
         out.write(writer.member(response))
         end = out.tell()
-        out.write(writer.member(_request(writer, exchange, response)))
+        out.write(writer.member(_request(writer, exchange, response, moment)))
         responses.append(
             RawRecord(
                 filename="",
                 offset=start,
                 length=end - start,
                 url=exchange.url,
-                timestamp=timestamp14(exchange.started),
+                timestamp=moment.strftime("%Y%m%d%H%M%S"),
                 status=exchange.status,
                 mime=_mime(exchange),
                 digest=str(response.rec_headers.get_header("WARC-Payload-Digest")),
@@ -120,18 +124,45 @@ def cdxj_line(record: RawRecord, key: str | None = None) -> str:
 
 def surt_key(url: str) -> str:
     """The SURT form of `url` that pywb sorts and looks up by (its canonicalisation, not ours)."""
-    # Imported here: surt brings tldextract and requests, 74 ms of every start, and only `raw: warc` needs it.
-    import surt
-
     try:
-        return str(surt.surt(url))
+        return str(_surt().surt(url))
     except ValueError:  # a URL surt cannot parse is still indexed, under itself
         return url
 
 
+def _surt() -> ModuleType:
+    """The surt package, imported at its first use (only `raw: warc` needs it) without the tldextract that its
+    handyurl module imports at its top: tldextract brings requests, urllib3 and filelock, 130 ms of CPU in every
+    process that builds records (the crawler's, for feeds, and the workers' fork server), and surt.surt() never
+    calls it (only handyurl's getPublicSuffix and getPublicPrefix do). Those would still work: the stand-in imports
+    the real tldextract at its first use."""
+    loaded = sys.modules.get("surt")
+    if loaded is not None:
+        return loaded
+    if "tldextract" in sys.modules:
+        return importlib.import_module("surt")
+    sys.modules["tldextract"] = _Deferred("tldextract")
+    try:
+        return importlib.import_module("surt")
+    finally:
+        # Whoever imports tldextract from now on gets the real module; handyurl keeps the stand-in.
+        del sys.modules["tldextract"]
+
+
+class _Deferred(ModuleType):
+    """A module's stand-in that imports the real one at the first attribute asked of it."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(importlib.import_module(self.__name__), name)
+
+
 def sha1_digest(payload: bytes) -> str:
     """A payload digest as WARC writes it: `sha1:` and the base32 SHA-1."""
-    return "sha1:" + base64.b32encode(hashlib.sha1(payload).digest()).decode("ascii")
+    return _digest_text(hashlib.sha1(payload))
+
+
+def _digest_text(digest: Any) -> str:  # a hashlib object (its type is private)
+    return "sha1:" + base64.b32encode(digest.digest()).decode("ascii")
 
 
 def timestamp14(moment: float) -> str:
@@ -139,8 +170,8 @@ def timestamp14(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y%m%d%H%M%S")
 
 
-def _warc_date(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def _warc_date(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _text(headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
@@ -152,13 +183,21 @@ def _protocol(exchange: Exchange) -> str:
     return exchange.http_version if exchange.http_version.startswith("HTTP/1.") else "HTTP/1.1"
 
 
-def _response(writer: WARCWriter, exchange: Exchange) -> Any:
+def _response(writer: WARCWriter, exchange: Exchange, moment: datetime) -> Any:
     headers = StatusAndHeaders(
         f"{exchange.status} {exchange.reason}".rstrip(), _text(exchange.headers), protocol=_protocol(exchange)
     )
-    # The payload's digest made here in one pass: warcio would read the payload for it a second time, beside the
-    # block digest it makes (the two SHA-1 passes cost as much as compressing the record).
-    extra = {"WARC-Date": _warc_date(exchange.started), "WARC-Payload-Digest": sha1_digest(exchange.body)}
+    # Both digests made here and handed to warcio, which then reads the payload only to write it: left to itself it
+    # reads it once more for them, in 16 KB pieces through Python. The block is the HTTP header block as warcio
+    # writes it (the same call, the same filter), then the payload.
+    headers.compute_headers_buffer(writer.header_filter)
+    block = hashlib.sha1(headers.headers_buff)
+    block.update(exchange.body)
+    extra = {
+        "WARC-Date": _warc_date(moment),
+        "WARC-Payload-Digest": sha1_digest(exchange.body),
+        "WARC-Block-Digest": _digest_text(block),
+    }
     if not exchange.http_version.startswith("HTTP/1."):
         extra["WARC-Protocol"] = exchange.http_version.lower().replace("http/2", "h2").replace("http/3", "h3")
     return writer.create_warc_record(
@@ -171,14 +210,14 @@ def _response(writer: WARCWriter, exchange: Exchange) -> Any:
     )
 
 
-def _request(writer: WARCWriter, exchange: Exchange, response: Any) -> Any:
+def _request(writer: WARCWriter, exchange: Exchange, response: Any, moment: datetime) -> Any:
     parts = urlsplit(exchange.url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     headers = StatusAndHeaders(
         f"GET {target} {_protocol(exchange)}", _text(exchange.request_headers), is_http_request=True
     )
     extra = {
-        "WARC-Date": _warc_date(exchange.started),
+        "WARC-Date": _warc_date(moment),
         "WARC-Concurrent-To": str(response.rec_headers.get_header("WARC-Record-ID")),
     }
     return writer.create_warc_record(exchange.url, "request", http_headers=headers, warc_headers_dict=extra)
