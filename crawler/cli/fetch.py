@@ -9,7 +9,7 @@ import logging
 import sys
 import textwrap
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from typing import TYPE_CHECKING
 
 from crawler.cli.output import EXIT_FAILED, EXIT_OK, add_config, say, select_feeds, show, visible_lines
@@ -122,9 +122,14 @@ def show_json(results: Sequence[FeedResult]) -> None:
     show("  ]\n}")
 
 
+# The timing is the daemon's business (`crawler status` shows the next poll). Every other field is a string, a
+# number, a flag or a tuple of strings, so no deep copy (dataclasses.asdict) is needed: that was a tenth of the CPU
+# of an unchanged poll of many feeds.
+_JSON_FIELDS = tuple(f.name for f in fields(FeedResult) if f.name != "timing")
+
+
 def _result_json(result: FeedResult) -> dict[str, object]:
-    data = asdict(result)
-    del data["timing"]  # the daemon's business: `crawler status` shows the next poll
+    data: dict[str, object] = {name: getattr(result, name) for name in _JSON_FIELDS}
     data["ok"] = result.ok
     return data
 

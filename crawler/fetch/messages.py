@@ -170,13 +170,21 @@ class Response:
 def url_problem(url: str) -> str | None:
     """Why `url` cannot be requested, in a few words, or None when it can: what httpx's parser (non-printable
     characters, a port that is not one, a URL over 64 KB) or the IDNA codec (`xn--a`) would refuse."""
+    parsed = parse_url(url)
+    return parsed if isinstance(parsed, str) else None
+
+
+def parse_url(url: str) -> httpx.URL | str:
+    """`url` as httpx parses it (what a request to it is built from), or why it cannot be requested (see
+    `url_problem`)."""
     try:
+        parsed = httpx.URL(url)
         # Reading the host decodes an IDNA one (`xn--...`), which is where a bad one is refused.
-        _host = httpx.URL(url).host
+        _host = parsed.host
         _port = urlsplit(url).port  # the stdlib's parser, which the crawler uses on the URL too
     except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
         return reason_of(exc)
-    return None
+    return parsed
 
 
 def sendable(value: str) -> bool:
