@@ -12,7 +12,7 @@ come from wait4():
   2. `crawler fetch` again with nothing changed: feeds answering 304, and feeds answering 200 with the same body
      and no validators: wall s and CPU ms per feed;
   3. the same unchanged poll with many feeds (10,000 by default), and the daemon's RSS holding them
-     (`crawler run`, when this checkout has it);
+     (`crawler run`, when this checkout has it), then while it polls them all (every feed made due);
   4. the baselines on the same pages at the same per-host concurrency: httpx + selectolax + file write, and
      trafilatura fetch + extract + write.
 
@@ -580,6 +580,72 @@ def daemon_rss(work: Path, config: Path, seconds: float) -> dict[str, float]:
     }
 
 
+def daemon_polling(work: Path, config: Path, feeds: int, timeout: float = 1800) -> dict[str, object]:
+    """Make every feed due at once (next_poll cleared in the state database: what a daemon restarted after a long
+    stop finds), run `crawler run` until it has polled every feed (its last_poll past the start) or `timeout`
+    passes, and report its peak RSS (sampled) and its CPU per poll: the whole daemon's, start-up (reading the
+    states, setting the timers) included."""
+    import sqlite3
+
+    import psutil
+
+    state = work / "state" / "state.db"
+    with contextlib.closing(sqlite3.connect(state, timeout=30)) as db, db:
+        db.execute("UPDATE feeds SET next_poll = 0")
+    cmd = [sys.executable, "-m", "crawler", "run", "--config", str(config)]
+    started = time.time()
+    with open(work / "daemon-polling.err", "wb") as err:
+        proc = subprocess.Popen(
+            cmd, cwd=work, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **crawler_env()}
+        )
+    watched = psutil.Process(proc.pid)
+    peak = tree_peak = cpu = 0.0
+    polled = 0
+    reader = sqlite3.connect(f"{state.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    try:
+        deadline = time.monotonic() + timeout
+        checked = 0.0
+        while time.monotonic() < deadline and proc.poll() is None and polled < feeds:
+            with contextlib.suppress(psutil.Error):
+                peak = max(peak, watched.memory_info().rss / 2**20)
+                children = watched.children(recursive=True)
+                tree_peak = max(tree_peak, sum(_rss(p) for p in [watched, *children]) / 2**20)
+                times = watched.cpu_times()
+                cpu = times.user + times.system + times.children_user + times.children_system
+                cpu += sum(_cpu(child) for child in children)
+            if time.monotonic() - checked > 1.0:  # a count of 100,000 rows: not at every sample
+                checked = time.monotonic()
+                with contextlib.suppress(sqlite3.OperationalError):  # busy: the next check
+                    polled = reader.execute("SELECT count(*) FROM feeds WHERE last_poll >= ?", (started,)).fetchone()[0]
+            time.sleep(0.2)
+        wall = time.time() - started
+    finally:
+        reader.close()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return {
+        "feeds": feeds,
+        "polled": polled,
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 2),
+        "cpu_ms_per_poll": round(cpu * 1000 / polled, 2) if polled else None,
+        "peak_rss_mb": round(peak, 1),
+        "peak_rss_mb_all_processes": round(tree_peak, 1),
+    }
+
+
+def _cpu(process: Any) -> float:  # a psutil.Process
+    try:
+        times = process.cpu_times()
+        return float(times.user + times.system)
+    except Exception:  # it exited between listing and reading
+        return 0.0
+
+
 # ------------------------------------------------------------------------------------------------------ baselines
 
 
@@ -743,10 +809,13 @@ def bench(shape: Shape, out_json: Path, keep: Path | None, server: str = "auto")
             if summary(many)[2] != shape.many_feeds or archived_count(work / "archive") != articles:
                 raise RuntimeError(f"many-feeds poll: unexpected outcome {summary(many)}")
             daemon: dict[str, object]
+            polling: dict[str, object]
             if has_daemon():
                 daemon = dict(daemon_rss(work, many_cfg, shape.daemon_seconds))
+                polling = daemon_polling(work, many_cfg, shape.many_feeds)
             else:
                 daemon = {"peak_rss_mb": None, "note": "needs crawler run"}
+                polling = {"peak_rss_mb": None, "note": "needs crawler run"}
             # 4. baselines on the same pages at the same concurrency
             plain = baseline("plain", temp, site.feed_urls, shape, shape.hosts)
             peer = baseline("trafilatura", temp, site.feed_urls, shape, shape.hosts)
@@ -792,6 +861,7 @@ def bench(shape: Shape, out_json: Path, keep: Path | None, server: str = "auto")
             "many_feeds_prime": _poll(many_prime, shape.many_feeds),
             "many_feeds_unchanged": _poll(many, shape.many_feeds),
             "daemon_many_feeds": daemon,
+            "daemon_many_feeds_polling": polling,
             "plain_loop": _baseline_row(plain, articles),
             "trafilatura": _baseline_row(peer, articles),
             "ratios": {
@@ -897,6 +967,13 @@ def table(results: dict[str, object]) -> str:
         f"| daemon RSS MB holding {r['shape']['many_feeds']} feeds (`crawler run`), itself / all processes | "  # type: ignore[index]
         f"{f'{rss} / {tree}' if rss is not None else 'needs crawler run'} | | | | |"
     )
+    polling = r.get("daemon_many_feeds_polling")
+    if isinstance(polling, dict) and polling.get("peak_rss_mb") is not None:
+        rows.append(
+            f"| daemon polling {polling['polled']} of {polling['feeds']} feeds (all due, 304): RSS MB itself / all "
+            f"processes, CPU ms per poll, wall s | {polling['peak_rss_mb']} / {polling['peak_rss_mb_all_processes']}"
+            f", {polling['cpu_ms_per_poll']}, {polling['wall_s']} | | | | |"
+        )
     return "\n".join(rows)
 
 
