@@ -2,7 +2,8 @@
 
 Every call runs on the store's own thread (a single-thread executor): SQLite's busy wait on a locked database (up to
 the timeout, 10 s) then holds that thread, never the event loop, and calls are served one at a time, in order, on
-the one connection that thread opened.
+the one connection that thread opened. (`replaced`, one stat of the file, touches no connection and runs where it
+is called.)
 """
 
 from __future__ import annotations
@@ -279,7 +280,9 @@ class SqliteStore:
 
     async def replaced(self) -> str | None:
         """Why the file at the store's path is no longer the database this store has open, or None."""
-        return await self._call(self._db.replaced)
+        # One stat of the path, no use of the connection: done here rather than handed to the store's thread and
+        # back, which the daemon would pay on every poll.
+        return self._db.replaced()
 
     async def close(self) -> None:
         """Close the database and stop its thread."""
