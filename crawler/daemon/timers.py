@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 
@@ -40,8 +41,12 @@ class FeedTimers:
         self._fire = fire
         # Runs must never be dropped for being late (the default grace of 1 s does that silently), and a backlog of
         # one feed's runs is one run.
+        # Our own job store, to ask it for its earliest run time (it keeps its jobs sorted by it).
+        self._jobs = MemoryJobStore()
         self._scheduler = AsyncIOScheduler(
-            event_loop=loop, job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
+            event_loop=loop,
+            jobstores={"default": self._jobs},
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
 
     def start(self) -> None:
@@ -70,8 +75,10 @@ class FeedTimers:
 
     def oldest_due(self) -> float | None:
         """When the earliest poll waiting to start was due (seconds since the epoch), or None if none waits."""
-        waiting = [job.next_run_time for job in self._scheduler.get_jobs() if job.next_run_time not in (None, PARKED)]
-        return min(waiting).timestamp() if waiting else None
+        # The store's jobs are sorted by run time, parked ones (PARKED, the latest time there is) last: its first is
+        # the earliest. Asked every heartbeat, a walk over every job (100,000 feeds) was a few percent of a core.
+        earliest: datetime | None = self._jobs.get_next_run_time()
+        return None if earliest is None or earliest == PARKED else earliest.timestamp()
 
     def shutdown(self) -> None:
         """Drop every job and stop; our polls are tasks of our own, so nothing running is cancelled."""

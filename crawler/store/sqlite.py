@@ -1,6 +1,6 @@
 """The SQLite backend: `SqliteStore`, the Store on one SQLite file, and `SqliteLocation`, the file before it is opened.
 
-Every call runs on the store's own thread (a single-thread executor): SQLite's busy wait on a locked database (up to
+Every call runs on the store's own thread (StoreThread): SQLite's busy wait on a locked database (up to
 the timeout, 10 s) then holds that thread, never the event loop, and calls are served one at a time, in order, on
 the one connection that thread opened. (`replaced`, one stat of the file, touches no connection and runs where it
 is called.)
@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 import functools
 import os
+import queue
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
-from typing import ParamSpec, TypeVar, cast
+from typing import Any, ParamSpec, TypeVar, cast
 
 from crawler.identity.keys import ItemFacts
 from crawler.store import schema, sqlite_history
@@ -53,8 +54,8 @@ BUSY_TIMEOUT = 10.0  # seconds SQLite waits for another process's write lock bef
 class SqliteStore:
     """The Store on one SQLite file (WAL mode); build it with `SqliteStore.open` (or `crawler.store.open_store`)."""
 
-    def __init__(self, executor: ThreadPoolExecutor, db: SqliteDatabase) -> None:
-        self._executor = executor
+    def __init__(self, thread: StoreThread, db: SqliteDatabase) -> None:
+        self._thread = thread
         self._db = db
         # Calls made while the thread is busy go to it together, in order: one hand-off each way for all of them.
         self._calls: Grouped[Callable[[], object], object] = Grouped(self._run_calls)
@@ -66,21 +67,19 @@ class SqliteStore:
     async def open(cls, path: Path, *, timeout: float = BUSY_TIMEOUT, read_only: bool = False) -> SqliteStore:
         """Open (creating unless `read_only`) the database at `path` on a thread of its own; read-only, any write
         fails with StoreError instead of changing the state."""
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawler-store")
+        thread = StoreThread()
         try:
-            db = await asyncio.get_running_loop().run_in_executor(
-                executor, functools.partial(SqliteDatabase, path, timeout=timeout, read_only=read_only)
-            )
+            db = await thread.run(functools.partial(SqliteDatabase, path, timeout=timeout, read_only=read_only))
         except BaseException:
-            executor.shutdown(wait=False)
+            thread.stop()
             raise
-        return cls(executor, db)
+        return cls(thread, db)
 
     async def _call(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return cast(T, await self._calls(functools.partial(method, *args, **kwargs)))
 
     async def _run_calls(self, calls: list[Callable[[], object]]) -> list[object]:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, _each, calls)
+        return await self._thread.run(functools.partial(_each, calls))
 
     async def feed_state(self, name: str) -> FeedState:
         """The stored state of feed `name` (a fresh one if it was never polled)."""
@@ -289,7 +288,57 @@ class SqliteStore:
         try:
             await self._call(self._db.close)
         finally:
-            self._executor.shutdown(wait=False)
+            self._thread.stop()
+
+
+class StoreThread:
+    """The store's one thread: runs the functions handed to it one at a time, in order, and hands each outcome back
+    to the caller's event loop. What a ThreadPoolExecutor and run_in_executor do, for less: a queue put, and one
+    call_soon_threadsafe back (not a concurrent future chained to an asyncio one, a lock and a condition per call);
+    the daemon makes a few such calls on every poll. A function whose caller stopped waiting still runs, as one
+    already under way would (the stores' Grouped calls promise no more)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        # A daemon thread: a store never closed (a crash) must not keep the process alive at exit.
+        self._thread = threading.Thread(target=self._serve, name="crawler-store", daemon=True)
+        self._thread.start()
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """`fn()`, run on the thread."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+        self._queue.put((fn, done, loop))
+        return await done
+
+    def stop(self) -> None:
+        """End the thread once what was handed to it is done."""
+        self._queue.put(None)
+
+    def _serve(self) -> None:
+        while (job := self._queue.get()) is not None:
+            fn, done, loop = job
+            settle: Callable[[asyncio.Future[Any], object], None] = _succeed
+            try:
+                outcome: object = fn()
+            except BaseException as exc:  # the caller's to handle
+                outcome, settle = exc, _fail
+            with contextlib.suppress(RuntimeError):  # the loop is closed: no one is waiting any more
+                loop.call_soon_threadsafe(settle, done, outcome)
+
+
+_Job = tuple[Callable[[], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+
+
+def _succeed(done: asyncio.Future[Any], result: object) -> None:
+    if not done.done():  # its caller was cancelled
+        done.set_result(result)
+
+
+def _fail(done: asyncio.Future[Any], error: object) -> None:
+    if not done.done():
+        assert isinstance(error, BaseException)
+        done.set_exception(error)
 
 
 def _each(calls: list[Callable[[], object]]) -> list[object]:
