@@ -43,6 +43,7 @@ from crawler.store.base import (
     StoreError,
     optional_text,
 )
+from crawler.store.groups import Grouped
 from crawler.store.history import DAY_SECONDS, ArticleText
 from crawler.store.owners import owner, owner_alive
 from crawler.store.postgres_history import PostgresHistory
@@ -53,6 +54,35 @@ from crawler.store.postgres_rows import Conn, explain
 CONNECT_TIMEOUT = 10  # seconds to reach the server before the call fails with StoreError
 LOCK_TIMEOUT_MS = 10_000  # how long a statement waits for another's row lock (SQLite's busy wait is 10 s too)
 _FEED_COLUMNS = ", ".join(FeedState.COLUMNS)
+# Each column's array type, for writing many feeds' states in one statement (unnest of one array per column).
+_FEED_ARRAYS = (
+    "text[]",  # name
+    "text[]",  # url
+    "text[]",  # etag
+    "text[]",  # last_modified
+    "text[]",  # body_hash
+    "double precision[]",  # last_poll
+    "double precision[]",  # last_success
+    "double precision[]",  # next_poll
+    "double precision[]",  # last_unconditional
+    "integer[]",  # failures
+    "text[]",  # last_error
+    "boolean[]",  # gone
+    "text[]",  # moved_to
+    "double precision[]",  # ttl
+)
+_FLOAT_COLUMNS = frozenset(i for i, kind in enumerate(_FEED_ARRAYS) if kind.startswith("double"))
+_SAVE_STATES = (
+    f"INSERT INTO feeds ({_FEED_COLUMNS}) SELECT * FROM unnest("
+    + ", ".join(f"%s::{kind}" for kind in _FEED_ARRAYS)
+    + ") ON CONFLICT (name) DO UPDATE SET "
+    + ", ".join(f"{column} = EXCLUDED.{column}" for column in FeedState.COLUMNS[1:])
+).encode()
+_READ_STATES = f"SELECT {_FEED_COLUMNS} FROM feeds WHERE name = ANY(%s)".encode()
+_READ_PENDING = (
+    "SELECT entry_key, link, payload, first_seen, attempts, last_error, feed FROM entries "
+    f"WHERE feed = ANY(%s) AND state = '{PENDING}' ORDER BY first_seen, seq"
+).encode()
 POOL_SIZE = 10  # connections per process: calls are short, and a poll holds one only while a call runs
 
 
@@ -73,6 +103,12 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
         # the token in the database is another's (see _fence).
         self._fences: dict[str, int] = {}
         self._nodes = PostgresNodes(pool, where, self._fences, lease, self.owner)
+        # The calls every poll makes, unchanged or not, go to the database in groups: those made while one group's
+        # round trip is under way go together in the next (store/groups.py). With thousands of feeds polled, one
+        # statement then serves dozens of them, where each took a pool checkout and a round trip or four.
+        self._state_reads: Grouped[str, FeedState] = Grouped(self._read_states)
+        self._pending_reads: Grouped[str, list[PendingEntry]] = Grouped(self._read_pending)
+        self._state_writes: Grouped[FeedState, None] = Grouped(self._save_feed_states)
 
     def coordination(self) -> PostgresNodes:
         """This node's side of the coordination between nodes (leases, hosts, who is alive)."""
@@ -95,45 +131,59 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
 
     async def _fence(self, conn: Conn, feeds: Iterable[str]) -> None:
         """Inside a write's transaction: raise LeaseLost if another node was granted one of `feeds` since this node
-        was (its token replaced). FOR SHARE holds the lease rows until the write commits, so a grant to another node
-        waits for it: no write of a node that lost its lease can land after the new holder's first."""
+        was (its token replaced); see _lost."""
+        lost = await self._lost(conn, feeds)
+        if lost:
+            raise _lease_lost(self._where, lost[0])
+
+    async def _lost(self, conn: Conn, feeds: Iterable[str]) -> list[str]:
+        """Inside a write's transaction: those of `feeds` this node held a lease on and no longer does (another node
+        was granted it since, or this node gave it back). FOR SHARE holds the lease rows until the write commits,
+        so a grant to another node waits for it: no write of a node that lost its lease can land after the new
+        holder's first."""
         held = {feed: self._fences[feed] for feed in feeds if feed in self._fences}
         if not held:
-            return
+            return []
         cursor = await conn.execute(
             "SELECT feed, token FROM feed_leases WHERE feed = ANY(%s) FOR SHARE", (sorted(held),)
         )
         current = {str(row[0]): int(row[1]) for row in await cursor.fetchall()}
-        lost = sorted(feed for feed, token in held.items() if current.get(feed) != token)
-        if lost:
-            raise LeaseLost(
-                f"{self._where}: feed {lost[0]}: this node no longer holds its lease (another node took it over, "
-                "or its poll ended); this node writes nothing more for it"
-            )
+        return sorted(feed for feed, token in held.items() if current.get(feed) != token)
 
-    async def _rows(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+    async def _rows(self, sql: str | bytes, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         async with self._conn() as conn:
-            cursor = await conn.execute(sql.encode(), args)
+            cursor = await conn.execute(sql.encode() if isinstance(sql, str) else sql, args)
             return await cursor.fetchall()
 
     # -- feeds' poll state ----------------------------------------------------------------------------------------
 
     async def feed_state(self, name: str) -> FeedState:
         """The stored state of feed `name` (a fresh one if it was never polled)."""
-        rows = await self._rows(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE name = %s", (name,))
-        return FeedState.of_row(rows[0]) if rows and rows[0][0] is not None else FeedState(name=name)
+        return await self._state_reads(name)
+
+    async def _read_states(self, names: list[str]) -> list[FeedState]:
+        rows = await self._rows(_READ_STATES, (list(dict.fromkeys(names)),))
+        found = {str(row[0]): FeedState.of_row(row) for row in rows}
+        return [found.get(name) or FeedState(name=name) for name in names]
 
     async def save_feed_state(self, state: FeedState) -> None:
-        """Replace the stored state of `state.name`."""
-        values = state.row()
-        updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in FeedState.COLUMNS[1:])
+        """Replace the stored state of `state.name`. The states saved while one group is being written go together
+        in the next, in one transaction (an unchanged poll writes nothing else); each is fenced on its own: a feed
+        whose lease this node lost is refused (LeaseLost), the others are written."""
+        await self._state_writes(state)
+
+    async def _save_feed_states(self, states: list[FeedState]) -> list[BaseException | None]:
+        last = {state.name: state for state in states}  # one feed saved twice in a group: the later state stands
         async with self._write() as conn:
-            await self._fence(conn, [state.name])
-            await conn.execute(
-                f"INSERT INTO feeds ({_FEED_COLUMNS}) VALUES ({', '.join(['%s'] * len(values))}) "
-                f"ON CONFLICT (name) DO UPDATE SET {updates}".encode(),
-                values,
-            )
+            lost = set(await self._lost(conn, last))
+            kept = [state.row() for name, state in last.items() if name not in lost]
+            if kept:
+                columns = [
+                    [_float(row[i]) for row in kept] if i in _FLOAT_COLUMNS else [row[i] for row in kept]
+                    for i in range(len(FeedState.COLUMNS))
+                ]
+                await conn.execute(_SAVE_STATES, columns)
+        return [_lease_lost(self._where, state.name) if state.name in lost else None for state in states]
 
     async def all_feed_states(self) -> list[FeedState]:
         """Every feed the database knows of."""
@@ -188,13 +238,14 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
             return max(cursor.rowcount, 0)
 
     async def pending(self, feed: str) -> list[PendingEntry]:
-        """The feed's entries not yet archived, oldest first."""
-        rows = await self._rows(
-            "SELECT entry_key, link, payload, first_seen, attempts, last_error FROM entries "
-            "WHERE feed = %s AND state = %s ORDER BY first_seen, seq",
-            (feed, PENDING),
-        )
-        return [PendingEntry.of_row(feed, row) for row in rows]
+        """The feed's entries not yet archived, oldest first (asked for in groups, as feed_state)."""
+        return await self._pending_reads(feed)
+
+    async def _read_pending(self, feeds: list[str]) -> list[list[PendingEntry]]:
+        found: dict[str, list[PendingEntry]] = {feed: [] for feed in feeds}
+        for row in await self._rows(_READ_PENDING, (list(found),)):
+            found[str(row[6])].append(PendingEntry.of_row(str(row[6]), row))
+        return [list(found[feed]) for feed in feeds]
 
     async def record_failure(self, feed: str, key: str, error: str) -> int:
         """Count a failed attempt at the entry's page; return the attempts so far."""
@@ -466,6 +517,18 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
     async def close(self) -> None:
         """Close every connection of the pool."""
         await self._pool.close()
+
+
+def _lease_lost(where: str, feed: str) -> LeaseLost:
+    return LeaseLost(
+        f"{where}: feed {feed}: this node no longer holds its lease (another node took it over, or its poll "
+        "ended); this node writes nothing more for it"
+    )
+
+
+def _float(value: object) -> float | None:
+    # One array holds one type: an int where a float is kept (a ttl of 3600) is sent as the float it stands for.
+    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 async def _mark_duplicate(conn: Conn, feed: str, key: str, article_id: str, urls: Iterable[str]) -> None:

@@ -20,12 +20,24 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from crawler.store.base import FeedLease, LeaseHeld, NodeInfo, StoreError
+from crawler.store.groups import Grouped
 from crawler.store.owners import HOST
 from crawler.store.postgres_rows import Conn, explain
 
 NOW = "extract(epoch from clock_timestamp())"  # the database's clock, in seconds since the epoch
 FORGET_DEAD_AFTER = 7 * 86400.0  # seconds after which a dead node's row is dropped (its leases long taken over)
 HOST_WAIT_POLL = 0.02  # seconds between asks for a host another node holds
+# Grant every feed asked for that no other node holds: the rows another node is granting right now are skipped (SKIP
+# LOCKED), the others locked and, where free (no holder, this node, or the lease over), given a new token. One row
+# per feed whose row was not skipped: (feed, holder, seconds left, the new token or NULL, until or NULL).
+_GRANT = (
+    f"WITH locked AS (SELECT feed, node, until - {NOW} AS remaining FROM feed_leases WHERE feed = ANY(%s) "
+    "FOR UPDATE SKIP LOCKED), "
+    "granted AS (UPDATE feed_leases f SET node = %s, token = nextval('lease_tokens'), "
+    f"until = {NOW} + %s FROM locked l WHERE f.feed = l.feed AND (l.node IS NULL OR l.node = %s OR l.remaining <= 0) "
+    "RETURNING f.feed, f.token, f.until) "
+    "SELECT l.feed, l.node, l.remaining, g.token, g.until FROM locked l LEFT JOIN granted g ON g.feed = l.feed"
+).encode()
 RELEASED = 0  # the fence of a feed this node gave back: no grant has this token (the sequence starts at 1)
 
 
@@ -46,6 +58,9 @@ class PostgresNodes:
         self._hosts: dict[str, tuple[float, float]] = {}
         # One database step at a time per host: a hand-back and the next turn of this node must not cross.
         self._host_locks: dict[str, asyncio.Lock] = {}
+        # Feeds asked for, and given back, while a group is under way go together in the next (store/groups.py).
+        self._grants: Grouped[str, FeedLease | LeaseHeld] = Grouped(self._grant)
+        self._releases: Grouped[tuple[str, int], None] = Grouped(self._release)
 
     @contextlib.asynccontextmanager
     async def _conn(self) -> AsyncIterator[Conn]:
@@ -56,7 +71,9 @@ class PostgresNodes:
             raise StoreError(explain(self._where, exc)) from None
 
     async def _one(self, sql: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
-        async with self._conn() as conn, conn.transaction():
+        # One statement: the pool's connections commit each on its own (autocommit), so it needs no BEGIN and
+        # COMMIT of its own, two round trips fewer.
+        async with self._conn() as conn:
             cursor = await conn.execute(sql.encode(), args)
             return await cursor.fetchone() if cursor.description else None
 
@@ -129,26 +146,29 @@ class PostgresNodes:
 
     async def lease_feed(self, feed: str) -> FeedLease | LeaseHeld:
         """Grant `feed` to this node unless another node holds it (its lease not over) or is granting it right now
-        (its row locked: SKIP LOCKED answers at once instead of waiting); each grant takes a new token."""
+        (its row locked: SKIP LOCKED answers at once instead of waiting); each grant takes a new token. The feeds
+        asked for while one group is being granted go together in the next, in one transaction."""
+        return await self._grants(feed)
+
+    async def _grant(self, feeds: list[str]) -> list[FeedLease | LeaseHeld]:
+        wanted = list(dict.fromkeys(feeds))
         async with self._conn() as conn, conn.transaction():
-            await conn.execute("INSERT INTO feed_leases (feed) VALUES (%s) ON CONFLICT DO NOTHING", (feed,))
-            cursor = await conn.execute(
-                f"SELECT node, until - {NOW} FROM feed_leases WHERE feed = %s FOR UPDATE SKIP LOCKED".encode(), (feed,)
+            await conn.execute(
+                "INSERT INTO feed_leases (feed) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING", (wanted,)
             )
-            row = await cursor.fetchone()
+            cursor = await conn.execute(_GRANT, (wanted, self.node, self.lease, self.node))
+            rows = {str(row[0]): row for row in await cursor.fetchall()}
+        answers: list[FeedLease | LeaseHeld] = []
+        for feed in feeds:
+            row = rows.get(feed)
             if row is None:  # another node is granting it this very moment
-                return LeaseHeld(feed, None, self.lease)
-            if row[0] is not None and row[0] != self.node and float(row[1]) > 0:
-                return LeaseHeld(feed, str(row[0]), float(row[1]))
-            cursor = await conn.execute(
-                f"UPDATE feed_leases SET node = %s, token = nextval('lease_tokens'), until = {NOW} + %s "
-                "WHERE feed = %s RETURNING token, until".encode(),
-                (self.node, self.lease, feed),
-            )
-            granted = await cursor.fetchone()
-        assert granted is not None
-        self._fences[feed] = int(granted[0])
-        return FeedLease(feed, int(granted[0]), float(granted[1]))
+                answers.append(LeaseHeld(feed, None, self.lease))
+            elif row[3] is None:  # another node holds it
+                answers.append(LeaseHeld(feed, str(row[1]), float(row[2])))
+            else:
+                self._fences[feed] = int(row[3])
+                answers.append(FeedLease(feed, int(row[3]), float(row[4])))
+        return answers
 
     def held(self) -> int:
         """How many feeds this node holds a lease on now."""
@@ -157,13 +177,19 @@ class PostgresNodes:
     async def release_feed(self, feed: str) -> None:
         """Give the feed back (only if the lease is still this node's). The feed stays fenced with a token no grant
         has: a write for it from this node, until it is granted again, is refused (what a poll that ended on a lost
-        lease left running must not write)."""
+        lease left running must not write). Feeds given back while one group is being written go in the next."""
         token = self._fences.get(feed)
         if token is not None and token > 0:
             self._fences[feed] = RELEASED
-            await self._one(
-                "UPDATE feed_leases SET node = NULL, until = 0 WHERE feed = %s AND token = %s", (feed, token)
-            )
+            await self._releases((feed, token))
+
+    async def _release(self, leases: list[tuple[str, int]]) -> list[None]:
+        await self._one(
+            "UPDATE feed_leases f SET node = NULL, until = 0 FROM unnest(%s::text[], %s::bigint[]) AS r(feed, token) "
+            "WHERE f.feed = r.feed AND f.token = r.token",
+            ([feed for feed, _token in leases], [token for _feed, token in leases]),
+        )
+        return [None] * len(leases)
 
     # -- hosts -------------------------------------------------------------------------------------------------------
 
@@ -176,15 +202,15 @@ class PostgresNodes:
             held = self._hosts.get(host)
             if held is not None and held[0] - time.monotonic() > self.lease / 2:
                 return next_start
-            async with lock, self._conn() as conn, conn.transaction():
-                await conn.execute("INSERT INTO host_leases (host) VALUES (%s) ON CONFLICT DO NOTHING", (host,))
-                cursor = await conn.execute(
-                    f"UPDATE host_leases SET node = %s, until = {NOW} + %s WHERE host = %s "
-                    f"AND (node = %s OR node IS NULL OR until < {NOW}) "
-                    f"RETURNING until - {NOW}, next_start - {NOW}".encode(),
-                    (self.node, self.lease, host, self.node),
+            async with lock:
+                # One statement (autocommit): the host's row made, or taken unless another node holds it.
+                row = await self._one(
+                    f"INSERT INTO host_leases AS h (host, node, until) VALUES (%s, %s, {NOW} + %s) "
+                    "ON CONFLICT (host) DO UPDATE SET node = EXCLUDED.node, until = EXCLUDED.until "
+                    f"WHERE h.node = EXCLUDED.node OR h.node IS NULL OR h.until < {NOW} "
+                    f"RETURNING h.until - {NOW}, h.next_start - {NOW}",
+                    (host, self.node, self.lease),
                 )
-                row = await cursor.fetchone()
             if row is not None:
                 mono = time.monotonic()
                 self._hosts[host] = (mono + float(row[0]), held[1] if held is not None else mono)
