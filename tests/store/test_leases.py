@@ -147,3 +147,45 @@ async def test_a_released_feed_is_written_by_no_straggler_of_the_poll(nodes: tup
         await a.record_selectors([SelectorCheck("f", "https://x/a", "#body", False, 1.0)])
     assert isinstance(await a.coordination().lease_feed("f"), FeedLease)  # granted again: it writes again
     await a.record_selectors([SelectorCheck("f", "https://x/a", "#body", False, 1.0)])
+
+
+async def test_states_saved_together_are_each_fenced_on_their_own(
+    nodes: tuple[PostgresStore, ...], postgres_url: str
+) -> None:
+    # A poll's state writes go to the database in groups: the one feed whose lease was lost is refused, the others
+    # of its group are written.
+    a, b = nodes
+    for feed in ("f", "g"):
+        assert isinstance(await a.coordination().lease_feed(feed), FeedLease)
+    sql(postgres_url, "UPDATE feed_leases SET until = 0 WHERE feed = 'f'")
+    assert isinstance(await b.coordination().lease_feed("f"), FeedLease)
+    await b.save_feed_state(FeedState(name="f", etag="b-1"))
+
+    saved = await asyncio.gather(
+        a.save_feed_state(FeedState(name="f", etag="a-late")),
+        a.save_feed_state(FeedState(name="g", etag="a-1")),
+        a.save_feed_state(FeedState(name="h", etag="not-leased")),  # `crawler fetch` takes no lease
+        a.save_feed_state(FeedState(name="g", etag="a-2")),  # the later of two in one group stands
+        return_exceptions=True,
+    )
+
+    assert isinstance(saved[0], LeaseLost) and saved[1:] == [None, None, None]
+    assert [(await b.feed_state(name)).etag for name in ("f", "g", "h")] == ["b-1", "a-2", "not-leased"]
+
+
+async def test_leases_asked_for_together_are_each_granted_or_refused(
+    nodes: tuple[PostgresStore, ...], postgres_url: str
+) -> None:
+    a, b = nodes
+    assert isinstance(await a.coordination().lease_feed("held"), FeedLease)
+    assert isinstance(await a.coordination().lease_feed("locked"), FeedLease)
+    await a.coordination().release_feed("locked")
+    with psycopg.connect(postgres_url) as granting:  # another node granting it this very moment: its row locked
+        granting.execute("SELECT * FROM feed_leases WHERE feed = 'locked' FOR UPDATE")
+
+        answers = await asyncio.gather(*(b.coordination().lease_feed(feed) for feed in ("held", "locked", "new")))
+
+    held, locked, new = answers
+    assert isinstance(held, LeaseHeld) and held.node == "host-a 1 aa"
+    assert isinstance(locked, LeaseHeld) and locked.node is None
+    assert isinstance(new, FeedLease) and b.coordination().held() == 1
