@@ -109,6 +109,8 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
         self._state_reads: Grouped[str, FeedState] = Grouped(self._read_states)
         self._pending_reads: Grouped[str, list[PendingEntry]] = Grouped(self._read_pending)
         self._state_writes: Grouped[FeedState, None] = Grouped(self._save_feed_states)
+        self._count_reads: Grouped[str, FeedCounts] = Grouped(self._read_counts)
+        self._replaced_reads: Grouped[None, str | None] = Grouped(self._read_replaced)
 
     def coordination(self) -> PostgresNodes:
         """This node's side of the coordination between nodes (leases, hosts, who is alive)."""
@@ -341,18 +343,19 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
     # -- what status reports ---------------------------------------------------------------------------------------
 
     async def counts(self, feed: str) -> FeedCounts:
-        """Archived and pending entry counts of one feed."""
+        """Archived and pending entry counts of one feed (asked for in groups: the daemon asks after every poll)."""
+        return await self._count_reads(feed)
+
+    async def _read_counts(self, feeds: list[str]) -> list[FeedCounts]:
         rows = await self._rows(
-            "SELECT state, count(*), count(*) FILTER (WHERE attempts > 0) FROM entries WHERE feed = %s GROUP BY state",
-            (feed,),
+            "SELECT feed, state, count(*), count(*) FILTER (WHERE attempts > 0) FROM entries WHERE feed = ANY(%s) "
+            "GROUP BY feed, state",
+            (list(dict.fromkeys(feeds)),),
         )
-        by_state = {str(state): int(count) for state, count, _failing in rows}
-        failing = next((int(failed) for state, _count, failed in rows if state == PENDING), 0)
-        return FeedCounts(
-            archived=by_state.get(ARCHIVED, 0) + by_state.get(DUPLICATE, 0),
-            pending=by_state.get(PENDING, 0),
-            failing=failing,
-        )
+        by_feed: dict[str, dict[str, tuple[int, int]]] = {}
+        for feed, state, count, failing in rows:
+            by_feed.setdefault(str(feed), {})[str(state)] = (int(count), int(failing))
+        return [_counts(by_feed.get(feed, {})) for feed in feeds]
 
     async def worst_failing(self, feed: str) -> PendingEntry | None:
         """The feed's pending entry that has failed most often (the newest of those), or None."""
@@ -501,10 +504,17 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
 
     async def replaced(self) -> str | None:
         """Why the database is no longer the one this store opened (its tables dropped, or others put in their
-        place), or None while it is (or when the server cannot be asked: the poll's own calls will say so)."""
+        place), or None while it is (or when the server cannot be asked: the poll's own calls will say so). The
+        daemon asks before every poll: the asks made while one is under way share the next answer."""
+        return await self._replaced_reads(None)
+
+    async def _read_replaced(self, asks: list[None]) -> list[str | None]:
+        return [await self._ask_replaced()] * len(asks)
+
+    async def _ask_replaced(self) -> str | None:
         try:
             async with self._pool.connection() as conn:
-                cursor = await conn.execute("SELECT value FROM meta WHERE key = 'instance'")
+                cursor = await conn.execute(b"SELECT value FROM meta WHERE key = 'instance'")
                 row = await cursor.fetchone()
         except errors.UndefinedTable:
             return f"{self._where}: the state database's tables were deleted while the crawler was using them"
@@ -517,6 +527,15 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
     async def close(self) -> None:
         """Close every connection of the pool."""
         await self._pool.close()
+
+
+def _counts(by_state: dict[str, tuple[int, int]]) -> FeedCounts:
+    """A feed's counts from its (count, failing) per entry state."""
+    return FeedCounts(
+        archived=by_state.get(ARCHIVED, (0, 0))[0] + by_state.get(DUPLICATE, (0, 0))[0],
+        pending=by_state.get(PENDING, (0, 0))[0],
+        failing=by_state.get(PENDING, (0, 0))[1],
+    )
 
 
 def _lease_lost(where: str, feed: str) -> LeaseLost:
