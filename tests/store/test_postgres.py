@@ -104,3 +104,33 @@ async def test_a_store_set_aside_is_made_again_whole_search_included(postgres_ur
             assert [h.article_id for h in await store.search_articles(ArticleQuery(text=query))] == ["a1"]
     finally:
         await store.close()
+
+
+async def test_every_poll_asking_at_once_learns_the_tables_were_dropped(postgres_url: str) -> None:
+    # The daemon asks before every poll; the asks made together share one query, and each gets the answer.
+    store = await PostgresLocation(postgres_url).open()
+    try:
+        assert await asyncio.gather(*(store.replaced() for _ in range(5))) == [None] * 5
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute("DROP TABLE meta")
+
+        answers = await asyncio.gather(*(store.replaced() for _ in range(5)))
+
+        assert len(answers) == 5 and all(answer and "tables were deleted" in answer for answer in answers)
+    finally:
+        await store.close()
+
+
+async def test_counts_asked_for_together_are_each_the_feeds_own(postgres_url: str) -> None:
+    store = await PostgresLocation(postgres_url).open()
+    try:
+        await store.add_pending("f", [NewEntry("a", None, "{}"), NewEntry("b", None, "{}")], 1.0)
+        await store.add_skipped("g", [NewEntry("a", None, "{}")], 1.0)
+        await store.record_failure("f", "a", "boom")
+
+        f, g, none = await asyncio.gather(store.counts("f"), store.counts("g"), store.counts("none"))
+
+        assert (f.archived, f.pending, f.failing) == (0, 2, 1)
+        assert (g.archived, g.pending, g.failing) == (0, 0, 0) and (none.pending, none.failing) == (0, 0)
+    finally:
+        await store.close()
