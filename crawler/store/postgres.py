@@ -72,11 +72,20 @@ _FEED_ARRAYS = (
     "double precision[]",  # ttl
 )
 _FLOAT_COLUMNS = frozenset(i for i, kind in enumerate(_FEED_ARRAYS) if kind.startswith("double"))
+# Many feeds' states written in one statement (unnest of one array per column), fenced in the statement itself:
+# `held` is (feed, token) of each feed this node holds a lease on; the lease rows are read FOR SHARE (held to the
+# commit, so a grant to another node waits for it: no write of a node that lost its lease lands after the new
+# holder's first), and a feed whose token is no longer this node's is not written. The names written come back; a
+# held feed missing from them was refused.
 _SAVE_STATES = (
+    "WITH held AS (SELECT * FROM unnest(%s::text[], %s::bigint[]) AS h(feed, token)), "
+    "current AS (SELECT l.feed, l.token FROM feed_leases l JOIN held h USING (feed) FOR SHARE OF l), "
+    "refused AS (SELECT h.feed FROM held h LEFT JOIN current c USING (feed) WHERE c.token IS DISTINCT FROM h.token) "
     f"INSERT INTO feeds ({_FEED_COLUMNS}) SELECT * FROM unnest("
     + ", ".join(f"%s::{kind}" for kind in _FEED_ARRAYS)
-    + ") ON CONFLICT (name) DO UPDATE SET "
+    + f") AS s({_FEED_COLUMNS}) WHERE s.name NOT IN (SELECT feed FROM refused) ON CONFLICT (name) DO UPDATE SET "
     + ", ".join(f"{column} = EXCLUDED.{column}" for column in FeedState.COLUMNS[1:])
+    + " RETURNING name"
 ).encode()
 _READ_STATES = f"SELECT {_FEED_COLUMNS} FROM feeds WHERE name = ANY(%s)".encode()
 _READ_PENDING = (
@@ -131,6 +140,13 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
         async with self._conn() as conn, conn.transaction():
             yield conn
 
+    @contextlib.asynccontextmanager
+    async def _pipelined_write(self) -> AsyncIterator[Conn]:
+        """A write whose statements go without waiting for each other's results (pipeline mode): for writes that
+        read nothing back, BEGIN, the statements and COMMIT travel together."""
+        async with self._conn() as conn, conn.pipeline(), conn.transaction():
+            yield conn
+
     async def _fence(self, conn: Conn, feeds: Iterable[str]) -> None:
         """Inside a write's transaction: raise LeaseLost if another node was granted one of `feeds` since this node
         was (its token replaced); see _lost."""
@@ -176,16 +192,16 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
 
     async def _save_feed_states(self, states: list[FeedState]) -> list[BaseException | None]:
         last = {state.name: state for state in states}  # one feed saved twice in a group: the later state stands
-        async with self._write() as conn:
-            lost = set(await self._lost(conn, last))
-            kept = [state.row() for name, state in last.items() if name not in lost]
-            if kept:
-                columns = [
-                    [_float(row[i]) for row in kept] if i in _FLOAT_COLUMNS else [row[i] for row in kept]
-                    for i in range(len(FeedState.COLUMNS))
-                ]
-                await conn.execute(_SAVE_STATES, columns)
-        return [_lease_lost(self._where, state.name) if state.name in lost else None for state in states]
+        held = {name: self._fences[name] for name in last if name in self._fences}
+        rows = [state.row() for state in last.values()]
+        columns = [
+            [_float(row[i]) for row in rows] if i in _FLOAT_COLUMNS else [row[i] for row in rows]
+            for i in range(len(FeedState.COLUMNS))
+        ]
+        async with self._conn() as conn:  # one statement, committed on its own (autocommit)
+            cursor = await conn.execute(_SAVE_STATES, [list(held), list(held.values()), *columns])
+            written = {str(row[0]) for row in await cursor.fetchall()}
+        return [None if state.name in written else _lease_lost(self._where, state.name) for state in states]
 
     async def all_feed_states(self) -> list[FeedState]:
         """Every feed the database knows of."""

@@ -27,15 +27,23 @@ from crawler.store.postgres_rows import Conn, explain
 NOW = "extract(epoch from clock_timestamp())"  # the database's clock, in seconds since the epoch
 FORGET_DEAD_AFTER = 7 * 86400.0  # seconds after which a dead node's row is dropped (its leases long taken over)
 HOST_WAIT_POLL = 0.02  # seconds between asks for a host another node holds
-# Grant every feed asked for that no other node holds: the rows another node is granting right now are skipped (SKIP
-# LOCKED), the others locked and, where free (no holder, this node, or the lease over), given a new token. One row
-# per feed whose row was not skipped: (feed, holder, seconds left, the new token or NULL, until or NULL).
+# Grant every feed asked for that no other node holds, in one statement: a feed without a row yet gets one granted to
+# this node (`fresh`: a concurrent insert by another node makes this one do nothing); of the others, the rows another
+# node is granting right now are skipped (SKIP LOCKED), the rest locked and, where free (no holder, this node, or the
+# lease over), given a new token. The rows `fresh` inserts are not in the statement's snapshot, so `locked` never
+# sees them (and a token the insert drew for a row that was there already is simply never used). One row per feed
+# not skipped: (feed, holder, seconds left, the new token or NULL, until or NULL).
 _GRANT = (
-    f"WITH locked AS (SELECT feed, node, until - {NOW} AS remaining FROM feed_leases WHERE feed = ANY(%s) "
+    "WITH fresh AS (INSERT INTO feed_leases (feed, node, token, until) "
+    f"SELECT feed, %(node)s, nextval('lease_tokens'), {NOW} + %(lease)s FROM unnest(%(feeds)s::text[]) AS w(feed) "
+    "ON CONFLICT DO NOTHING RETURNING feed, token, until), "
+    f"locked AS (SELECT feed, node, until - {NOW} AS remaining FROM feed_leases WHERE feed = ANY(%(feeds)s) "
     "FOR UPDATE SKIP LOCKED), "
-    "granted AS (UPDATE feed_leases f SET node = %s, token = nextval('lease_tokens'), "
-    f"until = {NOW} + %s FROM locked l WHERE f.feed = l.feed AND (l.node IS NULL OR l.node = %s OR l.remaining <= 0) "
+    "granted AS (UPDATE feed_leases f SET node = %(node)s, token = nextval('lease_tokens'), "
+    f"until = {NOW} + %(lease)s FROM locked l "
+    "WHERE f.feed = l.feed AND (l.node IS NULL OR l.node = %(node)s OR l.remaining <= 0) "
     "RETURNING f.feed, f.token, f.until) "
+    "SELECT feed, NULL::text, NULL::double precision, token, until FROM fresh UNION ALL "
     "SELECT l.feed, l.node, l.remaining, g.token, g.until FROM locked l LEFT JOIN granted g ON g.feed = l.feed"
 ).encode()
 RELEASED = 0  # the fence of a feed this node gave back: no grant has this token (the sequence starts at 1)
@@ -152,11 +160,8 @@ class PostgresNodes:
 
     async def _grant(self, feeds: list[str]) -> list[FeedLease | LeaseHeld]:
         wanted = list(dict.fromkeys(feeds))
-        async with self._conn() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO feed_leases (feed) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING", (wanted,)
-            )
-            cursor = await conn.execute(_GRANT, (wanted, self.node, self.lease, self.node))
+        async with self._conn() as conn:  # one statement, committed on its own (autocommit)
+            cursor = await conn.execute(_GRANT, {"feeds": wanted, "node": self.node, "lease": self.lease})
             rows = {str(row[0]): row for row in await cursor.fetchall()}
         answers: list[FeedLease | LeaseHeld] = []
         for feed in feeds:
