@@ -541,8 +541,11 @@ class PostgresStore(PostgresHistory, PostgresRawImages):
         return None
 
     async def close(self) -> None:
-        """Close every connection of the pool."""
-        await self._pool.close()
+        """Hand back the hosts this node holds with nothing in flight, then close every connection of the pool."""
+        try:
+            await self._nodes.hand_back_idle()
+        finally:
+            await self._pool.close()
 
 
 def _counts(by_state: dict[str, tuple[int, int]]) -> FeedCounts:

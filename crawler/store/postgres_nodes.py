@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import time
 from collections.abc import AsyncIterator
@@ -24,9 +25,15 @@ from crawler.store.groups import Grouped
 from crawler.store.owners import HOST
 from crawler.store.postgres_rows import Conn, explain
 
+log = logging.getLogger("crawler")
+
 NOW = "extract(epoch from clock_timestamp())"  # the database's clock, in seconds since the epoch
 FORGET_DEAD_AFTER = 7 * 86400.0  # seconds after which a dead node's row is dropped (its leases long taken over)
 HOST_WAIT_POLL = 0.02  # seconds between asks for a host another node holds
+# Seconds a host this node has no request for is kept before it is handed back: a host polled feed after feed goes
+# idle between two feeds for a moment, and handing it back and taking it again each time cost two statements a
+# request. Another node waits at most this much longer for a host this node has stopped using.
+HOST_LINGER = 0.5
 # Grant every feed asked for that no other node holds, in one statement: a feed without a row yet gets one granted to
 # this node (`fresh`: a concurrent insert by another node makes this one do nothing); of the others, the rows another
 # node is granting right now are skipped (SKIP LOCKED), the rest locked and, where free (no holder, this node, or the
@@ -66,6 +73,10 @@ class PostgresNodes:
         self._hosts: dict[str, tuple[float, float]] = {}
         # One database step at a time per host: a hand-back and the next turn of this node must not cross.
         self._host_locks: dict[str, asyncio.Lock] = {}
+        # Hosts held with no request in flight, each with its hand-back timer, when it went idle and the wait its
+        # last request asked for (see HOST_LINGER); a turn taken meanwhile keeps the host and drops the hand-back.
+        self._idle: dict[str, tuple[asyncio.TimerHandle, float, float]] = {}
+        self._handing_back: set[asyncio.Task[None]] = set()
         # Feeds asked for, and given back, while a group is under way go together in the next (store/groups.py).
         self._grants: Grouped[str, FeedLease | LeaseHeld] = Grouped(self._grant)
         self._releases: Grouped[tuple[str, int], None] = Grouped(self._release)
@@ -125,6 +136,7 @@ class PostgresNodes:
         for feed in self._fences:
             self._fences[feed] = RELEASED
         self._hosts.clear()
+        self._drop_idle()
 
     async def nodes(self) -> list[NodeInfo]:
         """Every node the database knows, live ones first, with the feeds each holds now."""
@@ -203,6 +215,9 @@ class PostgresNodes:
         it may start: `next_start` (in the caller's clock, whose present is `now`), or later when the node that held
         the host before asked for a longer wait (its delay kept across the hand-over)."""
         lock = self._host_locks.setdefault(host, asyncio.Lock())
+        idle = self._idle.pop(host, None)
+        if idle is not None:  # still held: its hand-back is off
+            idle[0].cancel()
         while True:
             held = self._hosts.get(host)
             if held is not None and held[0] - time.monotonic() > self.lease / 2:
@@ -223,12 +238,46 @@ class PostgresNodes:
             await asyncio.sleep(HOST_WAIT_POLL)
 
     async def host_idle(self, host: str, wait: float) -> None:
-        """No request of this node's to `host` is in flight: hand the host back; its next request, whichever node
-        sends it, may start `wait` seconds from now."""
-        if self._hosts.pop(host, None) is None:
+        """No request of this node's to `host` is in flight: hand the host back (HOST_LINGER from now, unless this
+        node asks for it again meanwhile); its next request, whichever node sends it, may start `wait` seconds from
+        now."""
+        if host not in self._hosts or host in self._idle:
             return
-        async with self._host_locks.setdefault(host, asyncio.Lock()):
-            await self._one(
-                f"UPDATE host_leases SET node = NULL, until = 0, next_start = {NOW} + %s WHERE host = %s AND node = %s",
-                (max(0.0, wait), host, self.node),
-            )
+        timer = asyncio.get_running_loop().call_later(HOST_LINGER, self._linger_over, host)
+        self._idle[host] = (timer, time.monotonic(), wait)
+
+    def _linger_over(self, host: str) -> None:
+        idle = self._idle.pop(host, None)
+        if idle is None or self._hosts.pop(host, None) is None:
+            return
+        # Not held from now on: a turn asked for meanwhile goes to the database (after this hand-back, by the lock).
+        task = asyncio.get_running_loop().create_task(self._hand_back(host, idle[2] - (time.monotonic() - idle[1])))
+        self._handing_back.add(task)
+        task.add_done_callback(self._handing_back.discard)
+
+    async def _hand_back(self, host: str, wait: float) -> None:
+        try:
+            async with self._host_locks.setdefault(host, asyncio.Lock()):
+                if host in self._hosts:  # taken again in between (its turn got the lock first): still in use
+                    return
+                await self._one(
+                    f"UPDATE host_leases SET node = NULL, until = 0, next_start = {NOW} + %s "
+                    "WHERE host = %s AND node = %s",
+                    (max(0.0, wait), host, self.node),
+                )
+        except StoreError as exc:  # the hold ends by itself within a lease
+            log.warning("could not hand a host back", extra={"host": host, "error": str(exc)})
+
+    async def hand_back_idle(self) -> None:
+        """Hand back at once every host held with no request in flight (before the store closes), and wait for
+        the hand-backs under way."""
+        idle = {host: wait - (time.monotonic() - since) for host, (_timer, since, wait) in self._idle.items()}
+        self._drop_idle()
+        for host in idle:
+            self._hosts.pop(host, None)
+        await asyncio.gather(*(self._hand_back(host, wait) for host, wait in idle.items()), *self._handing_back)
+
+    def _drop_idle(self) -> None:
+        for timer, _since, _wait in self._idle.values():
+            timer.cancel()
+        self._idle.clear()

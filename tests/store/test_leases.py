@@ -22,6 +22,7 @@ from crawler.store.base import (
 )
 from crawler.store.postgres import PostgresStore
 from crawler.store.postgres_location import PostgresLocation
+from crawler.store.postgres_nodes import HOST_LINGER
 
 pytestmark = pytest.mark.anyio
 
@@ -189,3 +190,35 @@ async def test_leases_asked_for_together_are_each_granted_or_refused(
     assert isinstance(held, LeaseHeld) and held.node == "host-a 1 aa"
     assert isinstance(locked, LeaseHeld) and locked.node is None
     assert isinstance(new, FeedLease) and b.coordination().held() == 1
+
+
+async def test_a_host_taken_again_before_its_hand_back_stays_with_the_node(nodes: tuple[PostgresStore, ...]) -> None:
+    # A host goes idle between two feeds for a moment: it is kept a little (HOST_LINGER) before it is handed back,
+    # and a turn asked for meanwhile keeps it (no other node sends to it in between).
+    a, b = nodes
+    loop = asyncio.get_running_loop()
+    await a.coordination().host_turn("h", 0.0, loop.time())
+    await a.coordination().host_idle("h", 0.0)
+    await a.coordination().host_turn("h", 0.0, loop.time())  # at once: the hand-back is off
+
+    waiting = asyncio.create_task(b.coordination().host_turn("h", 0.0, loop.time()))
+    await asyncio.sleep(3 * HOST_LINGER)
+    assert not waiting.done()  # still a's
+
+    await a.coordination().host_idle("h", 0.0)
+    await asyncio.wait_for(waiting, 30)  # handed back once idle for HOST_LINGER
+
+
+async def test_a_store_closing_hands_its_idle_hosts_back_at_once(postgres_url: str) -> None:
+    a = await PostgresLocation(postgres_url, node="host-a 1 aa", lease=30).open()
+    b = await PostgresLocation(postgres_url, node="host-b 2 bb", lease=30).open()
+    try:
+        loop = asyncio.get_running_loop()
+        await a.coordination().host_turn("h", 0.0, loop.time())
+        await a.coordination().host_idle("h", 0.0)
+
+        await a.close()  # before the linger is over
+
+        assert await asyncio.wait_for(b.coordination().host_turn("h", 0.0, loop.time()), HOST_LINGER / 2) >= 0
+    finally:
+        await b.close()
