@@ -5,6 +5,7 @@ the many-feed unchanged poll and the daemon's memory on SQLite and on PostgreSQL
     python bench/scaleout.py --quick       # a small run, for a smoke test
     python bench/scaleout.py --many 100000 # the unchanged poll with 100,000 feeds
     python bench/scaleout.py --many 100000 --only many   # that part alone
+    python bench/scaleout.py --many 100000 --only many --states postgresql
 
 The site is bench/throughput.py's (feeds over host names 127.0.0.2-..., ~100 KB article pages), served by nginx
 when found. PostgreSQL is a throw-away cluster (tests/support/postgres.py: Debian's binaries, run as an ordinary
@@ -321,7 +322,9 @@ def daemon_poll(work: Path, config: Path, state: str, feeds: int, timeout: float
     }
 
 
-def bench(shape: Shape, out: Path, server: str, only: str | None = None) -> dict[str, Any]:
+def bench(
+    shape: Shape, out: Path, server: str, only: str | None = None, states: Sequence[str] = ("sqlite", "postgresql")
+) -> dict[str, Any]:
     """The whole run."""
     temp = Path(tempfile.mkdtemp(prefix="crawler-scaleout-"))
     pg = PostgresServer.start()
@@ -340,10 +343,15 @@ def bench(shape: Shape, out: Path, server: str, only: str | None = None) -> dict
                     row["cpu_vs_one"] = round(row["cpu_ms_per_article"] / one["cpu_ms_per_article"], 2)
                 results["nodes"] = rows
             if only != "nodes":
-                results["many"] = [
-                    many_feeds(temp / "many-sqlite", site, shape, "state/state.db", "sqlite", server_name),
-                    many_feeds(temp / "many-pg", site, shape, pg.new_database(), "postgresql", server_name),
-                ]
+                results["many"] = []
+                if "sqlite" in states:
+                    results["many"].append(
+                        many_feeds(temp / "many-sqlite", site, shape, "state/state.db", "sqlite", server_name)
+                    )
+                if "postgresql" in states:
+                    results["many"].append(
+                        many_feeds(temp / "many-pg", site, shape, pg.new_database(), "postgresql", server_name)
+                    )
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         return results
@@ -386,13 +394,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a small run")
     parser.add_argument("--many", type=int, metavar="N", help="feeds of the unchanged poll (default: the shape's)")
     parser.add_argument("--only", choices=("nodes", "many"), help="run one part alone")
+    parser.add_argument(
+        "--states", default="sqlite,postgresql", help="the many feeds on these state backends (comma-separated)"
+    )
     parser.add_argument("--server", choices=("auto", "nginx", "asyncio"), default="auto")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     shape = QUICK if args.quick else FULL
     if args.many:
         shape = replace(shape, many_feeds=args.many)
-    results = bench(shape, args.out, args.server, args.only)
+    results = bench(shape, args.out, args.server, args.only, args.states.split(","))
     print(table(results))
     return 0
 
