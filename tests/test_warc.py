@@ -256,7 +256,8 @@ def test_records_appended_together_each_lead_to_their_own_bytes(tmp_path: Path) 
 
 def test_digests_handed_to_warcio_are_the_ones_warcio_check_verifies(tmp_path: Path) -> None:
     # The payload and block digests are made before warcio writes the record (it then reads the payload only once):
-    # they must be those of the bytes it writes, non-ASCII header bytes (which warcio percent-encodes) included.
+    # they must be those of the bytes it writes, non-ASCII header bytes included; and those bytes are the server's
+    # (warcio alone would percent-encode them).
     from crawler.archive import warc, warcfiles
     from crawler.fetch.messages import Exchange
 
@@ -292,6 +293,9 @@ def test_digests_handed_to_warcio_are_the_ones_warcio_check_verifies(tmp_path: P
         assert record.rec_headers.get_header("WARC-Block-Digest").startswith("sha1:")
         assert record.rec_headers.get_header("WARC-Payload-Digest") == warc.sha1_digest(body)
     assert [one.digest for one in built.responses] == [warc.sha1_digest(body)] * 2
+    for one in built.responses:
+        record = gzip.decompress(built.data[one.offset : one.offset + one.length])
+        assert b"\r\nX-Note: caf\xe9 cr\xe8me\r\n" in record
 
 
 def test_surt_keys_are_made_without_importing_tldextract() -> None:

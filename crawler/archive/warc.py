@@ -183,8 +183,17 @@ def _protocol(exchange: Exchange) -> str:
     return exchange.http_version if exchange.http_version.startswith("HTTP/1.") else "HTTP/1.1"
 
 
+class _AsReceived(StatusAndHeaders):  # type: ignore[misc]  # (warcio has no type hints)
+    """HTTP headers written back byte for byte. warcio percent-encodes a value that is not ASCII (RFC 8187), so a
+    record would hold other bytes than the server sent; ours are the received bytes, one character per byte
+    (`_text`), so Latin-1 gives them back as they came."""
+
+    def to_ascii_bytes(self, filter_func: Any = None) -> bytes:
+        return bytes(self.to_str(filter_func).encode("latin-1")) + b"\r\n"
+
+
 def _response(writer: WARCWriter, exchange: Exchange, moment: datetime) -> Any:
-    headers = StatusAndHeaders(
+    headers = _AsReceived(
         f"{exchange.status} {exchange.reason}".rstrip(), _text(exchange.headers), protocol=_protocol(exchange)
     )
     # Both digests made here and handed to warcio, which then reads the payload only to write it: left to itself it
@@ -213,9 +222,7 @@ def _response(writer: WARCWriter, exchange: Exchange, moment: datetime) -> Any:
 def _request(writer: WARCWriter, exchange: Exchange, response: Any, moment: datetime) -> Any:
     parts = urlsplit(exchange.url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    headers = StatusAndHeaders(
-        f"GET {target} {_protocol(exchange)}", _text(exchange.request_headers), is_http_request=True
-    )
+    headers = _AsReceived(f"GET {target} {_protocol(exchange)}", _text(exchange.request_headers), is_http_request=True)
     extra = {
         "WARC-Date": _warc_date(moment),
         "WARC-Concurrent-To": str(response.rec_headers.get_header("WARC-Record-ID")),
