@@ -211,6 +211,12 @@ def _fetcher(transport: httpx.AsyncBaseTransport | None) -> FetcherFactory:
     return lambda http, politeness: Fetcher(http, politeness, transport=transport)
 
 
+def refresh_slots(config: Config) -> int:
+    """How many refreshes run at once (`crawler fetch`, and the daemon's polls): the fetcher's caps already bound the
+    requests on the wire, and this bounds the refreshes held in memory, waiting on those caps."""
+    return max(MIN_REFRESHES_IN_FLIGHT, 2 * config.politeness.max_connections)
+
+
 async def fetch_feeds(
     config: Config,
     feeds: Sequence[FeedConfig],
@@ -224,7 +230,7 @@ async def fetch_feeds(
         # once, so that ten thousand feeds do not mean ten thousand suspended refreshes and their buffers.
         # Refreshers take the next feed as they finish one: a waiting feed costs nothing, where a task per feed held
         # ten thousand suspended coroutines from the start.
-        slots = max(MIN_REFRESHES_IN_FLIGHT, 2 * config.politeness.max_connections)
+        slots = refresh_slots(config)
         results: list[FeedResult | None] = [None] * len(feeds)
         queue = iter(enumerate(feeds))
 

@@ -20,8 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from crawler.config.load import parse_config
 from crawler.daemon.health import unhealthy_reason
 from crawler.daemon.options import LOOP_STALL, STUCK_AFTER, DaemonError, DaemonOptions
+from crawler.runner import refresh_slots
 from tests.conftest import Workdir
 from tests.support.daemon import RunningDaemon, free_port, rss, start_daemon
 from tests.support.server import TestServer
@@ -82,10 +84,10 @@ _LOOP_HOLDER = """
 import os, time
 import crawler.pipeline.refresh as poll
 _refresh = poll.Pipeline.refresh
-async def refresh(self, feed):
+async def refresh(self, feed, *args):
     while os.path.exists("hold-the-loop"):
         time.sleep(0.05)
-    return await _refresh(self, feed)
+    return await _refresh(self, feed, *args)
 poll.Pipeline.refresh = refresh
 """
 
@@ -170,6 +172,47 @@ def test_healthz_is_503_while_a_due_poll_cannot_start_and_200_once_it_has(
 
     daemon.wait_for("the late poll to run", lambda: len(server.requests("/due.xml")) > due_polls)
     health.wait_for("health once the poll has started", 200)
+
+
+# Polls held on demand without blocking the loop: each waits (asleep, as a poll waiting on a politeness cap does)
+# for as long as the file `hold-polls` exists in the work folder.
+_POLL_HOLDER = """
+import asyncio, os
+import crawler.pipeline.refresh as poll
+_refresh = poll.Pipeline.refresh
+async def refresh(self, feed, *args):
+    while os.path.exists("hold-polls"):
+        await asyncio.sleep(0.05)
+    return await _refresh(self, feed, *args)
+poll.Pipeline.refresh = refresh
+"""
+
+
+def test_feeds_due_beyond_the_poll_slots_wait_queued_count_as_late_and_are_all_polled(
+    server: TestServer, work: Workdir, start_daemon: StartDaemon
+) -> None:
+    # More feeds due at once than `crawler fetch` refreshes at once: the daemon runs that many polls and queues the
+    # rest (a task each held their memory until the politeness caps let them go), and /healthz still sees the
+    # queued ones waiting past their time.
+    slots = refresh_slots(parse_config(_config(server, [("one", "1h")]), Path("feeds.yaml")))
+    names = [f"f{i:03d}" for i in range(slots + 5)]
+    _serve_empty_feeds(server, *names)
+    work.write_config(_config(server, [(name, "1h") for name in names]))
+    (work.path / "hold-polls").touch()
+    port = free_port()
+    daemon = start_daemon(
+        "--health", f"127.0.0.1:{port}", "--stall-after", "60s", "--late-after", "2s", prelude=_POLL_HOLDER
+    )
+    health = Health(daemon, port)
+
+    late = health.wait_for("the queued feeds late", 503, "has not started", timeout=20)
+    assert late.json()["polls_in_flight"] == slots
+    assert server.requests() == []  # every poll held, none past its hold
+
+    (work.path / "hold-polls").unlink()
+    daemon.wait_for("every feed polled", lambda: all(server.requests(f"/{name}.xml") for name in names))
+    health.wait_for("health once every poll has started", 200)
+    assert all(len(server.requests(f"/{name}.xml")) == 1 for name in names)
 
 
 # -- the decision itself, for the causes a test cannot produce from outside -------------------------------------

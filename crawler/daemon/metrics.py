@@ -35,6 +35,10 @@ class FeedSeries:
     def set(self, feed: str, place: int, value: int | None) -> None:
         self._row(feed)[place] = value
 
+    def get(self, feed: str, place: int) -> int | None:
+        row = self._rows.get(feed)
+        return None if row is None else row[place]
+
     def clear(self, feed: str, place: int) -> None:
         """The feed's series at `place` gone (a feed never counted gets no row for it)."""
         row = self._rows.get(feed)
@@ -140,6 +144,10 @@ class Metrics:
     def set_pending(self, feed: str, pending: int) -> None:
         """The feed's entries found and not yet archived."""
         self.per_feed.set(feed, _PENDING, pending)
+
+    def pending(self, feed: str) -> int | None:
+        """The feed's entries found and not yet archived, as last set (None: not yet)."""
+        return self.per_feed.get(feed, _PENDING)
 
     def observe_response(self, response: Response) -> None:
         """Count one answer from a server."""

@@ -18,6 +18,7 @@ import os
 import random
 import signal
 import time
+from collections import OrderedDict
 from datetime import UTC, datetime
 
 from crawler.config.settings import Config, FeedConfig, HttpConfig, PolitenessConfig
@@ -30,10 +31,10 @@ from crawler.daemon.reload import ConfigWatcher, feed_changes
 from crawler.daemon.timers import FeedTimers
 from crawler.fetch import Fetcher
 from crawler.pipeline.results import FeedResult, PollOutcome
-from crawler.runner import Runner, console_server, open_runner
+from crawler.runner import Runner, console_server, open_runner, refresh_slots
 from crawler.schedule import Timing, due_after_crash, timer_time
 from crawler.store import describe_state
-from crawler.store.base import LeaseLost, StoreError
+from crawler.store.base import FeedState, LeaseLost, StoreError
 
 log = logging.getLogger("crawler")
 
@@ -59,6 +60,10 @@ class Daemon:
         self._watcher = ConfigWatcher(options.config_path, self.metrics, self._apply)
         self._store_error: str | None = None  # why the state database failed the last poll, until one succeeds
         self._running: dict[str, asyncio.Task[None]] = {}
+        # Feeds due while every poll slot is taken (refresh_slots, as `crawler fetch`), oldest first, with when each
+        # fell due: a name and a time each rather than a task each waiting on the politeness caps, whose memory grew
+        # with the feeds due at once (100,000 at start). An OrderedDict: taken from the front in O(1).
+        self._queued: OrderedDict[str, float] = OrderedDict()
         self._stop = asyncio.Event()
         # Set when the grace period is nearly over (or at once when the state database is lost): from then on the
         # pipeline leaves articles not yet started pending. Until then a stop still archives what polls found.
@@ -104,9 +109,10 @@ class Daemon:
             loop.add_signal_handler(signal.SIGHUP, self._watcher.request)
             self._timers = FeedTimers(loop, self._fire)
             self._timers.start()
+            stored = {state.name: state for state in states}  # read once, not once a feed (100,000 at start)
             for feed in config.feeds:
                 if feed.enabled:
-                    await self._schedule_from_state(feed)
+                    self._schedule_stored(feed, stored.get(feed.name) or FeedState(name=feed.name))
             self.metrics.feeds.set(sum(feed.enabled for feed in config.feeds))
             helpers = [
                 asyncio.create_task(self._beat()),
@@ -158,6 +164,7 @@ class Daemon:
         assert self._timers is not None
         # Only our own tasks do work; the scheduler's coroutine jobs have all returned, so shutdown cancels nothing.
         self._timers.shutdown()
+        self._queued.clear()  # not started: their state still says they are due, and the next run polls them
         tasks = list(self._running.values())
         if not tasks:
             return
@@ -191,15 +198,19 @@ class Daemon:
         assert self._runner is not None
         try:
             state = await self._runner.store.feed_state(feed.name)
-            timing = Timing.of(state)
-            if self._leases is not None:
-                self._leases.saw(feed.name, state.last_poll)
         except StoreError as exc:
             # Without its state the next time is unknown: try again soon rather than never (a lost schedule would
             # leave the feed unpolled until a restart).
             self._store_failed(feed.name, exc)
             self._set_timer(feed, time.time() + min(feed.interval, STORE_RETRY))
             return
+        self._schedule_stored(feed, state, changed=changed)
+
+    def _schedule_stored(self, feed: FeedConfig, state: FeedState, *, changed: bool = False) -> None:
+        """Set the feed's timer from `state`, its stored state."""
+        if self._leases is not None:
+            self._leases.saw(feed.name, state.last_poll)
+        timing = Timing.of(state)
         self._set_timer(feed, timer_time(feed, timing, self._config, time.time(), self._rng, changed=changed))
 
     def _schedule_after_poll(self, polled: FeedConfig, result: FeedResult | None) -> None:
@@ -237,12 +248,27 @@ class Daemon:
         log.error("state database failing", extra={"feed": name, "error": str(exc)})
 
     async def _fire(self, name: str) -> None:
-        """The timer's job: start the poll as a task of ours and return at once."""
-        if self._stopping or name in self._running:
-            return  # a running poll sets the next timer itself when it ends
+        """The timer's job: start the poll as a task of ours (or queue it while every slot is taken) and return."""
+        if self._stopping or name in self._running or name in self._queued:
+            return  # a running (or queued) poll sets the next timer itself when it ends
+        if len(self._running) >= refresh_slots(self._config):
+            self._queued[name] = time.time()
+            return
+        self._start(name)
+
+    def _start(self, name: str) -> None:
         task = asyncio.create_task(self._poll(name), name=name)
         self._running[name] = task
-        task.add_done_callback(lambda done: self._forget(name, done))
+        task.add_done_callback(lambda done: self._ended(name, done))
+
+    def _ended(self, name: str, task: asyncio.Task[None]) -> None:
+        """A poll's task is over: its slot goes to the feed queued longest."""
+        self._forget(name, task)
+        slots = refresh_slots(self._config)
+        while self._queued and len(self._running) < slots and not self._stopping:
+            queued, _due = self._queued.popitem(last=False)
+            if queued not in self._running:
+                self._start(queued)
 
     def _forget(self, name: str, task: asyncio.Task[None] | None) -> None:
         if task is not None and self._running.get(name) is task:
@@ -257,13 +283,16 @@ class Daemon:
         if lost is not None:
             self._stop_on_lost_store(lost)
             return
-        if self._leases is not None and not await self._take_turn(feed):
-            return
+        stored: FeedState | None = None  # with leases: the state read when the lease was granted, not read again
+        if self._leases is not None:
+            stored = await self._take_turn(feed)
+            if stored is None:
+                return
         self.metrics.in_flight.inc()
         started = time.monotonic()
         result: FeedResult | None = None
         try:
-            result = await runner.pipeline.refresh(feed)
+            result = await runner.pipeline.refresh(feed, stored)
         except LeaseLost as exc:
             self.metrics.leases_lost.inc()
             log.warning("lease lost mid-poll; the poll stops here", extra={"feed": name, "error": str(exc)})
@@ -285,7 +314,7 @@ class Daemon:
         else:
             self.metrics.poll_failed(name)
         try:
-            if self._config.feed(name) is not None:
+            if self._config.feed(name) is not None and self._pending_may_change(name, result):
                 self.metrics.set_pending(name, (await runner.store.counts(name)).pending)
         except StoreError as exc:
             self._store_failed(name, exc)
@@ -293,9 +322,10 @@ class Daemon:
         self._forget(name, asyncio.current_task())
         self._schedule_after_poll(feed, result)
 
-    async def _take_turn(self, feed: FeedConfig) -> bool:
-        """With several nodes: whether this node holds the feed's lease and the feed is due; if not, its timer is
-        set (when the other node's lease ends, or from the state another node's poll left)."""
+    async def _take_turn(self, feed: FeedConfig) -> FeedState | None:
+        """With several nodes: the feed's stored state when this node holds the feed's lease and the feed is due;
+        if not, None, and its timer is set (when the other node's lease ends, or from the state another node's poll
+        left)."""
         assert self._leases is not None
         try:
             answer = await self._leases.take(feed.name)
@@ -303,14 +333,22 @@ class Daemon:
             self._store_failed(feed.name, exc)
             answer = Answer(Turn.HELD, retry=min(feed.interval, STORE_RETRY))
         if answer.turn is Turn.POLL:
-            return True
+            assert answer.state is not None  # take() grants a turn with the state it read
+            return answer.state
         self._forget(feed.name, asyncio.current_task())
         now = time.time()
         if answer.turn is Turn.HELD or answer.state is None:
             self._set_timer(feed, now + answer.retry)
         else:
             self._set_timer(feed, timer_time(feed, Timing.of(answer.state), self._config, now, self._rng))
-        return False
+        return None
+
+    def _pending_may_change(self, name: str, result: FeedResult | None) -> bool:
+        """Whether the poll may have changed the feed's count of pending entries. An unchanged poll of a feed with
+        none pending (nearly every poll) leaves it at 0: asking the store after each was a round trip a poll."""
+        if result is None or self.metrics.pending(name) != 0 or result.outcome is not PollOutcome.NOT_MODIFIED:
+            return True
+        return bool(result.new or result.failed or result.deferred or result.skipped or result.fallback)
 
     def _stop_on_lost_store(self, why: str) -> None:
         # Writing on would go into a file no one will read again, and the next start would find no memory of what
@@ -371,11 +409,12 @@ class Daemon:
         self._runner.reconfigure(config)
         for name in changes.removed:
             self._timers.remove(name)
+            self._queued.pop(name, None)
             self.metrics.forget_feed(name)
         for name in (*changes.added, *changes.changed):
             feed = config.feed(name)
-            # A feed being polled is set when its poll ends, with these settings.
-            if feed is not None and name not in self._running:
+            # A feed being polled (or queued to be) is set when its poll ends, with these settings.
+            if feed is not None and name not in self._running and name not in self._queued:
                 await self._schedule_from_state(feed, changed=name in changes.changed)
         self.metrics.feeds.set(sum(feed.enabled for feed in config.feeds))
         self.metrics.reloads.labels("applied").inc()
@@ -389,8 +428,15 @@ class Daemon:
     async def _beat(self) -> None:
         while True:
             self._heartbeat = time.monotonic()
-            self._oldest_due = self._timers.oldest_due() if self._timers is not None else None
+            self._oldest_due = self._oldest_waiting()
             await asyncio.sleep(HEARTBEAT_EVERY)
+
+    def _oldest_waiting(self) -> float | None:
+        """When the earliest poll not yet started was due: its timer's time, or when it was queued for a slot."""
+        due = [when for when in (self._timers.oldest_due() if self._timers else None,) if when is not None]
+        if self._queued:
+            due.append(next(iter(self._queued.values())))  # queued in the order they fell due: the first is oldest
+        return min(due, default=None)
 
     def health(self) -> HealthReport:
         """Whether the daemon is doing its work; called from the health server's thread, so it only reads."""

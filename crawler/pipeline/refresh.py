@@ -93,14 +93,16 @@ class Pipeline:
         self._config = config
         self._entries.reconfigure(config)
 
-    async def refresh(self, feed: FeedConfig) -> FeedResult:
+    async def refresh(self, feed: FeedConfig, stored: FeedState | None = None) -> FeedResult:
         """Poll `feed` once and archive every new (and every still pending) entry. A bug or an unforeseen input
-        fails this feed with a one-line error, never the whole run; only a broken state database stops it."""
+        fails this feed with a one-line error, never the whole run; only a broken state database stops it.
+        `stored`: the feed's stored state when the caller has just read it (the daemon, taking the feed's lease),
+        saving a second read."""
         started, clock = time.time(), time.monotonic()
         checks = self._entries.start_checks(feed)
         try:
             try:
-                result = await self._refresh(feed)
+                result = await self._refresh(feed, stored)
             except (StoreError, asyncio.CancelledError):
                 raise
             except Exception as exc:
@@ -125,9 +127,9 @@ class Pipeline:
             log.exception("feed crashed, and so did recording it", extra={"feed": feed.name, "url": feed.url})
             return replace(result, errors=(f"feed '{feed.name}': {feed.url}: {crash_line(exc)}",))
 
-    async def _refresh(self, feed: FeedConfig) -> FeedResult:
+    async def _refresh(self, feed: FeedConfig, stored: FeedState | None) -> FeedResult:
         result = FeedResult(feed=feed.name, url=feed.url)
-        state = await self._state_for(feed)
+        state = state_for(feed, stored) if stored is not None else await self._state_for(feed)
         now = time.time()
         if state.gone:
             return replace(
