@@ -115,8 +115,10 @@ class PostgresNodes:
         async with self._conn() as conn, conn.transaction():
             await conn.execute(f"UPDATE nodes SET seen_at = {NOW} WHERE id = %s".encode(), (self.node,))
             cursor = await conn.execute(
-                f"UPDATE feed_leases f SET until = {NOW} + %s FROM unnest(%s::text[], %s::bigint[]) AS h(feed, token) "
-                "WHERE f.feed = h.feed AND f.token = h.token AND f.node = %s RETURNING f.feed".encode(),
+                f"UPDATE feed_leases f SET until = {NOW} + %s FROM (SELECT l.feed FROM feed_leases l "
+                "JOIN unnest(%s::text[], %s::bigint[]) AS h(feed, token) ON l.feed = h.feed AND l.token = h.token "
+                "WHERE l.node = %s ORDER BY l.feed FOR UPDATE OF l) AS k "  # in the feeds' order: see postgres.py
+                "WHERE f.feed = k.feed RETURNING f.feed".encode(),
                 (self.lease, list(held), list(held.values()), self.node),
             )
             renewed = {str(row[0]) for row in await cursor.fetchall()}
@@ -130,7 +132,11 @@ class PostgresNodes:
     async def leave(self) -> None:
         """Give every feed and host back and say this node stopped (a clean exit: others need not wait a lease)."""
         async with self._conn() as conn, conn.transaction():
-            await conn.execute("UPDATE feed_leases SET node = NULL, until = 0 WHERE node = %s", (self.node,))
+            await conn.execute(
+                "UPDATE feed_leases SET node = NULL, until = 0 WHERE feed IN "
+                "(SELECT feed FROM feed_leases WHERE node = %s ORDER BY feed FOR UPDATE)",  # in order: see postgres.py
+                (self.node,),
+            )
             await conn.execute("UPDATE host_leases SET node = NULL, until = 0 WHERE node = %s", (self.node,))
             await conn.execute(f"UPDATE nodes SET stopped_at = {NOW} WHERE id = %s".encode(), (self.node,))
         for feed in self._fences:
@@ -202,8 +208,9 @@ class PostgresNodes:
 
     async def _release(self, leases: list[tuple[str, int]]) -> list[None]:
         await self._one(
-            "UPDATE feed_leases f SET node = NULL, until = 0 FROM unnest(%s::text[], %s::bigint[]) AS r(feed, token) "
-            "WHERE f.feed = r.feed AND f.token = r.token",
+            "UPDATE feed_leases f SET node = NULL, until = 0 FROM (SELECT l.feed FROM feed_leases l "
+            "JOIN unnest(%s::text[], %s::bigint[]) AS r(feed, token) ON l.feed = r.feed AND l.token = r.token "
+            "ORDER BY l.feed FOR UPDATE OF l) AS k WHERE f.feed = k.feed",  # locked in order: see postgres.py
             ([feed for feed, _token in leases], [token for _feed, token in leases]),
         )
         return [None] * len(leases)
