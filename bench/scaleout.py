@@ -63,6 +63,7 @@ from bench.throughput import (
     crawler_env,
     free_port,
     serve,
+    stop_daemon,
     summary,
     write_config,
 )
@@ -306,12 +307,7 @@ def daemon_poll(work: Path, config: Path, state: str, feeds: int, timeout: float
                 next_count = time.monotonic() + 1.0
             time.sleep(0.2)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_daemon(proc, 60)
     if polled < feeds:
         raise RuntimeError(f"the daemon polled {polled} of {feeds} feeds (see {work}/daemon.err)")
     return {

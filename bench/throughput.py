@@ -566,18 +566,23 @@ def daemon_rss(work: Path, config: Path, seconds: float) -> dict[str, float]:
                 tree_peak = max(tree_peak, tree)
             time.sleep(0.2)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_daemon(proc, 30)
     return {
         "peak_rss_mb": round(peak, 1),
         "peak_rss_mb_all_processes": round(tree_peak, 1),
         "settled_rss_mb": round(last, 1),
         "watched_s": seconds,
     }
+
+
+def stop_daemon(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """Stop a `crawler run` as an operator would (SIGTERM), killing it if it has not drained within `grace` s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def daemon_polling(work: Path, config: Path, feeds: int, timeout: float = 1800) -> dict[str, object]:
@@ -621,12 +626,7 @@ def daemon_polling(work: Path, config: Path, feeds: int, timeout: float = 1800) 
         wall = time.time() - started
     finally:
         reader.close()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_daemon(proc, 60)
     return {
         "feeds": feeds,
         "polled": polled,
