@@ -55,7 +55,7 @@ class SqliteDatabase:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
             self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
+            enter_wal(self._db, timeout)
             # NORMAL in WAL mode loses nothing when the process dies, only (at worst) the last commits on power loss;
             # the archive files themselves are fsynced, and a lost record only means a re-check, never a duplicate.
             self._db.execute("PRAGMA synchronous = NORMAL")
@@ -522,6 +522,31 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return info.st_dev, info.st_ino
+
+
+def enter_wal(db: sqlite3.Connection, timeout: float) -> None:
+    """Put the database in WAL mode, waiting up to `timeout` seconds for other processes opening it.
+
+    Why not one PRAGMA: the first switch of a new file takes SQLite's exclusive lock from a shared one, and SQLite
+    answers "database is locked" at once there instead of calling the busy handler (it could deadlock), so
+    processes creating the same database at the same moment failed. Once the file is in WAL mode (it stays so) the
+    PRAGMA takes no such lock."""
+    deadline = time.monotonic() + timeout
+    delay = 0.002
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        pause(delay)
+        delay = min(delay * 2, 0.1)
+
+
+def pause(seconds: float) -> None:
+    """Wait between tries of a lock SQLite will not wait for (its own seam so a test can act at that moment)."""
+    time.sleep(seconds)
 
 
 def _explain(path: Path, exc: sqlite3.DatabaseError) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.store import schema
+from crawler.store import schema, sqlite_db
 from crawler.store.base import FeedState, StoreError
 from crawler.store.migrations import Migration, MigrationError, due
 from crawler.store.sqlite import SqliteLocation
@@ -130,3 +130,31 @@ async def test_processes_opening_a_new_database_at_once_apply_each_step_once(tmp
     finally:
         for store in stores:
             await store.close()
+
+
+def test_a_new_database_waits_for_another_process_switching_it_to_wal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite does not call its busy handler when the switch to WAL finds another connection holding the write lock
+    # (it answers "locked" at once): the open must wait for that lock itself. The other connection lets go the first
+    # time the open pauses.
+    path = tmp_path / "state.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("CREATE TABLE t (x)")
+    other.execute("BEGIN IMMEDIATE")  # as another process creating the database holds it
+    pauses: list[float] = []
+
+    def let_go(seconds: float) -> None:
+        pauses.append(seconds)
+        if other.in_transaction:
+            other.execute("COMMIT")
+
+    monkeypatch.setattr(sqlite_db, "pause", let_go)
+    db = sqlite_db.SqliteDatabase(path, timeout=30)
+    try:
+        assert pauses, "the open never met the other connection's lock"
+    finally:
+        db.close()
+    with sqlite3.connect(path) as check:
+        assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    other.close()
